@@ -1,0 +1,300 @@
+"""The Store contract: a byte key-value store with simple keys and scoped complex keys.
+
+A backend implements the abstract methods of :class:`Store`; everything else here (argument
+checks, :class:`Iterator`, the generic :class:`StoreScope`) is written once over them. The
+conformance kit (:mod:`fssdk.testing`) checks a backend against the reference MemoryStore.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from collections.abc import Iterator as PyIterator
+from types import TracebackType
+from typing import Final
+
+from fssdk._complex_key import ComplexKey
+from fssdk._errors import ClosedError
+
+Pair = tuple[bytes, bytes]
+
+
+def check_bytes(value: object, argument: str, operation: str) -> None:
+    """Raise ``TypeError`` naming ``argument`` of ``operation`` unless ``value`` is ``bytes``."""
+    if type(value) is not bytes:
+        raise TypeError(f"{operation}: {argument} must be bytes, not {type(value).__name__}")
+
+
+def check_complex_key(value: object, operation: str) -> None:
+    """Raise ``TypeError`` unless ``value`` is a :class:`ComplexKey`."""
+    if not isinstance(value, ComplexKey):
+        raise TypeError(f"{operation}: key must be a ComplexKey, not {type(value).__name__}")
+
+
+class Iterator:
+    """A forward iterator over ``(user_key, value)`` pairs, as returned by ``scan_complex``.
+
+    Go-style (``has_next``/``next``/``close``) and Pythonic at once: it is a Python iterator and a
+    context manager. Closing it early releases the engine's resources; a closed iterator is
+    exhausted.
+
+    >>> it = Iterator(iter([(b"a", b"1"), (b"b", b"2")]))
+    >>> it.has_next(), it.next()
+    (True, (b'a', b'1'))
+    >>> [pair for pair in it]
+    [(b'b', b'2')]
+    >>> it.has_next()
+    False
+    """
+
+    __slots__ = ("_ahead", "_on_close", "_pairs")
+
+    _EMPTY: Final = object()
+
+    def __init__(
+        self, pairs: PyIterator[Pair], on_close: Callable[[], None] | None = None
+    ) -> None:
+        self._pairs: PyIterator[Pair] | None = pairs
+        self._ahead: object = Iterator._EMPTY
+        self._on_close = on_close
+
+    def has_next(self) -> bool:
+        """True when ``next()`` would return a pair. Costs at most one step of the scan."""
+        if self._ahead is not Iterator._EMPTY:
+            return True
+        if self._pairs is None:
+            return False
+        try:
+            self._ahead = next(self._pairs)
+        except StopIteration:
+            self.close()
+            return False
+        return True
+
+    def next(self) -> Pair:
+        """The next ``(user_key, value)``; raises ``StopIteration`` when the scan is done."""
+        ahead = self._ahead
+        if ahead is not Iterator._EMPTY:
+            self._ahead = Iterator._EMPTY
+            return ahead  # type: ignore[return-value]
+        if self._pairs is None:
+            raise StopIteration
+        try:
+            return next(self._pairs)
+        except StopIteration:
+            self.close()
+            raise
+
+    __next__ = next
+
+    def __iter__(self) -> Iterator:
+        return self
+
+    def close(self) -> None:
+        """Release the scan; idempotent."""
+        self._pairs = None
+        self._ahead = Iterator._EMPTY
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
+
+    def __enter__(self) -> Iterator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Store(abc.ABC):
+    """A named byte key-value store, the only thing a backend has to implement.
+
+    Two key spaces that never see each other: *simple* keys (``put_state`` ...) and *complex*
+    keys (``put(ComplexKey, ...)`` ...). A missing entry reads as ``None``; ``b""`` is a present,
+    empty value. Complex keys are grouped in scopes ``(key_group, key, namespace)`` that are
+    isolated exactly, whatever bytes they hold, and ordered by user_key inside a scope.
+
+    Every method raises ``TypeError`` for an argument of the wrong type and
+    ``ClosedError`` (code ``RUNTIME_CLOSED``) once the store is closed.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name: Final = name
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once the store (or the backend holding it) has been closed."""
+        return self._closed
+
+    def close(self) -> None:
+        """Make the store unusable; later calls raise ``ClosedError``. Idempotent."""
+        self._closed = True
+
+    def _check_open(self, operation: str) -> None:
+        if self._closed:
+            raise ClosedError(f"store {self.name!r}: {operation} on a closed store")
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {self.name!r} {state}>"
+
+    # -- simple keys -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_state(self, key: bytes, value: bytes) -> None:
+        """Set simple key ``key`` to ``value``."""
+
+    @abc.abstractmethod
+    def get_state(self, key: bytes) -> bytes | None:
+        """The value of simple key ``key``, or ``None`` when it is missing."""
+
+    @abc.abstractmethod
+    def delete_state(self, key: bytes) -> None:
+        """Remove simple key ``key``; removing a missing key does nothing."""
+
+    @abc.abstractmethod
+    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+        """Simple keys in ``[start_inclusive, end_exclusive)`` ascending; ``b""`` end: unbounded."""
+
+    # -- complex keys ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put(self, key: ComplexKey, value: bytes) -> None:
+        """Set ``key`` to ``value``, replacing the value and any merges before it."""
+
+    @abc.abstractmethod
+    def get(self, key: ComplexKey) -> bytes | None:
+        """The value at ``key`` (merges applied), or ``None`` when it is missing."""
+
+    @abc.abstractmethod
+    def delete(self, key: ComplexKey) -> None:
+        """Remove ``key``; removing a missing key does nothing."""
+
+    @abc.abstractmethod
+    def merge(self, key: ComplexKey, value: bytes) -> None:
+        """Append ``value``: afterwards ``get(key)`` is the old value (or ``b""``) + ``value``."""
+
+    @abc.abstractmethod
+    def delete_prefix(self, key: ComplexKey) -> None:
+        """Remove every entry of ``key``'s scope whose user_key starts with ``key.user_key``."""
+
+    @abc.abstractmethod
+    def scan_complex(
+        self,
+        key_group: bytes,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator:
+        """Stream ``(user_key, value)`` of one scope, user_key in ``[start, end)``.
+
+        Ascending (descending with ``reverse``); ``end == b""`` is unbounded. The iterator sees
+        the scope as it was when it was created and uses memory independent of the scope's size.
+        """
+
+    def list_complex(
+        self,
+        key_group: bytes,
+        key: bytes,
+        namespace: bytes,
+        start_inclusive: bytes,
+        end_exclusive: bytes,
+    ) -> list[bytes]:
+        """User keys of one scope in ``[start_inclusive, end_exclusive)``, ascending."""
+        check_bytes(start_inclusive, "start_inclusive", "list_complex")
+        check_bytes(end_exclusive, "end_exclusive", "list_complex")
+        with self.scan_complex(
+            key_group, key, namespace, start=start_inclusive, end=end_exclusive
+        ) as it:
+            return [user_key for user_key, _ in it]
+
+    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        """A handle on one scope that addresses entries by user_key alone.
+
+        The state library works through scopes; a backend may return a subclass that encodes
+        the scope once and appends user keys (its fast path).
+        """
+        return StoreScope(self, key_group, key, namespace)
+
+    def _check_scope_args(
+        self, key_group: object, key: object, namespace: object, operation: str
+    ) -> None:
+        check_bytes(key_group, "key_group", operation)
+        check_bytes(key, "key", operation)
+        check_bytes(namespace, "namespace", operation)
+        self._check_open(operation)
+
+
+class StoreScope:
+    """Entries of one scope ``(key_group, key, namespace)`` of a store, addressed by user_key.
+
+    The generic form goes through the store's ComplexKey methods; a backend's subclass may take a
+    faster path with the same behaviour.
+
+    >>> from fssdk.stores import MemoryStore
+    >>> scope = MemoryStore("demo").scope(b"counts", b"user1", b"")
+    >>> scope.put(b"a", b"1"); scope.merge(b"a", b"2")
+    >>> scope.get(b"a"), scope.get(b"b")
+    (b'12', None)
+    """
+
+    __slots__ = ("key_group", "key", "namespace", "store")
+
+    def __init__(self, store: Store, key_group: bytes, key: bytes, namespace: bytes) -> None:
+        store._check_scope_args(key_group, key, namespace, "scope")
+        self.store: Final = store
+        self.key_group: Final = key_group
+        self.key: Final = key
+        self.namespace: Final = namespace
+
+    def __repr__(self) -> str:
+        return f"<scope {self.key_group!r}/{self.key!r}/{self.namespace!r} of {self.store!r}>"
+
+    def describe(self, user_key: bytes | None = None) -> str:
+        """Store name, scope and (optionally) user key, for error messages."""
+        where = f"store {self.store.name!r} scope ({self.key_group!r}, {self.key!r}, {self.namespace!r})"
+        return where if user_key is None else f"{where} user_key {user_key!r}"
+
+    def _ck(self, user_key: bytes) -> ComplexKey:
+        return ComplexKey(self.key_group, self.key, self.namespace, user_key)
+
+    def get(self, user_key: bytes) -> bytes | None:
+        """The value at ``user_key``, or ``None``."""
+        return self.store.get(self._ck(user_key))
+
+    def put(self, user_key: bytes, value: bytes) -> None:
+        """Set ``user_key`` to ``value``."""
+        self.store.put(self._ck(user_key), value)
+
+    def delete(self, user_key: bytes) -> None:
+        """Remove ``user_key``."""
+        self.store.delete(self._ck(user_key))
+
+    def merge(self, user_key: bytes, value: bytes) -> None:
+        """Append ``value`` to the value at ``user_key``."""
+        self.store.merge(self._ck(user_key), value)
+
+    def delete_prefix(self, prefix: bytes = b"") -> None:
+        """Remove the entries whose user_key starts with ``prefix`` (all of them by default)."""
+        self.store.delete_prefix(self._ck(prefix))
+
+    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> Iterator:
+        """Stream ``(user_key, value)`` pairs with user_key in ``[start, end)``."""
+        return self.store.scan_complex(
+            self.key_group, self.key, self.namespace, start=start, end=end, reverse=reverse
+        )
+
+    def first(self, start: bytes = b"") -> Pair | None:
+        """The entry with the smallest user_key ``>= start``, or ``None``. One seek."""
+        with self.scan(start=start) as it:
+            return it.next() if it.has_next() else None

@@ -1,0 +1,170 @@
+"""MemoryStore: the reference backend, sortedcontainers over plain tuples.
+
+Complex entries live in one ``SortedDict`` keyed by the tuple ``(key_group, key, namespace,
+user_key)``; tuple order of byte strings *is* the order the contract asks for, and tuples cannot
+collide, so isolation needs no key format at all. A merged value is kept as a ``bytearray`` so
+that appends cost O(appended bytes); reads hand out ``bytes`` copies. It is meant to be obviously right: other
+backends are checked against it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator as PyIterator
+
+from sortedcontainers import SortedDict
+
+from fssdk._complex_key import ComplexKey
+from fssdk._store import Iterator, Pair, Store, check_bytes, check_complex_key
+
+_Key = tuple[bytes, bytes, bytes, bytes]
+_Value = bytes | bytearray
+
+
+class _Cursor:
+    """Lazy scan of a range of a SortedDict that copies what is left before the dict changes.
+
+    The store calls ``detach()`` on every open cursor before a write, which keeps "an iterator
+    sees the scope as it was when created" without copying scopes nobody writes to.
+    """
+
+    __slots__ = ("__weakref__", "_data", "_keys", "_rest")
+
+    def __init__(self, data: SortedDict[_Key, _Value], keys: PyIterator[_Key]) -> None:
+        self._data = data
+        self._keys = keys
+        self._rest: PyIterator[Pair] | None = None
+
+    def detach(self) -> None:
+        if self._rest is None:
+            self._rest = iter([(key[3], bytes(self._data[key])) for key in self._keys])
+
+    def __iter__(self) -> _Cursor:
+        return self
+
+    def __next__(self) -> Pair:
+        if self._rest is not None:
+            return next(self._rest)
+        key = next(self._keys)
+        return key[3], bytes(self._data[key])
+
+
+class MemoryStore(Store):
+    """The reference Store: everything in memory, nothing durable.
+
+    >>> store = MemoryStore("demo")
+    >>> store.merge(ComplexKey(b"g", b"k", b"", b"list"), b"a")
+    >>> store.merge(ComplexKey(b"g", b"k", b"", b"list"), b"b")
+    >>> store.get(ComplexKey(b"g", b"k", b"", b"list"))
+    b'ab'
+    """
+
+    def __init__(self, name: str = "memory") -> None:
+        super().__init__(name)
+        self._simple: SortedDict[bytes, bytes] = SortedDict()
+        self._complex: SortedDict[_Key, _Value] = SortedDict()
+        self._cursors: weakref.WeakSet[_Cursor] = weakref.WeakSet()
+
+    def _before_write(self, operation: str) -> None:
+        self._check_open(operation)
+        if self._cursors:
+            for cursor in list(self._cursors):
+                cursor.detach()
+            self._cursors.clear()
+
+    # -- simple keys -------------------------------------------------------------------------
+
+    def put_state(self, key: bytes, value: bytes) -> None:
+        check_bytes(key, "key", "put_state")
+        check_bytes(value, "value", "put_state")
+        self._before_write("put_state")
+        self._simple[key] = value
+
+    def get_state(self, key: bytes) -> bytes | None:
+        check_bytes(key, "key", "get_state")
+        self._check_open("get_state")
+        return self._simple.get(key)
+
+    def delete_state(self, key: bytes) -> None:
+        check_bytes(key, "key", "delete_state")
+        self._before_write("delete_state")
+        self._simple.pop(key, None)
+
+    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+        check_bytes(start_inclusive, "start_inclusive", "list_states")
+        check_bytes(end_exclusive, "end_exclusive", "list_states")
+        self._check_open("list_states")
+        return list(
+            self._simple.irange(start_inclusive, end_exclusive or None, inclusive=(True, False))
+        )
+
+    # -- complex keys ------------------------------------------------------------------------
+
+    def put(self, key: ComplexKey, value: bytes) -> None:
+        check_complex_key(key, "put")
+        check_bytes(value, "value", "put")
+        self._before_write("put")
+        self._complex[tuple(key)] = value
+
+    def get(self, key: ComplexKey) -> bytes | None:
+        check_complex_key(key, "get")
+        self._check_open("get")
+        value = self._complex.get(tuple(key))
+        return None if value is None else bytes(value)
+
+    def delete(self, key: ComplexKey) -> None:
+        check_complex_key(key, "delete")
+        self._before_write("delete")
+        self._complex.pop(tuple(key), None)
+
+    def merge(self, key: ComplexKey, value: bytes) -> None:
+        check_complex_key(key, "merge")
+        check_bytes(value, "value", "merge")
+        self._before_write("merge")
+        physical = tuple(key)
+        current = self._complex.get(physical)
+        if type(current) is bytearray:
+            current += value
+        else:
+            self._complex[physical] = bytearray(current or b"") + value
+
+    def delete_prefix(self, key: ComplexKey) -> None:
+        check_complex_key(key, "delete_prefix")
+        self._before_write("delete_prefix")
+        prefix = key.user_key
+        doomed = []
+        for physical in self._complex.irange(tuple(key)):
+            if physical[:3] != key.scope or not physical[3].startswith(prefix):
+                break
+            doomed.append(physical)
+        for physical in doomed:
+            del self._complex[physical]
+
+    def scan_complex(
+        self,
+        key_group: bytes,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator:
+        self._check_scope_args(key_group, key, namespace, "scan_complex")
+        check_bytes(start, "start", "scan_complex")
+        check_bytes(end, "end", "scan_complex")
+        low = (key_group, key, namespace, start)
+        # namespace + 0x00 is the next namespace after this one: the bound covers the whole scope.
+        high = (key_group, key, namespace, end) if end else (key_group, key, namespace + b"\x00")
+        keys = self._complex.irange(low, high, inclusive=(True, False), reverse=reverse)
+        cursor = _Cursor(self._complex, keys)  # type: ignore[arg-type]
+        self._cursors.add(cursor)
+        return Iterator(cursor)
+
+    def _check(self) -> None:
+        """Assert the internal invariants (for stress tests and the conformance machines)."""
+        for simple_key, value in self._simple.items():
+            assert type(simple_key) is bytes and type(value) is bytes
+        for physical, value in self._complex.items():
+            assert len(physical) == 4 and all(type(part) is bytes for part in physical)
+            assert type(value) in (bytes, bytearray)

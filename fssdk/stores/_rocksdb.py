@@ -1,0 +1,404 @@
+"""RocksDBStore: a Store over one RocksDB column family (rocksdict, raw mode).
+
+Writes go to an in-memory write buffer (``_pending``: physical key -> value, ``None`` for a
+delete, or a :class:`_Merge`) that reads consult first and that is written in one atomic
+``WriteBatch`` on flush. RocksDB only changes at those flushes, which lets reads reuse one
+iterator between them.
+
+``merge`` never reads: in the buffer it appends to a list, and a flush writes the list as one
+*operand* entry placed right after the key's base entry (see :mod:`fssdk._keyformat`). Reads fold
+the base and its operands; when the operands outgrow the base, the read writes the folded value
+back and the next flush range-deletes the operands, so each byte is rewritten O(1) times. Until a
+store's first operand is written, it has no operands to look for and ``get`` is one point lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from collections.abc import Iterator as PyIterator
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from rocksdict import ReadOptions, WriteBatch
+
+from fssdk import _keyformat as kf
+from fssdk._complex_key import ComplexKey
+from fssdk._errors import StoreIOError
+from fssdk._store import Iterator, Pair, Store, StoreScope, check_bytes, check_complex_key
+
+if TYPE_CHECKING:
+    from fssdk.runtime._rocksdb_backend import RocksDBBackend
+
+T = TypeVar("T")
+
+#: Buffered writes (merge operands included) after which a store flushes on its own.
+AUTO_FLUSH_WRITES: Final = 32_768
+
+_MISSING: Final = object()
+_KEEP: Final = object()
+
+
+class _Merge:
+    """Buffered appends to one key: ``base`` is the value they go onto.
+
+    ``base`` is ``_KEEP`` (whatever the database holds), ``None`` (deleted in this buffer) or the
+    bytes put in this buffer.
+    """
+
+    __slots__ = ("base", "operands")
+
+    def __init__(self, base: object, operand: bytes) -> None:
+        self.base = base
+        self.operands = [operand]
+
+
+class RocksDBStore(Store):
+    """A durable Store: one column family of a :class:`~fssdk.runtime.RocksDBBackend`.
+
+    Obtain it from the backend (``backend.store(name)``), not directly. Reads see buffered
+    writes; ``flush`` (the backend's, or the automatic one every ``AUTO_FLUSH_WRITES`` writes)
+    persists them atomically. ``scan_complex``, ``list_*`` and ``delete_prefix`` flush this store
+    first, then work on RocksDB directly with iterator bounds.
+    """
+
+    def __init__(self, name: str, backend: RocksDBBackend, table: Any, handle: Any) -> None:
+        super().__init__(name)
+        self._backend = backend
+        self._table: Any = table
+        self._handle: Any = handle
+        self._pending: dict[bytes, object] = {}
+        self._writes = 0
+        self._reader: Any = None
+        seq = self._io("open", kf.META_MERGE_SEQ, lambda: table.get(kf.META_MERGE_SEQ))
+        self._has_operands = seq is not None
+        self._merge_seq = int.from_bytes(seq, "big") if seq is not None else 0
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _io(self, operation: str, key: bytes | None, call: Callable[[], T]) -> T:
+        """Run one rocksdict call, translating its failures into ``StoreIOError``."""
+        try:
+            return call()
+        except Exception as exc:  # rocksdict raises bare Exception for every engine error
+            where = f" key {key!r}" if key is not None else ""
+            raise StoreIOError(f"store {self.name!r}: {operation}{where} failed: {exc}") from exc
+
+    def _wrote(self) -> None:
+        self._writes += 1
+        if self._writes >= AUTO_FLUSH_WRITES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write this store's buffer to RocksDB in one batch."""
+        self._check_open("flush")
+        if self._pending:
+            batch = WriteBatch(raw_mode=True)
+            self._drain_into(batch)
+            self._io("flush", None, lambda: self._backend._write(batch))
+            self._after_write()
+
+    def _drain_into(self, batch: Any) -> None:
+        """Add the buffered writes to ``batch`` (the caller writes it, then calls _after_write)."""
+        handle = self._handle
+        operands_written = False
+        for physical, pending in self._pending.items():
+            if type(pending) is _Merge:
+                operand = b"".join(pending.operands)
+                if pending.base is _KEEP:
+                    self._merge_seq += 1
+                    key = physical[:-1] + b"\x02" + self._merge_seq.to_bytes(8, "big") + b"\x02"
+                    batch.put(key, operand, handle)
+                    operands_written = True
+                    continue
+                pending = (pending.base or b"") + operand  # type: ignore[operator]
+            if self._has_operands and physical[0] == kf.COMPLEX_TAG[0]:
+                self._clear_operands(batch, physical)
+            if pending is None:
+                batch.delete(physical, handle)
+            else:
+                batch.put(physical, pending, handle)
+        if operands_written:
+            self._has_operands = True
+            batch.put(kf.META_MERGE_SEQ, self._merge_seq.to_bytes(8, "big"), handle)
+
+    def _clear_operands(self, batch: Any, physical: bytes) -> None:
+        start = physical[:-1] + b"\x02"
+        reader = self._fresh_reader()
+        reader.seek(start)
+        if reader.valid() and reader.key().startswith(start):
+            batch.delete_range(start, physical[:-1] + b"\x03", self._handle)
+
+    def _after_write(self) -> None:
+        self._pending = {}
+        self._writes = 0
+        self._reader = None
+
+    def _fresh_reader(self) -> Any:
+        reader = self._reader
+        if reader is None:
+            reader = self._reader = self._io("read", None, self._table.iter)
+        return reader
+
+    def close(self) -> None:
+        """Close this store (the backend flushes it first); later calls raise ClosedError."""
+        self._closed = True
+        self._pending = {}
+        self._reader = self._table = self._handle = None
+
+    # -- the physical operations that public methods and scopes share ------------------------
+
+    def _put(self, physical: bytes, value: bytes | None) -> None:
+        self._pending[physical] = value
+        self._writes += 1
+        if self._writes >= AUTO_FLUSH_WRITES:
+            self.flush()
+
+    def _merge(self, physical: bytes, value: bytes) -> None:
+        pending = self._pending.get(physical, _KEEP)
+        if type(pending) is _Merge:
+            pending.operands.append(value)
+        else:
+            self._pending[physical] = _Merge(pending, value)
+        self._wrote()
+
+    def _get(self, physical: bytes) -> bytes | None:
+        pending = self._pending.get(physical, _MISSING)
+        if pending is _MISSING:
+            return self._read(physical)
+        if type(pending) is not _Merge:
+            return pending  # type: ignore[return-value]
+        base = self._read(physical) if pending.base is _KEEP else pending.base
+        return (base or b"") + b"".join(pending.operands)  # type: ignore[operator]
+
+    def _read(self, physical: bytes) -> bytes | None:
+        if not self._has_operands:
+            return self._io("get", physical, lambda: self._table.get(physical))
+        return self._io("get", physical, lambda: self._read_folded(physical))
+
+    def _read_folded(self, physical: bytes) -> bytes | None:
+        reader = self._fresh_reader()
+        reader.seek(physical)
+        if not reader.valid():
+            return None
+        key = reader.key()
+        base: bytes | None = None
+        if key == physical:
+            base = reader.value()
+            reader.next()
+            if not reader.valid():
+                return base
+            key = reader.key()
+        operand_prefix = physical[:-1] + b"\x02"
+        if not key.startswith(operand_prefix):
+            return base
+        parts = [base or b""]
+        while reader.valid() and reader.key().startswith(operand_prefix):
+            parts.append(reader.value())
+            reader.next()
+        value = b"".join(parts)
+        if len(value) > 2 * len(parts[0]) and physical not in self._pending:
+            self._put(physical, value)  # fold: operands outgrew the base
+        return value
+
+    def _scan(self, low: bytes, high: bytes, prefix_length: int, reverse: bool) -> PyIterator[Pair]:
+        self.flush()
+        options = ReadOptions()
+        options.set_iterate_upper_bound(high)
+        if reverse:
+            items = self._table.items(backwards=True, from_key=high, read_opt=options)
+        else:
+            items = self._table.items(from_key=low, read_opt=options)
+        if reverse:
+            items = _stop_below(items, low)
+        if not self._has_operands:
+            return ((kf.unescape(key[prefix_length:-2]), value) for key, value in items)
+        return _fold_operands(items, prefix_length, reverse)
+
+    # -- simple keys -------------------------------------------------------------------------
+
+    def put_state(self, key: bytes, value: bytes) -> None:
+        check_bytes(key, "key", "put_state")
+        check_bytes(value, "value", "put_state")
+        self._check_open("put_state")
+        self._put(kf.SIMPLE_TAG + key, value)
+
+    def get_state(self, key: bytes) -> bytes | None:
+        check_bytes(key, "key", "get_state")
+        self._check_open("get_state")
+        physical = kf.SIMPLE_TAG + key
+        pending = self._pending.get(physical, _MISSING)
+        if pending is not _MISSING:
+            return pending  # type: ignore[return-value]
+        return self._io("get_state", key, lambda: self._table.get(physical))
+
+    def delete_state(self, key: bytes) -> None:
+        check_bytes(key, "key", "delete_state")
+        self._check_open("delete_state")
+        self._put(kf.SIMPLE_TAG + key, None)
+
+    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+        check_bytes(start_inclusive, "start_inclusive", "list_states")
+        check_bytes(end_exclusive, "end_exclusive", "list_states")
+        self._check_open("list_states")
+        self.flush()
+        high = kf.SIMPLE_TAG + end_exclusive if end_exclusive else kf.successor(kf.SIMPLE_TAG)
+        options = ReadOptions()
+        options.set_iterate_upper_bound(high)
+        keys = self._io(
+            "list_states",
+            start_inclusive,
+            lambda: list(self._table.keys(from_key=kf.SIMPLE_TAG + start_inclusive, read_opt=options)),
+        )
+        return [key[1:] for key in keys]
+
+    # -- complex keys ------------------------------------------------------------------------
+
+    def put(self, key: ComplexKey, value: bytes) -> None:
+        check_complex_key(key, "put")
+        check_bytes(value, "value", "put")
+        self._check_open("put")
+        self._put(kf.base_key(kf.scope_prefix(*key.scope), key.user_key), value)
+
+    def get(self, key: ComplexKey) -> bytes | None:
+        check_complex_key(key, "get")
+        self._check_open("get")
+        return self._get(kf.base_key(kf.scope_prefix(*key.scope), key.user_key))
+
+    def delete(self, key: ComplexKey) -> None:
+        check_complex_key(key, "delete")
+        self._check_open("delete")
+        self._put(kf.base_key(kf.scope_prefix(*key.scope), key.user_key), None)
+
+    def merge(self, key: ComplexKey, value: bytes) -> None:
+        check_complex_key(key, "merge")
+        check_bytes(value, "value", "merge")
+        self._check_open("merge")
+        self._merge(kf.base_key(kf.scope_prefix(*key.scope), key.user_key), value)
+
+    def delete_prefix(self, key: ComplexKey) -> None:
+        check_complex_key(key, "delete_prefix")
+        self._check_open("delete_prefix")
+        self._delete_range(kf.scope_prefix(*key.scope) + kf.escape(key.user_key))
+
+    def _delete_range(self, low: bytes) -> None:
+        self.flush()
+        batch = WriteBatch(raw_mode=True)
+        batch.delete_range(low, kf.successor(low), self._handle)
+        self._io("delete_prefix", low, lambda: self._backend._write(batch))
+        self._after_write()
+
+    def scan_complex(
+        self,
+        key_group: bytes,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator:
+        self._check_scope_args(key_group, key, namespace, "scan_complex")
+        return _RocksDBScope(self, key_group, key, namespace).scan(
+            start=start, end=end, reverse=reverse
+        )
+
+    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        return _RocksDBScope(self, key_group, key, namespace)
+
+    def _check(self) -> None:
+        """Assert the write buffer's invariants (for stress tests and the conformance machines)."""
+        for physical, pending in self._pending.items():
+            assert physical[:1] in (kf.SIMPLE_TAG, kf.COMPLEX_TAG), physical
+            if physical[:1] == kf.COMPLEX_TAG:
+                assert physical.endswith(kf.BASE_SUFFIX), physical
+            if type(pending) is _Merge:
+                assert pending.operands and all(type(op) is bytes for op in pending.operands)
+                assert pending.base is _KEEP or pending.base is None or type(pending.base) is bytes
+            else:
+                assert pending is None or type(pending) is bytes
+
+
+class _RocksDBScope(StoreScope):
+    """A scope of a RocksDBStore that encodes its prefix once and appends escaped user keys."""
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, store: RocksDBStore, key_group: bytes, key: bytes, namespace: bytes) -> None:
+        super().__init__(store, key_group, key, namespace)
+        self._prefix = kf.scope_prefix(key_group, key, namespace)
+
+    def get(self, user_key: bytes) -> bytes | None:
+        store: RocksDBStore = self.store  # type: ignore[assignment]
+        check_bytes(user_key, "user_key", "get")
+        store._check_open("get")
+        return store._get(self._prefix + kf.escape(user_key) + kf.BASE_SUFFIX)
+
+    def put(self, user_key: bytes, value: bytes) -> None:
+        store: RocksDBStore = self.store  # type: ignore[assignment]
+        if type(user_key) is not bytes or type(value) is not bytes:
+            check_bytes(user_key, "user_key", "put")
+            check_bytes(value, "value", "put")
+        if store._closed:
+            store._check_open("put")
+        store._put(self._prefix + kf.escape(user_key) + kf.BASE_SUFFIX, value)
+
+    def delete(self, user_key: bytes) -> None:
+        store: RocksDBStore = self.store  # type: ignore[assignment]
+        check_bytes(user_key, "user_key", "delete")
+        store._check_open("delete")
+        store._put(self._prefix + kf.escape(user_key) + kf.BASE_SUFFIX, None)
+
+    def merge(self, user_key: bytes, value: bytes) -> None:
+        store: RocksDBStore = self.store  # type: ignore[assignment]
+        check_bytes(user_key, "user_key", "merge")
+        check_bytes(value, "value", "merge")
+        store._check_open("merge")
+        store._merge(self._prefix + kf.escape(user_key) + kf.BASE_SUFFIX, value)
+
+    def delete_prefix(self, prefix: bytes = b"") -> None:
+        store: RocksDBStore = self.store  # type: ignore[assignment]
+        check_bytes(prefix, "prefix", "delete_prefix")
+        store._check_open("delete_prefix")
+        store._delete_range(self._prefix + kf.escape(prefix))
+
+    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> Iterator:
+        store: RocksDBStore = self.store  # type: ignore[assignment]
+        check_bytes(start, "start", "scan_complex")
+        check_bytes(end, "end", "scan_complex")
+        store._check_open("scan_complex")
+        low = self._prefix + kf.escape(start)
+        high = self._prefix + kf.escape(end) if end else kf.successor(self._prefix)
+        pairs = store._io(
+            "scan_complex", self._prefix, lambda: store._scan(low, high, len(self._prefix), reverse)
+        )
+        return Iterator(_translated(store, pairs))
+
+
+def _translated(store: RocksDBStore, pairs: PyIterator[Pair]) -> PyIterator[Pair]:
+    try:
+        yield from pairs
+    except Exception as exc:
+        if isinstance(exc, StoreIOError):
+            raise
+        raise StoreIOError(f"store {store.name!r}: scan_complex failed: {exc}") from exc
+
+
+def _stop_below(items: Iterable[Pair], low: bytes) -> PyIterator[Pair]:
+    for pair in items:
+        if pair[0] < low:
+            return
+        yield pair
+
+
+def _fold_operands(items: Iterable[Pair], prefix_length: int, reverse: bool) -> PyIterator[Pair]:
+    """Turn a run of base and operand entries into one ``(user_key, folded value)`` per key."""
+    current: bytes | None = None
+    parts: list[bytes] = []
+    for key, value in items:
+        escaped = key[prefix_length:-2] if key[-1] == 1 else key[prefix_length : -kf.OPERAND_TAIL]
+        if escaped != current:
+            if current is not None:
+                yield kf.unescape(current), b"".join(reversed(parts) if reverse else parts)
+            current, parts = escaped, []
+        parts.append(value)
+    if current is not None:
+        yield kf.unescape(current), b"".join(reversed(parts) if reverse else parts)
