@@ -107,9 +107,11 @@ def run(driver: Driver) -> None:
 
 def take_registered_driver() -> Driver:
     """Return the driver registered by ``run`` and clear the slot (for the runtime's loader)."""
-    global _registered  # noqa: PLW0603 - see run()
+    global _registered
     with _lock:
         driver, _registered = _registered, None
     if driver is None:
-        raise NotInitializedError("no driver registered: the operator module must call fssdk.run(driver)")
+        raise NotInitializedError(
+            "no driver registered: the operator module must call fssdk.run(driver)"
+        )
     return driver

@@ -10,7 +10,7 @@
     ├── StoreNotFoundError              STORE_NOT_FOUND
     ├── StoreIOError                    STORE_IO (also an OSError)
     ├── StoreInternalError              STORE_INTERNAL
-    ├── CorruptStateError               STATE_CORRUPT (also a ValueError): stored bytes do not decode
+    ├── CorruptStateError               STATE_CORRUPT (a ValueError): stored bytes do not decode
     ├── StateConflictError              STATE_CONFLICT: one state identity declared two ways
     └── UnexpectedResultError           RESULT_UNEXPECTED
 

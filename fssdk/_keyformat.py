@@ -85,7 +85,8 @@ def operand_range(prefix: bytes, user_key: bytes) -> tuple[bytes, bytes]:
 
 def operand_key(prefix: bytes, user_key: bytes, seq: int) -> bytes:
     """Physical key of the merge operand number ``seq`` of ``user_key``."""
-    return prefix + escape(user_key) + OPERAND_INFIX + seq.to_bytes(SEQ_BYTES, "big") + OPERAND_SUFFIX
+    sequence = seq.to_bytes(SEQ_BYTES, "big")
+    return prefix + escape(user_key) + OPERAND_INFIX + sequence + OPERAND_SUFFIX
 
 
 def user_key_of(physical: bytes, prefix_length: int) -> bytes:

@@ -248,7 +248,7 @@ class StoreScope:
     (b'12', None)
     """
 
-    __slots__ = ("key_group", "key", "namespace", "store")
+    __slots__ = ("key", "key_group", "namespace", "store")
 
     def __init__(self, store: Store, key_group: bytes, key: bytes, namespace: bytes) -> None:
         store._check_scope_args(key_group, key, namespace, "scope")
@@ -262,7 +262,8 @@ class StoreScope:
 
     def describe(self, user_key: bytes | None = None) -> str:
         """Store name, scope and (optionally) user key, for error messages."""
-        where = f"store {self.store.name!r} scope ({self.key_group!r}, {self.key!r}, {self.namespace!r})"
+        scope = f"({self.key_group!r}, {self.key!r}, {self.namespace!r})"
+        where = f"store {self.store.name!r} scope {scope}"
         return where if user_key is None else f"{where} user_key {user_key!r}"
 
     def _ck(self, user_key: bytes) -> ComplexKey:

@@ -52,7 +52,9 @@ class RocksDBBackend(Backend):
                     f"state directory {str(self.path)!r} is locked: another process (or another "
                     f"backend in this one) has it open ({message})"
                 ) from exc
-            raise StoreIOError(f"cannot open state directory {str(self.path)!r}: {message}") from exc
+            raise StoreIOError(
+                f"cannot open state directory {str(self.path)!r}: {message}"
+            ) from exc
         self._check_format_version()
 
     def __repr__(self) -> str:
@@ -93,7 +95,8 @@ class RocksDBBackend(Backend):
     def store_names(self) -> list[str]:
         self._check_open("store_names")
         names = Rdict.list_cf(str(self.path))
-        return sorted(name[len(_STORE_PREFIX) :] for name in names if name.startswith(_STORE_PREFIX))
+        prefix = len(_STORE_PREFIX)
+        return sorted(name[prefix:] for name in names if name.startswith(_STORE_PREFIX))
 
     def _write(self, batch: Any) -> None:
         self._db.write(batch)

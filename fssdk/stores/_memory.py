@@ -1,9 +1,9 @@
 """MemoryStore: the reference backend, sortedcontainers over plain tuples.
 
-Complex entries live in one ``SortedDict`` keyed by the tuple ``(key_group, key, namespace,
-user_key)``; tuple order of byte strings *is* the order the contract asks for, and tuples cannot
-collide, so isolation needs no key format at all. A merged value is kept as a ``bytearray`` so
-that appends cost O(appended bytes); reads hand out ``bytes`` copies. It is meant to be obviously right: other
+Complex entries live in one ``SortedDict`` keyed by ``(key_group, key, namespace, user_key)``;
+tuple order of byte strings *is* the order the contract asks for, and tuples cannot collide, so
+isolation needs no key format at all. A merged value is kept as a ``bytearray`` so that appends
+cost O(appended bytes); reads hand out ``bytes`` copies. It is meant to be obviously right: other
 backends are checked against it.
 """
 
@@ -104,41 +104,40 @@ class MemoryStore(Store):
         check_complex_key(key, "put")
         check_bytes(value, "value", "put")
         self._before_write("put")
-        self._complex[tuple(key)] = value
+        self._complex[key] = value
 
     def get(self, key: ComplexKey) -> bytes | None:
         check_complex_key(key, "get")
         self._check_open("get")
-        value = self._complex.get(tuple(key))
+        value = self._complex.get(key)
         return None if value is None else bytes(value)
 
     def delete(self, key: ComplexKey) -> None:
         check_complex_key(key, "delete")
         self._before_write("delete")
-        self._complex.pop(tuple(key), None)
+        self._complex.pop(key, None)
 
     def merge(self, key: ComplexKey, value: bytes) -> None:
         check_complex_key(key, "merge")
         check_bytes(value, "value", "merge")
         self._before_write("merge")
-        physical = tuple(key)
-        current = self._complex.get(physical)
+        current = self._complex.get(key)
         if type(current) is bytearray:
             current += value
         else:
-            self._complex[physical] = bytearray(current or b"") + value
+            self._complex[key] = bytearray(current or b"") + value
 
     def delete_prefix(self, key: ComplexKey) -> None:
         check_complex_key(key, "delete_prefix")
         self._before_write("delete_prefix")
         prefix = key.user_key
         doomed = []
-        for physical in self._complex.irange(tuple(key)):
-            if physical[:3] != key.scope or not physical[3].startswith(prefix):
+        for entry in self._complex.irange(key):
+            if entry[:3] != key.scope or not entry[3].startswith(prefix):
                 break
-            doomed.append(physical)
-        for physical in doomed:
-            del self._complex[physical]
+            doomed.append(entry)
+        for entry in doomed:
+            del self._complex[entry]
 
     def scan_complex(
         self,
@@ -154,17 +153,20 @@ class MemoryStore(Store):
         check_bytes(start, "start", "scan_complex")
         check_bytes(end, "end", "scan_complex")
         low = (key_group, key, namespace, start)
-        # namespace + 0x00 is the next namespace after this one: the bound covers the whole scope.
-        high = (key_group, key, namespace, end) if end else (key_group, key, namespace + b"\x00")
+        # (namespace + 0x00, b"") is the first key after every key of this namespace.
+        next_scope = (key_group, key, namespace + b"\x00", b"")
+        high = (key_group, key, namespace, end) if end else next_scope
         keys = self._complex.irange(low, high, inclusive=(True, False), reverse=reverse)
-        cursor = _Cursor(self._complex, keys)  # type: ignore[arg-type]
+        cursor = _Cursor(self._complex, keys)
         self._cursors.add(cursor)
         return Iterator(cursor)
 
     def _check(self) -> None:
         """Assert the internal invariants (for stress tests and the conformance machines)."""
-        for simple_key, value in self._simple.items():
-            assert type(simple_key) is bytes and type(value) is bytes
+        for simple_key, simple_value in self._simple.items():
+            assert type(simple_key) is bytes
+            assert type(simple_value) is bytes
         for physical, value in self._complex.items():
-            assert len(physical) == 4 and all(type(part) is bytes for part in physical)
+            assert len(physical) == 4
+            assert all(type(part) is bytes for part in physical)
             assert type(value) in (bytes, bytearray)

@@ -101,6 +101,7 @@ class RocksDBStore(Store):
         handle = self._handle
         operands_written = False
         for physical, pending in self._pending.items():
+            value = pending
             if type(pending) is _Merge:
                 operand = b"".join(pending.operands)
                 if pending.base is _KEEP:
@@ -109,13 +110,13 @@ class RocksDBStore(Store):
                     batch.put(key, operand, handle)
                     operands_written = True
                     continue
-                pending = (pending.base or b"") + operand  # type: ignore[operator]
+                value = (pending.base or b"") + operand  # type: ignore[operator]
             if self._has_operands and physical[0] == kf.COMPLEX_TAG[0]:
                 self._clear_operands(batch, physical)
-            if pending is None:
+            if value is None:
                 batch.delete(physical, handle)
             else:
-                batch.put(physical, pending, handle)
+                batch.put(physical, value, handle)
         if operands_written:
             self._has_operands = True
             batch.put(kf.META_MERGE_SEQ, self._merge_seq.to_bytes(8, "big"), handle)
@@ -148,9 +149,7 @@ class RocksDBStore(Store):
 
     def _put(self, physical: bytes, value: bytes | None) -> None:
         self._pending[physical] = value
-        self._writes += 1
-        if self._writes >= AUTO_FLUSH_WRITES:
-            self.flush()
+        self._wrote()
 
     def _merge(self, physical: bytes, value: bytes) -> None:
         pending = self._pending.get(physical, _KEEP)
@@ -167,11 +166,12 @@ class RocksDBStore(Store):
         if type(pending) is not _Merge:
             return pending  # type: ignore[return-value]
         base = self._read(physical) if pending.base is _KEEP else pending.base
-        return (base or b"") + b"".join(pending.operands)  # type: ignore[operator]
+        return (base or b"") + b"".join(pending.operands)  # type: ignore[no-any-return,operator]
 
     def _read(self, physical: bytes) -> bytes | None:
         if not self._has_operands:
-            return self._io("get", physical, lambda: self._table.get(physical))
+            value: bytes | None = self._io("get", physical, lambda: self._table.get(physical))
+            return value
         return self._io("get", physical, lambda: self._read_folded(physical))
 
     def _read_folded(self, physical: bytes) -> bytes | None:
@@ -228,7 +228,8 @@ class RocksDBStore(Store):
         pending = self._pending.get(physical, _MISSING)
         if pending is not _MISSING:
             return pending  # type: ignore[return-value]
-        return self._io("get_state", key, lambda: self._table.get(physical))
+        value: bytes | None = self._io("get_state", key, lambda: self._table.get(physical))
+        return value
 
     def delete_state(self, key: bytes) -> None:
         check_bytes(key, "key", "delete_state")
@@ -246,7 +247,9 @@ class RocksDBStore(Store):
         keys = self._io(
             "list_states",
             start_inclusive,
-            lambda: list(self._table.keys(from_key=kf.SIMPLE_TAG + start_inclusive, read_opt=options)),
+            lambda: list(
+                self._table.keys(from_key=kf.SIMPLE_TAG + start_inclusive, read_opt=options)
+            ),
         )
         return [key[1:] for key in keys]
 
@@ -311,7 +314,8 @@ class RocksDBStore(Store):
             if physical[:1] == kf.COMPLEX_TAG:
                 assert physical.endswith(kf.BASE_SUFFIX), physical
             if type(pending) is _Merge:
-                assert pending.operands and all(type(op) is bytes for op in pending.operands)
+                assert pending.operands
+                assert all(type(op) is bytes for op in pending.operands)
                 assert pending.base is _KEEP or pending.base is None or type(pending.base) is bytes
             else:
                 assert pending is None or type(pending) is bytes
