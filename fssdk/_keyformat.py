@@ -50,12 +50,12 @@ _ESCAPED_ZERO: Final = b"\x00\xff"
 
 def escape(component: bytes) -> bytes:
     """``component`` with every 0x00 written as ``00 FF`` (no terminator)."""
-    return component.replace(_ZERO, _ESCAPED_ZERO) if _ZERO in component else component
+    return component.replace(_ZERO, _ESCAPED_ZERO) if 0 in component else component
 
 
 def unescape(escaped: bytes) -> bytes:
     """Inverse of :func:`escape`."""
-    return escaped.replace(_ESCAPED_ZERO, _ZERO) if _ZERO in escaped else escaped
+    return escaped.replace(_ESCAPED_ZERO, _ZERO) if 0 in escaped else escaped
 
 
 def scope_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
@@ -66,10 +66,9 @@ def scope_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
     >>> scope_prefix(b"a", b"bc", b"").hex(" ")
     '02 61 00 01 62 63 00 01 00 01'
     """
-    return b"".join(
-        (COMPLEX_TAG, escape(key_group), TERMINATOR, escape(key), TERMINATOR, escape(namespace),
-         TERMINATOR)
-    )
+    if 0 in key_group or 0 in key or 0 in namespace:
+        key_group, key, namespace = escape(key_group), escape(key), escape(namespace)
+    return b"".join((b"\x02", key_group, b"\x00\x01", key, b"\x00\x01", namespace, b"\x00\x01"))
 
 
 def base_key(prefix: bytes, user_key: bytes) -> bytes:

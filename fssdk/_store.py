@@ -251,7 +251,10 @@ class StoreScope:
     __slots__ = ("key", "key_group", "namespace", "store")
 
     def __init__(self, store: Store, key_group: bytes, key: bytes, namespace: bytes) -> None:
-        store._check_scope_args(key_group, key, namespace, "scope")
+        if type(key_group) is not bytes or type(key) is not bytes or type(namespace) is not bytes:
+            store._check_scope_args(key_group, key, namespace, "scope")
+        if store._closed:
+            store._check_open("scope")
         self.store: Final = store
         self.key_group: Final = key_group
         self.key: Final = key

@@ -79,8 +79,11 @@ class RocksDBStore(Store):
         try:
             return call()
         except Exception as exc:  # rocksdict raises bare Exception for every engine error
-            where = f" key {key!r}" if key is not None else ""
-            raise StoreIOError(f"store {self.name!r}: {operation}{where} failed: {exc}") from exc
+            raise self._io_error(operation, key, exc) from exc
+
+    def _io_error(self, operation: str, key: bytes | None, exc: Exception) -> StoreIOError:
+        where = f" key {key!r}" if key is not None else ""
+        return StoreIOError(f"store {self.name!r}: {operation}{where} failed: {exc}")
 
     def _wrote(self) -> None:
         self._writes += 1
@@ -162,7 +165,13 @@ class RocksDBStore(Store):
     def _get(self, physical: bytes) -> bytes | None:
         pending = self._pending.get(physical, _MISSING)
         if pending is _MISSING:
-            return self._read(physical)
+            if self._has_operands:
+                return self._io("get", physical, lambda: self._read_folded(physical))
+            try:
+                value: bytes | None = self._table.get(physical)
+            except Exception as exc:  # rocksdict raises bare Exception for every engine error
+                raise self._io_error("get", physical, exc) from exc
+            return value
         if type(pending) is not _Merge:
             return pending  # type: ignore[return-value]
         base = self._read(physical) if pending.base is _KEEP else pending.base
@@ -216,19 +225,29 @@ class RocksDBStore(Store):
     # -- simple keys -------------------------------------------------------------------------
 
     def put_state(self, key: bytes, value: bytes) -> None:
-        check_bytes(key, "key", "put_state")
-        check_bytes(value, "value", "put_state")
-        self._check_open("put_state")
-        self._put(kf.SIMPLE_TAG + key, value)
+        if type(key) is not bytes or type(value) is not bytes:
+            check_bytes(key, "key", "put_state")
+            check_bytes(value, "value", "put_state")
+        if self._closed:
+            self._check_open("put_state")
+        self._pending[b"\x01" + key] = value
+        self._writes += 1
+        if self._writes >= AUTO_FLUSH_WRITES:
+            self.flush()
 
     def get_state(self, key: bytes) -> bytes | None:
-        check_bytes(key, "key", "get_state")
-        self._check_open("get_state")
-        physical = kf.SIMPLE_TAG + key
+        if type(key) is not bytes:
+            check_bytes(key, "key", "get_state")
+        if self._closed:
+            self._check_open("get_state")
+        physical = b"\x01" + key
         pending = self._pending.get(physical, _MISSING)
         if pending is not _MISSING:
             return pending  # type: ignore[return-value]
-        value: bytes | None = self._io("get_state", key, lambda: self._table.get(physical))
+        try:
+            value: bytes | None = self._table.get(physical)
+        except Exception as exc:  # rocksdict raises bare Exception for every engine error
+            raise self._io_error("get_state", key, exc) from exc
         return value
 
     def delete_state(self, key: bytes) -> None:
@@ -332,9 +351,13 @@ class _RocksDBScope(StoreScope):
 
     def get(self, user_key: bytes) -> bytes | None:
         store: RocksDBStore = self.store  # type: ignore[assignment]
-        check_bytes(user_key, "user_key", "get")
-        store._check_open("get")
-        return store._get(self._prefix + kf.escape(user_key) + kf.BASE_SUFFIX)
+        if type(user_key) is not bytes:
+            check_bytes(user_key, "user_key", "get")
+        if store._closed:
+            store._check_open("get")
+        if 0 in user_key:
+            user_key = user_key.replace(b"\x00", b"\x00\xff")
+        return store._get(self._prefix + user_key + b"\x00\x01")
 
     def put(self, user_key: bytes, value: bytes) -> None:
         store: RocksDBStore = self.store  # type: ignore[assignment]
@@ -343,7 +366,12 @@ class _RocksDBScope(StoreScope):
             check_bytes(value, "value", "put")
         if store._closed:
             store._check_open("put")
-        store._put(self._prefix + kf.escape(user_key) + kf.BASE_SUFFIX, value)
+        if 0 in user_key:
+            user_key = user_key.replace(b"\x00", b"\x00\xff")
+        store._pending[self._prefix + user_key + b"\x00\x01"] = value
+        store._writes += 1
+        if store._writes >= AUTO_FLUSH_WRITES:
+            store.flush()
 
     def delete(self, user_key: bytes) -> None:
         store: RocksDBStore = self.store  # type: ignore[assignment]
