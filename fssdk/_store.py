@@ -87,7 +87,11 @@ class Iterator:
 
     __next__ = next
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> PyIterator[Pair]:
+        # A for-loop gets the underlying stream itself when nothing was peeked with has_next():
+        # no Python-level call per pair.
+        if self._ahead is Iterator._EMPTY and self._pairs is not None:
+            return self._pairs
         return self
 
     def close(self) -> None:

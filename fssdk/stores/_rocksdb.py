@@ -214,13 +214,12 @@ class RocksDBStore(Store):
         options.set_iterate_upper_bound(high)
         if reverse:
             items = self._table.items(backwards=True, from_key=high, read_opt=options)
+            items = _stop_below(items, low)
         else:
             items = self._table.items(from_key=low, read_opt=options)
-        if reverse:
-            items = _stop_below(items, low)
-        if not self._has_operands:
-            return ((kf.unescape(key[prefix_length:-2]), value) for key, value in items)
-        return _fold_operands(items, prefix_length, reverse)
+        if self._has_operands:
+            return _fold_operands(self, items, prefix_length, reverse, options)
+        return _plain(self, items, prefix_length, options)
 
     # -- simple keys -------------------------------------------------------------------------
 
@@ -402,16 +401,7 @@ class _RocksDBScope(StoreScope):
         pairs = store._io(
             "scan_complex", self._prefix, lambda: store._scan(low, high, len(self._prefix), reverse)
         )
-        return Iterator(_translated(store, pairs))
-
-
-def _translated(store: RocksDBStore, pairs: PyIterator[Pair]) -> PyIterator[Pair]:
-    try:
-        yield from pairs
-    except Exception as exc:
-        if isinstance(exc, StoreIOError):
-            raise
-        raise StoreIOError(f"store {store.name!r}: scan_complex failed: {exc}") from exc
+        return Iterator(pairs)
 
 
 def _stop_below(items: Iterable[Pair], low: bytes) -> PyIterator[Pair]:
@@ -421,16 +411,44 @@ def _stop_below(items: Iterable[Pair], low: bytes) -> PyIterator[Pair]:
         yield pair
 
 
-def _fold_operands(items: Iterable[Pair], prefix_length: int, reverse: bool) -> PyIterator[Pair]:
-    """Turn a run of base and operand entries into one ``(user_key, folded value)`` per key."""
+def _plain(
+    store: RocksDBStore, items: Iterable[Pair], prefix_length: int, options: Any
+) -> PyIterator[Pair]:
+    """``(user_key, value)`` of a store without merge operands.
+
+    ``options`` is held only to keep it alive: rocksdict's iterator points into the upper bound
+    it holds, and reads freed memory once it is collected (seen as scans that stop early).
+    """
+    unescape = kf.unescape
+    try:
+        for key, value in items:
+            user_key = key[prefix_length:-2]
+            yield (unescape(user_key) if 0 in user_key else user_key), value
+    except Exception as exc:  # rocksdict raises bare Exception for every engine error
+        raise store._io_error("scan_complex", None, exc) from exc
+    del options
+
+
+def _fold_operands(
+    store: RocksDBStore, items: Iterable[Pair], prefix_length: int, reverse: bool, options: Any
+) -> PyIterator[Pair]:
+    """Turn a run of base and operand entries into one ``(user_key, folded value)`` per key.
+
+    ``options`` is held to keep the iterator's bounds alive (see ``_plain``).
+    """
     current: bytes | None = None
     parts: list[bytes] = []
-    for key, value in items:
-        escaped = key[prefix_length:-2] if key[-1] == 1 else key[prefix_length : -kf.OPERAND_TAIL]
-        if escaped != current:
-            if current is not None:
-                yield kf.unescape(current), b"".join(reversed(parts) if reverse else parts)
-            current, parts = escaped, []
-        parts.append(value)
+    try:
+        for key, value in items:
+            tail = 2 if key[-1] == 1 else kf.OPERAND_TAIL
+            escaped = key[prefix_length:-tail]
+            if escaped != current:
+                if current is not None:
+                    yield kf.unescape(current), b"".join(reversed(parts) if reverse else parts)
+                current, parts = escaped, []
+            parts.append(value)
+    except Exception as exc:  # rocksdict raises bare Exception for every engine error
+        raise store._io_error("scan_complex", None, exc) from exc
     if current is not None:
         yield kf.unescape(current), b"".join(reversed(parts) if reverse else parts)
+    del options
