@@ -8,13 +8,13 @@ conformance kit (:mod:`fssdk.testing`) checks a backend against the reference Me
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+import weakref
 from collections.abc import Iterator as PyIterator
 from types import TracebackType
 from typing import Final
 
 from fssdk._complex_key import ComplexKey
-from fssdk._errors import ClosedError
+from fssdk._errors import ClosedError, SDKError
 
 Pair = tuple[bytes, bytes]
 
@@ -36,7 +36,8 @@ class Iterator:
 
     Go-style (``has_next``/``next``/``close``) and Pythonic at once: it is a Python iterator and a
     context manager. Closing it early releases the engine's resources; a closed iterator is
-    exhausted.
+    exhausted. Closing the store ends its open scans: ``has_next``/``next`` then raise
+    ``ClosedError``.
 
     >>> it = Iterator(iter([(b"a", b"1"), (b"b", b"2")]))
     >>> it.has_next(), it.next()
@@ -47,22 +48,22 @@ class Iterator:
     False
     """
 
-    __slots__ = ("_ahead", "_on_close", "_pairs")
+    __slots__ = ("__weakref__", "_ahead", "_error", "_pairs")
 
     _EMPTY: Final = object()
 
-    def __init__(
-        self, pairs: PyIterator[Pair], on_close: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, pairs: PyIterator[Pair]) -> None:
         self._pairs: PyIterator[Pair] | None = pairs
         self._ahead: object = Iterator._EMPTY
-        self._on_close = on_close
+        self._error: SDKError | None = None
 
     def has_next(self) -> bool:
         """True when ``next()`` would return a pair. Costs at most one step of the scan."""
         if self._ahead is not Iterator._EMPTY:
             return True
         if self._pairs is None:
+            if self._error is not None:
+                raise self._error
             return False
         try:
             self._ahead = next(self._pairs)
@@ -78,6 +79,8 @@ class Iterator:
             self._ahead = Iterator._EMPTY
             return ahead  # type: ignore[return-value]
         if self._pairs is None:
+            if self._error is not None:
+                raise self._error
             raise StopIteration
         try:
             return next(self._pairs)
@@ -96,11 +99,16 @@ class Iterator:
 
     def close(self) -> None:
         """Release the scan; idempotent."""
-        self._pairs = None
+        pairs, self._pairs = self._pairs, None
         self._ahead = Iterator._EMPTY
-        if self._on_close is not None:
-            on_close, self._on_close = self._on_close, None
-            on_close()
+        close = getattr(pairs, "close", None)
+        if close is not None:
+            close()
+
+    def _invalidate(self, error: SDKError) -> None:
+        """End the scan because its store closed; later calls raise ``error``."""
+        self.close()
+        self._error = error
 
     def __enter__(self) -> Iterator:
         return self
@@ -129,6 +137,7 @@ class Store(abc.ABC):
     def __init__(self, name: str) -> None:
         self.name: Final = name
         self._closed = False
+        self._scans: weakref.WeakSet[Iterator] = weakref.WeakSet()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -138,8 +147,22 @@ class Store(abc.ABC):
         return self._closed
 
     def close(self) -> None:
-        """Make the store unusable; later calls raise ``ClosedError``. Idempotent."""
+        """Make the store unusable and end its open scans; later calls raise ``ClosedError``.
+
+        Idempotent. A backend flushes its stores before closing them.
+        """
+        if self._closed:
+            return
         self._closed = True
+        error = ClosedError(f"store {self.name!r}: scan used after the store was closed")
+        for scan in list(self._scans):
+            scan._invalidate(error)
+        self._scans.clear()
+
+    def _track(self, scan: Iterator) -> Iterator:
+        """Register ``scan`` so that ``close`` ends it (and releases what it holds)."""
+        self._scans.add(scan)
+        return scan
 
     def _check_open(self, operation: str) -> None:
         if self._closed:

@@ -159,7 +159,7 @@ class MemoryStore(Store):
         keys = self._complex.irange(low, high, inclusive=(True, False), reverse=reverse)
         cursor = _Cursor(self._complex, keys)
         self._cursors.add(cursor)
-        return Iterator(cursor)
+        return self._track(Iterator(cursor))
 
     def _check(self) -> None:
         """Assert the internal invariants (for stress tests and the conformance machines)."""

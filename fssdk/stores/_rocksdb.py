@@ -144,7 +144,7 @@ class RocksDBStore(Store):
 
     def close(self) -> None:
         """Close this store (the backend flushes it first); later calls raise ClosedError."""
-        self._closed = True
+        super().close()
         self._pending = {}
         self._reader = self._table = self._handle = None
 
@@ -401,7 +401,7 @@ class _RocksDBScope(StoreScope):
         pairs = store._io(
             "scan_complex", self._prefix, lambda: store._scan(low, high, len(self._prefix), reverse)
         )
-        return Iterator(pairs)
+        return store._track(Iterator(pairs))
 
 
 def _stop_below(items: Iterable[Pair], low: bytes) -> PyIterator[Pair]:
