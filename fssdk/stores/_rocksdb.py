@@ -391,6 +391,15 @@ class _RocksDBScope(StoreScope):
         store._check_open("delete_prefix")
         store._delete_range(self._prefix + kf.escape(prefix))
 
+    def first(self, start: bytes = b"") -> Pair | None:
+        store: RocksDBStore = self.store  # type: ignore[assignment]
+        check_bytes(start, "start", "first")
+        store._check_open("first")
+        if store._pending:
+            store.flush()
+        low = self._prefix + kf.escape(start)
+        return store._io("first", low, lambda: _first_pair(store, self._prefix, low))
+
     def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> Iterator:
         store: RocksDBStore = self.store  # type: ignore[assignment]
         check_bytes(start, "start", "scan_complex")
@@ -402,6 +411,30 @@ class _RocksDBScope(StoreScope):
             "scan_complex", self._prefix, lambda: store._scan(low, high, len(self._prefix), reverse)
         )
         return store._track(Iterator(pairs))
+
+
+def _first_pair(store: RocksDBStore, prefix: bytes, low: bytes) -> Pair | None:
+    """The first ``(user_key, value)`` at or after ``low`` in the scope with ``prefix``: one seek."""
+    reader = store._fresh_reader()
+    reader.seek(low)
+    if not reader.valid():
+        return None
+    key = reader.key()
+    if not key.startswith(prefix):
+        return None
+    length = len(prefix)
+    if not store._has_operands:
+        user_key = key[length:-2]
+        return (kf.unescape(user_key) if 0 in user_key else user_key), reader.value()
+    tail = 2 if key[-1] == 1 else kf.OPERAND_TAIL
+    escaped = key[length:-tail]
+    parts = [reader.value()]
+    reader.next()
+    operands = prefix + escaped + kf.OPERAND_INFIX
+    while reader.valid() and reader.key().startswith(operands):
+        parts.append(reader.value())
+        reader.next()
+    return kf.unescape(escaped), b"".join(parts)
 
 
 def _stop_below(items: Iterable[Pair], low: bytes) -> PyIterator[Pair]:
