@@ -414,7 +414,7 @@ class _RocksDBScope(StoreScope):
 
 
 def _first_pair(store: RocksDBStore, prefix: bytes, low: bytes) -> Pair | None:
-    """The first ``(user_key, value)`` at or after ``low`` in the scope with ``prefix``: one seek."""
+    """The first ``(user_key, value)`` at or after ``low`` in the scope of ``prefix``; one seek."""
     reader = store._fresh_reader()
     reader.seek(low)
     if not reader.valid():
