@@ -1,0 +1,126 @@
+"""``python -m benchmarks``: every workload on raw rocksdict, MemoryStore and RocksDBStore.
+
+Prints the tables (µs per op, spread and ratio to raw rocksdict), writes every figure to
+``--out`` as JSON and the scaling curves to ``--plot`` as a PNG (needs the ``plot`` extra).
+``--quick`` is a smoke run of well under a minute; the full run takes several minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from benchmarks._harness import BACKEND_CHOICES, FULL, QUICK, Settings
+from benchmarks._registry import WORKLOADS
+from benchmarks._report import check_targets, plot, print_report, to_json, write_json
+from benchmarks._runner import Result, attach_ratios, matches, plan, run_step
+
+
+def _backends(values: Sequence[str]) -> tuple[str, ...]:
+    chosen: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            name = part.strip()
+            if name not in BACKEND_CHOICES:
+                valid = ", ".join(BACKEND_CHOICES)
+                raise argparse.ArgumentTypeError(f"unknown backend {name!r}; valid: {valid}")
+            chosen.extend(BACKEND_CHOICES[name])
+    return tuple(chosen)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark fssdk state on MemoryStore and RocksDBStore against raw rocksdict.",
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes and fewer repeats: a smoke run under a minute")
+    parser.add_argument("--filter", action="append", default=[], metavar="NAME",
+                        help="only workloads whose name contains NAME (or matches it as a glob); "
+                             "repeatable")
+    parser.add_argument("--backend", action="append", default=[], metavar="memory|rocksdb|raw",
+                        help="targets to run (repeatable or comma separated; default all); raw "
+                             "includes its WriteBatch row")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write every figure as JSON")
+    parser.add_argument("--plot", type=Path, metavar="FILE",
+                        help="draw the scaling curves as a PNG (needs matplotlib)")
+    parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per figure")
+    parser.add_argument("--list", action="store_true",
+                        help="list the workloads and their operation mix, then exit")
+    args = parser.parse_args(argv)
+    try:
+        args.targets = _backends(args.backend or ["raw,memory,rocksdb"])
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the selected workloads; 0 when every figure was measured or skipped, 1 on an error."""
+    args = parse_args(argv)
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=150)
+    err = Console(stderr=True)
+    settings: Settings = QUICK if args.quick else FULL
+    if args.repeats is not None:
+        settings = Settings(**{**settings.__dict__, "repeats": args.repeats})
+    workloads = [w for w in WORKLOADS if matches(w.name, args.filter)]
+    if args.list:
+        for workload in workloads:
+            out.print(f"[bold]{workload.name}[/] ({', '.join(workload.targets())})")
+            out.print(f"  {workload.description}", highlight=False)
+        return 0
+    if not workloads:
+        err.print(f"no workload matches {args.filter!r}; see --list")
+        return 2
+    steps = plan(workloads, args.targets, settings)
+    results: list[Result] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fssdk-bench-") as root, Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("benchmarks", total=len(steps))
+        for step in steps:
+            progress.update(task, description=step.label)
+            results.append(run_step(step, settings, Path(root)))
+            progress.advance(task)
+    wall = time.perf_counter() - started
+    attach_ratios(results)
+    checks = check_targets(results)
+    print_report(out, workloads, results, args.targets, checks)
+    mode = "quick" if settings.quick else "full"
+    out.print(f"{len(results)} figures ({mode} run) in {wall:.1f} s")
+    if args.out is not None:
+        write_json(args.out, to_json(workloads, results, checks, settings, wall))
+        out.print(f"results written to {args.out}")
+    if args.plot is not None and plot(args.plot, workloads, results, err.print):
+        out.print(f"scaling plot written to {args.plot}")
+    return 1 if any(result.status == "error" for result in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""The measuring harness: run settings, targets, temporary databases, timing and statistics.
+
+Method, the same for every figure:
+
+- each (workload, size, target) gets a fresh database in a temporary directory, removed afterwards;
+- the workload's builder prepares its data and state untimed, from the same seeded data for every
+  target, and returns a :class:`Bench`;
+- a bench runs ``warmup`` untimed times, then ``repeats`` timed times; before each run its
+  optional ``setup`` runs untimed and the garbage collector is emptied (``gc.collect()``) so that
+  no run pays for garbage left by the previous one; the collector stays enabled during runs, as
+  it is for users;
+- a run is timed with ``time.perf_counter_ns`` around the whole loop and divided by the number
+  of operations it performs: the figure is nanoseconds per operation, reported in µs;
+- the reported value is the median of the repeats, the spread their interquartile range (the
+  JSON file also has min, max and every sample).
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from rocksdict import Options, Rdict
+
+from fssdk import Store
+from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
+
+RAW: Final = "raw"
+RAW_BATCH: Final = "raw-batch"
+MEMORY: Final = "memory"
+ROCKSDB: Final = "rocksdb"
+
+#: Every target in table order: raw rocksdict (the floor), raw with WriteBatch, the two backends.
+TARGETS: Final = (RAW, RAW_BATCH, MEMORY, ROCKSDB)
+
+#: ``--backend`` choices and the targets each selects (``raw`` brings its WriteBatch row along).
+BACKEND_CHOICES: Final[dict[str, tuple[str, ...]]] = {
+    "raw": (RAW, RAW_BATCH),
+    "memory": (MEMORY,),
+    "rocksdb": (ROCKSDB,),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and repeat counts of one run (``FULL`` or ``QUICK``)."""
+
+    quick: bool
+    repeats: int
+    warmup: int
+    records: int
+    list_lengths: tuple[int, ...]
+    queue_sizes: tuple[int, ...]
+    map_sizes: tuple[int, ...]
+    scan_sizes: tuple[int, ...]
+    #: Writing workloads flush the backend (a checkpoint) after this many operations.
+    checkpoint_every: int = 3_000
+
+
+FULL: Final = Settings(
+    quick=False,
+    repeats=5,
+    warmup=1,
+    records=100_000,
+    list_lengths=(10, 100, 1_000, 10_000, 100_000),
+    queue_sizes=(1_000, 10_000, 100_000, 1_000_000),
+    map_sizes=(10, 100, 1_000, 10_000, 100_000),
+    scan_sizes=(10_000, 100_000, 1_000_000),
+)
+
+QUICK: Final = Settings(
+    quick=True,
+    repeats=3,
+    warmup=1,
+    records=2_000,
+    list_lengths=(10, 100, 1_000),
+    queue_sizes=(1_000, 5_000),
+    map_sizes=(10, 100, 1_000),
+    scan_sizes=(1_000, 10_000),
+)
+
+
+class StoreEnv:
+    """A fresh backend (MemoryBackend or RocksDBBackend) and a LocalContext over it."""
+
+    def __init__(self, target: str, backend: Backend) -> None:
+        self.target: Final = target
+        self.backend: Final = backend
+        self.ctx: Final = LocalContext(backend)
+
+    def store(self, name: str) -> Store:
+        """The context's store called ``name``."""
+        return self.ctx.get_or_create_store(name)
+
+    def flush(self) -> None:
+        """A checkpoint's write: make everything written so far durable."""
+        self.backend.flush()
+
+
+class RawEnv:
+    """A fresh raw-mode rocksdict database: the floor every other row is compared to."""
+
+    def __init__(self, target: str, db: Any) -> None:
+        self.target: Final = target
+        self.db: Final[Any] = db
+
+    @property
+    def batched(self) -> bool:
+        """True for the ``raw-batch`` row, which writes through WriteBatches."""
+        return self.target == RAW_BATCH
+
+
+Env = StoreEnv | RawEnv
+
+
+@contextmanager
+def open_env(target: str, root: Path) -> Iterator[Env]:
+    """A fresh environment for ``target`` under ``root``; its database is deleted on exit."""
+    path = Path(tempfile.mkdtemp(prefix=f"{target}-", dir=root))
+    try:
+        if target in (RAW, RAW_BATCH):
+            db = Rdict(str(path / "db"), Options(raw_mode=True))
+            try:
+                yield RawEnv(target, db)
+            finally:
+                gc.collect()
+                db.close()
+        else:
+            backend: Backend = MemoryBackend() if target == MEMORY else RocksDBBackend(path / "db")
+            env = StoreEnv(target, backend)
+            try:
+                yield env
+            finally:
+                env.ctx.close()
+                backend.close()
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class Measurable(Protocol):
+    """What a workload builder returns: something that yields per-operation timings."""
+
+    ops: int
+    extra: dict[str, float]
+
+    def measure(self, repeats: int, warmup: int) -> list[float]:
+        """Nanoseconds per operation of each timed repeat."""
+        ...
+
+
+@dataclass
+class Bench:
+    """``run`` performs ``ops`` operations; ``setup`` (untimed) restores its starting state."""
+
+    ops: int
+    run: Callable[[], None]
+    setup: Callable[[], None] | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def measure(self, repeats: int, warmup: int) -> list[float]:
+        """Nanoseconds per operation of each of ``repeats`` timed runs after ``warmup`` runs."""
+        samples: list[float] = []
+        for index in range(warmup + repeats):
+            if self.setup is not None:
+                self.setup()
+            gc.collect()
+            started = time.perf_counter_ns()
+            self.run()
+            elapsed = time.perf_counter_ns() - started
+            if index >= warmup:
+                samples.append(elapsed / self.ops)
+        return samples
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of per-operation timings in µs: median, quartiles and extremes."""
+
+    median: float
+    q1: float
+    q3: float
+    low: float
+    high: float
+
+    @property
+    def iqr(self) -> float:
+        """Interquartile range (µs)."""
+        return self.q3 - self.q1
+
+    @classmethod
+    def of(cls, samples_us: Sequence[float]) -> Stats:
+        """Statistics of ``samples_us`` (at least one sample)."""
+        if len(samples_us) == 1:
+            only = samples_us[0]
+            return cls(only, only, only, only, only)
+        q1, median, q3 = statistics.quantiles(samples_us, n=4, method="inclusive")
+        return cls(median, q1, q3, min(samples_us), max(samples_us))
+
+
+def chunked(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """``items`` cut into consecutive slices of ``size`` (the last may be shorter).
+
+    Writing workloads loop over these slices and checkpoint after each, so every target runs the
+    same loop shape.
+    """
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+StoreBuilder = Callable[[StoreEnv, int, Settings], Measurable]
+RawBuilder = Callable[[RawEnv, int, Settings], Measurable]
+
+
+def _records(settings: Settings) -> Sequence[int]:
+    return (settings.records,)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A named workload: how to build it on the backends and on raw rocksdict, at which sizes.
+
+    ``store`` runs on the memory and rocksdb targets, ``raw`` on raw rocksdict (and, when
+    ``batch_row`` is set, a second time through WriteBatches). Their docstrings give the
+    operation mix and are copied into the results. ``points`` lists the sizes ``n`` to run (one
+    for a plain workload, several for a scaling curve); ``requires`` names what the workload
+    needs from ``fssdk_advanced``, so that it is reported as skipped while that is missing.
+    """
+
+    name: str
+    store: StoreBuilder | None
+    raw: RawBuilder | None = None
+    points: Callable[[Settings], Sequence[int]] = _records
+    requires: tuple[str, ...] = ()
+    unit: str = "op"
+    batch_row: bool = False
+    curve: bool = False
+
+    @property
+    def family(self) -> str:
+        """The part of the name before the first dot (``value`` for ``value.update``)."""
+        return self.name.split(".", 1)[0]
+
+    @property
+    def description(self) -> str:
+        """The operation mix, from the builders' docstrings."""
+        parts = [
+            " ".join((builder.__doc__ or "").split())
+            for builder in (self.store, self.raw)
+            if builder is not None
+        ]
+        return " ".join(part for part in parts if part)
+
+    def targets(self) -> tuple[str, ...]:
+        """The targets this workload has a row for, in table order."""
+        found: list[str] = []
+        if self.raw is not None:
+            found.append(RAW)
+            if self.batch_row:
+                found.append(RAW_BATCH)
+        if self.store is not None:
+            found.extend((MEMORY, ROCKSDB))
+        return tuple(found)

@@ -1,0 +1,383 @@
+"""Reporting: the terminal tables, the JSON file, the scaling plot and the targets.
+
+The table cell of a figure is ``median ±half-IQR`` in µs per operation, followed by its ratio to
+the raw rocksdict row of the same workload and size (``1.00x`` is as fast as raw rocksdict).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import rocksdict
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks._harness import MEMORY, RAW, ROCKSDB, TARGETS, Settings, Workload
+from benchmarks._runner import Result
+
+KIB = 1024
+
+
+def fmt_us(value: float) -> str:
+    """µs with three significant digits or so."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 0.1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def cell(result: Result | None) -> tuple[str, str]:
+    """The table cells of one figure: ``median ±half-IQR`` in µs, and the ratio to raw."""
+    if result is None:
+        return "[dim]-[/]", ""
+    if result.status == "skipped":
+        return "[dim]skipped[/]", ""
+    if result.status == "error" or result.stats is None:
+        return "[red]error[/]", ""
+    stats = result.stats
+    ratio = f"[bold]{result.ratio:.2f}x[/]" if result.ratio is not None else ""
+    return f"{fmt_us(stats.median)} [dim]±{fmt_us(stats.iqr / 2)}[/]", ratio
+
+
+def _index(results: Sequence[Result]) -> dict[tuple[str, int, str], Result]:
+    return {(result.workload, result.n, result.target): result for result in results}
+
+
+def figures_table(
+    title: str, workloads: Sequence[Workload], results: Sequence[Result], targets: Sequence[str]
+) -> Table:
+    """One row per (workload, size), one column per target."""
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("workload", no_wrap=True)
+    table.add_column("n", justify="right")
+    table.add_column("unit")
+    shown = [target for target in TARGETS if target in targets]
+    for target in shown:
+        table.add_column(f"{target} µs", justify="right")
+        if target != RAW:
+            table.add_column("x raw", justify="right")
+    index = _index(results)
+    for workload in workloads:
+        sizes = sorted({result.n for result in results if result.workload == workload.name})
+        for n in sizes:
+            row = [workload.name, f"{n:,}", workload.unit]
+            for target in shown:
+                figure, ratio = cell(index.get((workload.name, n, target)))
+                row += [figure] if target == RAW else [figure, ratio]
+            table.add_row(*row)
+    return table
+
+
+def memory_table(results: Sequence[Result]) -> Table:
+    """Peak memory while scanning a scope, side by side for each scope size."""
+    table = Table(title="Peak memory while scanning one scope", title_justify="left")
+    for name, justify in (
+        ("workload", "left"),
+        ("target", "left"),
+        ("scope entries", "right"),
+        ("tracemalloc peak KiB", "right"),
+        ("RSS high-water growth KiB", "right"),
+        ("µs/entry", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for result in results:
+        if "tracemalloc_peak_bytes" not in result.extra:
+            continue
+        table.add_row(
+            result.workload,
+            result.target,
+            f"{result.n:,}",
+            f"{result.extra['tracemalloc_peak_bytes'] / KIB:,.1f}",
+            f"{result.extra['rss_growth_bytes'] / KIB:,.0f}",
+            fmt_us(result.stats.median) if result.stats else "-",
+        )
+    return table
+
+
+@dataclass
+class TargetCheck:
+    """One of the issue's targets, evaluated on this run's figures."""
+
+    name: str
+    limit: str
+    measured: str
+    met: bool | None
+
+
+def _median(results: dict[tuple[str, int, str], Result], key: tuple[str, int, str]) -> float | None:
+    result = results.get(key)
+    return result.stats.median if result is not None and result.stats is not None else None
+
+
+def _ratio_check(
+    *,
+    index: dict[tuple[str, int, str], Result],
+    results: Sequence[Result],
+    workload: str,
+    target: str,
+    limit: float,
+    name: str,
+) -> TargetCheck | None:
+    sizes = [r.n for r in results if r.workload == workload and r.target == target]
+    if not sizes:
+        return None
+    result = index[(workload, max(sizes), target)]
+    if result.ratio is None:
+        return TargetCheck(name, f"≤ {limit:g}x raw", "no raw row", None)
+    raw = _median(index, (workload, result.n, RAW))
+    measured = f"{result.ratio:.2f}x ({fmt_us(result.stats.median if result.stats else 0)} vs "
+    measured += f"{fmt_us(raw or 0)} µs)"
+    return TargetCheck(name, f"≤ {limit:g}x raw", measured, result.ratio <= limit)
+
+
+def _growth_check(
+    *,
+    index: dict[tuple[str, int, str], Result],
+    results: Sequence[Result],
+    workload: str,
+    target: str,
+    limit: float,
+    name: str,
+) -> TargetCheck | None:
+    sizes = sorted(r.n for r in results if r.workload == workload and r.target == target)
+    if len(sizes) < 2:
+        return None
+    small = _median(index, (workload, sizes[0], target))
+    large = _median(index, (workload, sizes[-1], target))
+    if small is None or large is None:
+        return TargetCheck(name, f"≤ {limit:g}x", "not measured", None)
+    factor = large / small
+    measured = (
+        f"{factor:.2f}x ({fmt_us(large)} µs at {sizes[-1]:,} vs {fmt_us(small)} at {sizes[0]:,})"
+    )
+    return TargetCheck(name, f"≤ {limit:g}x", measured, factor <= limit)
+
+
+#: A scan is "flat" when its peak grows by less than this from the smallest to the largest scope.
+FLAT_SLACK_BYTES = 256 * KIB
+
+
+def _flat_check(results: Sequence[Result], target: str) -> TargetCheck | None:
+    rows = sorted(
+        (r for r in results if r.target == target and "tracemalloc_peak_bytes" in r.extra),
+        key=lambda r: r.n,
+    )
+    if len(rows) < 2:
+        return None
+    small, large = rows[0], rows[-1]
+    growth = large.extra["tracemalloc_peak_bytes"] - small.extra["tracemalloc_peak_bytes"]
+    measured = (
+        f"{small.extra['tracemalloc_peak_bytes'] / KIB:,.1f} KiB at {small.n:,} → "
+        f"{large.extra['tracemalloc_peak_bytes'] / KIB:,.1f} KiB at {large.n:,}"
+    )
+    return TargetCheck(
+        f"scan memory flat in scope size ({target})",
+        f"growth < {FLAT_SLACK_BYTES // KIB} KiB",
+        measured,
+        growth < FLAT_SLACK_BYTES,
+    )
+
+
+def check_targets(results: Sequence[Result]) -> list[TargetCheck]:
+    """The issue's targets (and the tighter ones this project reports against), where measured."""
+    index = _index(results)
+    checks: list[TargetCheck | None] = [
+        _ratio_check(index=index, results=results, workload="value.update", target=ROCKSDB,
+                     limit=1.0, name="keyed ValueState update vs raw put (rocksdb)"),
+        _ratio_check(index=index, results=results, workload="value.read", target=ROCKSDB,
+                     limit=1.5, name="keyed ValueState read vs raw get (rocksdb)"),
+    ]
+    for target in (MEMORY, ROCKSDB):
+        checks.append(_growth_check(
+            index=index, results=results, workload="scaling.list_add", target=target, limit=2.0,
+            name=f"ListState.add at longest vs shortest list ({target})"))
+    for target in (MEMORY, ROCKSDB):
+        checks.append(_growth_check(
+            index=index, results=results, workload="scaling.pq_poll", target=target, limit=2.0,
+            name=f"PriorityQueueState.poll at largest vs smallest queue ({target})"))
+    checks.append(_ratio_check(
+        index=index, results=results, workload="map.iterate", target=ROCKSDB, limit=2.0,
+        name="MapState iteration per entry vs raw iteration (rocksdb)"))
+    checks.append(_ratio_check(
+        index=index, results=results, workload="scaling.map_iter", target=ROCKSDB, limit=2.0,
+        name="MapState iteration per entry vs raw, largest map (rocksdb)"))
+    checks.extend(_flat_check(results, target) for target in (RAW, MEMORY, ROCKSDB))
+    return [check for check in checks if check is not None]
+
+
+def targets_table(checks: Sequence[TargetCheck]) -> Table:
+    """The targets, measured figure and verdict."""
+    table = Table(title="Targets", title_justify="left")
+    table.add_column("target")
+    table.add_column("limit")
+    table.add_column("measured")
+    table.add_column("verdict")
+    for check in checks:
+        verdict = {True: "[green]met[/]", False: "[red]missed[/]", None: "[dim]n/a[/]"}[check.met]
+        table.add_row(check.name, check.limit, check.measured, verdict)
+    return table
+
+
+def print_report(
+    console: Console,
+    workloads: Sequence[Workload],
+    results: Sequence[Result],
+    targets: Sequence[str],
+    checks: Sequence[TargetCheck],
+) -> None:
+    """Every table, in order: workloads, scaling curves, memory, targets, then problems."""
+    measured = {result.workload for result in results}
+    plain = [w for w in workloads if not w.curve and w.name in measured]
+    curves = [w for w in workloads if w.curve and w.name in measured and w.family != "memory"]
+    if plain:
+        console.print(figures_table("Workloads: µs per op ±half-IQR, ratio to raw rocksdict",
+                                    plain, results, targets))
+    if curves:
+        console.print(figures_table("Scaling curves: µs per op at each size", curves, results,
+                                    targets))
+    if any("tracemalloc_peak_bytes" in result.extra for result in results):
+        console.print(memory_table(results))
+    if checks:
+        console.print(targets_table(checks))
+    for result in results:
+        if result.status == "error":
+            console.print(f"[red]error[/] in {result.workload} n={result.n} {result.target}:")
+            console.print(result.note, markup=False, highlight=False)
+    skipped = sorted({(r.workload, r.note) for r in results if r.status == "skipped"})
+    for name, note in skipped:
+        console.print(f"[yellow]skipped[/] {name}: {note}")
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, check=True, cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def to_json(
+    workloads: Sequence[Workload],
+    results: Sequence[Result],
+    checks: Sequence[TargetCheck],
+    settings: Settings,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    """Every figure of the run, with the settings and the machine it ran on."""
+    measured = {result.workload for result in results}
+    return {
+        "meta": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "rocksdict": getattr(rocksdict, "__version__", "unknown"),
+            "commit": _commit(),
+            "wall_seconds": round(wall_seconds, 1),
+        },
+        "settings": asdict(settings),
+        "workloads": {
+            w.name: {"family": w.family, "unit": w.unit, "curve": w.curve,
+                     "description": w.description}
+            for w in workloads if w.name in measured
+        },
+        "results": [
+            {
+                "workload": r.workload,
+                "family": r.family,
+                "target": r.target,
+                "n": r.n,
+                "unit": r.unit,
+                "status": r.status,
+                "ops": r.ops,
+                "us_per_op": None if r.stats is None else {
+                    "median": r.stats.median, "q1": r.stats.q1, "q3": r.stats.q3,
+                    "min": r.stats.low, "max": r.stats.high, "iqr": r.stats.iqr,
+                },
+                "samples_us": r.samples_us,
+                "ratio_to_raw": r.ratio,
+                "extra": r.extra,
+                "note": r.note,
+            }
+            for r in results
+        ],
+        "targets": [asdict(check) for check in checks],
+    }
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """Write ``document`` to ``path`` as indented JSON."""
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+_PANEL_TITLES = {
+    "scaling.list_add": ("ListState.add vs list length", "list length", "µs per add"),
+    "scaling.pq_poll": ("PriorityQueueState.poll late in a drain vs queue size", "queue size",
+                        "µs per poll"),
+    "scaling.map_iter": ("MapState iteration vs map size", "map size", "µs per entry"),
+    "scaling.merge": ("Store.merge (append) vs value length", "appends so far", "µs per merge"),
+}
+
+
+def plot(path: Path, workloads: Sequence[Workload], results: Sequence[Result],
+         warn: Callable[[str], None]) -> bool:
+    """Draw the scaling curves and the scan memory to ``path`` (PNG); False without matplotlib."""
+    try:
+        import matplotlib  # noqa: PLC0415 - an optional extra, imported only when plotting
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415 - see above
+    except ImportError:
+        warn("matplotlib is not installed, so no plot was drawn: pip install 'fssdk[plot]'")
+        return False
+    measured = [r for r in results if r.stats is not None]
+    curves = [w for w in workloads if w.curve and any(r.workload == w.name for r in measured)]
+    if not curves:
+        warn("no scaling curve was measured, so no plot was drawn")
+        return False
+    columns = 2
+    rows = (len(curves) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(12, 4.2 * rows), squeeze=False)
+    for axis, workload in zip(axes.flat, curves, strict=False):
+        is_memory = workload.family == "memory"
+        title, xlabel, ylabel = _PANEL_TITLES.get(
+            workload.name,
+            (f"{workload.name}: peak memory while scanning one scope", "scope entries",
+             "tracemalloc peak (KiB)") if is_memory else (workload.name, "n", "µs per op"),
+        )
+        for target in TARGETS:
+            points = sorted(
+                (r.n, r.extra["tracemalloc_peak_bytes"] / KIB if is_memory else r.stats.median)
+                for r in measured
+                if r.workload == workload.name and r.target == target and r.stats is not None
+                and (not is_memory or "tracemalloc_peak_bytes" in r.extra)
+            )
+            if points:
+                xs, ys = zip(*points, strict=True)
+                axis.plot(xs, ys, marker="o", label=target)
+        axis.set_xscale("log")
+        axis.set_ylim(bottom=0)
+        axis.set_title(title, fontsize=10)
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel(ylabel)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    for axis in list(axes.flat)[len(curves):]:
+        axis.set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
