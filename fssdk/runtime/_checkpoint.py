@@ -1,0 +1,380 @@
+"""The state directory of ``fssdk run``: its layout, its lock, and its checkpoints.
+
+::
+
+    STATE_DIR/
+      fssdk-state.json            the owner: layout version, key-format version, operator
+      run.lock                    flock()ed by the run in progress; holds its pid
+      db/                         the live database (scratch: replaced from a checkpoint on start)
+      checkpoints/
+        checkpoint-00000007/      a RocksDB checkpoint (table files hard-linked, the rest copied)
+        checkpoint-00000007.json  its metadata: records, input position, output lengths, ...
+
+A checkpoint is *complete* when its metadata file exists, parses and names its own id, and its
+database directory exists. The metadata is written last (to a temporary file, fsync'd, renamed
+atomically, then the directory fsync'd), so a crash at any moment leaves either a complete
+checkpoint or debris that :meth:`StateDir.remove_incomplete` deletes on the next start. Pruning
+deletes a checkpoint's metadata before its database, so a half-pruned checkpoint is debris too.
+
+``FSSDK_TEST_PAUSE_AT=STAGE[@ID]`` is a test hook: at that stage of checkpoint ``ID`` (any id if
+omitted) the runner writes ``fssdk-test-pause STAGE ID`` to stderr and sleeps, so that a test can
+kill it there. Stages, in order: ``before-snapshot``, ``after-snapshot``, ``before-rename``,
+``after-metadata``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from fssdk import _keyformat as kf
+from fssdk.runtime._rocksdb_backend import RocksDBBackend
+from fssdk.runtime._run_errors import StateDirError
+
+STATE_FILE: Final = "fssdk-state.json"
+LOCK_FILE: Final = "run.lock"
+DB_DIR: Final = "db"
+CHECKPOINTS_DIR: Final = "checkpoints"
+RESTORING_DIR: Final = "db.restoring"
+#: Version of this directory layout and of the metadata files; another one is refused.
+LAYOUT_VERSION: Final = 1
+_CHECKPOINT_PREFIX: Final = "checkpoint-"
+_LINKED_SUFFIXES: Final = (".sst", ".blob")
+_PAUSE_ENV: Final = "FSSDK_TEST_PAUSE_AT"
+_PAUSE_SECONDS: Final = 120.0
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or a directory (directories: so that renames and creations in it persist)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, document: Mapping[str, Any], *, pause_stage: str = "",
+                      checkpoint_id: int = 0) -> None:
+    """Write ``document`` to ``path`` so that readers see the old file or the whole new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    if pause_stage:
+        test_pause(pause_stage, checkpoint_id)
+    os.replace(tmp, path)
+    fsync_path(path.parent)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or None if it is missing, unreadable or not an object."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def test_pause(stage: str, checkpoint_id: int) -> None:
+    """The ``FSSDK_TEST_PAUSE_AT`` hook (see the module docstring); does nothing when unset."""
+    wanted = os.environ.get(_PAUSE_ENV)
+    if not wanted:
+        return
+    name, _, ident = wanted.partition("@")
+    if name != stage or (ident and int(ident) != checkpoint_id):
+        return
+    sys.stderr.write(f"fssdk-test-pause {stage} {checkpoint_id}\n")
+    sys.stderr.flush()
+    time.sleep(_PAUSE_SECONDS)
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of the regular files under ``path`` (hard links counted in each tree they are in)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Copy a RocksDB directory: hard-link immutable table files, copy the rest.
+
+    Table files are never modified once written, so a link is as good as a copy and costs
+    nothing; the manifest, WAL and small files are copied because RocksDB appends to them.
+    """
+    target.mkdir(parents=True)
+    for entry in source.iterdir():
+        destination = target / entry.name
+        if entry.suffix in _LINKED_SUFFIXES:
+            try:
+                os.link(entry, destination)
+                continue
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                    raise
+        shutil.copy2(entry, destination)
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """A complete checkpoint: its id, database directory and metadata."""
+
+    id: int
+    path: Path
+    metadata: dict[str, Any]
+
+
+class StateDir:
+    """A state directory; :meth:`open` locks it for a run, the constructor only reads it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.db_path = self.path / DB_DIR
+        self.checkpoints_path = self.path / CHECKPOINTS_DIR
+        self._lock_fd: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<StateDir {str(self.path)!r}>"
+
+    # -- ownership and locking ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], operator_identity: str, operator_spec: str
+             ) -> StateDir:
+        """Create or adopt ``path`` for a run of ``operator_identity`` and lock it.
+
+        Refuses (``StateDirError``) a path that is a file, a non-empty directory that is not a
+        state directory, one of another layout or key-format version or another operator, and
+        one locked by another run.
+        """
+        state = cls(path)
+        state._prepare_directory()
+        state.lock()
+        try:
+            state._adopt(operator_identity, operator_spec)
+        except BaseException:
+            state.release()
+            raise
+        return state
+
+    def _prepare_directory(self) -> None:
+        where = str(self.path)
+        if self.path.exists() and not self.path.is_dir():
+            raise StateDirError(f"state dir {where!r} exists and is not a directory")
+        if self.path.is_dir() and not (self.path / STATE_FILE).exists():
+            leftovers = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_FILE)
+            if leftovers:
+                shown = ", ".join(leftovers[:5]) + (", ..." if len(leftovers) > 5 else "")
+                raise StateDirError(
+                    f"state dir {where!r} is not empty and has no {STATE_FILE} ({shown}): it is "
+                    "not an fssdk state directory; pass a new or empty directory"
+                )
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateDirError(f"cannot create state dir {where!r}: {exc}") from exc
+
+    def lock(self) -> None:
+        """Take the run lock (``flock`` on ``run.lock``), or raise naming the pid that holds it."""
+        lock_path = self.path / LOCK_FILE
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StateDirError(f"cannot open lock file {str(lock_path)!r}: {exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = self.lock_holder()
+            who = f"process {holder}" if holder else "another process"
+            raise StateDirError(
+                f"state dir {str(self.path)!r} is locked: {who} is running on it; wait for it to "
+                "finish or stop it (or use another --state-dir)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def lock_holder(self) -> int | None:
+        """The pid written in the lock file by the last run, if any (it may have exited)."""
+        try:
+            text = (self.path / LOCK_FILE).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return int(text) if text.isdigit() else None
+
+    def is_locked(self) -> bool:
+        """True while a run holds the lock."""
+        try:
+            fd = os.open(self.path / LOCK_FILE, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def release(self) -> None:
+        """Release the run lock (closing the descriptor drops the flock). Idempotent."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def read_state_file(self) -> dict[str, Any] | None:
+        """The ownership record, or None for a directory no run has adopted yet."""
+        return read_json(self.path / STATE_FILE)
+
+    def _adopt(self, operator_identity: str, operator_spec: str) -> None:
+        where = str(self.path)
+        state_file = self.path / STATE_FILE
+        if not state_file.exists():
+            write_json_atomic(state_file, {
+                "layout_version": LAYOUT_VERSION,
+                "key_format_version": kf.FORMAT_VERSION,
+                "operator": operator_identity,
+                "operator_spec": operator_spec,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            })
+            return
+        owner = self.read_state_file()
+        if owner is None:
+            raise StateDirError(f"state dir {where!r}: {STATE_FILE} is unreadable or corrupt")
+        check_compatible(owner, where)
+        if owner.get("operator") != operator_identity:
+            raise StateDirError(
+                f"state dir {where!r} belongs to operator {owner.get('operator')!r} "
+                f"(from {owner.get('operator_spec')!r}), not {operator_identity!r}: pass that "
+                "operator, or another --state-dir"
+            )
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def _entries(self) -> Iterator[tuple[int, Path]]:
+        if not self.checkpoints_path.is_dir():
+            return
+        for entry in self.checkpoints_path.iterdir():
+            if entry.name.startswith(_CHECKPOINT_PREFIX):
+                digits = entry.name[len(_CHECKPOINT_PREFIX):].split(".", 1)[0]
+                if digits.isdigit():
+                    yield int(digits), entry
+
+    def checkpoint_path(self, checkpoint_id: int) -> Path:
+        """The database directory of checkpoint ``checkpoint_id``."""
+        return self.checkpoints_path / f"{_CHECKPOINT_PREFIX}{checkpoint_id:08d}"
+
+    def metadata_path(self, checkpoint_id: int) -> Path:
+        """The metadata file of checkpoint ``checkpoint_id``."""
+        return self.checkpoints_path / f"{_CHECKPOINT_PREFIX}{checkpoint_id:08d}.json"
+
+    def complete_checkpoints(self) -> list[CheckpointInfo]:
+        """The complete checkpoints, oldest first."""
+        found: list[CheckpointInfo] = []
+        for checkpoint_id in sorted({ident for ident, _ in self._entries()}):
+            metadata = read_json(self.metadata_path(checkpoint_id))
+            database = self.checkpoint_path(checkpoint_id)
+            if (
+                metadata is not None
+                and metadata.get("id") == checkpoint_id
+                and (database / "CURRENT").is_file()
+            ):
+                found.append(CheckpointInfo(checkpoint_id, database, metadata))
+        return found
+
+    def remove_incomplete(self) -> list[str]:
+        """Delete everything under checkpoints/ that is not part of a complete checkpoint."""
+        keep: set[Path] = set()
+        for info in self.complete_checkpoints():
+            keep.update((info.path, self.metadata_path(info.id)))
+        removed = []
+        for _, entry in list(self._entries()):
+            if entry not in keep:
+                _remove(entry)
+                removed.append(entry.name)
+        return removed
+
+    def write_checkpoint(
+        self, backend: RocksDBBackend, checkpoint_id: int, metadata: Mapping[str, Any]
+    ) -> CheckpointInfo:
+        """Snapshot ``backend`` as checkpoint ``checkpoint_id``, then write its metadata last."""
+        self.checkpoints_path.mkdir(exist_ok=True)
+        database = self.checkpoint_path(checkpoint_id)
+        meta_path = self.metadata_path(checkpoint_id)
+        for leftover in (meta_path, database, database.with_name(database.name + ".tmp")):
+            _remove(leftover)
+        test_pause("before-snapshot", checkpoint_id)
+        backend.checkpoint(database)
+        for entry in database.iterdir():
+            if entry.suffix not in _LINKED_SUFFIXES:
+                fsync_path(entry)
+        fsync_path(database)
+        fsync_path(self.checkpoints_path)
+        test_pause("after-snapshot", checkpoint_id)
+        document = {**metadata, "id": checkpoint_id, "layout_version": LAYOUT_VERSION,
+                    "key_format_version": kf.FORMAT_VERSION}
+        write_json_atomic(meta_path, document, pause_stage="before-rename",
+                          checkpoint_id=checkpoint_id)
+        test_pause("after-metadata", checkpoint_id)
+        return CheckpointInfo(checkpoint_id, database, document)
+
+    def prune(self, keep: int) -> None:
+        """Delete all but the newest ``keep`` complete checkpoints (metadata first)."""
+        for info in self.complete_checkpoints()[:-keep]:
+            self.metadata_path(info.id).unlink()
+            fsync_path(self.checkpoints_path)
+            _remove(info.path)
+
+    def restore(self, info: CheckpointInfo) -> None:
+        """Replace the live database with a copy of checkpoint ``info``."""
+        staging = self.path / RESTORING_DIR
+        _remove(staging)
+        copy_database(info.path, staging)
+        _remove(self.db_path)
+        os.rename(staging, self.db_path)
+        fsync_path(self.path)
+
+    def wipe_database(self) -> None:
+        """Delete the live database (a fresh start)."""
+        _remove(self.path / RESTORING_DIR)
+        _remove(self.db_path)
+
+
+def check_compatible(owner: Mapping[str, Any], where: str) -> None:
+    """Raise unless an ownership or metadata record has this fssdk's layout and key format."""
+    layout = owner.get("layout_version")
+    if layout != LAYOUT_VERSION:
+        raise StateDirError(
+            f"state dir {where!r} has layout version {layout!r}; this fssdk reads version "
+            f"{LAYOUT_VERSION}"
+        )
+    version = owner.get("key_format_version")
+    if version != kf.FORMAT_VERSION:
+        raise StateDirError(
+            f"state dir {where!r} was written with key-format version {version!r}; this fssdk "
+            f"reads version {kf.FORMAT_VERSION}: use the fssdk that wrote it, or another "
+            "--state-dir"
+        )
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()

@@ -1,0 +1,259 @@
+"""``fssdk state inspect``: what a state directory holds, read without disturbing a run.
+
+The state is read from the newest complete checkpoint (or one chosen by id, or the live database
+when no run holds the directory). The chosen database is first copied to a temporary directory
+(hard links for table files) and opened read-only there, so a run may keep checkpointing and
+pruning while it is inspected. Entries are decoded with the key format of
+:mod:`fssdk._keyformat`; merge operands are folded into their values as the store does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from rocksdict import AccessType, Options, Rdict, ReadOptions
+
+from fssdk import _keyformat as kf
+from fssdk.runtime._checkpoint import (
+    STATE_FILE,
+    CheckpointInfo,
+    StateDir,
+    copy_database,
+    tree_size,
+)
+from fssdk.runtime._run_errors import StateDirError, UsageError
+
+_STORE_PREFIX: Final = "store:"
+Pair = tuple[bytes, bytes]
+
+
+def show_bytes(data: bytes) -> str:
+    """``data`` as text when it is printable UTF-8, else as ``hex:...``.
+
+    >>> show_bytes(b"user1"), show_bytes(b"\\x00\\x01"), show_bytes(b"")
+    ('user1', 'hex:0001', '')
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "hex:" + data.hex()
+    if text.isprintable() and not text.startswith("hex:"):
+        return text
+    return "hex:" + data.hex()
+
+
+def parse_bytes(text: str, option: str) -> bytes:
+    """The inverse of :func:`show_bytes` for command-line arguments: ``hex:...`` or UTF-8 text.
+
+    >>> parse_bytes("hex:00ff", "--key"), parse_bytes("user1", "--key")
+    (b'\\x00\\xff', b'user1')
+    """
+    if text.startswith("hex:"):
+        try:
+            return bytes.fromhex(text[4:])
+        except ValueError as exc:
+            raise UsageError(f"{option} {text!r}: not valid hex after 'hex:'") from exc
+    return text.encode("utf-8")
+
+
+@dataclass
+class KeyGroupStats:
+    """Entries of one key group of one store: how many, in how many keys and namespaces."""
+
+    key_group: bytes
+    entries: int = 0
+    size: int = 0
+    keys: set[bytes] = field(default_factory=set)
+    namespaces: set[bytes] = field(default_factory=set)
+
+
+@dataclass
+class StoreStats:
+    """One store: simple keys, complex entries (merge operands folded), bytes, key groups."""
+
+    name: str
+    simple_entries: int = 0
+    complex_entries: int = 0
+    merge_operands: int = 0
+    size: int = 0
+    key_groups: dict[bytes, KeyGroupStats] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An opened, read-only copy of one database of a state directory."""
+
+    label: str
+    db: Any
+    stores: list[str]
+
+    def family(self, store: str) -> Any:
+        """The column family of ``store``; raises UsageError naming the stores that exist."""
+        if store not in self.stores:
+            shown = ", ".join(self.stores) or "none"
+            raise UsageError(f"no store {store!r} in {self.label} (stores: {shown})")
+        return self.db.get_column_family(_STORE_PREFIX + store)
+
+
+def describe_state_dir(path: str | Path) -> dict[str, Any]:
+    """Ownership, lock and checkpoints of the state directory at ``path``."""
+    state = StateDir(path)
+    if not state.path.is_dir():
+        raise StateDirError(f"state dir {str(path)!r} does not exist")
+    owner = state.read_state_file()
+    if owner is None:
+        raise StateDirError(
+            f"{str(path)!r} is not an fssdk state directory (no readable {STATE_FILE})"
+        )
+    checkpoints = state.complete_checkpoints()
+    return {
+        "path": str(state.path),
+        "owner": owner,
+        "locked": state.is_locked(),
+        "lock_holder": state.lock_holder(),
+        "checkpoints": [
+            {
+                "id": info.id,
+                "records": info.metadata.get("records"),
+                "input_position": info.metadata.get("input", {}).get("position"),
+                "created": info.metadata.get("created"),
+                "bytes": tree_size(info.path),
+            }
+            for info in checkpoints
+        ],
+        "live_bytes": tree_size(state.db_path) if state.db_path.is_dir() else None,
+    }
+
+
+def _choose(state: StateDir, checkpoint_id: int | None, live: bool) -> tuple[str, Path]:
+    if live:
+        if state.is_locked():
+            raise StateDirError(
+                f"state dir {str(state.path)!r} is in use by a run: its live database changes "
+                "under a reader; inspect a checkpoint instead (the default)"
+            )
+        if not (state.db_path / "CURRENT").is_file():
+            raise StateDirError(f"state dir {str(state.path)!r} has no live database")
+        return "the live database", state.db_path
+    checkpoints: list[CheckpointInfo] = state.complete_checkpoints()
+    if not checkpoints:
+        raise StateDirError(
+            f"state dir {str(state.path)!r} has no complete checkpoint yet (use --live once no "
+            "run holds it)"
+        )
+    if checkpoint_id is None:
+        return f"checkpoint {checkpoints[-1].id}", checkpoints[-1].path
+    for info in checkpoints:
+        if info.id == checkpoint_id:
+            return f"checkpoint {info.id}", info.path
+    shown = ", ".join(str(info.id) for info in checkpoints)
+    raise UsageError(f"no complete checkpoint {checkpoint_id} (there are: {shown})")
+
+
+@contextlib.contextmanager
+def open_snapshot(
+    path: str | Path, *, checkpoint_id: int | None = None, live: bool = False
+) -> Iterator[Snapshot]:
+    """Open a read-only copy of a checkpoint (default: the newest) or of the live database."""
+    state = StateDir(path)
+    if not state.path.is_dir() or state.read_state_file() is None:
+        raise StateDirError(f"{str(path)!r} is not an fssdk state directory")
+    with tempfile.TemporaryDirectory(prefix="fssdk-inspect-") as scratch:
+        copy = Path(scratch) / "db"
+        label, source = _choose(state, checkpoint_id, live)
+        try:
+            copy_database(source, copy)
+        except FileNotFoundError:
+            shutil.rmtree(copy, ignore_errors=True)
+            label, source = _choose(state, checkpoint_id, live)  # pruned meanwhile: choose again
+            copy_database(source, copy)
+        families = Rdict.list_cf(str(copy))
+        options = Options(raw_mode=True)
+        db = Rdict(
+            str(copy),
+            options,
+            column_families={n: Options(raw_mode=True) for n in families if n != "default"},
+            access_type=AccessType.read_only(),
+        )
+        try:
+            stores = sorted(n[len(_STORE_PREFIX):] for n in families if n.startswith(_STORE_PREFIX))
+            yield Snapshot(label, db, stores)
+        finally:
+            db.close()
+
+
+def store_stats(snapshot: Snapshot, store: str) -> StoreStats:
+    """Count the entries of ``store`` by kind and key group (one pass over its column family)."""
+    stats = StoreStats(store)
+    previous_base: bytes | None = None
+    for physical, value in snapshot.family(store).items():
+        tag = physical[:1]
+        if tag == kf.META_TAG:
+            continue
+        stats.size += len(physical) + len(value)
+        if tag == kf.SIMPLE_TAG:
+            stats.simple_entries += 1
+            continue
+        parts = kf.decode_components(physical)
+        group = stats.key_groups.get(parts[0])
+        if group is None:
+            group = stats.key_groups[parts[0]] = KeyGroupStats(parts[0])
+        group.size += len(physical) + len(value)
+        group.keys.add(parts[1])
+        group.namespaces.add(parts[2])
+        base = physical[:-1] if len(parts) == 4 else physical[: -kf.OPERAND_TAIL] + b"\x00"
+        if len(parts) == 5:
+            stats.merge_operands += 1
+        if base != previous_base:
+            stats.complex_entries += 1
+            group.entries += 1
+            previous_base = base
+    return stats
+
+
+def dump_simple(snapshot: Snapshot, store: str, limit: int) -> tuple[list[Pair], int]:
+    """Up to ``limit`` simple ``(key, value)`` entries of ``store``, and how many there are."""
+    options = ReadOptions()
+    options.set_iterate_upper_bound(kf.successor(kf.SIMPLE_TAG))
+    shown: list[Pair] = []
+    total = 0
+    for physical, value in snapshot.family(store).items(from_key=kf.SIMPLE_TAG, read_opt=options):
+        total += 1
+        if len(shown) < limit:
+            shown.append((physical[1:], value))
+    return shown, total
+
+
+def dump_scope(
+    snapshot: Snapshot, store: str, *, key_group: bytes, key: bytes, namespace: bytes, limit: int
+) -> tuple[list[Pair], int]:
+    """Up to ``limit`` ``(user_key, value)`` of one scope, operands folded, and the scope's size."""
+    prefix = kf.scope_prefix(key_group, key, namespace)
+    options = ReadOptions()
+    options.set_iterate_upper_bound(kf.successor(prefix))
+    shown: list[Pair] = []
+    total = 0
+    current: bytes | None = None
+    parts: list[bytes] = []
+
+    def finish() -> None:
+        nonlocal total
+        if current is not None:
+            total += 1
+            if len(shown) < limit:
+                shown.append((current, b"".join(parts)))
+
+    for physical, value in snapshot.family(store).items(from_key=prefix, read_opt=options):
+        user_key = kf.user_key_of(physical, len(prefix))
+        if user_key != current:
+            finish()
+            current, parts = user_key, []
+        parts.append(value)
+    finish()
+    return shown, total

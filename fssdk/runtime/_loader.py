@@ -1,0 +1,144 @@
+"""Load an operator: import a .py file or a module and take the Driver it registered.
+
+An operator module calls ``fssdk.run(MyDriver())`` at import time; the loader imports it and
+takes that registration. Its *identity* (``module:Class``, the last component of the module name
+and the driver's class) is what a state directory records, so that a state directory written by
+one operator is not resumed by another, while moving the file or importing it under a package
+path keeps the identity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from fssdk import _driver
+from fssdk._driver import Driver
+from fssdk._errors import NotInitializedError
+from fssdk.runtime._run_errors import OperatorLoadError
+
+
+@dataclass(frozen=True)
+class LoadedOperator:
+    """A driver ready to run, with where it came from and the identity a state dir records."""
+
+    driver: Driver
+    spec: str
+    identity: str
+
+
+def identity_of(driver: Driver) -> str:
+    """``module:Class`` of ``driver``, keeping only the last component of the module name.
+
+    >>> from fssdk import BaseDriver
+    >>> class Counter(BaseDriver): ...
+    >>> identity_of(Counter())
+    '_loader:Counter'
+    """
+    cls = type(driver)
+    return f"{cls.__module__.rpartition('.')[2]}:{cls.__qualname__}"
+
+
+def looks_like_path(spec: str) -> bool:
+    """True when ``spec`` names a file (ends in .py or has a path separator), not a module."""
+    return spec.endswith(".py") or "/" in spec or "\\" in spec
+
+
+def _clear_registration() -> None:
+    with contextlib.suppress(NotInitializedError):
+        _driver.take_registered_driver()
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = path.stem
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise OperatorLoadError(f"operator file {str(path)!r} cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_module(name: str) -> ModuleType:
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    if name in sys.modules:
+        return importlib.reload(sys.modules[name])
+    return importlib.import_module(name)
+
+
+def _short_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` without the loader's own frames: the user's code is what matters."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if "importlib" not in frame.filename and not frame.filename.endswith("_loader.py")
+    ]
+    lines = traceback.format_list(frames)
+    lines += traceback.format_exception_only(exc)
+    return "".join(lines).rstrip()
+
+
+def load_operator(spec: str) -> LoadedOperator:
+    """Import the operator named by ``spec`` (a .py path or ``package.module``) and take its driver.
+
+    Raises :class:`OperatorLoadError` when the file or module does not exist, when importing it
+    raises (the message carries the operator's traceback), or when it registered no driver.
+    """
+    if not isinstance(spec, str) or not spec:
+        raise OperatorLoadError("the operator must be a .py file path or a module name")
+    _clear_registration()
+    path = Path(spec) if looks_like_path(spec) else None
+    if path is not None:
+        if not path.is_file():
+            what = "is a directory, not a .py file" if path.is_dir() else "does not exist"
+            raise OperatorLoadError(f"operator file {spec!r} {what}")
+        where = f"operator file {spec!r}"
+    else:
+        where = f"operator module {spec!r}"
+    try:
+        if path is not None:
+            _import_file(path.resolve())
+        else:
+            _import_module(spec)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (spec == exc.name or spec.startswith(exc.name + ".")):
+            raise OperatorLoadError(
+                f"operator module {spec!r} not found (no module named {exc.name!r}); pass a .py "
+                "path, or run from the directory that holds the package"
+            ) from exc
+        raise OperatorLoadError(f"importing {where} failed:\n{_short_traceback(exc)}") from exc
+    except SyntaxError as exc:
+        raise OperatorLoadError(f"{where} has a syntax error:\n{_short_traceback(exc)}") from exc
+    except Exception as exc:  # the operator's own import-time code can raise anything
+        raise OperatorLoadError(f"importing {where} failed:\n{_short_traceback(exc)}") from exc
+    try:
+        driver = _driver.take_registered_driver()
+    except NotInitializedError as exc:
+        raise OperatorLoadError(
+            f"{where} registered no driver: call fssdk.run(YourDriver()) at module level"
+        ) from exc
+    return LoadedOperator(driver=driver, spec=spec, identity=identity_of(driver))
+
+
+def operator_from_driver(driver: Driver) -> LoadedOperator:
+    """Wrap a driver object given directly (the Python API) the way a loaded one is."""
+    if not isinstance(driver, Driver):
+        raise OperatorLoadError(
+            "the operator must be a Driver, a .py path or a module name, not "
+            f"{type(driver).__name__}"
+        )
+    cls = type(driver)
+    return LoadedOperator(
+        driver=driver, spec=f"{cls.__module__}.{cls.__qualname__}", identity=identity_of(driver)
+    )

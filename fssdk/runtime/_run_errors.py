@@ -1,0 +1,68 @@
+"""Errors of the runner and the command line, each with the exit code ``fssdk`` returns for it.
+
+::
+
+    RunnerError(Exception)              .exit_code
+    ├── UsageError (ValueError)         2  bad options, bad --set, bad config file
+    ├── OperatorLoadError               2  no such operator file or module, import failed, no driver
+    ├── StateDirError                   3  state dir locked or incompatible, input/output changed
+    ├── RunnerIOError (OSError)         4  input unreadable, output unwritable
+    ├── OutputRecordError (ValueError)  5  the operator emitted a record the output cannot hold
+    ├── OperatorFailedError             1  the operator raised; ``__cause__`` is its exception
+    └── RunInterruptedError           130  Ctrl-C (the state dir keeps its last checkpoint)
+
+These are the runner's own errors; the SDK's (:class:`fssdk.SDKError`) keep their codes and reach
+the command line wrapped in :class:`OperatorFailedError` when the operator's code raised them.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RunnerError(Exception):
+    """A run that cannot start or cannot go on; ``str(error)`` says what and what to do."""
+
+    exit_code: ClassVar[int] = 2
+
+
+class UsageError(RunnerError, ValueError):
+    """An option, a ``--set`` entry or the config file is wrong."""
+
+    exit_code = 2
+
+
+class OperatorLoadError(RunnerError):
+    """The operator could not be loaded: no such file or module, import failed, no driver."""
+
+    exit_code = 2
+
+
+class StateDirError(RunnerError):
+    """The state directory is locked by another run, or cannot be resumed by this one."""
+
+    exit_code = 3
+
+
+class RunnerIOError(RunnerError, OSError):
+    """The input cannot be read or an output cannot be written."""
+
+    exit_code = 4
+
+
+class OutputRecordError(RunnerError, ValueError):
+    """The operator emitted a record that a line-oriented output cannot hold (a newline in it)."""
+
+    exit_code = 5
+
+
+class OperatorFailedError(RunnerError):
+    """The operator's code raised; the message says in which call and on which input record."""
+
+    exit_code = 1
+
+
+class RunInterruptedError(RunnerError):
+    """The run was interrupted (Ctrl-C); the message says where and how to resume."""
+
+    exit_code = 130

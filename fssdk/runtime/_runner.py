@@ -1,0 +1,680 @@
+"""The runner behind ``fssdk run``: feed an input file to a Driver, checkpoint, recover.
+
+One run: load the operator; take the state directory's lock; restore its newest complete
+checkpoint (or start fresh); cut the outputs back to the lengths that checkpoint recorded and
+skip the input it had consumed; call ``init``; then ``process`` per input line, a watermark every
+``watermark_every`` records, and a checkpoint every ``checkpoint_interval`` records and at the
+end; finally ``close``.
+
+A checkpoint is: the driver's ``take_checkpoint``, a flush of the stores, a flush and fsync of
+the outputs, a RocksDB checkpoint of the database, and last the metadata (records, input byte
+position and SHA-256 of the consumed input, output lengths, watermark progress, configuration),
+written atomically. Checkpoints fall on fixed record counts, so a recovered run calls the driver
+exactly as an uninterrupted one does, and its outputs and state end up byte for byte the same.
+See docs/runtime.md for the state directory and the guarantees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Final
+
+from fssdk._driver import Driver
+from fssdk.runtime._backend import Backend, MemoryBackend
+from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, check_compatible, tree_size
+from fssdk.runtime._context import LocalContext
+from fssdk.runtime._loader import LoadedOperator, load_operator, operator_from_driver
+from fssdk.runtime._outputs import STDIO, Outputs
+from fssdk.runtime._rocksdb_backend import RocksDBBackend
+from fssdk.runtime._run_errors import (
+    OperatorFailedError,
+    RunInterruptedError,
+    RunnerError,
+    RunnerIOError,
+    StateDirError,
+    UsageError,
+)
+
+#: The watermark sent after the last record with ``final_watermark``: fires every window.
+FINAL_WATERMARK: Final = 2**63 - 1
+DEFAULT_CHECKPOINT_INTERVAL: Final = 10_000
+DEFAULT_KEEP_CHECKPOINTS: Final = 3
+_PROGRESS_EVERY: Final = 2048
+_READ_BUFFER: Final = 1 << 20
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run is: records consumed in all (``records``) and in this run, input bytes, time."""
+
+    records: int
+    records_this_run: int
+    input_position: int
+    input_size: int | None
+    checkpoints: int
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a finished run did. ``checkpoint_seconds`` lists each persisted checkpoint's time."""
+
+    operator: str
+    records: int
+    records_this_run: int
+    elapsed: float
+    checkpoints: int
+    last_checkpoint_id: int | None
+    resumed_from: int | None
+    checkpoint_seconds: list[float] = field(default_factory=list)
+    state_bytes: int | None = None
+    outputs: dict[str, int | None] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def records_per_second(self) -> float:
+        """Records of this run per second of its wall time."""
+        return self.records_this_run / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Settings:
+    input: str
+    output: str
+    state_dir: str | None
+    memory: bool
+    config: dict[str, str]
+    checkpoint_interval: int
+    keep_checkpoints: int
+    watermark_every: int | None
+    watermark_field: str | None
+    watermark_delay: int
+    final_watermark: bool
+    side_outputs: str | None
+
+    def watermark_settings(self) -> dict[str, Any]:
+        return {
+            "every": self.watermark_every,
+            "field": self.watermark_field,
+            "delay": self.watermark_delay,
+            "final": self.final_watermark,
+        }
+
+
+def _positive(name: str, value: int | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if type(value) is not int or value < 1:
+        raise UsageError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _validate(settings: _Settings) -> None:
+    if settings.memory and settings.state_dir is not None:
+        raise UsageError("--memory keeps no state on disk: drop --state-dir (or --memory)")
+    if not settings.memory and settings.state_dir is None:
+        raise UsageError("--state-dir DIR is required (or --memory to run without recovery)")
+    _positive("--checkpoint-interval", settings.checkpoint_interval)
+    _positive("--keep-checkpoints", settings.keep_checkpoints)
+    _positive("--watermark-every", settings.watermark_every, allow_none=True)
+    if type(settings.watermark_delay) is not int or settings.watermark_delay < 0:
+        raise UsageError(
+            f"--watermark-delay must be a non-negative integer, got {settings.watermark_delay!r}"
+        )
+    if settings.watermark_field is not None and not settings.watermark_field:
+        raise UsageError("--watermark-field must name a JSON field")
+    if settings.watermark_delay and settings.watermark_field is None:
+        raise UsageError("--watermark-delay only applies with --watermark-field")
+    if STDIO not in (settings.input, settings.output):
+        same = Path(settings.input).resolve() == Path(settings.output).resolve()
+        if same:
+            raise UsageError(f"--input and --output are the same file ({settings.input!r})")
+    for key, value in settings.config.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise UsageError(f"config entries must be strings, got {key!r}: {value!r}")
+
+
+class _Input:
+    """The input: a file (replayable, hashed as it is read) or a stream (stdin, a pipe)."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.path: Path | None = None
+        self.size: int | None = None
+        self.digest = hashlib.sha256()
+        if spec == STDIO:
+            self.handle: BinaryIO = sys.stdin.buffer
+            self.replayable = False
+            return
+        path = Path(spec)
+        try:
+            if path.is_dir():
+                raise IsADirectoryError(21, "is a directory")
+            self.handle = open(path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 - see close()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise RunnerIOError(f"cannot read input {spec!r}: {reason}") from exc
+        mode = os.fstat(self.handle.fileno()).st_mode
+        self.replayable = stat.S_ISREG(mode)
+        if self.replayable:
+            self.path = path.resolve()
+            self.size = os.fstat(self.handle.fileno()).st_size
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "file" if self.replayable else "stream",
+            "path": str(self.path) if self.path else self.spec,
+        }
+
+    def skip_to(self, position: int, expected_digest: str, checkpoint_id: int) -> None:
+        """Check that the first ``position`` bytes are those the checkpoint read; seek past them."""
+        size = os.fstat(self.handle.fileno()).st_size
+        if size < position:
+            raise StateDirError(
+                f"input {self.spec!r} has {size} bytes but checkpoint {checkpoint_id} had consumed "
+                f"{position}: it is not the input this state dir was run on (or it was truncated)"
+            )
+        remaining = position
+        while remaining:
+            chunk = self.handle.read(min(remaining, _READ_BUFFER))
+            if not chunk:
+                break
+            self.digest.update(chunk)
+            remaining -= len(chunk)
+        if remaining or self.digest.hexdigest() != expected_digest:
+            raise StateDirError(
+                f"input {self.spec!r} differs from the input checkpoint {checkpoint_id} consumed "
+                f"(its first {position} bytes changed): resume with the same input (it may have "
+                "grown), or use another --state-dir"
+            )
+
+    def close(self) -> None:
+        if self.handle is not sys.stdin.buffer:
+            self.handle.close()
+
+
+class _Runner:
+    """One run; :func:`run_operator` builds it, calls :meth:`run` and always :meth:`release`."""
+
+    def __init__(
+        self,
+        operator: LoadedOperator,
+        settings: _Settings,
+        progress: Callable[[RunProgress], None] | None,
+        warn: Callable[[str], None],
+    ) -> None:
+        self.operator = operator
+        self.driver: Driver = operator.driver
+        self.settings = settings
+        self.progress = progress
+        self.warnings: list[str] = []
+        self._warn_sink = warn
+        self.state: StateDir | None = None
+        self.backend: Backend | None = None
+        self.ctx: LocalContext | None = None
+        self.input: _Input | None = None
+        self.outputs = Outputs(settings.output, settings.side_outputs)
+        self.records = 0
+        self.records_at_start = 0
+        self.position = 0
+        self.last_checkpoint_id = 0
+        self.resumed_from: int | None = None
+        self.checkpoints_taken = 0
+        self.checkpoint_seconds: list[float] = []
+        self.dirty = False
+        self.max_event: int | None = None
+        self.last_watermark: int | None = None
+        self.final_sent = False
+        self.started = time.monotonic()
+        self.phase = "init"
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self._warn_sink(message)
+
+    # -- start -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        settings = self.settings
+        self.input = _Input(settings.input)
+        if settings.memory:
+            self._fresh_outputs()
+            self.backend = MemoryBackend()
+            self.dirty = True
+            return
+        assert settings.state_dir is not None
+        self.state = StateDir.open(settings.state_dir, self.operator.identity, self.operator.spec)
+        self.state.remove_incomplete()
+        checkpoints = self.state.complete_checkpoints()
+        if checkpoints:
+            self._resume(checkpoints[-1])
+        else:
+            self.state.wipe_database()
+            self._fresh_outputs()
+            self.dirty = True
+        if not self.input.replayable:
+            self.warn(
+                f"input {settings.input!r} is not a regular file and cannot be replayed: after a "
+                "crash, a restart resumes the state of the last checkpoint, but the records read "
+                "after it are lost (no exactly-once promise)"
+            )
+        if settings.output == STDIO:
+            self.warn(
+                "output is stdout, which cannot be cut back: after a crash, records emitted since "
+                "the last checkpoint are emitted again"
+            )
+        try:
+            self.backend = RocksDBBackend(self.state.db_path)
+        except Exception as exc:
+            raise StateDirError(f"cannot open the state database: {exc}") from exc
+
+    def _fresh_outputs(self) -> None:
+        for stale in self.outputs.stale_side_files(set()):
+            stale.unlink()
+        self.outputs.open_main(truncate_to=None)
+
+    def _resume(self, checkpoint: CheckpointInfo) -> None:
+        """Check that ``checkpoint`` can be resumed by this run, then restore it."""
+        assert self.state is not None
+        assert self.input is not None
+        meta = checkpoint.metadata
+        where = str(self.state.path)
+        check_compatible(meta, where)
+        self._check_same(
+            "configuration", meta.get("config"), self.settings.config, "--set/--config-file"
+        )
+        self._check_same(
+            "watermark settings", meta.get("watermark_settings"),
+            self.settings.watermark_settings(), "the --watermark-* options",
+        )
+        recorded_input = meta["input"]
+        position = int(recorded_input["position"])
+        if recorded_input["kind"] == "file":
+            if not self.input.replayable:
+                raise StateDirError(
+                    f"state dir {where!r} has consumed {position} bytes of "
+                    f"{recorded_input['path']!r}; resume with that file as --input (not a stream)"
+                )
+            self.input.skip_to(position, recorded_input["sha256"], checkpoint.id)
+        else:
+            self.warn(
+                f"checkpoint {checkpoint.id} was fed from a stream ({recorded_input['path']!r}): "
+                "its state is resumed and this input is read from its start"
+            )
+            position = 0
+        outputs: dict[str, dict[str, Any]] = meta["outputs"]
+        for key, recorded in outputs.items():
+            self._check_output(key, recorded, checkpoint.id)
+        self.state.restore(checkpoint)
+        for stale in self.outputs.stale_side_files(set(outputs)):
+            stale.unlink()
+        main = outputs.get("0", {"length": 0})
+        self.outputs.open_main(truncate_to=main["length"])
+        for key, recorded in outputs.items():
+            if key != "0" and recorded["length"] is not None:
+                self.outputs.reopen(key, recorded["length"])
+        self.records = self.records_at_start = int(meta["records"])
+        self.position = position
+        self.last_checkpoint_id = self.resumed_from = checkpoint.id
+        watermark = meta["watermark"]
+        self.max_event = watermark["max_event"]
+        self.last_watermark = watermark["last"]
+        self.final_sent = bool(watermark["final_sent"])
+
+    def _check_same(self, what: str, recorded: object, current: object, option: str) -> None:
+        if recorded == current:
+            return
+        assert self.state is not None
+        raise StateDirError(
+            f"state dir {str(self.state.path)!r} was run with other {what}: "
+            f"{json.dumps(recorded, sort_keys=True)}, now {json.dumps(current, sort_keys=True)}; "
+            f"pass the same {option}, or use another --state-dir"
+        )
+
+    def _check_output(self, key: str, recorded: Mapping[str, Any], checkpoint_id: int) -> None:
+        path, length = recorded["path"], recorded["length"]
+        current = self.outputs.path_of(key)
+        name = "--output" if key == "0" else f"output {key!r}"
+        if path is None:
+            self.warn(
+                f"checkpoint {checkpoint_id} wrote {name} to stdout: records emitted after it by "
+                "the interrupted run cannot be taken back"
+            )
+            return
+        if current is None or str(current) != path:
+            shown = "stdout" if current is None else repr(str(current))
+            flag = "--output" if key == "0" else "--side-outputs"
+            raise StateDirError(
+                f"this state dir writes {name} to {path!r}, not {shown}: pass the same {flag} to "
+                "resume, or use another --state-dir"
+            )
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            size = -1
+        if size < length:
+            state = "is missing" if size < 0 else f"has {size} bytes"
+            raise StateDirError(
+                f"output {path!r} {state} but checkpoint {checkpoint_id} recorded {length}: it was "
+                "changed outside fssdk, so the run cannot resume exactly; use another --state-dir"
+            )
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        self.start()
+        assert self.backend is not None
+        assert self.input is not None
+        self.ctx = ctx = LocalContext(
+            self.backend,
+            self.settings.config,
+            sink=self.outputs.emit,
+            watermark_sink=self.outputs.emit_watermark,
+        )
+        self._call("init", lambda: self.driver.init(ctx, ctx.config))
+        self._consume(ctx)
+        if self.settings.final_watermark and not self.final_sent:
+            self._call("process_watermark", lambda: self._send_watermark(ctx, FINAL_WATERMARK))
+            self.final_sent = True
+        if self.dirty:
+            self._call("checkpoint", lambda: self._checkpoint(ctx))
+        self._report()
+        self._call("close", lambda: self.driver.close(ctx))
+        ctx.close()
+        self.backend.close()
+        self.outputs.close()
+        return self._summary()
+
+    def _consume(self, ctx: LocalContext) -> None:
+        """Feed every remaining input line to ``process``, with watermarks and checkpoints."""
+        assert self.input is not None
+        process = self.driver.process
+        update_digest = self.input.digest.update if self.input.replayable else None
+        interval = self.settings.checkpoint_interval
+        every = self.settings.watermark_every
+        if every is None and self.settings.watermark_field is not None:
+            every = 1
+        field_name = self.settings.watermark_field
+        self.phase = "process"
+        try:
+            for line in self.input.handle:
+                self.position += len(line)
+                if update_digest is not None:
+                    update_digest(line)
+                record = line[:-1] if line[-1:] == b"\n" else line
+                self.records += 1
+                self.dirty = True
+                if field_name is not None:
+                    self._observe_event_time(record, field_name)
+                process(ctx, 0, record)
+                records = self.records
+                if every is not None and records % every == 0:
+                    self._advance_watermark(ctx)
+                    self.phase = "process"
+                if records % interval == 0:
+                    self._checkpoint(ctx)
+                    self.phase = "process"
+                if records % _PROGRESS_EVERY == 0:
+                    self._report()
+        except RunnerError as exc:
+            raise type(exc)(f"{exc} (at input line {self.records})") from exc
+        except Exception as exc:
+            raise self._failed(exc) from exc
+
+    def _observe_event_time(self, record: bytes, field_name: str) -> None:
+        try:
+            value = json.loads(record)[field_name]
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise UsageError(
+                f"--watermark-field {field_name!r}: input line {self.records} is not a JSON object "
+                f"with that field: {record[:80]!r}"
+            ) from exc
+        if type(value) is not int:
+            raise UsageError(
+                f"--watermark-field {field_name!r}: input line {self.records} has {value!r}, "
+                "not an integer"
+            )
+        if self.max_event is None or value > self.max_event:
+            self.max_event = value
+
+    def _advance_watermark(self, ctx: LocalContext) -> None:
+        if self.settings.watermark_field is None:
+            watermark: int | None = self.records
+        elif self.max_event is None:
+            watermark = None
+        else:
+            watermark = self.max_event - self.settings.watermark_delay
+        if watermark is None:
+            return
+        if self.last_watermark is None or watermark > self.last_watermark:
+            self._send_watermark(ctx, watermark)
+
+    def _send_watermark(self, ctx: LocalContext, watermark: int) -> None:
+        self.phase = "process_watermark"
+        self.driver.process_watermark(ctx, 0, watermark)
+        self.last_watermark = watermark
+        self.dirty = True
+
+    def _call(self, phase: str, call: Callable[[], None]) -> None:
+        self.phase = phase
+        try:
+            call()
+        except RunnerError:
+            raise
+        except Exception as exc:
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: Exception) -> OperatorFailedError:
+        where = {
+            "init": "in init()",
+            "close": "in close()",
+            "process": f"in process() on input line {self.records}",
+            "process_watermark": f"in process_watermark() after input line {self.records}",
+            "take_checkpoint": f"in take_checkpoint() after input line {self.records}",
+            "check_heartbeat": f"in check_heartbeat() after input line {self.records}",
+        }.get(self.phase, f"after input line {self.records}")
+        resume = ""
+        if self.state is not None and self.last_checkpoint_id:
+            resume = (
+                f"; the state dir keeps checkpoint {self.last_checkpoint_id}: fix the operator and "
+                "run the same command to resume from it"
+            )
+        return OperatorFailedError(
+            f"the operator raised {type(exc).__name__} {where}: {exc}{resume}"
+        )
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def _checkpoint(self, ctx: LocalContext) -> None:
+        assert self.backend is not None
+        assert self.input is not None
+        began = time.perf_counter()
+        checkpoint_id = self.last_checkpoint_id + 1
+        self.phase = "check_heartbeat"
+        if not self.driver.check_heartbeat(ctx):
+            raise OperatorFailedError(
+                f"the operator's check_heartbeat() returned False after input line {self.records}:"
+                f" it asks for a restart; run the same command to resume from checkpoint "
+                f"{self.last_checkpoint_id or '(none: from the start)'}"
+            )
+        self.phase = "take_checkpoint"
+        self.driver.take_checkpoint(ctx, checkpoint_id)
+        self.phase = "checkpoint"
+        try:
+            self._persist(checkpoint_id)
+        except RunnerError:
+            raise
+        except Exception as exc:
+            raise StateDirError(f"checkpoint {checkpoint_id} failed: {exc}") from exc
+        if self.state is not None:
+            self.checkpoint_seconds.append(time.perf_counter() - began)
+        self.last_checkpoint_id = checkpoint_id
+        self.checkpoints_taken += 1
+        self.dirty = False
+        self._report()
+
+    def _persist(self, checkpoint_id: int) -> None:
+        """Flush stores and outputs; with a state dir, snapshot the database and write metadata."""
+        assert self.backend is not None
+        assert self.input is not None
+        self.backend.flush()
+        outputs = self.outputs.sync()
+        if self.state is not None:
+            assert isinstance(self.backend, RocksDBBackend)
+            metadata = {
+                "operator": self.operator.identity,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "records": self.records,
+                "input": {
+                    **self.input.describe(),
+                    "position": self.position,
+                    "sha256": self.input.digest.hexdigest() if self.input.replayable else None,
+                },
+                "outputs": outputs,
+                "watermark": {
+                    "max_event": self.max_event,
+                    "last": self.last_watermark,
+                    "final_sent": self.final_sent,
+                },
+                "config": self.settings.config,
+                "watermark_settings": self.settings.watermark_settings(),
+            }
+            self.state.write_checkpoint(self.backend, checkpoint_id, metadata)
+            self.state.prune(self.settings.keep_checkpoints)
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def _report(self) -> None:
+        if self.progress is None or self.input is None:
+            return
+        self.progress(RunProgress(
+            records=self.records,
+            records_this_run=self.records - self.records_at_start,
+            input_position=self.position,
+            input_size=self.input.size,
+            checkpoints=self.checkpoints_taken,
+            elapsed=time.monotonic() - self.started,
+        ))
+
+    def _summary(self) -> RunSummary:
+        main = self.outputs.path_of("0")
+        outputs: dict[str, int | None] = {str(main) if main else STDIO: None}
+        for path in [main, *self.outputs.stale_side_files(set())]:
+            if path is not None:
+                outputs[str(path)] = path.stat().st_size
+        state_bytes = tree_size(self.state.db_path) if self.state is not None else None
+        return RunSummary(
+            operator=self.operator.identity,
+            records=self.records,
+            records_this_run=self.records - self.records_at_start,
+            elapsed=time.monotonic() - self.started,
+            checkpoints=self.checkpoints_taken if self.state is not None else 0,
+            last_checkpoint_id=self.last_checkpoint_id if self.state is not None else None,
+            resumed_from=self.resumed_from,
+            checkpoint_seconds=self.checkpoint_seconds,
+            state_bytes=state_bytes,
+            outputs=outputs,
+            warnings=self.warnings,
+        )
+
+    # -- shutdown ----------------------------------------------------------------------------
+
+    def interrupted(self) -> RunInterruptedError:
+        """The error for a Ctrl-C now: where the run was and what the state dir keeps."""
+        if self.state is None:
+            kept = "nothing is kept (--memory)" if self.settings.memory else "nothing was started"
+        elif self.last_checkpoint_id:
+            kept = (
+                f"the state dir keeps checkpoint {self.last_checkpoint_id}: run the same command "
+                "to resume from it"
+            )
+        else:
+            kept = "no checkpoint was taken yet: the same command starts over"
+        return RunInterruptedError(f"interrupted at input line {self.records}; {kept}")
+
+    def release(self) -> None:
+        """Close what is open and drop the lock; after an error, the state dir is left to resume."""
+        with contextlib.suppress(Exception):
+            if self.ctx is not None:
+                self.ctx.close()
+        with contextlib.suppress(Exception):
+            if self.backend is not None:
+                self.backend.close()
+        with contextlib.suppress(Exception):
+            self.outputs.close()
+        if self.input is not None:
+            with contextlib.suppress(Exception):
+                self.input.close()
+        if self.state is not None:
+            self.state.release()
+
+
+def run_operator(
+    operator: str | Driver,
+    *,
+    input: str,
+    output: str,
+    state_dir: str | os.PathLike[str] | None = None,
+    memory: bool = False,
+    config: Mapping[str, str] | None = None,
+    checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
+    keep_checkpoints: int = DEFAULT_KEEP_CHECKPOINTS,
+    watermark_every: int | None = None,
+    watermark_field: str | None = None,
+    watermark_delay: int = 0,
+    final_watermark: bool = False,
+    side_outputs: str | None = None,
+    progress: Callable[[RunProgress], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Run ``operator`` over ``input`` (a file path or ``"-"``), writing to ``output``.
+
+    ``operator`` is a Driver, a .py path or a module name that registers one with ``fssdk.run``.
+    With ``state_dir`` the run checkpoints every ``checkpoint_interval`` records and at the end,
+    and resumes from the newest complete checkpoint when the directory has one; ``memory=True``
+    runs on a MemoryBackend instead (no recovery). Watermarks: every ``watermark_every`` records
+    (the record count, or with ``watermark_field`` the largest integer of that JSON field seen,
+    minus ``watermark_delay``), and ``FINAL_WATERMARK`` after the last record when
+    ``final_watermark``. Side targets and emitted watermarks go to ``side_outputs``
+    (default: ``output``) + ``.N`` / ``.watermarks``. ``progress`` is called every few thousand
+    records and at each checkpoint; ``warn`` receives warnings (default: stderr).
+
+    Raises a :class:`RunnerError` subclass (see :mod:`fssdk.runtime._run_errors`) on failure.
+    """
+    settings = _Settings(
+        input=input,
+        output=output,
+        state_dir=os.fspath(state_dir) if state_dir is not None else None,
+        memory=memory,
+        config=dict(config or {}),
+        checkpoint_interval=checkpoint_interval,
+        keep_checkpoints=keep_checkpoints,
+        watermark_every=watermark_every,
+        watermark_field=watermark_field,
+        watermark_delay=watermark_delay,
+        final_watermark=final_watermark,
+        side_outputs=side_outputs,
+    )
+    _validate(settings)
+    loaded = (
+        load_operator(operator) if isinstance(operator, str) else operator_from_driver(operator)
+    )
+    runner = _Runner(loaded, settings, progress, warn or _stderr_warning)
+    try:
+        return runner.run()
+    except KeyboardInterrupt as exc:
+        raise runner.interrupted() from exc
+    finally:
+        runner.release()
+
+
+def _stderr_warning(message: str) -> None:
+    sys.stderr.write(f"fssdk: warning: {message}\n")
