@@ -77,12 +77,20 @@ class Write:
 
 
 class _RecordingStore(MemoryStore):
-    """A MemoryStore that records the complex-key writes it receives, as physical writes."""
+    """A MemoryStore that records the writes it receives, as physical writes."""
 
     def __init__(self, name: str, writes: list[Write]) -> None:
         super().__init__(name)
         self._writes = writes
         self._seq = 0
+
+    def put_state(self, key: bytes, value: bytes) -> None:
+        super().put_state(key, value)
+        self._writes.append(Write(kf.simple_key(key), value))
+
+    def delete_state(self, key: bytes) -> None:
+        super().delete_state(key)
+        self._writes.append(Write(kf.simple_key(key), None))
 
     def put(self, key: ComplexKey, value: bytes) -> None:
         super().put(key, value)

@@ -214,6 +214,24 @@ def chunked(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
+class Generations:
+    """Fresh data for every run, the same on every target: run i uses what ``build(i)`` returns.
+
+    Workloads that consume or grow their state (appends to new lists, polls) call ``advance`` in
+    their untimed ``setup``.
+    """
+
+    def __init__(self, build: Callable[[int], Any]) -> None:
+        self._build = build
+        self._next = 0
+        self.current: Any = None
+
+    def advance(self) -> None:
+        """Build the next run's data."""
+        self.current = self._build(self._next)
+        self._next += 1
+
+
 StoreBuilder = Callable[[StoreEnv, int, Settings], Measurable]
 RawBuilder = Callable[[RawEnv, int, Settings], Measurable]
 

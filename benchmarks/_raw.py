@@ -97,3 +97,22 @@ def scanner(env: RawEnv, bounds: Sequence[tuple[bytes, bytes]], entries: int) ->
                 pass
 
     return Bench(entries, run)
+
+
+def read_modify_writer(env: RawEnv, writes: Sequence[Write], every: int) -> Bench:
+    """A bench that reads each written key with ``Rdict.get`` just before putting it.
+
+    The raw form of a read-modify-write (an aggregate's accumulator): the get's result is not
+    used, since the value to put is the one the state wrote.
+    """
+    db = env.db
+    chunks = chunked([(write.key, write.value) for write in writes], every)
+
+    def run() -> None:
+        get, put = db.get, db.put
+        for chunk in chunks:
+            for key, value in chunk:
+                get(key)
+                put(key, value)
+
+    return Bench(len(writes), run)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from benchmarks import memory, store
+from benchmarks import aggregate, factory, lists, maps, memory, queues, scaling, store, value
 from benchmarks._harness import Workload
 
 WORKLOADS: tuple[Workload, ...] = (
     *store.WORKLOADS,
+    *value.WORKLOADS,
+    *lists.WORKLOADS,
+    *maps.WORKLOADS,
+    *queues.WORKLOADS,
+    *aggregate.WORKLOADS,
+    *factory.WORKLOADS,
+    *scaling.WORKLOADS,
     *memory.WORKLOADS,
 )

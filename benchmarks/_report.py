@@ -323,6 +323,8 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
+_COLORS = {target: f"C{index}" for index, target in enumerate(TARGETS)}
+
 _PANEL_TITLES = {
     "scaling.list_add": ("ListState.add vs list length", "list length", "µs per add"),
     "scaling.pq_poll": ("PriorityQueueState.poll late in a drain vs queue size", "queue size",
@@ -367,7 +369,7 @@ def plot(path: Path, workloads: Sequence[Workload], results: Sequence[Result],
             )
             if points:
                 xs, ys = zip(*points, strict=True)
-                axis.plot(xs, ys, marker="o", label=target)
+                axis.plot(xs, ys, marker="o", label=target, color=_COLORS[target])
         axis.set_xscale("log")
         axis.set_ylim(bottom=0)
         axis.set_title(title, fontsize=10)

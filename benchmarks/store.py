@@ -6,8 +6,6 @@ its codec. The raw rows write and read the very physical keys and values RocksDB
 
 from __future__ import annotations
 
-from typing import Any
-
 from benchmarks._data import (
     KEY_GROUP,
     Write,
@@ -18,7 +16,15 @@ from benchmarks._data import (
     scope_bounds,
     u64,
 )
-from benchmarks._harness import Bench, RawEnv, Settings, StoreEnv, Workload, chunked
+from benchmarks._harness import (
+    Bench,
+    Generations,
+    RawEnv,
+    Settings,
+    StoreEnv,
+    Workload,
+    chunked,
+)
 from benchmarks._raw import apply, getter, scanner, writer
 from fssdk import ComplexKey
 
@@ -95,27 +101,11 @@ def merge_ops(n: int, generation: int) -> list[tuple[bytes, bytes]]:
     return [(keys[index % len(keys)], value) for index, value in enumerate(values)]
 
 
-class _Generations:
-    """Gives each run fresh primary keys, the same on every target: run i uses generation i."""
-
-    def __init__(self, n: int, build: Any) -> None:
-        self._n = n
-        self._build = build
-        self._next = 0
-        self.current: Any = None
-
-    def advance(self) -> None:
-        self.current = self._build(self._n, self._next)
-        self._next += 1
-
-
 def store_merge(env: StoreEnv, n: int, settings: Settings) -> Bench:
     """Per record: ``Store.merge`` of 8 bytes onto one of n/100 keys (100 appends each, round
     robin, fresh keys every run), a checkpoint every 3 000 records, timed."""
     store = env.store("bench")
-    generations = _Generations(
-        n, lambda size, gen: chunked(merge_ops(size, gen), settings.checkpoint_every)
-    )
+    generations = Generations(lambda gen: chunked(merge_ops(n, gen), settings.checkpoint_every))
     flush = env.flush
 
     def run() -> None:
@@ -132,13 +122,13 @@ def raw_merge(env: RawEnv, n: int, settings: Settings) -> Bench:
     """Raw (no merge operator): ``Rdict.put`` of each operand as its own entry, at the operand
     key RocksDBStore uses (raw-batch: a WriteBatch per 3 000)."""
 
-    def build(size: int, generation: int) -> list[Write]:
+    def build(generation: int) -> list[Write]:
         return [
             Write(operand_physical(ComplexKey(KEY_GROUP, key, b"", USER_KEY), seq), value)
-            for seq, (key, value) in enumerate(merge_ops(size, generation), start=1)
+            for seq, (key, value) in enumerate(merge_ops(n, generation), start=1)
         ]
 
-    generations = _Generations(n, build)
+    generations = Generations(build)
     benches: list[Bench] = []
 
     def setup() -> None:

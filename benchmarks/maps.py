@@ -1,0 +1,146 @@
+"""Keyed MapState: per-record puts and gets, and full iteration of maps.
+
+Raw rocksdict puts and gets the physical keys and values the maps write (recorded) and iterates
+each map's scope with one bounded ``Rdict.items``; the MapState figures include decoding keys and
+values, the raw ones hand out bytes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks._data import KEY_GROUP, SEED, bounds_of, flat, ints, primary_keys, record_each
+from benchmarks._harness import Bench, RawEnv, Settings, StoreEnv, Workload, chunked
+from benchmarks._raw import apply, getter, scanner, writer
+from fssdk import Context
+
+STORE = "bench-map"
+MAP_NAME = "m"
+REQUIRES = ("KeyedMapStateFactory", "IntCodec")
+#: Entries per map in ``map.put``, ``map.get`` and ``map.iterate``.
+SIZE = 100
+
+
+def factory(ctx: Context) -> Any:
+    """The keyed int -> int MapState factory every map workload uses."""
+    from fssdk_advanced import IntCodec, KeyedMapStateFactory  # noqa: PLC0415 - may be absent
+
+    return KeyedMapStateFactory.from_context(ctx, STORE, KEY_GROUP, IntCodec(), IntCodec())
+
+
+def entries(n: int, size: int = SIZE) -> list[tuple[bytes, int, int]]:
+    """``(primary key, map key, value)``: n entries, ``size`` per map, in shuffled order."""
+    maps = primary_keys(max(1, n // size))
+    values = ints(n)
+    found = [(maps[index // size], index % size, values[index]) for index in range(n)]
+    random.Random(SEED).shuffle(found)
+    return found
+
+
+def putter(ctx: Context) -> Callable[[tuple[bytes, int, int]], None]:
+    """The per-record put, for recording the raw rows' writes."""
+    new = factory(ctx).new_keyed_map
+
+    def put(record: tuple[bytes, int, int]) -> None:
+        new(record[0], MAP_NAME).put(record[1], record[2])
+
+    return put
+
+
+def map_put(env: StoreEnv, n: int, settings: Settings) -> Bench:
+    """Per record: ``new_keyed_map(primary_key, "m").put(int, int)``, n entries over n/100 maps
+    in shuffled order, a checkpoint every 3 000 records, timed."""
+    new = factory(env.ctx).new_keyed_map
+    chunks = chunked(entries(n), settings.checkpoint_every)
+    flush = env.flush
+
+    def run() -> None:
+        for chunk in chunks:
+            for key, map_key, value in chunk:
+                new(key, MAP_NAME).put(map_key, value)
+            flush()
+
+    return Bench(n, run)
+
+
+def raw_map_put(env: RawEnv, n: int, settings: Settings) -> Bench:
+    """Raw: ``Rdict.put`` of each recorded physical key and value (raw-batch: a WriteBatch per
+    3 000)."""
+    return writer(env, flat(record_each(putter, entries(n))), settings.checkpoint_every, ops=n)
+
+
+def _populate(env: StoreEnv, n: int, size: int = SIZE) -> Any:
+    states = factory(env.ctx)
+    for key, map_key, value in entries(n, size):
+        states.new_keyed_map(key, MAP_NAME).put(map_key, value)
+    env.flush()
+    return states
+
+
+def map_get(env: StoreEnv, n: int, settings: Settings) -> Bench:
+    """Per record: ``new_keyed_map(primary_key, "m").get(int)`` of each of n flushed entries once,
+    in another shuffled order (decode included)."""
+    new = _populate(env, n).new_keyed_map
+    reads = entries(n)
+    random.Random(1).shuffle(reads)
+
+    def run() -> None:
+        for key, map_key, _ in reads:
+            new(key, MAP_NAME).get(map_key)
+
+    return Bench(n, run, setup=env.flush)
+
+
+def raw_map_get(env: RawEnv, n: int, settings: Settings) -> Bench:
+    """Raw: ``Rdict.get`` of the same physical keys in the same order."""
+    records = entries(n)
+    per_record = record_each(putter, records)
+    apply(env.db, flat(per_record))
+    key_of = {(key, map_key): writes[-1].key
+              for (key, map_key, _), writes in zip(records, per_record, strict=True)}
+    reads = entries(n)
+    random.Random(1).shuffle(reads)
+    return getter(env, [key_of[(key, map_key)] for key, map_key, _ in reads])
+
+
+def iterate_store(env: StoreEnv, n: int, size: int) -> Bench:
+    """Iterate every map of :func:`entries` ``(n, size)`` whole; per entry."""
+    new = _populate(env, n, size).new_keyed_map
+    maps = primary_keys(max(1, n // size), seed=1)
+
+    def run() -> None:
+        for key in maps:
+            for _entry in new(key, MAP_NAME).all():
+                pass
+
+    return Bench(n, run, setup=env.flush)
+
+
+def iterate_raw(env: RawEnv, n: int, size: int) -> Bench:
+    """Iterate the scope of every map of :func:`entries` ``(n, size)``; per entry."""
+    records = entries(n, size)
+    per_record = record_each(putter, records)
+    apply(env.db, flat(per_record))
+    bounds = {key: bounds_of(writes[-1].key) for (key, _, _), writes in zip(records, per_record,
+                                                                             strict=True)}
+    return scanner(env, [bounds[key] for key in primary_keys(max(1, n // size), seed=1)], n)
+
+
+def map_iterate(env: StoreEnv, n: int, settings: Settings) -> Bench:
+    """Per entry: ``for k, v in new_keyed_map(primary_key, "m").all()`` over n/100 flushed maps of
+    100 entries (keys and values decoded)."""
+    return iterate_store(env, n, SIZE)
+
+
+def raw_map_iterate(env: RawEnv, n: int, settings: Settings) -> Bench:
+    """Raw: one bounded ``Rdict.items`` over each map's scope, consuming ``(key, value)`` bytes."""
+    return iterate_raw(env, n, SIZE)
+
+
+WORKLOADS = (
+    Workload("map.put", map_put, raw_map_put, requires=REQUIRES, batch_row=True),
+    Workload("map.get", map_get, raw_map_get, requires=REQUIRES),
+    Workload("map.iterate", map_iterate, raw_map_iterate, requires=REQUIRES, unit="entry"),
+)

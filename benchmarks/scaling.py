@@ -1,0 +1,187 @@
+"""Scaling curves: how an operation's cost moves with the size of the state it works on.
+
+- ``scaling.list_add``: ListState.add while lists grow from L to 2L elements, L = 10 ... 100 000;
+  a constant cost means appends are O(appended bytes) whatever the length, across checkpoints.
+- ``scaling.pq_poll``: PriorityQueueState.poll late in the drain of one queue of N elements,
+  N = 1 000 ... 1 000 000; polls leave a RocksDB tombstone each, so a poll that walks from the
+  start of the queue gets slower the more was polled.
+- ``scaling.map_iter``: MapState iteration cost per entry for maps of 10 ... 100 000 entries,
+  against raw rocksdict iterating the same entries.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from benchmarks import lists, maps, queues
+from benchmarks._data import bounds_of, flat, ints, record_each
+from benchmarks._harness import (
+    Bench,
+    Generations,
+    RawEnv,
+    Settings,
+    StoreEnv,
+    Workload,
+    chunked,
+)
+from benchmarks._raw import apply
+
+#: Appends per run of ``scaling.list_add`` at short lengths (spread over many lists).
+LIST_APPENDS = 20_000
+#: Entries iterated per run of ``scaling.map_iter`` (spread over many maps at small sizes).
+MAP_ENTRIES = 100_000
+#: ``scaling.pq_poll`` times the last fifth of the drain.
+TIMED_FRACTION = 5
+QUEUE_KEY = b"00-queue"
+
+
+def _list_count(length: int, settings: Settings) -> int:
+    appends = LIST_APPENDS if not settings.quick else LIST_APPENDS // 10
+    return max(1, appends // length)
+
+
+def list_add(env: StoreEnv, length: int, settings: Settings) -> Bench:
+    """Per append: max(1, 20 000 / L) fresh lists are built to L elements by appends with the
+    usual checkpoints (untimed), then each gets L more appends round robin, a checkpoint every
+    3 000, timed: the cost per append while lists grow from L to 2L."""
+    states = lists.factory(env.ctx)
+    new = states.new_keyed_list
+    count = _list_count(length, settings)
+    every = settings.checkpoint_every
+
+    def build(generation: int) -> list[Sequence[tuple[bytes, int]]]:
+        prefill = lists.appends(count * length, generation, length)
+        for chunk in chunked(prefill, every):
+            for key, value in chunk:
+                new(key, b"").add(value)
+            env.flush()
+        return chunked(lists.appends(count * length, generation, length), every)
+
+    runs = Generations(build)
+    flush = env.flush
+
+    def run() -> None:
+        for chunk in runs.current:
+            for key, value in chunk:
+                new(key, b"").add(value)
+            flush()
+
+    return Bench(count * length, run, setup=runs.advance)
+
+
+def _list_lengths(settings: Settings) -> tuple[int, ...]:
+    return settings.list_lengths
+
+
+@dataclass
+class DrainBench:
+    """Fill one queue of ``size``, poll 4/5 of it untimed, time the last fifth in ``repeats`` parts.
+
+    The untimed part leaves the tombstones a long drain leaves; the timed polls are the ones
+    late in the drain, where a poll that walks tombstones is slowest.
+    """
+
+    size: int
+    fill: Callable[[], None]
+    drain: Callable[[int], None]
+    ops: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def measure(self, repeats: int, warmup: int) -> list[float]:
+        """Per-poll nanoseconds of each timed part; ``warmup`` is the untimed 4/5 of the drain."""
+        self.fill()
+        timed = max(repeats, self.size // TIMED_FRACTION)
+        self.drain(self.size - timed)
+        self.ops = timed // repeats
+        samples: list[float] = []
+        for _ in range(repeats):
+            gc.collect()
+            started = time.perf_counter_ns()
+            self.drain(self.ops)
+            samples.append((time.perf_counter_ns() - started) / self.ops)
+        return samples
+
+
+def _queue_adds(size: int) -> list[tuple[bytes, int]]:
+    return list(zip([QUEUE_KEY] * size, ints(size), strict=True))
+
+
+def _counts(polls: int, every: int) -> list[int]:
+    return [min(every, polls - start) for start in range(0, polls, every)]
+
+
+def pq_poll(env: StoreEnv, size: int, settings: Settings) -> DrainBench:
+    """Per poll: ``new_keyed_priority_queue(key, b"").poll()`` on one queue of N random ints
+    (filled with the usual checkpoints, untimed), timed over the last fifth of its drain, a
+    checkpoint every 3 000 polls and at the end of each timed part."""
+    states = queues.factory(env.ctx)
+    new = states.new_keyed_priority_queue
+    every = settings.checkpoint_every
+    flush = env.flush
+
+    def fill() -> None:
+        queues.fill(env, states, _queue_adds(size), every)
+
+    def drain(polls: int) -> None:
+        for count in _counts(polls, every):
+            for _ in range(count):
+                new(QUEUE_KEY, b"").poll()
+            flush()
+
+    return DrainBench(size, fill, drain)
+
+
+def raw_pq_poll(env: RawEnv, size: int, settings: Settings) -> DrainBench:
+    """Raw: the recorded entries of the same queue written untimed, then per poll a fresh
+    bounded iterator, one seek from the last polled key, the head read and deleted."""
+    every = settings.checkpoint_every
+    drains: list[queues.RawDrain] = []
+
+    def fill() -> None:
+        writes = flat(record_each(queues.adder, _queue_adds(size)))
+        apply(env.db, writes)
+        low, high = bounds_of(next(w.key for w in writes if w.key[:1] == b"\x02"))
+        drains.append(queues.RawDrain(env, {QUEUE_KEY: (low, high)}))
+
+    def drain(polls: int) -> None:
+        for count in _counts(polls, every):
+            drains[0].poll([QUEUE_KEY] * count)
+
+    return DrainBench(size, fill, drain)
+
+
+def _queue_sizes(settings: Settings) -> tuple[int, ...]:
+    return settings.queue_sizes
+
+
+def _map_count(size: int, settings: Settings) -> int:
+    entries = MAP_ENTRIES if not settings.quick else MAP_ENTRIES // 20
+    return max(1, entries // size)
+
+
+def map_iter(env: StoreEnv, size: int, settings: Settings) -> Bench:
+    """Per entry: ``for k, v in new_keyed_map(primary_key, "m").all()`` over max(1, 100 000 / S)
+    flushed maps of S entries (keys and values decoded)."""
+    return maps.iterate_store(env, _map_count(size, settings) * size, size)
+
+
+def raw_map_iter(env: RawEnv, size: int, settings: Settings) -> Bench:
+    """Raw: one bounded ``Rdict.items`` over each map's scope, consuming ``(key, value)`` bytes."""
+    return maps.iterate_raw(env, _map_count(size, settings) * size, size)
+
+
+def _map_sizes(settings: Settings) -> tuple[int, ...]:
+    return settings.map_sizes
+
+
+WORKLOADS = (
+    Workload("scaling.list_add", list_add, points=_list_lengths, requires=lists.REQUIRES,
+             curve=True, unit="add"),
+    Workload("scaling.pq_poll", pq_poll, raw_pq_poll, points=_queue_sizes,
+             requires=queues.REQUIRES, curve=True, unit="poll"),
+    Workload("scaling.map_iter", map_iter, raw_map_iter, points=_map_sizes,
+             requires=maps.REQUIRES, curve=True, unit="entry"),
+)
