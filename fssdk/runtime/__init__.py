@@ -3,5 +3,32 @@
 from fssdk.runtime._backend import Backend, MemoryBackend
 from fssdk.runtime._context import LocalContext
 from fssdk.runtime._rocksdb_backend import RocksDBBackend
+from fssdk.runtime._run_errors import (
+    OperatorFailedError,
+    OperatorLoadError,
+    OutputRecordError,
+    RunInterruptedError,
+    RunnerError,
+    RunnerIOError,
+    StateDirError,
+    UsageError,
+)
+from fssdk.runtime._runner import RunProgress, RunSummary, run_operator
 
-__all__ = ["Backend", "LocalContext", "MemoryBackend", "RocksDBBackend"]
+__all__ = [
+    "Backend",
+    "LocalContext",
+    "MemoryBackend",
+    "OperatorFailedError",
+    "OperatorLoadError",
+    "OutputRecordError",
+    "RocksDBBackend",
+    "RunInterruptedError",
+    "RunProgress",
+    "RunSummary",
+    "RunnerError",
+    "RunnerIOError",
+    "StateDirError",
+    "UsageError",
+    "run_operator",
+]

@@ -1,0 +1,237 @@
+"""Crash recovery of ``fssdk run``: SIGKILL at random moments and inside checkpoints.
+
+Each trial runs the same command until it exits by itself, killing it with SIGKILL along the way,
+then compares the outputs (main, side target, watermarks) and every entry of the final database
+byte for byte with an uninterrupted run. The operator exercises simple keys, complex keys with
+merge operands and prefix deletes, in-memory state written at take_checkpoint, a second output
+target and watermarks; it sleeps a little per record so that kills land in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rocksdict import AccessType, Options, Rdict
+
+OPERATOR = '''
+"""A test operator that touches every kind of state the runner must recover."""
+import time
+import fssdk
+from fssdk import ComplexKey
+
+class Recorder(fssdk.BaseDriver):
+    def init(self, ctx, config):
+        self.counts = ctx.get_or_create_store("counts")
+        self.lists = ctx.get_or_create_store("lists")
+        self.sleep = int(config.get("sleep_us", "0")) / 1e6
+        seen = self.counts.get(ComplexKey(b"meta", b"", b"", b"seen"))
+        self.seen = int(seen) if seen is not None else 0
+
+    def process(self, ctx, source_id, data):
+        self.seen += 1
+        word = data.strip()
+        n = int(self.counts.get_state(word) or b"0") + 1
+        self.counts.put_state(word, str(n).encode())
+        history = ComplexKey(b"history", word, b"", b"lines")
+        self.lists.merge(history, str(self.seen).encode() + b",")
+        if n % 7 == 0:
+            self.lists.delete_prefix(ComplexKey(b"history", word, b"", b""))
+        ctx.emit(b"%s %d %d" % (word, n, self.seen))
+        if self.seen % 10 == 0:
+            ctx.emit(b"tenth %d" % self.seen, 1)
+        if self.sleep:
+            time.sleep(self.sleep)
+
+    def process_watermark(self, ctx, source_id, watermark):
+        ctx.emit(b"watermark %d after %d" % (watermark, self.seen))
+        ctx.emit_watermark(watermark, 0)
+
+    def take_checkpoint(self, ctx, checkpoint_id):
+        self.counts.put(ComplexKey(b"meta", b"", b"", b"seen"), str(self.seen).encode())
+
+    def close(self, ctx):
+        self.counts.put_state(b"closed", str(self.seen).encode())
+
+fssdk.run(Recorder())
+'''
+
+RECORDS = 1200
+INTERVAL = 40
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("recovery")
+    (root / "recorder.py").write_text(OPERATOR)
+    rng = random.Random(6)
+    vocabulary = [f"w{i}" for i in range(40)]
+    lines = [rng.choice(vocabulary) for _ in range(RECORDS)]
+    (root / "input.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def command(root: Path, name: str, sleep_us: int) -> list[str]:
+    return [
+        sys.executable, "-m", "fssdk", "run", str(root / "recorder.py"),
+        "--input", str(root / "input.txt"),
+        "--output", str(root / f"{name}.out"),
+        "--state-dir", str(root / f"{name}.state"),
+        "--checkpoint-interval", str(INTERVAL),
+        "--watermark-every", "25",
+        "--final-watermark",
+        "--set", f"sleep_us={sleep_us}",
+    ]
+
+
+def run_to_completion(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def database_dump(path: Path) -> list[tuple[str, bytes, bytes]]:
+    """Every entry of every column family of the database at ``path``, in order."""
+    families = Rdict.list_cf(str(path))
+    db = Rdict(
+        str(path),
+        Options(raw_mode=True),
+        column_families={n: Options(raw_mode=True) for n in families if n != "default"},
+        access_type=AccessType.read_only(),
+    )
+    try:
+        entries = [("default", k, v) for k, v in db.items()]
+        for name in sorted(families):
+            if name != "default":
+                entries += [(name, k, v) for k, v in db.get_column_family(name).items()]
+    finally:
+        db.close()
+    return entries
+
+
+def results(root: Path, name: str) -> dict[str, object]:
+    out = root / f"{name}.out"
+    return {
+        "output": out.read_bytes(),
+        "target 1": Path(f"{out}.1").read_bytes(),
+        "watermarks": Path(f"{out}.watermarks").read_bytes(),
+        "state": database_dump(root / f"{name}.state" / "db"),
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(workdir: Path) -> dict[str, object]:
+    """An uninterrupted run's outputs and state (no sleeping: the result does not depend on it)."""
+    run_to_completion(command(workdir, "reference", 0))
+    expected = results(workdir, "reference")
+    assert expected["output"].count(b"\n") > RECORDS  # type: ignore[attr-defined]
+    return expected
+
+
+def test_uninterrupted_run_is_deterministic(workdir: Path, reference: dict[str, object]) -> None:
+    run_to_completion(command(workdir, "again", 0))
+    assert results(workdir, "again") == reference
+
+
+def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize("trial", range(4))
+def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_result(
+    workdir: Path, reference: dict[str, object], trial: int
+) -> None:
+    rng = random.Random(trial)
+    cmd = command(workdir, f"random{trial}", 300)
+    kills = 0
+    resumed: list[str] = []
+    for _attempt in range(12):
+        proc = start(cmd)
+        deadline = rng.uniform(0.2, 1.2)
+        try:
+            proc.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            assert proc.stderr is not None
+            proc.stderr.close()
+            continue
+        assert proc.stderr is not None
+        stderr = proc.stderr.read()
+        proc.stderr.close()
+        assert proc.returncode == 0, stderr
+        resumed.append(stderr)
+        break
+    else:
+        pytest.fail("the run never finished")
+    assert kills >= 1, "no kill landed before the run finished: make the run longer"
+    assert results(workdir, f"random{trial}") == reference
+
+
+def kill_when_paused(cmd: list[str], stage: str, checkpoint_id: int) -> None:
+    """Run until the runner pauses at ``stage`` of ``checkpoint_id``, then SIGKILL it."""
+    proc = start(cmd, {"FSSDK_TEST_PAUSE_AT": f"{stage}@{checkpoint_id}"})
+    assert proc.stderr is not None
+    began = time.monotonic()
+    line = ""
+    while time.monotonic() - began < 60:
+        line = proc.stderr.readline()
+        if line.startswith("fssdk-test-pause") or not line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    assert line.strip() == f"fssdk-test-pause {stage} {checkpoint_id}"
+
+
+@pytest.mark.parametrize(
+    ("stage", "resumes_from"),
+    [
+        ("before-snapshot", 4),
+        ("after-snapshot", 4),
+        ("before-rename", 4),
+        ("after-metadata", 5),
+    ],
+)
+def test_sigkill_inside_a_checkpoint_resumes_from_the_last_complete_one(
+    workdir: Path, reference: dict[str, object], stage: str, resumes_from: int
+) -> None:
+    name = f"stage-{stage}"
+    cmd = command(workdir, name, 0)
+    kill_when_paused(cmd, stage, 5)
+    done = run_to_completion(cmd)
+    assert f"resumed from checkpoint {resumes_from};" in done.stderr
+    checkpoints = sorted(p.name for p in (workdir / f"{name}.state" / "checkpoints").iterdir())
+    assert not [p for p in checkpoints if p.endswith(".tmp")]
+    assert results(workdir, name) == reference
+
+
+def test_killed_twice_in_the_same_checkpoint_still_recovers(
+    workdir: Path, reference: dict[str, object]
+) -> None:
+    cmd = command(workdir, "twice", 0)
+    kill_when_paused(cmd, "after-snapshot", 3)
+    kill_when_paused(cmd, "before-rename", 3)
+    done = run_to_completion(cmd)
+    assert "resumed from checkpoint 2;" in done.stderr
+    assert results(workdir, "twice") == reference
+
+
+def test_a_rerun_after_completion_changes_nothing(
+    workdir: Path, reference: dict[str, object]
+) -> None:
+    cmd = command(workdir, "rerun", 0)
+    run_to_completion(cmd)
+    done = run_to_completion(cmd)
+    assert "0 records in" in done.stderr
+    assert results(workdir, "rerun") == reference
