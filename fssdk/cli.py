@@ -154,7 +154,7 @@ class _ProgressBar:
     def __init__(self, operator: str) -> None:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             TaskProgressColumn(),
             TextColumn("{task.fields[records]:,} records"),
             TextColumn("{task.fields[rate]:,.0f}/s"),
@@ -163,8 +163,9 @@ class _ProgressBar:
             console=Console(stderr=True),
             transient=True,
         )
+        name = operator.rsplit("/", 1)[-1]
         self._task = self._progress.add_task(
-            operator, total=None, records=0, rate=0.0, checkpoints=0
+            name, total=None, records=0, rate=0.0, checkpoints=0
         )
         self._progress.start()
 
@@ -369,8 +370,9 @@ def _print_report(report: dict[str, Any]) -> None:
             table = _table(f"key groups of {store['name']}",
                            ("key group", "entries", "keys", "namespaces", "bytes"))
             for group in store["groups"]:
-                table.add_row(Text(group["key_group"]), f"{group['entries']:,}", f"{group['keys']:,}",
-                              f"{group['namespaces']:,}", _size(group["bytes"]))
+                table.add_row(Text(group["key_group"]), f"{group['entries']:,}",
+                              f"{group['keys']:,}", f"{group['namespaces']:,}",
+                              _size(group["bytes"]))
             console.print(table)
     if "dump" in report:
         _print_dump(console, report["dump"])

@@ -96,7 +96,7 @@ def run_to_completion(cmd: list[str]) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def database_dump(path: Path) -> list[tuple[str, bytes, bytes]]:
+def database_dump(path: Path) -> list[tuple[str, object, object]]:
     """Every entry of every column family of the database at ``path``, in order."""
     families = Rdict.list_cf(str(path))
     db = Rdict(
@@ -106,7 +106,7 @@ def database_dump(path: Path) -> list[tuple[str, bytes, bytes]]:
         access_type=AccessType.read_only(),
     )
     try:
-        entries = [("default", k, v) for k, v in db.items()]
+        entries: list[tuple[str, object, object]] = [("default", k, v) for k, v in db.items()]
         for name in sorted(families):
             if name != "default":
                 entries += [(name, k, v) for k, v in db.get_column_family(name).items()]

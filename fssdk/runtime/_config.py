@@ -66,7 +66,8 @@ def parse_set(entries: Iterable[str]) -> dict[str, str]:
 
 def _init_value(path: str, key: object, value: object) -> str:
     if not isinstance(key, str):
-        raise UsageError(f"{path}: init key {key!r} must be a string")
+        hint = " (YAML reads on/off/yes/no as booleans: quote it)" if isinstance(key, bool) else ""
+        raise UsageError(f"{path}: init key {key!r} must be a string{hint}")
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):

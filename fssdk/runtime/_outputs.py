@@ -119,10 +119,11 @@ class Outputs:
     def emit(self, target_id: int, data: bytes) -> None:
         """Write ``data`` as one line of target ``target_id``'s output."""
         if b"\n" in data:
+            shown = repr(data[:60]) + ("..." if len(data) > 60 else "")
             raise OutputRecordError(
                 f"the operator emitted a record with a newline byte on target {target_id} "
-                f"({data[:60]!r}...): outputs hold one record per line; escape or encode it "
-                "(JSON, base64) in the operator"
+                f"({shown}): outputs hold one record per line; escape or encode it (JSON, "
+                "base64) in the operator"
             )
         key = output_key(target_id)
         out = self._open.get(key)
