@@ -1,0 +1,86 @@
+"""fssdk_advanced: typed state over :class:`fssdk.Store`.
+
+Codecs turn values into bytes (ordered codecs where byte order must be value order); six state
+types (:class:`ValueState`, :class:`ListState`, :class:`MapState`, :class:`PriorityQueueState`,
+:class:`AggregatingState`, :class:`ReducingState`) are each written once over a store scope, and
+the Keyed* factories bind one scope per primary key and namespace. See docs/state.md.
+
+>>> from fssdk.runtime import LocalContext, MemoryBackend
+>>> ctx = LocalContext(MemoryBackend())
+>>> seen = KeyedValueStateFactory.from_context_auto_codec(ctx, "seen", b"users", int)
+>>> state = seen.new_keyed_value(b"alice", b"")
+>>> count, found = state.value()
+>>> state.update((count or 0) + 1)
+>>> state.value()
+(1, True)
+"""
+
+from fssdk_advanced.codecs import (
+    BoolCodec,
+    BytesCodec,
+    Codec,
+    FloatCodec,
+    IntCodec,
+    JsonCodec,
+    MsgpackCodec,
+    PickleCodec,
+    StringCodec,
+    TupleCodec,
+    UnorderedCodecError,
+    default_codec_for,
+)
+from fssdk_advanced.state import (
+    AggregateFunc,
+    AggregatingState,
+    KeyedAggregatingState,
+    KeyedAggregatingStateFactory,
+    KeyedListState,
+    KeyedListStateFactory,
+    KeyedMapState,
+    KeyedMapStateFactory,
+    KeyedPriorityQueueState,
+    KeyedPriorityQueueStateFactory,
+    KeyedReducingState,
+    KeyedReducingStateFactory,
+    KeyedValueState,
+    KeyedValueStateFactory,
+    ListState,
+    MapState,
+    PriorityQueueState,
+    ReducingState,
+    ValueState,
+)
+
+__all__ = [
+    "AggregateFunc",
+    "AggregatingState",
+    "BoolCodec",
+    "BytesCodec",
+    "Codec",
+    "FloatCodec",
+    "IntCodec",
+    "JsonCodec",
+    "KeyedAggregatingState",
+    "KeyedAggregatingStateFactory",
+    "KeyedListState",
+    "KeyedListStateFactory",
+    "KeyedMapState",
+    "KeyedMapStateFactory",
+    "KeyedPriorityQueueState",
+    "KeyedPriorityQueueStateFactory",
+    "KeyedReducingState",
+    "KeyedReducingStateFactory",
+    "KeyedValueState",
+    "KeyedValueStateFactory",
+    "ListState",
+    "MapState",
+    "MsgpackCodec",
+    "PickleCodec",
+    "PriorityQueueState",
+    "ReducingState",
+    "StringCodec",
+    "TupleCodec",
+    "UnorderedCodecError",
+    "ValueState",
+    "default_codec_for",
+]

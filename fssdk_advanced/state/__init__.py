@@ -1,0 +1,43 @@
+"""The six state types and their Keyed* factories, each written once over a StoreScope."""
+
+from fssdk_advanced.state._aggregating import (
+    AggregateFunc,
+    AggregatingState,
+    KeyedAggregatingState,
+    KeyedAggregatingStateFactory,
+)
+from fssdk_advanced.state._list import KeyedListState, KeyedListStateFactory, ListState
+from fssdk_advanced.state._map import KeyedMapState, KeyedMapStateFactory, MapState
+from fssdk_advanced.state._priority_queue import (
+    KeyedPriorityQueueState,
+    KeyedPriorityQueueStateFactory,
+    PriorityQueueState,
+)
+from fssdk_advanced.state._reducing import (
+    KeyedReducingState,
+    KeyedReducingStateFactory,
+    ReducingState,
+)
+from fssdk_advanced.state._value import KeyedValueState, KeyedValueStateFactory, ValueState
+
+__all__ = [
+    "AggregateFunc",
+    "AggregatingState",
+    "KeyedAggregatingState",
+    "KeyedAggregatingStateFactory",
+    "KeyedListState",
+    "KeyedListStateFactory",
+    "KeyedMapState",
+    "KeyedMapStateFactory",
+    "KeyedPriorityQueueState",
+    "KeyedPriorityQueueStateFactory",
+    "KeyedReducingState",
+    "KeyedReducingStateFactory",
+    "KeyedValueState",
+    "KeyedValueStateFactory",
+    "ListState",
+    "MapState",
+    "PriorityQueueState",
+    "ReducingState",
+    "ValueState",
+]

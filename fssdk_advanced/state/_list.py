@@ -1,0 +1,238 @@
+"""ListState: an append-mostly list per scope, one store entry holding every element.
+
+Layout: user_key ``b""`` holds the elements' frames back to back. A frame is the element's
+encoding preceded by its length as an unsigned LEB128 varint (one byte below 128), or the bare
+encoding when the codec has a ``fixed_size``. Framing never looks inside an encoding, so any
+element bytes are safe, and ``add`` appends its frame with ``StoreScope.merge``: O(size of the
+element), whatever the length of the list. ``get`` reads the entry and decodes every frame: O(n).
+A frame that runs past the end, or a length that does not parse, raises ``CorruptStateError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final, Generic, TypeVar, overload
+
+from fssdk import Context, Store, StoreScope
+from fssdk_advanced.codecs import Codec, codec_signature, default_codec_for
+from fssdk_advanced.codecs._protocol import check_codec
+from fssdk_advanced.state._base import (
+    EMPTY,
+    check_key_group,
+    corrupt,
+    declare,
+    scope_type_error,
+    store_from,
+)
+
+T = TypeVar("T")
+
+KIND: Final = "ListState"
+
+_SHORT: Final = tuple(bytes((n,)) for n in range(0x80))
+_MAX_VARINT_BYTES: Final = 10
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """The varint at ``data[pos:]`` and the offset after it; ``ValueError`` if it is cut off."""
+    value = shift = 0
+    for index in range(pos, min(len(data), pos + _MAX_VARINT_BYTES)):
+        byte = data[index]
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, index + 1
+        shift += 7
+    raise ValueError(f"length prefix at offset {pos} is truncated or too long")
+
+
+class ListState(Generic[T]):
+    """A list of ``T`` in one scope; ``get()`` is ``[]`` until something is added.
+
+    >>> from fssdk.runtime import LocalContext, MemoryBackend
+    >>> ctx = LocalContext(MemoryBackend())
+    >>> events = ListState.from_context_auto_codec(ctx, "events", str)
+    >>> events.add("open"); events.add_all(["click", "close"])
+    >>> events.get()
+    ['open', 'click', 'close']
+    >>> events.update(["reset"]); events.get()
+    ['reset']
+    """
+
+    __slots__ = ("_codec", "_scope")
+
+    def __init__(self, scope: StoreScope, codec: Codec[T]) -> None:
+        self._scope = scope
+        self._codec = codec
+
+    @classmethod
+    def from_context(cls, ctx: Context, store_name: str, codec: Codec[T]) -> ListState[T]:
+        """The non-keyed list stored in ``store_name``, elements encoded with ``codec``."""
+        store = store_from(ctx, store_name, "ListState.from_context")
+        _declare(store, EMPTY, codec, "ListState.from_context")
+        return cls(store.scope(EMPTY, EMPTY, EMPTY), codec)
+
+    @overload
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, value_type: type[T]
+    ) -> ListState[T]: ...
+    @overload
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, value_type: object = None
+    ) -> ListState[Any]: ...
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, value_type: object = None
+    ) -> ListState[Any]:
+        """Like :meth:`from_context` with ``default_codec_for(value_type)`` for the elements."""
+        return cls.from_context(ctx, store_name, default_codec_for(value_type))
+
+    def _frame(self, value: T) -> bytes:
+        data = self._codec.encode(value)
+        size = self._codec.fixed_size
+        if size is None:
+            length = len(data)
+            return (_SHORT[length] if length < 0x80 else _varint(length)) + data
+        if len(data) != size:
+            raise ValueError(
+                f"{codec_signature(self._codec)} declares fixed_size {size} but encoded "
+                f"{value!r} as {len(data)} bytes"
+            )
+        return data
+
+    def add(self, value: T) -> None:
+        """Append ``value``. One merge of the element's frame: O(its size), not O(list length)."""
+        self._scope.merge(EMPTY, self._frame(value))
+
+    def add_all(self, values: Iterable[T]) -> None:
+        """Append every element of ``values`` in order, in one merge. Nothing for no values."""
+        data = b"".join([self._frame(value) for value in values])
+        if data:
+            self._scope.merge(EMPTY, data)
+
+    def update(self, values: Iterable[T]) -> None:
+        """Replace the list with ``values`` (one put; an empty list clears it)."""
+        data = b"".join([self._frame(value) for value in values])
+        if data:
+            self._scope.put(EMPTY, data)
+        else:
+            self._scope.delete(EMPTY)
+
+    def get(self) -> list[T]:
+        """The elements in insertion order; ``[]`` for an empty list. O(n): one read, n decodes.
+
+        Raises ``CorruptStateError`` (naming store and scope) for a truncated frame or an
+        element that does not decode.
+        """
+        data = self._scope.get(EMPTY)
+        if not data:
+            return []
+        decode = self._codec.decode
+        size = self._codec.fixed_size
+        out: list[T] = []
+        end = len(data)
+        try:
+            if size is not None:
+                if end % size:
+                    raise ValueError(
+                        f"{end} bytes is not a whole number of {size}-byte elements"
+                    )
+                for pos in range(0, end, size):
+                    out.append(decode(data[pos : pos + size]))
+                return out
+            pos = 0
+            while pos < end:
+                length = data[pos]
+                if length < 0x80:
+                    pos += 1
+                else:
+                    length, pos = _read_varint(data, pos)
+                following = pos + length
+                if following > end:
+                    raise ValueError(
+                        f"frame of {length} bytes at offset {pos} runs past the end ({end} bytes)"
+                    )
+                out.append(decode(data[pos:following]))
+                pos = following
+        except ValueError as exc:
+            raise corrupt(
+                self._scope, EMPTY, f"list element #{len(out)} does not decode", exc
+            ) from exc
+        return out
+
+    def clear(self) -> None:
+        """Remove every element. One delete."""
+        self._scope.delete(EMPTY)
+
+
+KeyedListState = ListState
+
+
+def _declare(store: Store, key_group: bytes, codec: object, owner: str) -> None:
+    check_codec(codec, "codec", owner)
+    declare(store, key_group, KIND, (codec_signature(codec),))
+
+
+class KeyedListStateFactory(Generic[T]):
+    """Gives the :class:`KeyedListState` of each primary key and namespace of one key group.
+
+    >>> from fssdk.runtime import LocalContext, MemoryBackend
+    >>> ctx = LocalContext(MemoryBackend())
+    >>> seen = KeyedListStateFactory.from_context_auto_codec(ctx, "seen", b"pages", str)
+    >>> seen.new_keyed_list(b"alice", b"").add("home")
+    >>> seen.new_keyed_list(b"alice", b"").get(), seen.new_keyed_list(b"bob", b"").get()
+    (['home'], [])
+    """
+
+    __slots__ = ("_codec", "_key_group", "_scope", "store")
+
+    def __init__(self, store: Store, key_group: bytes, codec: Codec[T]) -> None:
+        owner = type(self).__name__
+        check_key_group(key_group, owner)
+        _declare(store, key_group, codec, owner)
+        self.store: Final = store
+        self._key_group = key_group
+        self._codec = codec
+        self._scope = store.scope
+
+    @classmethod
+    def from_context(
+        cls, ctx: Context, store_name: str, key_group: bytes, codec: Codec[T]
+    ) -> KeyedListStateFactory[T]:
+        """The factory for ``key_group`` of ``store_name``, elements encoded with ``codec``."""
+        return cls(store_from(ctx, store_name, f"{cls.__name__}.from_context"), key_group, codec)
+
+    @overload
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, key_group: bytes, value_type: type[T]
+    ) -> KeyedListStateFactory[T]: ...
+    @overload
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, key_group: bytes, value_type: object = None
+    ) -> KeyedListStateFactory[Any]: ...
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, key_group: bytes, value_type: object = None
+    ) -> KeyedListStateFactory[Any]:
+        """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
+        return cls.from_context(ctx, store_name, key_group, default_codec_for(value_type))
+
+    def new_keyed_list(self, primary_key: bytes, namespace: bytes = EMPTY) -> KeyedListState[T]:
+        """The list of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
+        try:
+            scope = self._scope(self._key_group, primary_key, namespace)
+        except TypeError:
+            raise scope_type_error("new_keyed_list", primary_key, namespace) from None
+        return ListState(scope, self._codec)

@@ -1,0 +1,371 @@
+"""PriorityQueueState: a min-queue per scope that keeps duplicates, one entry per element.
+
+Layout: each element is an entry with value ``b""`` and user_key ``E(encoding) · seq``, where
+``E`` is the bare encoding for a codec with ``fixed_size`` and the escaped, terminated encoding
+otherwise (``00`` -> ``00 FF``, then ``00 01``; see :mod:`fssdk_advanced.codecs._ordered`), and
+``seq`` is an 8-byte big-endian sequence number. ``E`` keeps elements in value order whatever
+their lengths; ``seq`` makes duplicates distinct entries and orders equal elements by insertion.
+
+Sequence numbers come from a counter per store and key group, monotonic across restarts: the
+counter reserves blocks of :data:`SEQ_BLOCK` numbers by writing the end of the block to the simple
+key ``SEQ_LEASE_PREFIX + key_group`` of the store, in the same write buffer as the elements, so a
+restored snapshot never holds an element numbered past its lease.
+
+Finding the head never scans the queue. RocksDB leaves a tombstone per polled entry until
+compaction, and a seek from the start of the scope walks all of them, so each scope keeps a
+cursor (:class:`_Head`, in an LRU shared by every handle of the store and key group): a window of
+the smallest live user keys and ``hi``, the bound below which the window holds every live key.
+``peek``/``poll`` read the window; an empty window is refilled by one seek from ``hi`` (past the
+tombstones): one seek for a new cursor, then windows that double up to :data:`WINDOW` keys.
+``add`` below ``hi`` inserts into the window. So ``add`` is one put, ``peek`` O(1) amortised,
+``poll`` one delete plus O(1) amortised (one seek per up to :data:`WINDOW` polls). A cursor
+lives in memory only: a scope that falls out of the LRU (or a restarted process) seeks from
+the scope's start once, over whatever tombstones RocksDB has not compacted yet.
+Entries written to a queue's scope other than through the queue are not seen by the cursor.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any, Final, Generic, TypeVar, overload
+
+from fssdk import Context, CorruptStateError, Store, StoreScope
+from fssdk import Iterator as StoreIterator
+from fssdk_advanced.codecs import Codec, codec_signature
+from fssdk_advanced.codecs._ordered import escape_terminated, read_terminated
+from fssdk_advanced.codecs._protocol import check_codec
+from fssdk_advanced.state._base import (
+    EMPTY,
+    check_key_group,
+    corrupt,
+    declare,
+    ordered_default,
+    scope_type_error,
+    store_from,
+)
+
+T = TypeVar("T")
+
+KIND: Final = "PriorityQueueState"
+
+SEQ_LEASE_PREFIX: Final = b"fssdk_advanced/pq-seq/"
+SEQ_BLOCK: Final = 1024
+SEQ_BYTES: Final = 8
+WINDOW: Final = 32
+MAX_CURSORS: Final = 4096
+
+
+class _Head:
+    """The cursor of one scope: ``window`` holds every live user key below ``hi``, sorted.
+
+    ``hi is None``: the window holds every live key. ``hi == b""`` (a new cursor): nothing is
+    known yet. ``size`` is how many keys the next refill reads: 1 (one seek) for a new cursor,
+    doubling up to :data:`WINDOW` as the scope keeps being polled.
+    """
+
+    __slots__ = ("hi", "size", "window")
+
+    def __init__(self) -> None:
+        self.window: list[bytes] = []
+        self.hi: bytes | None = EMPTY
+        self.size = 1
+
+    def _check(self) -> None:
+        assert self.window == sorted(self.window), self.window
+        assert len(self.window) <= 2 * WINDOW
+        assert 1 <= self.size <= WINDOW
+        if self.hi is not None and self.window:
+            assert self.window[-1] < self.hi, (self.window[-1], self.hi)
+
+
+class _QueueShared:
+    """What every handle of one store and key group shares: the sequence and the cursors."""
+
+    __slots__ = ("_heads", "_lease_end", "_lease_key", "_next_seq", "_store")
+
+    def __init__(self, store: Store, key_group: bytes) -> None:
+        self._store = store
+        self._lease_key = SEQ_LEASE_PREFIX + key_group
+        lease = store.get_state(self._lease_key)
+        if lease is not None and len(lease) != SEQ_BYTES:
+            raise CorruptStateError(
+                f"store {store.name!r}: priority queue sequence lease {self._lease_key!r} is "
+                f"{lease!r}, not {SEQ_BYTES} bytes"
+            )
+        self._next_seq = self._lease_end = 0 if lease is None else int.from_bytes(lease, "big")
+        self._heads: OrderedDict[tuple[bytes, bytes], _Head] = OrderedDict()
+
+    def next_seq(self) -> bytes:
+        """The next sequence number, 8 bytes big-endian; writes a new lease every block."""
+        seq = self._next_seq
+        if seq >= self._lease_end:
+            self._lease_end = seq + SEQ_BLOCK
+            self._store.put_state(self._lease_key, self._lease_end.to_bytes(SEQ_BYTES, "big"))
+        self._next_seq = seq + 1
+        return seq.to_bytes(SEQ_BYTES, "big")
+
+    def head(self, scope: StoreScope) -> _Head:
+        """The cursor of ``scope``, made (unknown) if it is not in the LRU."""
+        ident = (scope.key, scope.namespace)
+        heads = self._heads
+        head = heads.get(ident)
+        if head is None:
+            head = heads[ident] = _Head()
+            if len(heads) > MAX_CURSORS:
+                heads.popitem(last=False)
+        else:
+            heads.move_to_end(ident)
+        return head
+
+    def _check(self) -> None:
+        assert self._next_seq <= self._lease_end
+        assert len(self._heads) <= MAX_CURSORS
+        for head in self._heads.values():
+            head._check()
+
+
+class PriorityQueueState(Generic[T]):
+    """A min-priority queue of ``T`` (ordered codec) in one scope; duplicates are kept.
+
+    Equal elements come out in the order they were added. Build it with :meth:`from_context` or
+    a :class:`KeyedPriorityQueueStateFactory`; the constructor is internal.
+
+    >>> from fssdk.runtime import LocalContext, MemoryBackend
+    >>> ctx = LocalContext(MemoryBackend())
+    >>> timers = PriorityQueueState.from_context_auto_codec(ctx, "timers", int)
+    >>> for t in (30, 10, 20, 10):
+    ...     timers.add(t)
+    >>> timers.peek(), list(timers.all())
+    ((10, True), [10, 10, 20, 30])
+    >>> [timers.poll() for _ in range(5)]
+    [(10, True), (10, True), (20, True), (30, True), (None, False)]
+    """
+
+    __slots__ = ("_codec", "_scope", "_shared")
+
+    def __init__(self, scope: StoreScope, codec: Codec[T], shared: _QueueShared) -> None:
+        self._scope = scope
+        self._codec = codec
+        self._shared = shared
+
+    @classmethod
+    def from_context(
+        cls, ctx: Context, store_name: str, codec: Codec[T]
+    ) -> PriorityQueueState[T]:
+        """The non-keyed queue stored in ``store_name``; ``codec`` must be ordered.
+
+        Raises ``UnorderedCodecError`` (a TypeError and ValueError) for an unordered codec.
+        """
+        store = store_from(ctx, store_name, "PriorityQueueState.from_context")
+        shared = _declare(store, EMPTY, codec, "PriorityQueueState.from_context")
+        return cls(store.scope(EMPTY, EMPTY, EMPTY), codec, shared)
+
+    @overload
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, value_type: type[T]
+    ) -> PriorityQueueState[T]: ...
+    @overload
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, value_type: object = None
+    ) -> PriorityQueueState[Any]: ...
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, value_type: object = None
+    ) -> PriorityQueueState[Any]:
+        """Like :meth:`from_context` with the ordered default codec of ``value_type``."""
+        owner = "PriorityQueueState.from_context_auto_codec"
+        return cls.from_context(ctx, store_name, ordered_default(value_type, "value_type", owner))
+
+    def add(self, value: T) -> None:
+        """Add ``value`` (duplicates too). One put: O(log n) in the store."""
+        data = self._codec.encode(value)
+        size = self._codec.fixed_size
+        if size is None:
+            data = escape_terminated(data)
+        elif len(data) != size:
+            raise ValueError(
+                f"{codec_signature(self._codec)} declares fixed_size {size} but encoded "
+                f"{value!r} as {len(data)} bytes"
+            )
+        user_key = data + self._shared.next_seq()
+        self._scope.put(user_key, EMPTY)
+        head = self._shared.head(self._scope)
+        hi = head.hi
+        if hi is None or user_key < hi:
+            window = head.window
+            insort(window, user_key)
+            if len(window) > 2 * WINDOW:
+                head.hi = window[WINDOW]
+                del window[WINDOW:]
+
+    def _first(self, head: _Head) -> bytes | None:
+        """The smallest live user key, refilling the cursor's window if it is empty."""
+        if head.window:
+            return head.window[0]
+        start = head.hi
+        if start is None:
+            return None
+        size = head.size
+        head.size = min(2 * size, WINDOW)
+        if size == 1:
+            pair = self._scope.first(start)
+            if pair is None:
+                head.hi = None
+                return None
+            user_key = pair[0]
+            head.window, head.hi = [user_key], user_key + b"\x00"
+            return user_key
+        window: list[bytes] = []
+        following: bytes | None = None
+        with self._scope.scan(start=start) as scan:
+            for user_key, _ in scan:
+                if len(window) == size:
+                    following = user_key
+                    break
+                window.append(user_key)
+        head.window, head.hi = window, following
+        return window[0] if window else None
+
+    def peek(self) -> tuple[T | None, bool]:
+        """``(smallest element, True)``, or ``(None, False)`` when empty. O(1) amortised."""
+        user_key = self._first(self._shared.head(self._scope))
+        if user_key is None:
+            return None, False
+        return self._decode(user_key), True
+
+    def poll(self) -> tuple[T | None, bool]:
+        """Remove and return the smallest element: ``(element, True)``, or ``(None, False)``.
+
+        One delete plus O(1) amortised reads. An element that does not decode raises
+        ``CorruptStateError`` and stays in the queue.
+        """
+        head = self._shared.head(self._scope)
+        user_key = self._first(head)
+        if user_key is None:
+            return None, False
+        value = self._decode(user_key)
+        self._scope.delete(user_key)
+        del head.window[0]
+        return value, True
+
+    def is_empty(self) -> bool:
+        """True when the queue has no element. O(1) amortised, like :meth:`peek`."""
+        return self._first(self._shared.head(self._scope)) is None
+
+    def clear(self) -> None:
+        """Remove every element. One prefix delete."""
+        self._scope.delete_prefix()
+        head = self._shared.head(self._scope)
+        head.window, head.hi = [], None
+
+    def all(self) -> Iterator[T]:
+        """Every element in ascending order (equal ones in insertion order), streamed.
+
+        Starts at the cursor (past any tombstones) and sees the queue as it was when called.
+        """
+        head = self._shared.head(self._scope)
+        start = head.window[0] if head.window else head.hi
+        if start is None:
+            return iter(())
+        return self._elements(self._scope.scan(start=start))
+
+    def _elements(self, scan: StoreIterator) -> Iterator[T]:
+        with scan:
+            for user_key, _ in scan:
+                yield self._decode(user_key)
+
+    def _decode(self, user_key: bytes) -> T:
+        body = user_key[:-SEQ_BYTES]
+        size = self._codec.fixed_size
+        try:
+            if len(user_key) < SEQ_BYTES:
+                raise ValueError(f"an entry key has at least {SEQ_BYTES} bytes")
+            if size is None:
+                data, end = read_terminated(body)
+                if end != len(body):
+                    raise ValueError(f"{len(body) - end} bytes after the element's terminator")
+            elif len(body) != size:
+                raise ValueError(f"expected a {size}-byte element, got {len(body)} bytes")
+            else:
+                data = body
+            return self._codec.decode(data)
+        except ValueError as exc:
+            raise corrupt(self._scope, user_key, "queue element does not decode", exc) from exc
+
+
+KeyedPriorityQueueState = PriorityQueueState
+
+
+def _declare(store: Store, key_group: bytes, codec: object, owner: str) -> _QueueShared:
+    check_codec(codec, "codec", owner, ordered=True)
+    shared: _QueueShared = declare(
+        store,
+        key_group,
+        KIND,
+        (codec_signature(codec),),
+        lambda: _QueueShared(store, key_group),
+    )
+    return shared
+
+
+class KeyedPriorityQueueStateFactory(Generic[T]):
+    """Gives the :class:`KeyedPriorityQueueState` of each primary key and namespace.
+
+    >>> from fssdk.runtime import LocalContext, MemoryBackend
+    >>> ctx = LocalContext(MemoryBackend())
+    >>> timers = KeyedPriorityQueueStateFactory.from_context_auto_codec(ctx, "t", b"timers", int)
+    >>> timers.new_keyed_priority_queue(b"alice", b"").add(5)
+    >>> timers.new_keyed_priority_queue(b"alice", b"").poll()
+    (5, True)
+    """
+
+    __slots__ = ("_codec", "_key_group", "_scope", "_shared", "store")
+
+    def __init__(self, store: Store, key_group: bytes, codec: Codec[T]) -> None:
+        owner = type(self).__name__
+        check_key_group(key_group, owner)
+        self._shared = _declare(store, key_group, codec, owner)
+        self.store: Final = store
+        self._key_group = key_group
+        self._codec = codec
+        self._scope = store.scope
+
+    @classmethod
+    def from_context(
+        cls, ctx: Context, store_name: str, key_group: bytes, codec: Codec[T]
+    ) -> KeyedPriorityQueueStateFactory[T]:
+        """The factory for ``key_group`` of ``store_name``; ``codec`` must be ordered."""
+        return cls(store_from(ctx, store_name, f"{cls.__name__}.from_context"), key_group, codec)
+
+    @overload
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, key_group: bytes, value_type: type[T]
+    ) -> KeyedPriorityQueueStateFactory[T]: ...
+    @overload
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, key_group: bytes, value_type: object = None
+    ) -> KeyedPriorityQueueStateFactory[Any]: ...
+    @classmethod
+    def from_context_auto_codec(
+        cls, ctx: Context, store_name: str, key_group: bytes, value_type: object = None
+    ) -> KeyedPriorityQueueStateFactory[Any]:
+        """Like :meth:`from_context` with the ordered default codec of ``value_type``."""
+        owner = f"{cls.__name__}.from_context_auto_codec"
+        codec = ordered_default(value_type, "value_type", owner)
+        return cls.from_context(ctx, store_name, key_group, codec)
+
+    def new_keyed_priority_queue(
+        self, primary_key: bytes, namespace: bytes = EMPTY
+    ) -> KeyedPriorityQueueState[T]:
+        """The queue of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
+        try:
+            scope = self._scope(self._key_group, primary_key, namespace)
+        except TypeError:
+            raise scope_type_error("new_keyed_priority_queue", primary_key, namespace) from None
+        return PriorityQueueState(scope, self._codec, self._shared)
