@@ -389,7 +389,7 @@ def _print_dump(console: Console, dump: dict[str, Any]) -> None:
     table.add_column("key", overflow="fold")
     table.add_column("value", overflow="fold")
     for entry in dump["entries"]:
-        table.add_row(Text(entry["key"]), Text(entry["value"]))
+        table.add_row(Text(entry["key"] or '""'), Text(entry["value"] or '""'))
     console.print(table)
     if dump["total"] > len(dump["entries"]):
         console.print(f"... {dump['total'] - len(dump['entries']):,} more (--limit)")
