@@ -494,6 +494,9 @@ def test_inspect_shows_key_groups_and_dumps_a_scope(tmp_path: Path) -> None:
     assert "hex:00ff" in binary.stdout
     assert "hex:0102" in binary.stdout
     assert "checkpoint 2" in binary.stdout
+    live = fssdk("state", "inspect", tmp_path / "s", "--live", "--store", "scoped", "--json")
+    assert live.returncode == 0, live.stderr
+    assert json.loads(live.stdout)["source"] == "the live database"
 
 
 def test_inspect_of_a_missing_store_names_the_stores(tmp_path: Path) -> None:

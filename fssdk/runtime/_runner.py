@@ -425,6 +425,8 @@ class _Runner:
                 if records % _PROGRESS_EVERY == 0:
                     self._report()
         except RunnerError as exc:
+            if "input line" in str(exc):
+                raise
             raise type(exc)(f"{exc} (at input line {self.records})") from exc
         except Exception as exc:
             raise self._failed(exc) from exc
