@@ -125,18 +125,40 @@ def results(root: Path, name: str) -> dict[str, object]:
     }
 
 
+SLEEP_US = 300
+
+
 @pytest.fixture(scope="module")
-def reference(workdir: Path) -> dict[str, object]:
+def reference_duration(workdir: Path) -> float:
+    """Wall time of an uninterrupted run of the command the random kills interrupt."""
+    began = time.monotonic()
+    run_to_completion(command(workdir, "timed", SLEEP_US))
+    return time.monotonic() - began
+
+
+@pytest.fixture(scope="module")
+def reference(workdir: Path, reference_duration: float) -> dict[str, object]:
     """An uninterrupted run's outputs and state (no sleeping: the result does not depend on it)."""
     run_to_completion(command(workdir, "reference", 0))
     expected = results(workdir, "reference")
     assert expected["output"].count(b"\n") > RECORDS  # type: ignore[attr-defined]
+    assert results(workdir, "timed") == expected
     return expected
 
 
 def test_uninterrupted_run_is_deterministic(workdir: Path, reference: dict[str, object]) -> None:
     run_to_completion(command(workdir, "again", 0))
     assert results(workdir, "again") == reference
+
+
+def test_a_memory_run_writes_the_same_outputs(workdir: Path, reference: dict[str, object]) -> None:
+    cmd = command(workdir, "memory", 0)
+    at = cmd.index("--state-dir")
+    run_to_completion([*cmd[:at], "--memory", *cmd[at + 2:]])
+    out = workdir / "memory.out"
+    assert out.read_bytes() == reference["output"]
+    assert Path(f"{out}.1").read_bytes() == reference["target 1"]
+    assert Path(f"{out}.watermarks").read_bytes() == reference["watermarks"]
 
 
 def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -146,35 +168,35 @@ def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen
     )
 
 
+KILLS_PER_TRIAL = 3
+
+
 @pytest.mark.parametrize("trial", range(4))
 def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_result(
-    workdir: Path, reference: dict[str, object], trial: int
+    workdir: Path, reference: dict[str, object], reference_duration: float, trial: int
 ) -> None:
+    """Up to three kills, each at a random fraction of an uninterrupted run's time, then finish."""
     rng = random.Random(trial)
-    cmd = command(workdir, f"random{trial}", 300)
+    cmd = command(workdir, f"random{trial}", SLEEP_US)
     kills = 0
-    resumed: list[str] = []
-    for _attempt in range(12):
+    while kills < KILLS_PER_TRIAL:
         proc = start(cmd)
-        deadline = rng.uniform(0.2, 1.2)
+        assert proc.stderr is not None
         try:
-            proc.wait(timeout=deadline)
+            proc.wait(timeout=rng.uniform(0.1, 0.9) * reference_duration)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
-            assert proc.stderr is not None
             proc.stderr.close()
             continue
-        assert proc.stderr is not None
         stderr = proc.stderr.read()
         proc.stderr.close()
         assert proc.returncode == 0, stderr
-        resumed.append(stderr)
         break
     else:
-        pytest.fail("the run never finished")
-    assert kills >= 1, "no kill landed before the run finished: make the run longer"
+        run_to_completion(cmd)
+    assert kills >= 1, "no kill landed before the run finished"
     assert results(workdir, f"random{trial}") == reference
 
 
