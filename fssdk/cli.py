@@ -274,7 +274,10 @@ def _inspect(args: argparse.Namespace) -> int:
     if args.simple and args.key_group is not None:
         raise UsageError("give either --simple or --key-group, not both")
     report: dict[str, Any] = ins.describe_state_dir(args.state_dir)
-    has_data = bool(report["checkpoints"]) or args.live
+    has_data = (
+        bool(report["checkpoints"]) or args.live or args.store is not None
+        or args.checkpoint is not None
+    )
     if has_data:
         with ins.open_snapshot(
             args.state_dir, checkpoint_id=args.checkpoint, live=args.live
@@ -350,14 +353,16 @@ def _print_report(report: dict[str, Any]) -> None:
     )
     if report["live_bytes"] is not None:
         console.print(f"live database: {_size(report['live_bytes'])}", soft_wrap=True)
-    if not report["checkpoints"]:
+    if report["checkpoints"]:
+        table = _table("checkpoints", ("id", "records", "input bytes", "size", "created"))
+        for ck in report["checkpoints"]:
+            table.add_row(str(ck["id"]), f"{ck['records']:,}", f"{ck['input_position']:,}",
+                          _size(ck["bytes"]), str(ck["created"]))
+        console.print(table)
+    else:
         console.print("no complete checkpoint yet")
+    if "stores" not in report:
         return
-    table = _table("checkpoints", ("id", "records", "input bytes", "size", "created"))
-    for ck in report["checkpoints"]:
-        table.add_row(str(ck["id"]), f"{ck['records']:,}", f"{ck['input_position']:,}",
-                      _size(ck["bytes"]), str(ck["created"]))
-    console.print(table)
     table = _table(f"stores ({report['source']})",
                    ("store", "simple", "complex", "operands", "groups", "bytes"))
     for store in report["stores"]:

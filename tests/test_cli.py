@@ -543,3 +543,38 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert "records" in text
     assert "checkpoints" in text
     assert "/s" in text
+
+
+def test_inspect_before_the_first_checkpoint_reads_the_live_database(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fssdk", "run", str(WORD_COUNT), "--input", str(WORDS),
+         "--output", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s")],
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "FSSDK_TEST_PAUSE_AT": "after-snapshot@1"},
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline().strip() == "fssdk-test-pause after-snapshot 1"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    overview = fssdk("state", "inspect", tmp_path / "s")
+    assert overview.returncode == 0, overview.stderr
+    assert "no complete checkpoint yet" in overview.stdout
+    refused = fssdk("state", "inspect", tmp_path / "s", "--store", "counter-store")
+    assert refused.returncode == 3
+    assert "has no complete checkpoint yet (use --live" in refused.stderr
+    live = fssdk("state", "inspect", tmp_path / "s", "--live", "--store", "counter-store",
+                 "--simple", "--json")
+    assert live.returncode == 0, live.stderr
+    assert json.loads(live.stdout)["dump"]["total"] == 138
+
+
+def test_malformed_checkpoint_metadata_is_refused(tmp_path: Path) -> None:
+    assert run_word_count(tmp_path, "--state-dir", tmp_path / "s").returncode == 0
+    meta_file = tmp_path / "s" / "checkpoints" / "checkpoint-00000001.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["input"]
+    meta_file.write_text(json.dumps(meta))
+    done = run_word_count(tmp_path, "--state-dir", tmp_path / "s")
+    assert done.returncode == 3
+    assert "the metadata of checkpoint 1 is malformed (KeyError: 'input')" in done.stderr

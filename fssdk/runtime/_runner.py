@@ -283,6 +283,18 @@ class _Runner:
 
     def _resume(self, checkpoint: CheckpointInfo) -> None:
         """Check that ``checkpoint`` can be resumed by this run, then restore it."""
+        try:
+            self._resume_from(checkpoint)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, RunnerError):
+                raise
+            assert self.state is not None
+            raise StateDirError(
+                f"state dir {str(self.state.path)!r}: the metadata of checkpoint {checkpoint.id} "
+                f"is malformed ({type(exc).__name__}: {exc}); it was not written by this fssdk"
+            ) from exc
+
+    def _resume_from(self, checkpoint: CheckpointInfo) -> None:
         assert self.state is not None
         assert self.input is not None
         meta = checkpoint.metadata
