@@ -257,3 +257,66 @@ def test_a_rerun_after_completion_changes_nothing(
     done = run_to_completion(cmd)
     assert "0 records in" in done.stderr
     assert results(workdir, "rerun") == reference
+
+
+QUEUE_OPERATOR = '''
+"""Adds each record's number mod 17 to its word's queue; polls one every third record."""
+import fssdk
+from fssdk_advanced import IntCodec, KeyedPriorityQueueStateFactory
+
+class Queue(fssdk.BaseDriver):
+    def init(self, ctx, config):
+        self.queues = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
+        self.counter = ctx.get_or_create_store("n")
+        self.n = int(self.counter.get_state(b"n") or b"0")
+
+    def process(self, ctx, source_id, data):
+        self.n += 1
+        queue = self.queues.new_keyed_priority_queue(data.strip(), b"")
+        queue.add(self.n % 17)
+        if self.n % 3 == 0:
+            value, found = queue.poll()
+            ctx.emit(b"%s %s" % (data.strip(), str(value).encode()))
+
+    def take_checkpoint(self, ctx, checkpoint_id):
+        self.counter.put_state(b"n", str(self.n).encode())
+
+fssdk.run(Queue())
+'''
+
+
+@pytest.fixture(scope="module")
+def queue_runs(workdir: Path) -> dict[str, Path]:
+    """A priority-queue operator run uninterrupted, and killed inside checkpoint 2 then resumed."""
+    operator = workdir / "queue_op.py"
+    operator.write_text(QUEUE_OPERATOR)
+    dirs = {}
+    for name in ("queue-reference", "queue-crashed"):
+        cmd = [sys.executable, "-m", "fssdk", "run", str(operator),
+               "--input", str(workdir / "input.txt"), "--output", str(workdir / f"{name}.out"),
+               "--state-dir", str(workdir / f"{name}.state"), "--checkpoint-interval", "300"]
+        if name == "queue-crashed":
+            kill_when_paused(cmd, "after-snapshot", 2)
+        run_to_completion(cmd)
+        dirs[name] = workdir / name
+    return dirs
+
+
+def test_priority_queue_operator_outputs_are_exact_after_a_kill(
+    queue_runs: dict[str, Path]
+) -> None:
+    reference, crashed = queue_runs["queue-reference"], queue_runs["queue-crashed"]
+    assert Path(f"{crashed}.out").read_bytes() == Path(f"{reference}.out").read_bytes()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="PriorityQueueState reserves sequence numbers in leases of 1024 and a restored "
+    "process starts at the lease end, so queue entries written after a recovery carry other "
+    "sequence bytes than in an uninterrupted run (same elements, same order)",
+)
+def test_priority_queue_state_is_byte_identical_after_a_kill(queue_runs: dict[str, Path]) -> None:
+    reference, crashed = queue_runs["queue-reference"], queue_runs["queue-crashed"]
+    assert database_dump(Path(f"{crashed}.state") / "db") == database_dump(
+        Path(f"{reference}.state") / "db"
+    )
