@@ -143,6 +143,15 @@ def test_merge_namespaces_folds_sources_into_the_target(ctx: LocalContext) -> No
     assert factory.new_aggregating_state(b"u", "w2").get() == (None, False)
 
 
+def test_merge_namespaces_reads_a_repeated_source_once(ctx: LocalContext) -> None:
+    factory = KeyedAggregatingStateFactory.from_context(ctx, "a", b"g", ACC_CODEC, Mean())
+    factory.new_aggregating_state(b"u", "w1").add(2)
+    factory.merge_namespaces(b"u", "t", ["w1", "w1"])
+    assert ctx.get_or_create_store("a").get(ComplexKey(b"g", b"u", b"t", b"")) == (
+        ACC_CODEC.encode((1, 2))
+    )
+
+
 def test_merge_namespaces_of_nothing_writes_nothing(ctx: LocalContext) -> None:
     factory = KeyedAggregatingStateFactory.from_context(ctx, "a", b"g", ACC_CODEC, Mean())
     factory.merge_namespaces(b"u", "t", ["w1"])

@@ -104,6 +104,13 @@ def test_merge_namespaces_reduces_in_order_and_clears_sources(ctx: LocalContext)
     assert factory.new_reducing_state(b"u", b"nothing").get() == (None, False)
 
 
+def test_merge_namespaces_reads_a_repeated_source_once(ctx: LocalContext) -> None:
+    factory = KeyedReducingStateFactory.from_context(ctx, "r", b"g", StringCodec(), concat)
+    factory.new_reducing_state(b"u", b"").add("a")
+    factory.merge_namespaces(b"u", b"w", [b"", b""])
+    assert factory.new_reducing_state(b"u", b"w").get() == ("a", True)
+
+
 def test_reductions_survive_reopen(backend_factory: Callable[[], Backend]) -> None:
     with backend_factory() as backend:
         if isinstance(backend, MemoryBackend):

@@ -252,15 +252,17 @@ class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
     ) -> None:
         """Fold the accumulators of ``sources`` into ``target`` with ``merge``, then clear them.
 
-        For merging windows (session windows). Sources without an accumulator are skipped;
-        ``target`` keeps its own accumulator, if any. One get per name, one put, one delete per
+        For merging windows (session windows). Sources without an accumulator, repeated sources
+        and ``target`` itself are skipped; ``target``'s own accumulator, if any, comes first. One get per name, one put, one delete per
         source.
         """
         target_state = self.new_aggregating_state(primary_key, target)
         accumulators = target_state._read()
         drained = []
+        seen = {target}
         for name in sources:
-            if name != target:
+            if name not in seen:
+                seen.add(name)
                 state = self.new_aggregating_state(primary_key, name)
                 found = state._read()
                 if found:

@@ -193,14 +193,16 @@ class KeyedReducingStateFactory(Generic[V]):
     def merge_namespaces(self, primary_key: bytes, target: bytes, sources: Iterable[bytes]) -> None:
         """Reduce the values of ``sources`` into ``target`` in order, then clear the sources.
 
-        For merging windows. Sources without a value are skipped; ``target`` keeps its own
-        value, if any, as the first operand.
+        For merging windows. Sources without a value, repeated sources and ``target`` itself are
+        skipped; ``target``'s own value, if any, is the first operand.
         """
         target_state = self.new_reducing_state(primary_key, target)
         values = target_state._read()
         drained = []
+        seen = {target}
         for namespace in sources:
-            if namespace != target:
+            if namespace not in seen:
+                seen.add(namespace)
                 state = self.new_reducing_state(primary_key, namespace)
                 found = state._read()
                 if found:
