@@ -63,8 +63,9 @@ def test_console_script_runs_word_count_on_rocksdb(tmp_path: Path) -> None:
     assert len(lines) == sum(counts.values()) == 272
     assert json.loads(lines[-1]) == {"counter_map": counts, "total_processed": 272}
     assert json.loads(lines[0]) == {"counter_map": {"four": 1}, "total_processed": 1}
-    assert "272 records in" in done.stderr
+    assert done.stderr.startswith("fssdk: word_count:CounterProcessor: 272 records in ")
     assert "checkpoints: 1 taken, last #1" in done.stderr
+    assert "\x1b" not in done.stderr  # no progress bar when stderr is not a terminal
 
 
 def test_memory_backend_gives_the_same_output_as_rocksdb(tmp_path: Path) -> None:
