@@ -6,10 +6,12 @@ otherwise (``00`` -> ``00 FF``, then ``00 01``; see :mod:`fssdk_advanced.codecs.
 ``seq`` is an 8-byte big-endian sequence number. ``E`` keeps elements in value order whatever
 their lengths; ``seq`` makes duplicates distinct entries and orders equal elements by insertion.
 
-Sequence numbers come from a counter per store and key group, monotonic across restarts: the
-counter reserves blocks of :data:`SEQ_BLOCK` numbers by writing the end of the block to the simple
-key ``SEQ_LEASE_PREFIX + key_group`` of the store, in the same write buffer as the elements, so a
-restored snapshot never holds an element numbered past its lease.
+Sequence numbers come from a counter per store and key group, monotonic across restarts: every
+``add`` writes the next number to the simple key ``SEQ_KEY_PREFIX + key_group`` of the store, in
+the same write buffer as the element (a buffer keeps one pending write per key, so the database
+sees one counter write per flush). A snapshot therefore holds exactly the counter of its
+elements, and a run restored from it numbers the replayed elements as the first run did: the
+state after a recovery is byte for byte the state of an uninterrupted run.
 
 Finding the head never scans the queue. RocksDB leaves a tombstone per polled entry until
 compaction, and a seek from the start of the scope walks all of them, so each scope keeps a
@@ -50,8 +52,7 @@ T = TypeVar("T")
 
 KIND: Final = "PriorityQueueState"
 
-SEQ_LEASE_PREFIX: Final = b"fssdk_advanced/pq-seq/"
-SEQ_BLOCK: Final = 1024
+SEQ_KEY_PREFIX: Final = b"fssdk_advanced/pq-seq/"
 SEQ_BYTES: Final = 8
 WINDOW: Final = 32
 MAX_CURSORS: Final = 4096
@@ -83,27 +84,25 @@ class _Head:
 class _QueueShared:
     """What every handle of one store and key group shares: the sequence and the cursors."""
 
-    __slots__ = ("_heads", "_lease_end", "_lease_key", "_next_seq", "_store")
+    __slots__ = ("_heads", "_next_seq", "_put_state", "_seq_key")
 
     def __init__(self, store: Store, key_group: bytes) -> None:
-        self._store = store
-        self._lease_key = SEQ_LEASE_PREFIX + key_group
-        lease = store.get_state(self._lease_key)
-        if lease is not None and len(lease) != SEQ_BYTES:
+        self._seq_key = SEQ_KEY_PREFIX + key_group
+        stored = store.get_state(self._seq_key)
+        if stored is not None and len(stored) != SEQ_BYTES:
             raise CorruptStateError(
-                f"store {store.name!r}: priority queue sequence lease {self._lease_key!r} is "
-                f"{lease!r}, not {SEQ_BYTES} bytes"
+                f"store {store.name!r}: priority queue sequence counter {self._seq_key!r} is "
+                f"{stored!r}, not {SEQ_BYTES} bytes"
             )
-        self._next_seq = self._lease_end = 0 if lease is None else int.from_bytes(lease, "big")
+        self._next_seq = 0 if stored is None else int.from_bytes(stored, "big")
+        self._put_state = store.put_state
         self._heads: OrderedDict[tuple[bytes, bytes], _Head] = OrderedDict()
 
     def next_seq(self) -> bytes:
-        """The next sequence number, 8 bytes big-endian; writes a new lease every block."""
+        """The next sequence number, 8 bytes big-endian; records its successor in the store."""
         seq = self._next_seq
-        if seq >= self._lease_end:
-            self._lease_end = seq + SEQ_BLOCK
-            self._store.put_state(self._lease_key, self._lease_end.to_bytes(SEQ_BYTES, "big"))
-        self._next_seq = seq + 1
+        self._next_seq = following = seq + 1
+        self._put_state(self._seq_key, following.to_bytes(SEQ_BYTES, "big"))
         return seq.to_bytes(SEQ_BYTES, "big")
 
     def head(self, scope: StoreScope) -> _Head:
@@ -120,7 +119,7 @@ class _QueueShared:
         return head
 
     def _check(self) -> None:
-        assert self._next_seq <= self._lease_end
+        assert self._next_seq >= 0
         assert len(self._heads) <= MAX_CURSORS
         for head in self._heads.values():
             head._check()
