@@ -7,7 +7,7 @@ import enum
 import math
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given
@@ -446,3 +446,52 @@ def test_signature_of_a_user_codec_is_its_qualified_name() -> None:
 
     assert isinstance(Upper(), Codec)
     assert codec_signature(Upper()).endswith("Upper")
+
+
+class _ClaimsFixed:
+    """An ordered codec that declares 2-byte encodings but writes any length."""
+
+    ordered = True
+    fixed_size = 2
+
+    def encode(self, value: bytes) -> bytes:
+        return value
+
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+
+def test_tuple_codec_refuses_an_element_breaking_its_fixed_size() -> None:
+    codec = TupleCodec(_ClaimsFixed(), IntCodec())
+    assert codec.decode(codec.encode((b"ab", 1))) == (b"ab", 1)
+    with pytest.raises(ValueError, match="declares fixed_size 2"):
+        codec.encode((b"abc", 1))
+
+
+@pytest.mark.parametrize("fixed_size", [0, -1, 2.0, "8"])
+def test_a_codec_with_a_nonsense_fixed_size_is_refused(fixed_size: object) -> None:
+    class Odd(_ClaimsFixed):
+        pass
+
+    Odd.fixed_size = fixed_size  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="fixed_size must be None or a positive int"):
+        TupleCodec(Odd())
+
+
+def test_typed_conversion_edge_cases() -> None:
+    untyped = MsgpackCodec()
+    assert MsgpackCodec(list[float]).decode(untyped.encode([1, 2.5])) == [1.0, 2.5]
+    with pytest.raises(ValueError, match="expected float"):
+        MsgpackCodec(float).decode(untyped.encode("x"))
+    with pytest.raises(ValueError, match="expected 2 elements"):
+        MsgpackCodec(tuple[int, int]).encode((1, 2, 3))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="expected a list of 2"):
+        MsgpackCodec(tuple[int, int]).decode(untyped.encode([1]))
+    with pytest.raises(TypeError, match=r"expected .*Point"):
+        MsgpackCodec(Point).encode(Shape("s", [], set(), (Point(0), Point(0))))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"expected a map for .*Point"):
+        MsgpackCodec(Point).decode(untyped.encode([1]))
+    literal = MsgpackCodec(Literal["a", "b"])
+    assert literal.decode(literal.encode("a")) == "a"
+    with pytest.raises(ValueError, match="cannot encode"):
+        untyped.encode(2**64)

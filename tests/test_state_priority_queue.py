@@ -308,6 +308,27 @@ def test_malformed_entry_keys_are_corrupt(ctx: LocalContext, codec: Any, user_ke
         queue.poll()
 
 
+class _ClaimsFixed:
+    """An ordered codec that declares 2-byte encodings but writes any length."""
+
+    ordered = True
+    fixed_size = 2
+
+    def encode(self, value: bytes) -> bytes:
+        return value
+
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+
+def test_a_codec_breaking_its_fixed_size_is_refused(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", _ClaimsFixed())
+    with pytest.raises(ValueError, match="declares fixed_size 2"):
+        queue.add(b"abc")
+    queue.add(b"ab")
+    assert queue.poll() == (b"ab", True)
+
+
 def test_a_corrupt_sequence_counter_is_reported(ctx: LocalContext) -> None:
     ctx.get_or_create_store("q").put_state(SEQ_KEY, b"xx")
     with pytest.raises(CorruptStateError, match="sequence counter"):
