@@ -54,6 +54,13 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
     raise ValueError(f"length prefix at offset {pos} is truncated or too long")
 
 
+def _size_error(codec: Codec[Any], value: object, data: bytes) -> ValueError:
+    return ValueError(
+        f"{codec_signature(codec)} declares fixed_size {codec.fixed_size} but encoded "
+        f"{value!r} as {len(data)} bytes"
+    )
+
+
 class ListState(Generic[T]):
     """A list of ``T`` in one scope; ``get()`` is ``[]`` until something is added.
 
@@ -98,21 +105,27 @@ class ListState(Generic[T]):
         return cls.from_context(ctx, store_name, default_codec_for(value_type))
 
     def _frame(self, value: T) -> bytes:
-        data = self._codec.encode(value)
-        size = self._codec.fixed_size
+        codec = self._codec
+        data = codec.encode(value)
+        size = codec.fixed_size
         if size is None:
             length = len(data)
             return (_SHORT[length] if length < 0x80 else _varint(length)) + data
         if len(data) != size:
-            raise ValueError(
-                f"{codec_signature(self._codec)} declares fixed_size {size} but encoded "
-                f"{value!r} as {len(data)} bytes"
-            )
+            raise _size_error(codec, value, data)
         return data
 
     def add(self, value: T) -> None:
         """Append ``value``. One merge of the element's frame: O(its size), not O(list length)."""
-        self._scope.merge(EMPTY, self._frame(value))
+        codec = self._codec
+        data = codec.encode(value)
+        size = codec.fixed_size
+        if size is None:
+            length = len(data)
+            data = (_SHORT[length] if length < 0x80 else _varint(length)) + data
+        elif len(data) != size:
+            raise _size_error(codec, value, data)
+        self._scope.merge(EMPTY, data)
 
     def add_all(self, values: Iterable[T]) -> None:
         """Append every element of ``values`` in order, in one merge. Nothing for no values."""
