@@ -84,7 +84,7 @@ class _Head:
 class _QueueShared:
     """What every handle of one store and key group shares: the sequence and the cursors."""
 
-    __slots__ = ("_heads", "_next_seq", "_put_state", "_seq_key")
+    __slots__ = ("_heads", "_next_seq", "_put_state", "_seq_key", "_store")
 
     def __init__(self, store: Store, key_group: bytes) -> None:
         self._seq_key = SEQ_KEY_PREFIX + key_group
@@ -95,6 +95,7 @@ class _QueueShared:
                 f"{stored!r}, not {SEQ_BYTES} bytes"
             )
         self._next_seq = 0 if stored is None else int.from_bytes(stored, "big")
+        self._store = store
         self._put_state = store.put_state
         self._heads: OrderedDict[tuple[bytes, bytes], _Head] = OrderedDict()
 
@@ -119,7 +120,9 @@ class _QueueShared:
         return head
 
     def _check(self) -> None:
-        assert self._next_seq >= 0
+        """Assert the invariants: the store holds the counter, every cursor is consistent."""
+        stored = self._store.get_state(self._seq_key)
+        assert stored == (self._next_seq.to_bytes(SEQ_BYTES, "big") if self._next_seq else None)
         assert len(self._heads) <= MAX_CURSORS
         for head in self._heads.values():
             head._check()
