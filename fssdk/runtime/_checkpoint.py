@@ -14,7 +14,9 @@ A checkpoint is *complete* when its metadata file exists, parses and names its o
 database directory exists. The metadata is written last (to a temporary file, fsync'd, renamed
 atomically, then the directory fsync'd), so a crash at any moment leaves either a complete
 checkpoint or debris that :meth:`StateDir.remove_incomplete` deletes on the next start. Pruning
-deletes a checkpoint's metadata before its database, so a half-pruned checkpoint is debris too.
+deletes a checkpoint's metadata before its database, so a half-pruned checkpoint is debris too
+(a database without metadata, or metadata without a database, whichever order a power loss
+leaves the two deletions in).
 
 ``FSSDK_TEST_PAUSE_AT=STAGE[@ID]`` is a test hook: at that stage of checkpoint ``ID`` (any id if
 omitted) the runner writes ``fssdk-test-pause STAGE ID`` to stderr and sleeps, so that a test can
@@ -50,6 +52,9 @@ RESTORING_DIR: Final = "db.restoring"
 LAYOUT_VERSION: Final = 1
 _CHECKPOINT_PREFIX: Final = "checkpoint-"
 _LINKED_SUFFIXES: Final = (".sst", ".blob")
+#: Files of a checkpoint that RocksDB does not sync itself (it syncs the files it copies or
+#: creates and the checkpoint directory; rocksdict adds its own configuration file).
+_UNSYNCED_FILES: Final = ("rocksdict-config.json",)
 _PAUSE_ENV: Final = "FSSDK_TEST_PAUSE_AT"
 _PAUSE_SECONDS: Final = 120.0
 
@@ -320,10 +325,9 @@ class StateDir:
             _remove(leftover)
         test_pause("before-snapshot", checkpoint_id)
         backend.checkpoint(database)
-        for entry in database.iterdir():
-            if entry.suffix not in _LINKED_SUFFIXES:
-                fsync_path(entry)
-        fsync_path(database)
+        for name in _UNSYNCED_FILES:
+            if (database / name).exists():
+                fsync_path(database / name)
         fsync_path(self.checkpoints_path)
         test_pause("after-snapshot", checkpoint_id)
         document = {**metadata, "id": checkpoint_id, "layout_version": LAYOUT_VERSION,
@@ -337,7 +341,6 @@ class StateDir:
         """Delete all but the newest ``keep`` complete checkpoints (metadata first)."""
         for info in self.complete_checkpoints()[:-keep]:
             self.metadata_path(info.id).unlink()
-            fsync_path(self.checkpoints_path)
             _remove(info.path)
 
     def restore(self, info: CheckpointInfo) -> None:
