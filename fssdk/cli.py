@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
             "target 0 to --output, one record per line. With --state-dir, checkpoint and resume "
             "exactly after a crash (rerun the same command)."
         ),
+        epilog=(
+            "exit codes: 0 done, 1 the operator raised, 2 usage (options, --set, config file, "
+            "operator not found or without driver), 3 state dir (locked, incompatible, input or "
+            "output changed), 4 input/output, 5 a record with a newline, 130 interrupted. "
+            "See docs/runtime.md."
+        ),
     )
     run.add_argument("operator", metavar="OPERATOR",
                      help="a .py file or a package.module that calls fssdk.run(driver)")

@@ -224,6 +224,13 @@ def test_operator_that_registers_no_driver(tmp_path: Path) -> None:
     assert "registered no driver: call fssdk.run(YourDriver()) at module level" in done.stderr
 
 
+def test_operator_file_named_like_an_imported_module(tmp_path: Path) -> None:
+    operator = write(tmp_path / "json.py", EVENT_TIME_OPERATOR)
+    done = fssdk("run", operator, "--input", WORDS, "--output", tmp_path / "o", "--memory")
+    assert done.returncode == 2
+    assert "has the name of the module 'json' that is already imported" in done.stderr
+
+
 def test_operator_module_from_the_working_directory(tmp_path: Path) -> None:
     package = tmp_path / "ops"
     package.mkdir()

@@ -57,6 +57,12 @@ def _clear_registration() -> None:
 
 def _import_file(path: Path) -> ModuleType:
     module_name = path.stem
+    loaded = sys.modules.get(module_name)
+    if loaded is not None and getattr(loaded, "__file__", None) != str(path):
+        raise OperatorLoadError(
+            f"operator file {str(path)!r} has the name of the module {module_name!r} that is "
+            "already imported (a standard or installed module): rename the file"
+        )
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise OperatorLoadError(f"operator file {str(path)!r} cannot be imported as Python")
