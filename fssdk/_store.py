@@ -282,10 +282,10 @@ class StoreScope:
             store._check_scope_args(key_group, key, namespace, "scope")
         if store._closed:
             store._check_open("scope")
-        self.store: Final = store
-        self.key_group: Final = key_group
-        self.key: Final = key
-        self.namespace: Final = namespace
+        self.store = store
+        self.key_group = key_group
+        self.key = key
+        self.namespace = namespace
 
     def __repr__(self) -> str:
         return f"<scope {self.key_group!r}/{self.key!r}/{self.namespace!r} of {self.store!r}>"

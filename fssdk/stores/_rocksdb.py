@@ -143,10 +143,18 @@ class RocksDBStore(Store):
         return reader
 
     def close(self) -> None:
-        """Close this store (the backend flushes it first); later calls raise ClosedError."""
-        super().close()
-        self._pending = {}
-        self._reader = self._table = self._handle = None
+        """Write the buffered writes, then close; later calls raise ClosedError. Idempotent.
+
+        Closing the backend flushes every store first; a store closed on its own flushes itself,
+        so that nothing it accepted is lost.
+        """
+        try:
+            if self._pending and not self._closed:
+                self.flush()
+        finally:
+            super().close()
+            self._pending = {}
+            self._reader = self._table = self._handle = None
 
     # -- the physical operations that public methods and scopes share ------------------------
 
@@ -344,9 +352,22 @@ class _RocksDBScope(StoreScope):
 
     __slots__ = ("_prefix",)
 
+    # __init__ and get are the per-record path of keyed state: written out in full, no calls.
     def __init__(self, store: RocksDBStore, key_group: bytes, key: bytes, namespace: bytes) -> None:
-        super().__init__(store, key_group, key, namespace)
-        self._prefix = kf.scope_prefix(key_group, key, namespace)
+        if type(key_group) is not bytes or type(key) is not bytes or type(namespace) is not bytes:
+            store._check_scope_args(key_group, key, namespace, "scope")
+        if store._closed:
+            store._check_open("scope")
+        self.store = store
+        self.key_group = key_group
+        self.key = key
+        self.namespace = namespace
+        if 0 in key_group or 0 in key or 0 in namespace:
+            self._prefix = kf.scope_prefix(key_group, key, namespace)
+        else:
+            self._prefix = b"".join(
+                (b"\x02", key_group, b"\x00\x01", key, b"\x00\x01", namespace, b"\x00\x01")
+            )
 
     def get(self, user_key: bytes) -> bytes | None:
         store: RocksDBStore = self.store  # type: ignore[assignment]
@@ -356,7 +377,14 @@ class _RocksDBScope(StoreScope):
             store._check_open("get")
         if 0 in user_key:
             user_key = user_key.replace(b"\x00", b"\x00\xff")
-        return store._get(self._prefix + user_key + b"\x00\x01")
+        physical = self._prefix + user_key + b"\x00\x01"
+        if store._has_operands or physical in store._pending:
+            return store._get(physical)
+        try:
+            value: bytes | None = store._table.get(physical)
+        except Exception as exc:  # rocksdict raises bare Exception for every engine error
+            raise store._io_error("get", physical, exc) from exc
+        return value
 
     def put(self, user_key: bytes, value: bytes) -> None:
         store: RocksDBStore = self.store  # type: ignore[assignment]
