@@ -462,6 +462,84 @@ def test_an_operator_exception_names_the_call_and_the_line(tmp_path: Path) -> No
     )
 
 
+FAILING_OPERATOR = '''
+import fssdk
+
+class Failing(fssdk.BaseDriver):
+    def init(self, ctx, config):
+        self.fail = config["fail"]
+        if self.fail == "init":
+            raise KeyError("missing table")
+
+    def process_watermark(self, ctx, source_id, watermark):
+        if self.fail == "process_watermark":
+            raise ValueError(f"bad watermark {watermark}")
+
+    def take_checkpoint(self, ctx, checkpoint_id):
+        if self.fail == "take_checkpoint":
+            raise OSError(f"cannot save {checkpoint_id}")
+
+    def check_heartbeat(self, ctx):
+        return self.fail != "check_heartbeat"
+
+    def close(self, ctx):
+        if self.fail == "close":
+            raise RuntimeError("close failed")
+
+fssdk.run(Failing())
+'''
+
+
+@pytest.mark.parametrize(
+    ("fail", "message"),
+    [
+        ("init", "the operator raised KeyError in init(): 'missing table'"),
+        ("process_watermark",
+         "the operator raised ValueError in process_watermark() after input line 10: bad "
+         "watermark 10"),
+        ("take_checkpoint",
+         "the operator raised OSError in take_checkpoint() after input line 100: cannot save 1"),
+        ("check_heartbeat",
+         "the operator's check_heartbeat() returned False after input line 100: it asks for a "
+         "restart; run the same command to start over"),
+        ("close", "the operator raised RuntimeError in close(): close failed"),
+    ],
+)
+def test_operator_failures_name_the_call(tmp_path: Path, fail: str, message: str) -> None:
+    operator = write(tmp_path / "failing.py", FAILING_OPERATOR)
+    done = fssdk("run", operator, "--input", WORDS, "--output", tmp_path / "o",
+                 "--state-dir", tmp_path / "s", "--checkpoint-interval", 100,
+                 "--set", f"fail={fail}", "--watermark-every", 10)
+    assert done.returncode == 1
+    assert message in done.stderr
+
+
+def test_ctrl_c_stops_the_run_and_the_same_command_resumes_it(tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "fssdk", "run", str(WORD_COUNT), "--input", str(WORDS),
+            "--output", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"),
+            "--checkpoint-interval", "100"]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "FSSDK_TEST_PAUSE_AT": "after-metadata@2"})
+    assert proc.stderr is not None
+    assert proc.stderr.readline().strip() == "fssdk-test-pause after-metadata 2"
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait() == 130
+    assert (
+        "interrupted at input line 200; the state dir keeps checkpoint 2: run the same command "
+        "to resume from it" in rest
+    )
+    assert "Traceback" not in rest
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "72 records in" in done.stderr
+    assert "resumed from checkpoint 2;" in done.stderr
+    assert fssdk("run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "whole",
+                 "--memory").returncode == 0
+    assert (tmp_path / "o").read_bytes() == (tmp_path / "whole").read_bytes()
+
+
 # -- inspect -------------------------------------------------------------------------------------
 
 SCOPED_OPERATOR = '''

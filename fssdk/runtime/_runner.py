@@ -496,10 +496,11 @@ class _Runner:
             "check_heartbeat": f"in check_heartbeat() after input line {self.records}",
         }.get(self.phase, f"after input line {self.records}")
         resume = ""
-        if self.state is not None and self.last_checkpoint_id:
+        kept = self._kept_checkpoint()
+        if kept is not None:
             resume = (
-                f"; the state dir keeps checkpoint {self.last_checkpoint_id}: fix the operator and "
-                "run the same command to resume from it"
+                f"; the state dir keeps checkpoint {kept}: fix the operator and run the same "
+                "command to resume from it"
             )
         return OperatorFailedError(
             f"the operator raised {type(exc).__name__} {where}: {exc}{resume}"
@@ -514,10 +515,14 @@ class _Runner:
         checkpoint_id = self.last_checkpoint_id + 1
         self.phase = "check_heartbeat"
         if not self.driver.check_heartbeat(ctx):
+            kept = self._kept_checkpoint()
+            restart = (
+                f"run the same command to resume from checkpoint {kept}" if kept is not None
+                else "run the same command to start over"
+            )
             raise OperatorFailedError(
                 f"the operator's check_heartbeat() returned False after input line {self.records}:"
-                f" it asks for a restart; run the same command to resume from checkpoint "
-                f"{self.last_checkpoint_id or '(none: from the start)'}"
+                f" it asks for a restart; {restart}"
             )
         self.phase = "take_checkpoint"
         self.driver.take_checkpoint(ctx, checkpoint_id)
@@ -601,14 +606,25 @@ class _Runner:
 
     # -- shutdown ----------------------------------------------------------------------------
 
+    def _kept_checkpoint(self) -> int | None:
+        """The newest complete checkpoint on disk now (a restart resumes from it), if any."""
+        if self.state is None:
+            return None
+        try:
+            checkpoints = self.state.complete_checkpoints()
+        except OSError:
+            return None
+        return checkpoints[-1].id if checkpoints else None
+
     def interrupted(self) -> RunInterruptedError:
         """The error for a Ctrl-C now: where the run was and what the state dir keeps."""
+        checkpoint = self._kept_checkpoint()
         if self.state is None:
             kept = "nothing is kept (--memory)" if self.settings.memory else "nothing was started"
-        elif self.last_checkpoint_id:
+        elif checkpoint is not None:
             kept = (
-                f"the state dir keeps checkpoint {self.last_checkpoint_id}: run the same command "
-                "to resume from it"
+                f"the state dir keeps checkpoint {checkpoint}: run the same command to resume "
+                "from it"
             )
         else:
             kept = "no checkpoint was taken yet: the same command starts over"
