@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from fssdk import Store
 from fssdk.runtime import Backend, MemoryBackend, RocksDBBackend
+from fssdk.testing import load_profile, register_profiles
 
-settings.register_profile(
-    "ci",
-    max_examples=60,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    database=None,
-)
-settings.register_profile(
-    "thorough",
-    max_examples=2_000,
-    stateful_step_count=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# Profiles "ci" (the default) and "thorough" (HYPOTHESIS_PROFILE=thorough): see docs/testing.md.
+register_profiles()
+load_profile()
 
 BackendFactory = Callable[[], Backend]
 
@@ -52,3 +38,13 @@ def backend(backend_factory: BackendFactory) -> Iterator[Backend]:
 @pytest.fixture
 def store(backend: Backend) -> Store:
     return backend.store("test-store")
+
+
+@pytest.fixture
+def durable_backend_factory(
+    request: pytest.FixtureRequest, backend_factory: BackendFactory
+) -> BackendFactory:
+    """``backend_factory`` for the tests of what survives a close: skipped for MemoryBackend."""
+    if request.node.callspec.params["backend_factory"] == "memory":
+        pytest.skip("MemoryBackend keeps nothing once closed")
+    return backend_factory

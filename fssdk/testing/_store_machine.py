@@ -1,0 +1,767 @@
+"""The differential state machine behind :func:`fssdk.testing.check_store`.
+
+:class:`StoreMachine` applies one random sequence of Store operations to the store under test and
+to a reference store, and raises :class:`StoreMismatch` at the first result that differs.
+
+Keys come from a bundle that later steps reuse and derive from (re-split scopes, extended and
+truncated parts, one key's user key in another's scope), so that the hard cases meet inside one
+store: prefixes of each other, colliding scopes, 0x00 and 0xFF. Scan bounds and the writes made
+during a scan are often *references* to the entries the scope holds at that moment (:class:`Ref`),
+so that boundaries fall exactly on stored keys and writes hit what a scan has yet to yield.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    MultipleResults,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
+
+from fssdk._complex_key import ComplexKey
+from fssdk._errors import ErrorCode, SDKError
+from fssdk._store import Iterator, Pair, Store
+from fssdk.stores import MemoryStore
+from fssdk.testing import _strategies as sts
+from fssdk.testing._strategies import Scope
+
+#: Scans a machine keeps open at once; each is read a little at a time between other steps.
+MAX_OPEN_SCANS: Final = 4
+
+#: Characters of a value shown in a mismatch message before it is elided.
+_SHOW_LIMIT: Final = 60
+
+
+class StoreMismatch(AssertionError):
+    """The store under test returned something other than the reference did."""
+
+
+def show(value: object) -> str:
+    """``repr(value)`` shortened for messages; long byte strings keep their length."""
+    text = repr(value)
+    if len(text) <= _SHOW_LIMIT:
+        return text
+    size = f" ({len(value)} bytes)" if isinstance(value, bytes | bytearray) else ""
+    return f"{text[:_SHOW_LIMIT]}...{size}"
+
+
+def _scope_args(scope: Scope) -> str:
+    return ", ".join(map(show, scope))
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a machine tests: how to make, reopen and dispose of the store, and the reference."""
+
+    make_store: Callable[[], Store]
+    make_reference: Callable[[], Store]
+    reopen: Callable[[Store], Store] | None
+    teardown: Callable[[Store], None]
+
+
+# -- rule arguments that print well in counter-examples ------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """A way to derive a key from another one.
+
+    ``resplit`` cuts the concatenated scope elsewhere (``(ab, c)`` -> ``(a, bc)``); ``extend``
+    appends ``suffix`` to part ``part`` (0-2: a scope component, 3: the user key), which turns
+    ``user1`` into ``user12``; ``truncate`` cuts the user key to ``length`` bytes.
+    """
+
+    kind: str
+    part: int = 3
+    suffix: bytes = b""
+    cuts: tuple[int, int] = (0, 0)
+    length: int = 0
+
+    def apply(self, base: ComplexKey) -> ComplexKey:
+        """The key derived from ``base``."""
+        parts = list(base)
+        if self.kind == "resplit":
+            joined = b"".join(base.scope)
+            low, high = sorted(cut % (len(joined) + 1) for cut in self.cuts)
+            parts[:3] = sts.split(joined, (low, high))
+        elif self.kind == "extend":
+            parts[self.part] += self.suffix
+        else:
+            parts[3] = parts[3][: self.length]
+        return ComplexKey(*parts)
+
+    def __repr__(self) -> str:
+        if self.kind == "resplit":
+            return f"KeyChange(resplit at {self.cuts!r})"
+        if self.kind == "extend":
+            return f"KeyChange(extend part {self.part} by {self.suffix!r})"
+        return f"KeyChange(truncate user key to {self.length})"
+
+
+def key_changes() -> st.SearchStrategy[KeyChange]:
+    """Changes that make the keys a store most easily confuses with their base."""
+    suffixes = st.sampled_from([b"2", b"\x00", b"\x01", b"\xff", b"\x00\x01"]) | sts.components()
+    return st.one_of(
+        st.builds(KeyChange, st.just("resplit"), cuts=st.tuples(*[st.integers(0, 31)] * 2)),
+        st.builds(KeyChange, st.just("extend"), part=st.integers(0, 3), suffix=suffixes),
+        st.builds(KeyChange, st.just("truncate"), length=st.integers(0, 6)),
+    )
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A user key given relative to what a scope holds when a rule runs.
+
+    ``none`` is ``b""`` (an unbounded bound); ``entry`` is the user key of the scope's entry
+    number ``index`` (modulo their count); ``after`` is that user key followed by 0x00, the
+    smallest key above it; ``bytes`` is ``value`` itself.
+    """
+
+    kind: str
+    index: int = 0
+    value: bytes = b""
+
+    def resolve(self, entries: list[bytes]) -> bytes:
+        """The user key this refers to, given the scope's user keys in order."""
+        if self.kind == "bytes":
+            return self.value
+        if self.kind == "none" or not entries:
+            return b""
+        user_key = entries[self.index % len(entries)]
+        return user_key + b"\x00" if self.kind == "after" else user_key
+
+    def __repr__(self) -> str:
+        if self.kind == "bytes":
+            return f"Ref({self.value!r})"
+        if self.kind == "none":
+            return "Ref(none)"
+        return f"Ref({self.kind} entry {self.index})"
+
+
+_NONE: Final = Ref("none")
+
+
+def refs(keys: Bundle[ComplexKey], *, after: bool) -> st.SearchStrategy[Ref]:
+    """User-key references: none, a stored entry (or, with ``after``, just above one), or bytes."""
+    indexes = st.integers(0, 7)
+    kinds = [
+        st.just(_NONE),
+        indexes.map(lambda index: Ref("entry", index)),
+        (keys.map(_user_key) | sts.user_keys()).map(lambda value: Ref("bytes", value=value)),
+    ]
+    if after:
+        kinds.append(indexes.map(lambda index: Ref("after", index)))
+    return st.one_of(kinds)
+
+
+def _user_key(key: ComplexKey) -> bytes:
+    return key.user_key
+
+
+@dataclass(frozen=True)
+class ScopeWrite:
+    """One write to the scope being scanned: put, merge, delete, delete_prefix or flush."""
+
+    operation: str
+    target: Ref = _NONE
+    value: bytes = b""
+
+    def apply(self, store: Store, scope: Scope, entries: list[bytes], *, flush: bool) -> None:
+        """Do the write on ``store``; ``flush`` says whether the store has (and gets) a flush."""
+        key = ComplexKey(*scope, self.target.resolve(entries))
+        if self.operation == "put":
+            store.put(key, self.value)
+        elif self.operation == "merge":
+            store.merge(key, self.value)
+        elif self.operation == "delete":
+            store.delete(key)
+        elif self.operation == "delete_prefix":
+            store.delete_prefix(key)
+        elif flush:
+            store.flush()  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        if self.operation == "flush":
+            return "ScopeWrite(flush)"
+        if self.operation in ("delete", "delete_prefix"):
+            return f"ScopeWrite({self.operation} {self.target!r})"
+        return f"ScopeWrite({self.operation} {self.target!r} {show(self.value)})"
+
+
+def scope_writes(keys: Bundle[ComplexKey]) -> st.SearchStrategy[ScopeWrite]:
+    """Writes to one scope, half of them at entries it holds (which a scan has yet to yield)."""
+    targets = st.one_of(
+        st.integers(0, 7).map(lambda index: Ref("entry", index)),
+        (keys.map(_user_key) | sts.user_keys()).map(lambda value: Ref("bytes", value=value)),
+    )
+    return st.one_of(
+        st.builds(ScopeWrite, st.just("put"), targets, sts.values()),
+        st.builds(ScopeWrite, st.just("merge"), targets, sts.values()),
+        st.builds(ScopeWrite, st.just("delete"), targets),
+        st.builds(ScopeWrite, st.just("delete_prefix"), targets),
+        st.just(ScopeWrite("flush")),
+    )
+
+
+@dataclass
+class _OpenScan:
+    """One scan opened on both stores, read in steps while other operations run."""
+
+    tested: Iterator
+    reference: Iterator
+    label: str
+
+
+def _next_or_stop(iterator: Iterator) -> object:
+    """``iterator.next()``, or the ``StopIteration`` class when it raises that."""
+    try:
+        return iterator.next()
+    except StopIteration:
+        return StopIteration
+
+
+# -- the machine ---------------------------------------------------------------------------------
+
+
+class StoreMachine(RuleBasedStateMachine):
+    """Every Store operation, applied to the store under test and the reference alike.
+
+    Subclasses set ``subject`` (see :func:`store_machine`). Rules cover simple keys; complex keys
+    directly and through ``Store.scope`` handles; merges in runs with flushes in between; prefix
+    deletes; lists and scans with bounds, forwards and in reverse; and scans read a few pairs at a
+    time while writes go on (they must yield the scope as it was when they were opened). Stores
+    with a ``flush()`` method are flushed at random; with a ``reopen`` function the store is closed
+    and reopened at random and then compared in full. Every result must equal the reference's and
+    have its type (``bytes``, never ``bytearray``); ``_check()`` runs after every step on stores
+    that have one.
+    """
+
+    subject: ClassVar[Subject]
+
+    keys: Final[Bundle[ComplexKey]] = Bundle("keys")
+    simple_keys: Final[Bundle[bytes]] = Bundle("simple_keys")
+
+    def __init__(self) -> None:
+        super().__init__()
+        subject = type(self).subject
+        self.store: Store = subject.make_store()
+        self.reference: Store = subject.make_reference()
+        self.scans: list[_OpenScan] = []
+
+    # -- comparing -----------------------------------------------------------------------------
+
+    @staticmethod
+    def agree(operation: str, got: object, want: object) -> None:
+        """Raise :class:`StoreMismatch` unless ``got`` equals ``want`` (types included)."""
+        if got != want or type(got) is not type(want):
+            raise StoreMismatch(
+                f"{operation}: the store under test returned {show(got)}, "
+                f"the reference {show(want)}"
+            )
+
+    @staticmethod
+    def expect_bytes_list(operation: str, got: object) -> None:
+        """Raise unless ``got`` is a list of ``bytes`` (``agree`` compares the values)."""
+        if type(got) is not list or any(type(item) is not bytes for item in got):
+            raise StoreMismatch(f"{operation}: expected a list of bytes, got {show(got)}")
+
+    @staticmethod
+    def expect_pair(operation: str, got: object) -> None:
+        """Raise unless ``got`` is a ``(bytes, bytes)`` tuple."""
+        if type(got) is not tuple or len(got) != 2 or any(type(part) is not bytes for part in got):
+            raise StoreMismatch(f"{operation}: expected a (bytes, bytes) tuple, got {show(got)}")
+
+    def agree_pairs(self, label: str, got: list[Pair], want: list[Pair]) -> None:
+        """Compare what two scans yielded, pair types included."""
+        for pair in got:
+            self.expect_pair(label, pair)
+        self.agree(label, got, want)
+
+    def compare_scan(self, label: str, tested: Iterator, reference: Iterator) -> None:
+        """Read two scans to the end and compare every pair."""
+        with tested, reference:
+            got = list(tested)
+            want = list(reference)
+        self.agree_pairs(label, got, want)
+
+    def pool(self, name: str) -> list[Any]:
+        """The distinct values of bundle ``name``, sorted."""
+        return sorted({self.names_to_values[ref.name] for ref in self.bundle(name)})
+
+    def entries(self, scope: Scope) -> list[bytes]:
+        """The user keys the reference holds in ``scope``, which :class:`Ref` s resolve against."""
+        return self.reference.list_complex(*scope, b"", b"")
+
+    def flushable(self) -> bool:
+        """True when the store under test has a ``flush()`` (a write buffer, say)."""
+        return callable(getattr(self.store, "flush", None))
+
+    def flush_store(self) -> None:
+        """Call the store's ``flush()``."""
+        flush: Callable[[], object] = self.store.flush  # type: ignore[attr-defined]
+        flush()
+
+    def open_both(
+        self, scope: Scope, start: bytes, end: bytes, reverse: bool, via_scope: bool
+    ) -> tuple[Iterator, Iterator]:
+        """One scan on the store under test (maybe through a scope handle) and the reference."""
+        if via_scope:
+            tested = self.store.scope(*scope).scan(start=start, end=end, reverse=reverse)
+        else:
+            tested = self.store.scan_complex(*scope, start=start, end=end, reverse=reverse)
+        return tested, self.reference.scan_complex(*scope, start=start, end=end, reverse=reverse)
+
+    def close_scans(self) -> None:
+        """Close every open scan on both stores."""
+        for scan in self.scans:
+            scan.tested.close()
+            scan.reference.close()
+        self.scans.clear()
+
+    # -- the key pools -------------------------------------------------------------------------
+
+    @initialize(
+        target=keys,
+        scopes=st.lists(sts.scopes(), min_size=1, max_size=3),
+        resplit=st.none() | st.tuples(st.integers(0, 31), st.integers(0, 31)),
+        rows=st.lists(
+            st.tuples(st.integers(0, 3), sts.user_keys(), st.none() | sts.values()),
+            min_size=1,
+            max_size=8,
+        ),
+    )
+    def prefill(
+        self,
+        scopes: list[Scope],
+        resplit: tuple[int, int] | None,
+        rows: list[tuple[int, bytes, bytes | None]],
+    ) -> MultipleResults[ComplexKey]:
+        """Start from a few scopes holding a few entries each (``None``: a key not written).
+
+        With ``resplit``, one more scope is the first one's bytes cut elsewhere, so that scopes
+        that collide under concatenation are there from the first step.
+        """
+        if resplit is not None:
+            cut = KeyChange("resplit", cuts=resplit).apply(ComplexKey(*scopes[0], b""))
+            scopes = [*scopes, cut.scope]
+        keys = []
+        for which, user_key, value in rows:
+            key = ComplexKey(*scopes[which % len(scopes)], user_key)
+            keys.append(key)
+            if value is not None:
+                self.store.put(key, value)
+                self.reference.put(key, value)
+        return multiple(*keys)
+
+    @initialize(
+        target=simple_keys,
+        rows=st.lists(
+            st.tuples(sts.simple_keys(), st.none() | sts.values()), min_size=1, max_size=4
+        ),
+    )
+    def prefill_simple(self, rows: list[tuple[bytes, bytes | None]]) -> MultipleResults[bytes]:
+        """A few simple keys, some of them written."""
+        for key, value in rows:
+            if value is not None:
+                self.store.put_state(key, value)
+                self.reference.put_state(key, value)
+        return multiple(*(key for key, _ in rows))
+
+    @rule(
+        target=keys,
+        base=keys,
+        rows=st.lists(
+            st.tuples(st.booleans(), sts.user_keys(), sts.values()), min_size=1, max_size=6
+        ),
+        via_scope=st.booleans(),
+    )
+    def fill_scope(
+        self, base: ComplexKey, rows: list[tuple[bool, bytes, bytes]], via_scope: bool
+    ) -> MultipleResults[ComplexKey]:
+        """Put several entries in ``base``'s scope; ``True`` rows extend ``base``'s user key.
+
+        Scopes holding many keys that are prefixes of one another are what scans, bounds and
+        prefix deletes need to be tested on.
+        """
+        keys = []
+        for extend, user_key, value in rows:
+            key = ComplexKey(*base.scope, base.user_key + user_key if extend else user_key)
+            keys.append(key)
+            if via_scope:
+                self.store.scope(*key.scope).put(key.user_key, value)
+            else:
+                self.store.put(key, value)
+            self.reference.put(key, value)
+        return multiple(*keys)
+
+    @rule(target=keys, key=sts.complex_keys())
+    def new_key(self, key: ComplexKey) -> ComplexKey:
+        return key
+
+    @rule(target=keys, base=keys, change=key_changes())
+    def derive_key(self, base: ComplexKey, change: KeyChange) -> ComplexKey:
+        """A key related to an existing one: its scope re-split, a part longer or shorter."""
+        return change.apply(base)
+
+    @rule(target=keys, scope_of=keys, user_key_of=keys)
+    def combine_keys(self, scope_of: ComplexKey, user_key_of: ComplexKey) -> ComplexKey:
+        """One key's user key in another key's scope: the same user key in many scopes."""
+        return ComplexKey(*scope_of.scope, user_key_of.user_key)
+
+    @rule(target=simple_keys, key=sts.simple_keys())
+    def new_simple_key(self, key: bytes) -> bytes:
+        return key
+
+    @rule(target=simple_keys, base=simple_keys, suffix=sts.components(), length=st.integers(0, 6))
+    def derive_simple_key(self, base: bytes, suffix: bytes, length: int) -> bytes:
+        """``base`` cut to ``length`` bytes, then ``suffix`` appended: prefixes of each other."""
+        return base[:length] + suffix
+
+    @rule(target=simple_keys, key=keys)
+    def simple_key_like_complex(self, key: ComplexKey) -> bytes:
+        """A simple key holding a complex key's bytes, for stores that share one key space."""
+        return b"".join(key)
+
+    # -- simple keys ---------------------------------------------------------------------------
+
+    @rule(key=simple_keys, value=sts.values())
+    def put_state(self, key: bytes, value: bytes) -> None:
+        self.store.put_state(key, value)
+        self.reference.put_state(key, value)
+
+    @rule(key=simple_keys)
+    def get_state(self, key: bytes) -> None:
+        got = self.store.get_state(key)
+        self.agree(f"get_state({show(key)})", got, self.reference.get_state(key))
+
+    @rule(key=simple_keys)
+    def delete_state(self, key: bytes) -> None:
+        self.store.delete_state(key)
+        self.reference.delete_state(key)
+
+    @rule(
+        start=st.just(b"") | simple_keys,
+        end=st.just(b"") | simple_keys | simple_keys.map(lambda key: key + b"\x00"),
+    )
+    def list_states(self, start: bytes, end: bytes) -> None:
+        label = f"list_states({show(start)}, {show(end)})"
+        got = self.store.list_states(start, end)
+        self.expect_bytes_list(label, got)
+        self.agree(label, got, self.reference.list_states(start, end))
+
+    # -- complex keys --------------------------------------------------------------------------
+
+    @rule(key=keys, value=sts.values(), via_scope=st.booleans())
+    def put(self, key: ComplexKey, value: bytes, via_scope: bool) -> None:
+        if via_scope:
+            self.store.scope(*key.scope).put(key.user_key, value)
+        else:
+            self.store.put(key, value)
+        self.reference.put(key, value)
+
+    @rule(key=keys, via_scope=st.booleans())
+    def get(self, key: ComplexKey, via_scope: bool) -> None:
+        got = self.store.scope(*key.scope).get(key.user_key) if via_scope else self.store.get(key)
+        self.agree(f"get({key!r})", got, self.reference.get(key))
+
+    @rule(key=keys, via_scope=st.booleans())
+    def delete(self, key: ComplexKey, via_scope: bool) -> None:
+        if via_scope:
+            self.store.scope(*key.scope).delete(key.user_key)
+        else:
+            self.store.delete(key)
+        self.reference.delete(key)
+
+    @rule(key=keys, value=sts.values(), via_scope=st.booleans())
+    def merge(self, key: ComplexKey, value: bytes, via_scope: bool) -> None:
+        if via_scope:
+            self.store.scope(*key.scope).merge(key.user_key, value)
+        else:
+            self.store.merge(key, value)
+        self.reference.merge(key, value)
+
+    @rule(
+        key=keys,
+        parts=st.lists(sts.values(), min_size=2, max_size=12),
+        flush_every=st.integers(0, 4),
+    )
+    def merge_run(self, key: ComplexKey, parts: list[bytes], flush_every: int) -> None:
+        """Many merges onto one key, with flushes between them when the store has ``flush()``.
+
+        Long runs across flushes are what push a store's merge operands past its folding
+        thresholds, which single random merges rarely do.
+        """
+        for number, part in enumerate(parts, start=1):
+            self.store.merge(key, part)
+            self.reference.merge(key, part)
+            if flush_every and number % flush_every == 0 and self.flushable():
+                self.flush_store()
+
+    @rule(key=keys, via_scope=st.booleans())
+    def delete_prefix(self, key: ComplexKey, via_scope: bool) -> None:
+        """Delete the entries of ``key``'s scope whose user key starts with ``key.user_key``."""
+        if via_scope:
+            self.store.scope(*key.scope).delete_prefix(key.user_key)
+        else:
+            self.store.delete_prefix(key)
+        self.reference.delete_prefix(key)
+
+    @rule(key=keys, start=refs(keys, after=False), end=refs(keys, after=True))
+    def list_complex(self, key: ComplexKey, start: Ref, end: Ref) -> None:
+        """List ``key``'s scope between two bounds."""
+        entries = self.entries(key.scope)
+        low, high = start.resolve(entries), end.resolve(entries)
+        label = f"list_complex({_scope_args(key.scope)}, {show(low)}, {show(high)})"
+        got = self.store.list_complex(*key.scope, low, high)
+        self.expect_bytes_list(label, got)
+        self.agree(label, got, self.reference.list_complex(*key.scope, low, high))
+
+    @rule(
+        key=keys,
+        start=refs(keys, after=False),
+        end=refs(keys, after=True),
+        reverse=st.booleans(),
+        via_scope=st.booleans(),
+    )
+    def scan(self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, via_scope: bool) -> None:
+        """Scan ``key``'s scope between two bounds, to the end."""
+        entries = self.entries(key.scope)
+        low, high = start.resolve(entries), end.resolve(entries)
+        label = (
+            f"scan_complex({_scope_args(key.scope)}, start={show(low)}, end={show(high)}, "
+            f"reverse={reverse})"
+        )
+        self.compare_scan(label, *self.open_both(key.scope, low, high, reverse, via_scope))
+
+    @rule(key=keys, start=refs(keys, after=True))
+    def first(self, key: ComplexKey, start: Ref) -> None:
+        """``StoreScope.first``: the one-seek lookup that priority queues use."""
+        low = start.resolve(self.entries(key.scope))
+        got = self.store.scope(*key.scope).first(low)
+        label = f"scope({_scope_args(key.scope)}).first({show(low)})"
+        if got is not None:
+            self.expect_pair(label, got)
+        with self.reference.scan_complex(*key.scope, start=low) as it:
+            want = it.next() if it.has_next() else None
+        self.agree(label, got, want)
+
+    # -- scans that stay open while the store changes -----------------------------------------
+
+    @rule(
+        key=keys,
+        start=refs(keys, after=False),
+        end=refs(keys, after=True),
+        reverse=st.booleans(),
+        read_first=st.integers(0, 3),
+        writes=st.lists(scope_writes(keys), min_size=1, max_size=6),
+    )
+    def scan_while_writing(
+        self,
+        *,
+        key: ComplexKey,
+        start: Ref,
+        end: Ref,
+        reverse: bool,
+        read_first: int,
+        writes: list[ScopeWrite],
+    ) -> None:
+        """Read a few pairs of a scan, write to the scanned scope, then read the rest.
+
+        The scan must yield the scope as it was when it was opened: a state library deletes
+        expired entries while it iterates, and relies on that.
+        """
+        entries = self.entries(key.scope)
+        low, high = start.resolve(entries), end.resolve(entries)
+        label = (
+            f"scan_complex({_scope_args(key.scope)}, start={show(low)}, end={show(high)}, "
+            f"reverse={reverse}) with writes after {read_first} pairs"
+        )
+        tested, reference = self.open_both(key.scope, low, high, reverse, via_scope=False)
+        with tested, reference:
+            got = [pair for _, pair in zip(range(read_first), tested, strict=False)]
+            want = [pair for _, pair in zip(range(read_first), reference, strict=False)]
+            flush = self.flushable()
+            for write in writes:
+                write.apply(self.store, key.scope, entries, flush=flush)
+                write.apply(self.reference, key.scope, entries, flush=False)
+            got.extend(tested)
+            want.extend(reference)
+        self.agree_pairs(label, got, want)
+
+    @precondition(lambda self: len(self.scans) < MAX_OPEN_SCANS)
+    @rule(
+        key=keys,
+        start=refs(keys, after=False),
+        end=refs(keys, after=True),
+        reverse=st.booleans(),
+        via_scope=st.booleans(),
+    )
+    def open_scan(
+        self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, via_scope: bool
+    ) -> None:
+        """Open a scan of ``key``'s scope on both stores, to be read while other steps run."""
+        entries = self.entries(key.scope)
+        low, high = start.resolve(entries), end.resolve(entries)
+        label = (
+            f"open scan of ({_scope_args(key.scope)}, start={show(low)}, end={show(high)}, "
+            f"reverse={reverse})"
+        )
+        tested, reference = self.open_both(key.scope, low, high, reverse, via_scope)
+        self.scans.append(_OpenScan(tested, reference, label))
+
+    @precondition(lambda self: bool(self.scans))
+    @rule(
+        which=st.integers(0, MAX_OPEN_SCANS - 1),
+        steps=st.integers(1, 4),
+        style=st.sampled_from(["has_next", "next", "python"]),
+    )
+    def read_scan(self, which: int, steps: int, style: str) -> None:
+        """Read a few pairs of an open scan through one of the Iterator's three interfaces."""
+        scan = self.scans[which % len(self.scans)]
+        for _ in range(steps):
+            if style == "has_next":
+                more = scan.tested.has_next()
+                self.agree(f"{scan.label}: has_next()", more, scan.reference.has_next())
+                if not more:
+                    return
+                got: object = scan.tested.next()
+                want: object = scan.reference.next()
+            elif style == "next":
+                got, want = _next_or_stop(scan.tested), _next_or_stop(scan.reference)
+            else:
+                got, want = next(scan.tested, None), next(scan.reference, None)
+            if got is not None and got is not StopIteration:
+                self.expect_pair(scan.label, got)
+            self.agree(f"{scan.label}: next pair", got, want)
+
+    @precondition(lambda self: bool(self.scans))
+    @rule(which=st.integers(0, MAX_OPEN_SCANS - 1))
+    def close_scan(self, which: int) -> None:
+        """Close an open scan early; a closed scan is exhausted."""
+        scan = self.scans.pop(which % len(self.scans))
+        scan.tested.close()
+        scan.reference.close()
+        self.agree(f"{scan.label}: has_next() after close()", scan.tested.has_next(), False)
+
+    # -- durability ----------------------------------------------------------------------------
+
+    @precondition(lambda self: self.flushable())
+    @rule()
+    def flush(self) -> None:
+        self.flush_store()
+
+    @precondition(lambda self: type(self).subject.reopen is not None)
+    @rule()
+    def reopen(self) -> None:
+        """Close and reopen the store, then compare everything: nothing written may be lost."""
+        reopen = type(self).subject.reopen
+        assert reopen is not None
+        self.close_scans()
+        old = self.store
+        self.store = reopen(old)
+        if self.store is not old:
+            check_closed(old, "the store handed to reopen")
+        self.compare_everything(with_scans=True)
+
+    @rule(with_scans=st.booleans())
+    def compare_everything(self, with_scans: bool) -> None:
+        """Read every key the pools know of, in every scope they know of; then list and scan.
+
+        Point reads leave a write buffer alone; lists and scans may flush it, so they are
+        optional here and the buffer gets to grow between steps.
+        """
+        keys: list[ComplexKey] = self.pool("keys")
+        scopes = sorted({key.scope for key in keys})
+        user_keys = sorted({key.user_key for key in keys})
+        for simple_key in self.pool("simple_keys"):
+            got = self.store.get_state(simple_key)
+            self.agree(f"get_state({show(simple_key)})", got, self.reference.get_state(simple_key))
+        for scope in scopes:
+            for user_key in user_keys:
+                key = ComplexKey(*scope, user_key)
+                self.agree(f"get({key!r})", self.store.get(key), self.reference.get(key))
+        if not with_scans:
+            return
+        got_states = self.store.list_states(b"", b"")
+        self.agree("list_states(b'', b'')", got_states, self.reference.list_states(b"", b""))
+        for scope in scopes:
+            self.compare_scan(
+                f"scan_complex({_scope_args(scope)})",
+                self.store.scan_complex(*scope),
+                self.reference.scan_complex(*scope),
+            )
+            for user_key in self.entries(scope):
+                for low, high in ((user_key, b""), (b"", user_key)):
+                    label = f"list_complex({_scope_args(scope)}, {show(low)}, {show(high)})"
+                    listed = self.store.list_complex(*scope, low, high)
+                    self.agree(label, listed, self.reference.list_complex(*scope, low, high))
+                self.compare_scan(
+                    f"scan_complex({_scope_args(scope)}, end={show(user_key)}, reverse=True)",
+                    self.store.scan_complex(*scope, end=user_key, reverse=True),
+                    self.reference.scan_complex(*scope, end=user_key, reverse=True),
+                )
+
+    @invariant()
+    def internal_invariants(self) -> None:
+        """Run ``_check()`` on both stores where they have one (sortedcontainers' convention)."""
+        for store in (self.store, self.reference):
+            check = getattr(store, "_check", None)
+            if callable(check):
+                check()
+
+    def teardown(self) -> None:
+        self.close_scans()
+        type(self).subject.teardown(self.store)
+        self.reference.close()
+
+
+def check_closed(store: Store, what: str) -> None:
+    """Raise :class:`StoreMismatch` unless reads and writes on ``store`` raise RUNTIME_CLOSED."""
+    probes: dict[str, Callable[[], object]] = {
+        "get_state": lambda: store.get_state(b"probe"),
+        "put_state": lambda: store.put_state(b"probe", b""),
+        "merge": lambda: store.merge(ComplexKey(b"", b"", b"", b"probe"), b""),
+    }
+    for operation, probe in probes.items():
+        try:
+            probe()
+        except SDKError as exc:
+            if exc.code is not ErrorCode.RUNTIME_CLOSED:
+                raise StoreMismatch(
+                    f"{operation} on {what} raised code {exc.code.name}, not RUNTIME_CLOSED"
+                ) from exc
+        else:
+            raise StoreMismatch(f"{operation} on {what} did not raise SDKError(RUNTIME_CLOSED)")
+
+
+def store_machine(
+    make_store: Callable[[], Store],
+    *,
+    reopen: Callable[[Store], Store] | None = None,
+    teardown: Callable[[Store], None] | None = None,
+    reference: Callable[[], Store] | None = None,
+) -> type[StoreMachine]:
+    """A :class:`StoreMachine` subclass that tests the stores ``make_store`` returns.
+
+    ``reference`` makes the store results are compared with (default: a fresh MemoryStore);
+    ``teardown`` disposes of a store at the end of each example (default: ``store.close()``).
+    The class can be run with ``hypothesis.stateful.run_state_machine_as_test``, decorated with
+    ``@seed`` or ``@reproduce_failure``, or exposed to pytest through its ``TestCase``.
+    """
+    subject = Subject(
+        make_store=make_store,
+        make_reference=reference or MemoryStore,
+        reopen=reopen,
+        teardown=teardown or Store.close,
+    )
+    return type("StoreMachine", (StoreMachine,), {"subject": subject})
