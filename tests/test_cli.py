@@ -664,3 +664,23 @@ def test_malformed_checkpoint_metadata_is_refused(tmp_path: Path) -> None:
     done = run_word_count(tmp_path, "--state-dir", tmp_path / "s")
     assert done.returncode == 3
     assert "the metadata of checkpoint 1 is malformed (KeyError: 'input')" in done.stderr
+
+
+def test_run_operator_is_the_same_runner_from_python(tmp_path: Path) -> None:
+    import fssdk
+    from fssdk.runtime import RunProgress, UsageError, run_operator
+
+    class Upper(fssdk.BaseDriver):
+        def process(self, ctx: fssdk.Context, source_id: int, data: bytes) -> None:
+            ctx.emit(data.upper())
+
+    seen: list[RunProgress] = []
+    summary = run_operator(Upper(), input=str(WORDS), output=str(tmp_path / "o"),
+                           state_dir=tmp_path / "s", checkpoint_interval=100,
+                           progress=seen.append)
+    assert (tmp_path / "o").read_text() == WORDS.read_text().upper()
+    assert (summary.records, summary.checkpoints, summary.last_checkpoint_id) == (272, 3, 3)
+    assert summary.operator == f"test_cli:{Upper.__qualname__}"
+    assert [p.records for p in seen if p.checkpoints][:3] == [100, 200, 272]
+    with pytest.raises(UsageError, match="--state-dir DIR is required"):
+        run_operator(Upper(), input=str(WORDS), output=str(tmp_path / "o"))
