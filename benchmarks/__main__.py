@@ -27,7 +27,14 @@ from rich.progress import (
 from benchmarks._harness import BACKEND_CHOICES, FULL, QUICK, Settings
 from benchmarks._registry import WORKLOADS
 from benchmarks._report import check_targets, plot, print_report, to_json, write_json
-from benchmarks._runner import Result, attach_ratios, matches, plan, run_step
+from benchmarks._runner import (
+    Result,
+    attach_ratios,
+    matches,
+    plan,
+    run_step,
+    run_step_isolated,
+)
 
 
 def _backends(values: Sequence[str]) -> tuple[str, ...]:
@@ -60,6 +67,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--plot", type=Path, metavar="FILE",
                         help="draw the scaling curves as a PNG (needs matplotlib)")
     parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per figure")
+    parser.add_argument("--in-process", action="store_true",
+                        help="measure every figure in this process instead of a fresh one each "
+                             "(for profiling the benchmarks themselves)")
     parser.add_argument("--list", action="store_true",
                         help="list the workloads and their operation mix, then exit")
     args = parser.parse_args(argv)
@@ -92,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"no workload matches {args.filter!r}; see --list")
         return 2
     steps = plan(workloads, args.targets, settings)
+    measure = run_step if args.in_process else run_step_isolated
     results: list[Result] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fssdk-bench-") as root, Progress(
@@ -104,10 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         transient=True,
     ) as progress:
         task = progress.add_task("benchmarks", total=len(steps))
-        for step in steps:
+        for number, step in enumerate(steps, start=1):
             progress.update(task, description=step.label)
-            results.append(run_step(step, settings, Path(root)))
+            result = measure(step, settings, Path(root))
+            results.append(result)
             progress.advance(task)
+            if not err.is_terminal:
+                err.print(f"[{number}/{len(steps)}] {step.label}: {result.status} "
+                          f"({result.seconds:.1f} s)", highlight=False)
     wall = time.perf_counter() - started
     attach_ratios(results)
     checks = check_targets(results)

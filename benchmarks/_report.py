@@ -311,6 +311,7 @@ def to_json(
                 "ratio_to_raw": r.ratio,
                 "extra": r.extra,
                 "note": r.note,
+                "seconds": round(r.seconds, 2),
             }
             for r in results
         ],

@@ -1,9 +1,11 @@
 """Planning and running: which (workload, size, target) figures to measure, and measuring one.
 
-Each figure is measured in a fresh environment (see :func:`benchmarks._harness.open_env`) and
-turned into a :class:`Result`; a workload that needs a part of ``fssdk_advanced`` that is not
-there yet is reported as skipped, and one that raises is reported as an error (the run goes on
-and the command exits non-zero).
+Each figure is measured in a fresh Python process (:mod:`benchmarks._worker`, as pyperf does) and
+a fresh environment (see :func:`benchmarks._harness.open_env`), so that nothing one figure leaves
+behind (garbage, caches, memory a layer fails to release) weighs on the next. The result comes
+back as a :class:`Result`; a workload that needs a part of ``fssdk_advanced`` that is not there
+yet is reported as skipped, and one that raises is reported as an error (the run goes on and the
+command exits non-zero).
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ from __future__ import annotations
 import fnmatch
 import gc
 import importlib
+import json
+import os
+import subprocess
+import sys
+import time
 import traceback
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from benchmarks._harness import (
     RAW,
@@ -46,6 +54,8 @@ class Result:
     note: str = ""
     #: Median over the median of the raw row of the same workload and size.
     ratio: float | None = None
+    #: Wall time of the whole figure: building its data and state, warm-up and repeats.
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,13 @@ def plan(
 
 def run_step(step: Step, settings: Settings, root: Path) -> Result:
     """Measure one figure in a fresh environment under ``root``."""
+    started = time.perf_counter()
+    result = _run_step(step, settings, root)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run_step(step: Step, settings: Settings, root: Path) -> Result:
     workload = step.workload
     result = Result(workload.name, workload.family, step.target, step.n, workload.unit, "ok")
     missing = missing_requirements(workload)
@@ -132,6 +149,55 @@ def run_step(step: Step, settings: Settings, root: Path) -> Result:
         return result
     result.samples_us = [sample / 1_000 for sample in samples_ns]
     result.stats = Stats.of(result.samples_us)
+    return result
+
+
+#: The directory that holds the ``benchmarks`` package, put on the workers' path.
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def result_to_json(result: Result) -> dict[str, Any]:
+    """``result`` as plain JSON types."""
+    return asdict(result)
+
+
+def result_from_json(data: dict[str, Any]) -> Result:
+    """The inverse of :func:`result_to_json`."""
+    stats = data.pop("stats")
+    return Result(**data, stats=None if stats is None else Stats(**stats))
+
+
+def run_step_isolated(step: Step, settings: Settings, root: Path) -> Result:
+    """Measure one figure in a fresh worker process (``python -m benchmarks._worker``)."""
+    request = {
+        "workload": step.workload.name,
+        "n": step.n,
+        "target": step.target,
+        "settings": asdict(settings),
+        "root": str(root),
+    }
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if part
+    )
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks._worker"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    try:
+        result = result_from_json(json.loads(lines[-1]))
+    except (IndexError, ValueError, TypeError, KeyError):
+        workload = step.workload
+        result = Result(workload.name, workload.family, step.target, step.n, workload.unit,
+                        "error", note=f"worker exited with {completed.returncode}:\n"
+                        + completed.stderr[-4000:])
+    result.seconds = time.perf_counter() - started
     return result
 
 
