@@ -30,10 +30,11 @@ from benchmarks._report import check_targets, plot, print_report, to_json, write
 from benchmarks._runner import (
     Result,
     attach_ratios,
+    groups,
     matches,
     plan,
+    run_group,
     run_step,
-    run_step_isolated,
 )
 
 
@@ -68,8 +69,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="draw the scaling curves as a PNG (needs matplotlib)")
     parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per figure")
     parser.add_argument("--in-process", action="store_true",
-                        help="measure every figure in this process instead of a fresh one each "
-                             "(for profiling the benchmarks themselves)")
+                        help="measure every figure in this process, one after the other, instead "
+                             "of in interleaved worker processes (for profiling the benchmarks)")
     parser.add_argument("--list", action="store_true",
                         help="list the workloads and their operation mix, then exit")
     args = parser.parse_args(argv)
@@ -102,7 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"no workload matches {args.filter!r}; see --list")
         return 2
     steps = plan(workloads, args.targets, settings)
-    measure = run_step if args.in_process else run_step_isolated
     results: list[Result] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fssdk-bench-") as root, Progress(
@@ -115,14 +115,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         transient=True,
     ) as progress:
         task = progress.add_task("benchmarks", total=len(steps))
-        for number, step in enumerate(steps, start=1):
-            progress.update(task, description=step.label)
-            result = measure(step, settings, Path(root))
-            results.append(result)
-            progress.advance(task)
+        for group in groups(steps):
+            first = group[0]
+            targets = ", ".join(step.target for step in group)
+            label = f"{first.workload.name} n={first.n:,} ({targets})"
+            progress.update(task, description=label)
+            if args.in_process:
+                done = [run_step(step, settings, Path(root)) for step in group]
+            else:
+                done = run_group(group, settings, Path(root))
+            results.extend(done)
+            progress.advance(task, len(group))
             if not err.is_terminal:
-                err.print(f"[{number}/{len(steps)}] {step.label}: {result.status} "
-                          f"({result.seconds:.1f} s)", highlight=False)
+                statuses = ", ".join(sorted({result.status for result in done}))
+                seconds = max(result.seconds for result in done)
+                err.print(f"[{len(results)}/{len(steps)}] {label}: {statuses} ({seconds:.1f} s)",
+                          highlight=False)
     wall = time.perf_counter() - started
     attach_ratios(results)
     checks = check_targets(results)

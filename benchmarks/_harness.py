@@ -146,14 +146,43 @@ def open_env(target: str, root: Path) -> Iterator[Env]:
 
 
 class Measurable(Protocol):
-    """What a workload builder returns: something that yields per-operation timings."""
+    """What a workload builder returns: something that yields per-operation timings.
+
+    ``prepare`` runs once before the first sample, ``sample`` times one run (its own untimed
+    setup first) and ``finish`` runs once after the last; all three are driven by
+    :func:`measure`, or by the runner, which interleaves the samples of every target.
+    """
 
     ops: int
     extra: dict[str, float]
 
-    def measure(self, repeats: int, warmup: int) -> list[float]:
-        """Nanoseconds per operation of each timed repeat."""
+    def prepare(self, samples: int) -> None:
+        """Get ready for ``samples`` calls to ``sample`` (warm-up included)."""
         ...
+
+    def sample(self) -> float:
+        """Nanoseconds per operation of one timed run."""
+        ...
+
+    def finish(self) -> None:
+        """Untimed work after the last sample (memory figures go into ``extra``)."""
+        ...
+
+
+def timed(run: Callable[[], None]) -> int:
+    """Nanoseconds ``run()`` takes, after emptying the garbage collector (untimed)."""
+    gc.collect()
+    started = time.perf_counter_ns()
+    run()
+    return time.perf_counter_ns() - started
+
+
+def measure(bench: Measurable, repeats: int, warmup: int) -> list[float]:
+    """Per-operation nanoseconds of ``repeats`` samples of ``bench`` after ``warmup`` samples."""
+    bench.prepare(warmup + repeats)
+    samples = [bench.sample() for _ in range(warmup + repeats)][warmup:]
+    bench.finish()
+    return samples
 
 
 @dataclass
@@ -165,19 +194,17 @@ class Bench:
     setup: Callable[[], None] | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
-    def measure(self, repeats: int, warmup: int) -> list[float]:
-        """Nanoseconds per operation of each of ``repeats`` timed runs after ``warmup`` runs."""
-        samples: list[float] = []
-        for index in range(warmup + repeats):
-            if self.setup is not None:
-                self.setup()
-            gc.collect()
-            started = time.perf_counter_ns()
-            self.run()
-            elapsed = time.perf_counter_ns() - started
-            if index >= warmup:
-                samples.append(elapsed / self.ops)
-        return samples
+    def prepare(self, samples: int) -> None:
+        """Nothing: a Bench is ready when built."""
+
+    def sample(self) -> float:
+        """``setup`` untimed, then ``run`` timed; nanoseconds per operation."""
+        if self.setup is not None:
+            self.setup()
+        return timed(self.run) / self.ops
+
+    def finish(self) -> None:
+        """Nothing to add."""
 
 
 @dataclass(frozen=True)

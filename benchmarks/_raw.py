@@ -17,6 +17,17 @@ from benchmarks._data import Write
 from benchmarks._harness import Bench, RawEnv, chunked
 
 
+def fresh(data: bytes) -> bytes:
+    """A new copy of ``data``, allocated now.
+
+    Raw rows take their keys from the recorded writes, allocated in write order; read in another
+    order, those scattered objects cost a cache miss each that the state rows, which build their
+    keys per record, never pay (~0.4 µs per get measured here). Copying a raw row's keys in the
+    order it uses them removes that bias.
+    """
+    return bytes(bytearray(data))
+
+
 def apply(db: Any, writes: Sequence[Write]) -> None:
     """Write ``writes`` untimed (to populate a database before a reading workload)."""
     batch = WriteBatch(raw_mode=True)
@@ -34,7 +45,7 @@ def apply(db: Any, writes: Sequence[Write]) -> None:
 def writer(env: RawEnv, writes: Sequence[Write], every: int, ops: int | None = None) -> Bench:
     """A bench that performs ``writes`` in order: ``ops`` operations (default: one per write)."""
     db = env.db
-    chunks = chunked([(write.key, write.value) for write in writes], every)
+    chunks = chunked([(fresh(write.key), write.value) for write in writes], every)
     deletes = any(write.value is None for write in writes)
     if env.batched:
 
@@ -75,6 +86,7 @@ def writer(env: RawEnv, writes: Sequence[Write], every: int, ops: int | None = N
 def getter(env: RawEnv, keys: Sequence[bytes]) -> Bench:
     """A bench that reads each of ``keys`` with ``Rdict.get``."""
     db = env.db
+    keys = [fresh(key) for key in keys]
 
     def run() -> None:
         get = db.get
@@ -87,6 +99,7 @@ def getter(env: RawEnv, keys: Sequence[bytes]) -> Bench:
 def scanner(env: RawEnv, bounds: Sequence[tuple[bytes, bytes]], entries: int) -> Bench:
     """A bench that iterates every ``[low, high)`` range whole; ``entries`` in all."""
     db = env.db
+    bounds = [(fresh(low), fresh(high)) for low, high in bounds]
 
     def run() -> None:
         items = db.items
@@ -106,7 +119,7 @@ def read_modify_writer(env: RawEnv, writes: Sequence[Write], every: int) -> Benc
     used, since the value to put is the one the state wrote.
     """
     db = env.db
-    chunks = chunked([(write.key, write.value) for write in writes], every)
+    chunks = chunked([(fresh(write.key), write.value) for write in writes], every)
 
     def run() -> None:
         get, put = db.get, db.put

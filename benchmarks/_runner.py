@@ -2,14 +2,16 @@
 
 Each figure is measured in a fresh Python process (:mod:`benchmarks._worker`, as pyperf does) and
 a fresh environment (see :func:`benchmarks._harness.open_env`), so that nothing one figure leaves
-behind (garbage, caches, memory a layer fails to release) weighs on the next. The result comes
-back as a :class:`Result`; a workload that needs a part of ``fssdk_advanced`` that is not there
-yet is reported as skipped, and one that raises is reported as an error (the run goes on and the
-command exits non-zero).
+behind (garbage, caches, memory a layer fails to release) weighs on the next. The figures of one
+table row (one workload and size, every target) run side by side with their samples interleaved
+(:func:`run_group`). The result comes back as a :class:`Result`; a workload that needs a part of
+``fssdk_advanced`` that is not there yet is reported as skipped, and one that raises is reported
+as an error (the run goes on and the command exits non-zero).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import gc
 import importlib
@@ -17,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Sequence
@@ -27,12 +30,13 @@ from typing import Any
 from benchmarks._harness import (
     RAW,
     TARGETS,
+    Env,
     Measurable,
     RawEnv,
     Settings,
     Stats,
-    StoreEnv,
     Workload,
+    measure,
     open_env,
 )
 
@@ -112,6 +116,15 @@ def plan(
     ]
 
 
+def build(workload: Workload, env: Env, n: int, settings: Settings) -> Measurable:
+    """The workload's bench at size ``n`` on ``env`` (its raw builder on raw rocksdict)."""
+    if isinstance(env, RawEnv):
+        assert workload.raw is not None
+        return workload.raw(env, n, settings)
+    assert workload.store is not None
+    return workload.store(env, n, settings)
+
+
 def run_step(step: Step, settings: Settings, root: Path) -> Result:
     """Measure one figure in a fresh environment under ``root``."""
     started = time.perf_counter()
@@ -130,15 +143,8 @@ def _run_step(step: Step, settings: Settings, root: Path) -> Result:
         return result
     try:
         with open_env(step.target, root) as env:
-            bench: Measurable
-            if isinstance(env, RawEnv):
-                assert workload.raw is not None
-                bench = workload.raw(env, step.n, settings)
-            else:
-                assert isinstance(env, StoreEnv)
-                assert workload.store is not None
-                bench = workload.store(env, step.n, settings)
-            samples_ns = bench.measure(settings.repeats, settings.warmup)
+            bench = build(workload, env, step.n, settings)
+            samples_ns = measure(bench, settings.repeats, settings.warmup)
             result.ops = bench.ops
             result.extra = dict(bench.extra)
             del bench
@@ -167,38 +173,144 @@ def result_from_json(data: dict[str, Any]) -> Result:
     return Result(**data, stats=None if stats is None else Stats(**stats))
 
 
-def run_step_isolated(step: Step, settings: Settings, root: Path) -> Result:
-    """Measure one figure in a fresh worker process (``python -m benchmarks._worker``)."""
-    request = {
-        "workload": step.workload.name,
-        "n": step.n,
-        "target": step.target,
-        "settings": asdict(settings),
-        "root": str(root),
-    }
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if part
-    )
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks._worker"],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    lines = completed.stdout.strip().splitlines()
-    try:
-        result = result_from_json(json.loads(lines[-1]))
-    except (IndexError, ValueError, TypeError, KeyError):
-        workload = step.workload
-        result = Result(workload.name, workload.family, step.target, step.n, workload.unit,
-                        "error", note=f"worker exited with {completed.returncode}:\n"
-                        + completed.stderr[-4000:])
-    result.seconds = time.perf_counter() - started
-    return result
+def groups(steps: Sequence[Step]) -> list[list[Step]]:
+    """``steps`` cut into runs of the same workload and size (one group per table row)."""
+    found: list[list[Step]] = []
+    for step in steps:
+        if found and (found[-1][0].workload, found[-1][0].n) == (step.workload, step.n):
+            found[-1].append(step)
+        else:
+            found.append([step])
+    return found
+
+
+class _Worker:
+    """One figure measured in its own process, driven line by line (see benchmarks._worker)."""
+
+    def __init__(self, step: Step, settings: Settings, root: Path) -> None:
+        self.step = step
+        self.started = time.perf_counter()
+        self.error: str | None = None
+        self.samples_ns: list[float] = []
+        self.final: dict[str, Any] = {}
+        # Lives as long as the worker, closed in close(): no with-block can span the methods.
+        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            part for part in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if part
+        )
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+        )
+        self._send(json.dumps({
+            "workload": step.workload.name,
+            "n": step.n,
+            "target": step.target,
+            "settings": asdict(settings),
+            "root": str(root),
+        }))
+
+    def _send(self, line: str) -> None:
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(line + "\n")
+            self._process.stdin.flush()
+        except OSError as exc:
+            self._fail(f"worker stopped reading: {exc}")
+
+    def _fail(self, message: str) -> None:
+        if self.error is None:
+            self._process.wait()
+            self._stderr.seek(0)
+            self.error = message + "\n" + self._stderr.read()[-4000:]
+
+    def send(self, command: str) -> None:
+        """Send ``command`` unless the worker has failed."""
+        if self.error is None:
+            self._send(command)
+
+    def reply(self) -> dict[str, Any] | None:
+        """The worker's answer to the last command, or None once it has failed."""
+        if self.error is not None:
+            return None
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            self._fail(f"worker exited with {self._process.wait()}")
+            return None
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            self.error = str(answer["error"])
+            return None
+        return answer
+
+    def close(self) -> float:
+        """Wait for the worker to exit; the seconds it lived."""
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        self._process.wait()
+        self._stderr.close()
+        return time.perf_counter() - self.started
+
+    def result(self) -> Result:
+        """The figure, once the worker is closed."""
+        workload = self.step.workload
+        result = Result(workload.name, workload.family, self.step.target, self.step.n,
+                        workload.unit, "ok")
+        if self.error is not None:
+            result.status, result.note = "error", self.error
+            return result
+        result.ops = int(self.final.get("ops", 0))
+        result.extra = {k: float(v) for k, v in self.final.get("extra", {}).items()}
+        result.samples_us = [sample / 1_000 for sample in self.samples_ns]
+        result.stats = Stats.of(result.samples_us)
+        return result
+
+
+def run_group(steps: Sequence[Step], settings: Settings, root: Path) -> list[Result]:
+    """Measure the targets of one workload and size, one process each, samples interleaved.
+
+    The workers build their data and state in parallel (untimed); then every target takes one
+    sample in turn, warm-up first, so that a change in the machine's load weighs on all of them
+    alike and the ratios to raw rocksdict stay fair on a busy machine.
+    """
+    skipped: dict[Step, Result] = {}
+    for step in steps:
+        missing = missing_requirements(step.workload)
+        if missing:
+            workload = step.workload
+            skipped[step] = Result(workload.name, workload.family, step.target, step.n,
+                                   workload.unit, "skipped",
+                                   note="fssdk_advanced lacks " + ", ".join(missing))
+    workers = [_Worker(step, settings, root) for step in steps if step not in skipped]
+    total = settings.warmup + settings.repeats
+    for worker in workers:
+        worker.reply()
+    for worker in workers:
+        worker.send(f"prepare {total}")
+    for worker in workers:
+        worker.reply()
+    for index in range(total):
+        for worker in workers:
+            worker.send("sample")
+            answer = worker.reply()
+            if answer is not None and index >= settings.warmup:
+                worker.samples_ns.append(float(answer["ns"]))
+    for worker in workers:
+        worker.send("finish")
+        worker.final = worker.reply() or {}
+    results: dict[Step, Result] = dict(skipped)
+    for worker in workers:
+        seconds = worker.close()
+        results[worker.step] = worker.result()
+        results[worker.step].seconds = seconds
+    return [results[step] for step in steps]
 
 
 def attach_ratios(results: Sequence[Result]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import re
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 from rocksdict import ReadOptions
 
 from benchmarks._data import KEY_GROUP, physical, scope_bounds
-from benchmarks._harness import RawEnv, Settings, StoreEnv, Workload
+from benchmarks._harness import RawEnv, Settings, StoreEnv, Workload, timed
 from fssdk import ComplexKey
 
 SCOPE_KEY = b"scan-scope"
@@ -54,22 +53,21 @@ def user_keys(n: int) -> Iterator[bytes]:
 
 @dataclass
 class ScanBench:
-    """Times whole scans of one scope, then measures one more scan's peak memory."""
+    """Times whole scans of one scope; ``finish`` measures one more scan's peak memory."""
 
     ops: int
     scan: Callable[[], None]
     extra: dict[str, float] = field(default_factory=dict)
 
-    def measure(self, repeats: int, warmup: int) -> list[float]:
-        """Per-entry nanoseconds of each timed scan; fills ``extra`` with the memory figures."""
-        samples: list[float] = []
-        for index in range(warmup + min(repeats, 3)):
-            gc.collect()
-            started = time.perf_counter_ns()
-            self.scan()
-            elapsed = time.perf_counter_ns() - started
-            if index >= warmup:
-                samples.append(elapsed / self.ops)
+    def prepare(self, samples: int) -> None:
+        """Nothing: the scope is filled when the bench is built."""
+
+    def sample(self) -> float:
+        """One whole scan, timed; nanoseconds per entry."""
+        return timed(self.scan) / self.ops
+
+    def finish(self) -> None:
+        """Scan once more under tracemalloc, with the RSS high-water mark reset before."""
         gc.collect()
         resettable = _reset_rss_high_water()
         rss_before = _status_kib("VmRSS")
@@ -87,7 +85,6 @@ class ScanBench:
             self.extra["rss_growth_bytes"] = float(max(0, high_water - rss_before) * 1024)
         else:
             self.extra["rss_growth_bytes"] = float("nan")
-        return samples
 
 
 def scan_memory(env: StoreEnv, n: int, settings: Settings) -> ScanBench:

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import gc
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +24,7 @@ from benchmarks._harness import (
     StoreEnv,
     Workload,
     chunked,
+    timed,
 )
 from benchmarks._raw import apply
 
@@ -78,10 +77,11 @@ def _list_lengths(settings: Settings) -> tuple[int, ...]:
 
 @dataclass
 class DrainBench:
-    """Fill one queue of ``size``, poll 4/5 of it untimed, time the last fifth in ``repeats`` parts.
+    """Fill one queue of ``size``, poll 4/5 of it untimed, then time the last fifth in parts.
 
-    The untimed part leaves the tombstones a long drain leaves; the timed polls are the ones
-    late in the drain, where a poll that walks tombstones is slowest.
+    The untimed part leaves the tombstones a long drain leaves; the timed polls (one equal part
+    per sample, warm-up included) are the ones late in the drain, where a poll that walks
+    tombstones is slowest.
     """
 
     size: int
@@ -90,19 +90,19 @@ class DrainBench:
     ops: int = 0
     extra: dict[str, float] = field(default_factory=dict)
 
-    def measure(self, repeats: int, warmup: int) -> list[float]:
-        """Per-poll nanoseconds of each timed part; ``warmup`` is the untimed 4/5 of the drain."""
+    def prepare(self, samples: int) -> None:
+        """Fill the queue and drain all but its last fifth, untimed."""
         self.fill()
-        timed = max(repeats, self.size // TIMED_FRACTION)
-        self.drain(self.size - timed)
-        self.ops = timed // repeats
-        samples: list[float] = []
-        for _ in range(repeats):
-            gc.collect()
-            started = time.perf_counter_ns()
-            self.drain(self.ops)
-            samples.append((time.perf_counter_ns() - started) / self.ops)
-        return samples
+        timed_polls = max(samples, self.size // TIMED_FRACTION)
+        self.drain(self.size - timed_polls)
+        self.ops = timed_polls // samples
+
+    def sample(self) -> float:
+        """The next ``ops`` polls, timed (with their checkpoints); nanoseconds per poll."""
+        return timed(lambda: self.drain(self.ops)) / self.ops
+
+    def finish(self) -> None:
+        """Nothing to add."""
 
 
 def _queue_adds(size: int) -> list[tuple[bytes, int]]:
