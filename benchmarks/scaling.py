@@ -2,9 +2,10 @@
 
 - ``scaling.list_add``: ListState.add while lists grow from L to 2L elements, L = 10 ... 100 000;
   a constant cost means appends are O(appended bytes) whatever the length, across checkpoints.
-- ``scaling.pq_poll``: PriorityQueueState.poll late in the drain of one queue of N elements,
-  N = 1 000 ... 1 000 000; polls leave a RocksDB tombstone each, so a poll that walks from the
-  start of the queue gets slower the more was polled.
+- ``scaling.pq_poll``: PriorityQueueState.poll late in the drain of queues of N elements,
+  N = 1 000 ... 1 000 000 (one queue from 100 000 up, enough queues below it that every figure
+  times as many polls); polls leave a RocksDB tombstone each, so a poll that walks from the start
+  of the queue gets slower the more was polled.
 - ``scaling.map_iter``: MapState iteration cost per entry for maps of 10 ... 100 000 entries,
   against raw rocksdict iterating the same entries.
 """
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from benchmarks import lists, maps, queues
-from benchmarks._data import bounds_of, flat, ints, record_each
+from benchmarks._data import bounds_of, flat, primary_keys, record_each
 from benchmarks._harness import (
     Bench,
     Generations,
@@ -34,7 +35,8 @@ LIST_APPENDS = 20_000
 MAP_ENTRIES = 100_000
 #: ``scaling.pq_poll`` times the last fifth of the drain.
 TIMED_FRACTION = 5
-QUEUE_KEY = b"00-queue"
+#: Elements per figure of ``scaling.pq_poll`` at small sizes (spread over many queues).
+QUEUE_ELEMENTS = 100_000
 
 
 def _list_count(length: int, settings: Settings) -> int:
@@ -77,7 +79,7 @@ def _list_lengths(settings: Settings) -> tuple[int, ...]:
 
 @dataclass
 class DrainBench:
-    """Fill one queue of ``size``, poll 4/5 of it untimed, then time the last fifth in parts.
+    """Fill queues of ``size`` elements in all, poll 4/5 untimed, then time the last fifth in parts.
 
     The untimed part leaves the tombstones a long drain leaves; the timed polls (one equal part
     per sample, warm-up included) are the ones late in the drain, where a poll that walks
@@ -105,52 +107,70 @@ class DrainBench:
         """Nothing to add."""
 
 
-def _queue_adds(size: int) -> list[tuple[bytes, int]]:
-    return list(zip([QUEUE_KEY] * size, ints(size), strict=True))
+def _queue_count(size: int, settings: Settings) -> int:
+    elements = QUEUE_ELEMENTS if not settings.quick else QUEUE_ELEMENTS // 10
+    return max(1, elements // size)
 
 
-def _counts(polls: int, every: int) -> list[int]:
-    return [min(every, polls - start) for start in range(0, polls, every)]
+class _PollOrder:
+    """The queues of one figure and the round-robin order in which the drain polls them."""
+
+    def __init__(self, size: int, settings: Settings) -> None:
+        count = _queue_count(size, settings)
+        self.adds = queues.adds(count * size, 0, size)
+        self.keys = primary_keys(count)
+        self.total = count * size
+        self._position = 0
+
+    def take(self, polls: int, every: int) -> list[list[bytes]]:
+        """The next ``polls`` queue keys, in checkpoint intervals of ``every``."""
+        keys, count = self.keys, len(self.keys)
+        start, self._position = self._position, self._position + polls
+        order = [keys[index % count] for index in range(start, start + polls)]
+        return [order[offset : offset + every] for offset in range(0, polls, every)]
 
 
 def pq_poll(env: StoreEnv, size: int, settings: Settings) -> DrainBench:
-    """Per poll: ``new_keyed_priority_queue(key, b"").poll()`` on one queue of N random ints
-    (filled with the usual checkpoints, untimed), timed over the last fifth of its drain, a
-    checkpoint every 3 000 polls and at the end of each timed part."""
+    """Per poll: ``new_keyed_priority_queue(key, b"").poll()`` on queues of N random ints
+    (max(1, 100 000 / N) of them, filled with the usual checkpoints, untimed) drained round robin,
+    timed over the last fifth of the drain, a checkpoint every 3 000 polls and after each part."""
     states = queues.factory(env.ctx)
     new = states.new_keyed_priority_queue
     every = settings.checkpoint_every
     flush = env.flush
+    order = _PollOrder(size, settings)
 
     def fill() -> None:
-        queues.fill(env, states, _queue_adds(size), every)
+        queues.fill(env, states, order.adds, every)
 
     def drain(polls: int) -> None:
-        for count in _counts(polls, every):
-            for _ in range(count):
-                new(QUEUE_KEY, b"").poll()
+        for chunk in order.take(polls, every):
+            for key in chunk:
+                new(key, b"").poll()
             flush()
 
-    return DrainBench(size, fill, drain)
+    return DrainBench(order.total, fill, drain)
 
 
 def raw_pq_poll(env: RawEnv, size: int, settings: Settings) -> DrainBench:
-    """Raw: the recorded entries of the same queue written untimed, then per poll a fresh
-    bounded iterator, one seek from the last polled key, the head read and deleted."""
+    """Raw: the recorded entries of the same queues written untimed, then per poll a fresh
+    bounded iterator, one seek from the queue's last polled key, the head read and deleted."""
     every = settings.checkpoint_every
+    order = _PollOrder(size, settings)
     drains: list[queues.RawDrain] = []
 
     def fill() -> None:
-        writes = flat(record_each(queues.adder, _queue_adds(size)))
-        apply(env.db, writes)
-        low, high = bounds_of(next(w.key for w in writes if w.key[:1] == b"\x02"))
-        drains.append(queues.RawDrain(env, {QUEUE_KEY: (low, high)}))
+        per_record = record_each(queues.adder, order.adds)
+        apply(env.db, flat(per_record))
+        bounds = {key: bounds_of(writes[-1].key)
+                  for (key, _), writes in zip(order.adds, per_record, strict=True)}
+        drains.append(queues.RawDrain(env, bounds))
 
     def drain(polls: int) -> None:
-        for count in _counts(polls, every):
-            drains[0].poll([QUEUE_KEY] * count)
+        for chunk in order.take(polls, every):
+            drains[0].poll(chunk)
 
-    return DrainBench(size, fill, drain)
+    return DrainBench(order.total, fill, drain)
 
 
 def _queue_sizes(settings: Settings) -> tuple[int, ...]:
