@@ -8,6 +8,7 @@ Prints the tables (µs per op, spread and ratio to raw rocksdict), writes every 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -48,6 +49,13 @@ def _backends(values: Sequence[str]) -> tuple[str, ...]:
                 raise argparse.ArgumentTypeError(f"unknown backend {name!r}; valid: {valid}")
             chosen.extend(BACKEND_CHOICES[name])
     return tuple(chosen)
+
+
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -104,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     steps = plan(workloads, args.targets, settings)
     results: list[Result] = []
+    load_start = _load()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fssdk-bench-") as root, Progress(
         SpinnerColumn(),
@@ -132,13 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 err.print(f"[{len(results)}/{len(steps)}] {label}: {statuses} ({seconds:.1f} s)",
                           highlight=False)
     wall = time.perf_counter() - started
+    load = (load_start, _load())
     attach_ratios(results)
     checks = check_targets(results)
     print_report(out, workloads, results, args.targets, checks)
     mode = "quick" if settings.quick else "full"
-    out.print(f"{len(results)} figures ({mode} run) in {wall:.1f} s")
+    out.print(f"{len(results)} figures ({mode} run) in {wall:.1f} s; load average "
+              f"{load[0]:.2f} at the start, {load[1]:.2f} at the end")
     if args.out is not None:
-        write_json(args.out, to_json(workloads, results, checks, settings, wall))
+        write_json(args.out, to_json(workloads=workloads, results=results, checks=checks,
+                                     settings=settings, wall_seconds=wall, load=load))
         out.print(f"results written to {args.out}")
     if args.plot is not None and plot(args.plot, workloads, results, err.print):
         out.print(f"scaling plot written to {args.plot}")

@@ -270,13 +270,19 @@ def _commit() -> str:
 
 
 def to_json(
+    *,
     workloads: Sequence[Workload],
     results: Sequence[Result],
     checks: Sequence[TargetCheck],
     settings: Settings,
     wall_seconds: float,
+    load: tuple[float, float],
 ) -> dict[str, Any]:
-    """Every figure of the run, with the settings and the machine it ran on."""
+    """Every figure of the run, with the settings and the machine it ran on.
+
+    ``load`` is the one-minute load average at the start and at the end: on a shared machine it
+    says how much else was running.
+    """
     measured = {result.workload for result in results}
     return {
         "meta": {
@@ -287,6 +293,8 @@ def to_json(
             "rocksdict": getattr(rocksdict, "__version__", "unknown"),
             "commit": _commit(),
             "wall_seconds": round(wall_seconds, 1),
+            "load_average_start": load[0],
+            "load_average_end": load[1],
         },
         "settings": asdict(settings),
         "workloads": {
