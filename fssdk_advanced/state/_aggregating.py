@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import functools
 from collections.abc import Iterable
-from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Final, Generic, Protocol, TypeVar, runtime_checkable
 
 from fssdk import Context, Store, StoreScope
 from fssdk_advanced.codecs import Codec, codec_signature, default_codec_for
@@ -108,7 +108,7 @@ class AggregatingState(Generic[T, ACC, R]):
         acc_codec: Codec[ACC],
         agg_func: AggregateFunc[T, ACC, R],
     ) -> AggregatingState[T, ACC, R]:
-        """The non-keyed aggregate stored in ``store_name``, accumulator encoded by ``acc_codec``."""
+        """The non-keyed aggregate in ``store_name``, its accumulator encoded by ``acc_codec``."""
         owner = "AggregatingState.from_context"
         store = store_from(ctx, store_name, owner)
         _declare(store, EMPTY, acc_codec, agg_func, owner)
@@ -253,8 +253,8 @@ class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
         """Fold the accumulators of ``sources`` into ``target`` with ``merge``, then clear them.
 
         For merging windows (session windows). Sources without an accumulator, repeated sources
-        and ``target`` itself are skipped; ``target``'s own accumulator, if any, comes first. One get per name, one put, one delete per
-        source.
+        and ``target`` itself are skipped; ``target``'s own accumulator, if any, comes first.
+        One get per name, one put, one delete per source.
         """
         target_state = self.new_aggregating_state(primary_key, target)
         accumulators = target_state._read()

@@ -26,7 +26,7 @@ EMPTY: Final = b""
 
 
 def store_from(ctx: object, store_name: object, owner: str) -> Store:
-    """``ctx.get_or_create_store(store_name)``, with a ``TypeError`` for a ctx that is no Context."""
+    """``ctx.get_or_create_store(store_name)``; ``TypeError`` for a ctx that is no Context."""
     if not isinstance(ctx, Context):
         raise TypeError(f"{owner}: ctx must be an fssdk.Context, not {type(ctx).__name__}")
     return ctx.get_or_create_store(store_name)  # type: ignore[arg-type]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final, Generic, TypeVar, overload
 
-from fssdk import Context, Iterator as StoreIterator, Store, StoreScope
+from fssdk import Context, Store, StoreScope
+from fssdk import Iterator as StoreIterator
 from fssdk_advanced.codecs import Codec, codec_signature, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import (
@@ -198,8 +199,10 @@ class KeyedMapStateFactory(Generic[K, V]):
     >>> ctx = LocalContext(MemoryBackend())
     >>> carts = KeyedMapStateFactory.from_context_auto_codec(ctx, "carts", b"items", str, int)
     >>> carts.new_keyed_map(b"alice", "cart").put("apple", 2)
-    >>> list(carts.new_keyed_map(b"alice", "cart").all()), carts.new_keyed_map(b"bob", "cart").is_empty()
-    ([('apple', 2)], True)
+    >>> list(carts.new_keyed_map(b"alice", "cart").all())
+    [('apple', 2)]
+    >>> carts.new_keyed_map(b"bob", "cart").is_empty()
+    True
     """
 
     __slots__ = ("_key_codec", "_key_group", "_scope", "_value_codec", "store")
@@ -266,7 +269,8 @@ class KeyedMapStateFactory(Generic[K, V]):
         """Like :meth:`from_context` with default codecs; ``key_type`` needs an ordered one."""
         owner = f"{cls.__name__}.from_context_auto_codec"
         key_codec = ordered_default(key_type, "key_type", owner)
-        return cls.from_context(ctx, store_name, key_group, key_codec, default_codec_for(value_type))
+        value_codec = default_codec_for(value_type)
+        return cls.from_context(ctx, store_name, key_group, key_codec, value_codec)
 
     def new_keyed_map(self, primary_key: bytes, map_name: str = "") -> KeyedMapState[K, V]:
         """The map ``map_name`` of ``primary_key``. Binds a scope; no store access."""

@@ -209,6 +209,7 @@ class KeyedReducingStateFactory(Generic[V]):
                     values += found
                     drained.append(state)
         if values:
-            target_state._scope.put(EMPTY, self._codec.encode(functools.reduce(self._reduce, values)))
+            merged = functools.reduce(self._reduce, values)
+            target_state._scope.put(EMPTY, self._codec.encode(merged))
         for state in drained:
             state.clear()
