@@ -1,7 +1,8 @@
 """The conformance kit on the project's own stores, and on the reference itself.
 
-Each machine run here executes the active profile's ``max_examples`` operation sequences of
-``stateful_step_count`` steps (``ci``: 60 x 40; ``thorough``: 2 000 x 100).
+The project's own stores get more examples than the profile's default: each machine runs
+``max(floor, profile's max_examples)`` operation sequences of the profile's
+``stateful_step_count`` steps (``ci``: 100-200 sequences of 40 steps; ``thorough``: 2 000 of 100).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from fssdk.testing import StoreMismatch, check_store, store_machine
 from fssdk.testing._model import NaiveStore
 
 
-def examples() -> int:
-    """The active profile's number of examples, so that ``thorough`` runs longer."""
-    return settings().max_examples
+def examples(floor: int) -> int:
+    """At least ``floor`` examples, more when the active profile asks for more."""
+    return max(floor, settings().max_examples)
 
 
 class RocksDBStores:
@@ -78,13 +79,15 @@ def rocksdb_stores(tmp_path: Path) -> Iterator[RocksDBStores]:
 
 
 def test_memory_store_conforms() -> None:
-    check_store(MemoryStore, max_examples=examples())
+    check_store(MemoryStore, max_examples=examples(200))
 
 
 def test_memory_store_matches_the_naive_model() -> None:
     """The reference is not trusted blindly: MemoryStore against a dict and ``sorted()``."""
     machine = store_machine(MemoryStore, reference=NaiveStore)
-    run_state_machine_as_test(machine, settings=settings(settings(), deadline=None))
+    run_state_machine_as_test(
+        machine, settings=settings(settings(), max_examples=examples(200), deadline=None)
+    )
 
 
 def test_rocksdb_store_conforms_across_flushes_and_reopens(rocksdb_stores: RocksDBStores) -> None:
@@ -92,7 +95,7 @@ def test_rocksdb_store_conforms_across_flushes_and_reopens(rocksdb_stores: Rocks
         rocksdb_stores.make,
         reopen=rocksdb_stores.reopen,
         teardown=rocksdb_stores.teardown,
-        max_examples=examples(),
+        max_examples=examples(200),
     )
 
 
@@ -107,7 +110,7 @@ def test_rocksdb_store_conforms_with_a_tiny_write_buffer(
         rocksdb_stores.make,
         reopen=rocksdb_stores.reopen,
         teardown=rocksdb_stores.teardown,
-        max_examples=max(10, examples() // 2),
+        max_examples=examples(100),
     )
 
 

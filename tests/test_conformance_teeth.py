@@ -17,8 +17,8 @@ from fssdk._store import check_bytes, check_complex_key
 from fssdk.stores import MemoryStore
 from fssdk.testing import StoreMismatch, check_store
 
-#: Enough examples that each defect is found on every run (the defects below are found within
-#: the first 30 examples in measurements over many seeds); shrinking follows.
+#: Examples per run: far more than needed. Measured over seeds 0-149, each defect below was found
+#: after a median of 6 to 10 examples and at most 105; a run stops at the first failure and shrinks.
 EXAMPLES = 300
 
 

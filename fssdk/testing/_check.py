@@ -73,9 +73,10 @@ def check_store(
 def register_profiles() -> None:
     """Register the hypothesis profiles ``ci`` and ``thorough`` that fssdk's own tests use.
 
-    ``ci`` keeps the whole suite within minutes on two cores: 60 examples per property and per
-    state machine, 40 steps per machine run, no example database (nothing to commit, nothing
-    stale) and failures printed with their ``@reproduce_failure`` blob. ``thorough`` runs 2 000
+    ``ci`` keeps the whole suite within minutes on two cores: 60 examples per property (the
+    conformance tests ask for more), 40 steps per state-machine run, no example database
+    (nothing to commit, nothing stale) and failures printed with their ``@reproduce_failure``
+    blob. ``thorough`` runs 2 000
     examples of 100 steps and keeps hypothesis' local example database (``.hypothesis/``, not
     committed), so that a failure found once is tried first on the next run. Select one with
     ``HYPOTHESIS_PROFILE`` (see :func:`load_profile`).

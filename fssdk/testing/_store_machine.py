@@ -145,7 +145,9 @@ class Ref:
             return f"Ref({self.value!r})"
         if self.kind == "none":
             return "Ref(none)"
-        return f"Ref({self.kind} entry {self.index})"
+        if self.kind == "after":
+            return f"Ref(just after entry {self.index})"
+        return f"Ref(entry {self.index})"
 
 
 _NONE: Final = Ref("none")
@@ -559,8 +561,8 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(
         key=keys,
-        start=refs(keys, after=False),
-        end=refs(keys, after=True),
+        start=st.just(_NONE) | refs(keys, after=False),
+        end=st.just(_NONE) | refs(keys, after=True),
         reverse=st.booleans(),
         read_first=st.integers(0, 3),
         writes=st.lists(scope_writes(keys), min_size=1, max_size=6),
