@@ -13,10 +13,10 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import rocksdict
 from rich.console import Console
 from rich.table import Table
 
@@ -259,6 +259,13 @@ def print_report(
         console.print(f"[yellow]skipped[/] {name}: {note}")
 
 
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _commit() -> str:
     try:
         return subprocess.run(
@@ -290,7 +297,7 @@ def to_json(
             "platform": platform.platform(),
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
-            "rocksdict": getattr(rocksdict, "__version__", "unknown"),
+            "rocksdict": _version("rocksdict"),
             "commit": _commit(),
             "wall_seconds": round(wall_seconds, 1),
             "load_average_start": load[0],
