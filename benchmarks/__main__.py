@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -49,6 +49,13 @@ def _backends(values: Sequence[str]) -> tuple[str, ...]:
                 raise argparse.ArgumentTypeError(f"unknown backend {name!r}; valid: {valid}")
             chosen.extend(BACKEND_CHOICES[name])
     return tuple(chosen)
+
+
+def _plain_printer(console: Console) -> Callable[[str], None]:
+    def emit(message: str) -> None:
+        console.print(message, markup=False, highlight=False)
+
+    return emit
 
 
 def _load() -> float:
@@ -108,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.print(f"  {workload.description}", highlight=False)
         return 0
     if not workloads:
-        err.print(f"no workload matches {args.filter!r}; see --list")
+        err.print(f"no workload matches {args.filter!r}; see --list", markup=False)
         return 2
     steps = plan(workloads, args.targets, settings)
     results: list[Result] = []
@@ -152,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_json(args.out, to_json(workloads=workloads, results=results, checks=checks,
                                      settings=settings, wall_seconds=wall, load=load))
         out.print(f"results written to {args.out}")
-    if args.plot is not None and plot(args.plot, workloads, results, err.print):
+    if args.plot is not None and plot(args.plot, workloads, results, _plain_printer(err)):
         out.print(f"scaling plot written to {args.plot}")
     return 1 if any(result.status == "error" for result in results) else 0
 
