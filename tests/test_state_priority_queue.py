@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import random
+import weakref
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,7 @@ import pytest
 from fssdk import ComplexKey, CorruptStateError, StateConflictError
 from fssdk import Iterator as StoreIterator
 from fssdk._store import StoreScope
-from fssdk.runtime import Backend, LocalContext, MemoryBackend
+from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk_advanced import (
     BytesCodec,
@@ -363,3 +366,17 @@ def test_shared_cursor_state_holds_its_invariants(ctx: LocalContext) -> None:
             factory.new_keyed_priority_queue(key, b"").poll()
         factory._shared._check()
 
+
+
+def test_a_closed_and_dropped_store_with_a_queue_is_freed(tmp_path: Path) -> None:
+    """The per-store registry holds stores weakly; the queue's shared state must not pin them."""
+    backend = RocksDBBackend(tmp_path / "db")
+    ctx = LocalContext(backend)
+    queue = PriorityQueueState.from_context(ctx, "queue", IntCodec())
+    queue.add(3)
+    store = weakref.ref(ctx.get_or_create_store("queue"))
+    ctx.close()
+    backend.close()
+    del queue, ctx, backend
+    gc.collect()
+    assert store() is None

@@ -28,12 +28,13 @@ Entries written to a queue's scope other than through the queue are not seen by 
 
 from __future__ import annotations
 
+import weakref
 from bisect import insort
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Final, Generic, TypeVar, overload
 
-from fssdk import Context, CorruptStateError, Store, StoreScope
+from fssdk import ClosedError, Context, CorruptStateError, Store, StoreScope
 from fssdk import Iterator as StoreIterator
 from fssdk_advanced.codecs import Codec, codec_signature
 from fssdk_advanced.codecs._ordered import escape_terminated, read_terminated
@@ -82,9 +83,13 @@ class _Head:
 
 
 class _QueueShared:
-    """What every handle of one store and key group shares: the sequence and the cursors."""
+    """What every handle of one store and key group shares: the sequence and the cursors.
 
-    __slots__ = ("_heads", "_next_seq", "_put_state", "_seq_key", "_store")
+    It lives in the store's registry entry, which is keyed weakly by the store, so it must refer
+    to the store weakly too: a strong reference would keep every store with a queue alive.
+    """
+
+    __slots__ = ("_heads", "_next_seq", "_seq_key", "_store")
 
     def __init__(self, store: Store, key_group: bytes) -> None:
         self._seq_key = SEQ_KEY_PREFIX + key_group
@@ -95,16 +100,21 @@ class _QueueShared:
                 f"{stored!r}, not {SEQ_BYTES} bytes"
             )
         self._next_seq = 0 if stored is None else int.from_bytes(stored, "big")
-        self._store = store
-        self._put_state = store.put_state
+        self._store = weakref.ref(store)
         self._heads: OrderedDict[tuple[bytes, bytes], _Head] = OrderedDict()
 
     def next_seq(self) -> bytes:
         """The next sequence number, 8 bytes big-endian; records its successor in the store."""
         seq = self._next_seq
         self._next_seq = following = seq + 1
-        self._put_state(self._seq_key, following.to_bytes(SEQ_BYTES, "big"))
+        self._live_store().put_state(self._seq_key, following.to_bytes(SEQ_BYTES, "big"))
         return seq.to_bytes(SEQ_BYTES, "big")
+
+    def _live_store(self) -> Store:
+        store = self._store()
+        if store is None:
+            raise ClosedError(f"priority queue key group {self._seq_key!r}: its store is gone")
+        return store
 
     def head(self, scope: StoreScope) -> _Head:
         """The cursor of ``scope``, made (unknown) if it is not in the LRU."""
@@ -121,7 +131,7 @@ class _QueueShared:
 
     def _check(self) -> None:
         """Assert the invariants: the store holds the counter, every cursor is consistent."""
-        stored = self._store.get_state(self._seq_key)
+        stored = self._live_store().get_state(self._seq_key)
         assert stored == (self._next_seq.to_bytes(SEQ_BYTES, "big") if self._next_seq else None)
         assert len(self._heads) <= MAX_CURSORS
         for head in self._heads.values():
