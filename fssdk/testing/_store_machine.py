@@ -463,34 +463,45 @@ class StoreMachine(RuleBasedStateMachine):
 
     # -- complex keys --------------------------------------------------------------------------
 
-    @rule(key=keys, value=sts.values(), via_scope=st.booleans())
-    def put(self, key: ComplexKey, value: bytes, via_scope: bool) -> None:
+    def read_back(self, key: ComplexKey) -> None:
+        """Compare ``get(key)`` right after a write, before anything can flush a write buffer."""
+        got = self.store.get(key)
+        self.agree(f"get({key!r}) right after writing it", got, self.reference.get(key))
+
+    @rule(key=keys, value=sts.values(), via_scope=st.booleans(), read_back=st.booleans())
+    def put(self, key: ComplexKey, value: bytes, via_scope: bool, read_back: bool) -> None:
         if via_scope:
             self.store.scope(*key.scope).put(key.user_key, value)
         else:
             self.store.put(key, value)
         self.reference.put(key, value)
+        if read_back:
+            self.read_back(key)
 
     @rule(key=keys, via_scope=st.booleans())
     def get(self, key: ComplexKey, via_scope: bool) -> None:
         got = self.store.scope(*key.scope).get(key.user_key) if via_scope else self.store.get(key)
         self.agree(f"get({key!r})", got, self.reference.get(key))
 
-    @rule(key=keys, via_scope=st.booleans())
-    def delete(self, key: ComplexKey, via_scope: bool) -> None:
+    @rule(key=keys, via_scope=st.booleans(), read_back=st.booleans())
+    def delete(self, key: ComplexKey, via_scope: bool, read_back: bool) -> None:
         if via_scope:
             self.store.scope(*key.scope).delete(key.user_key)
         else:
             self.store.delete(key)
         self.reference.delete(key)
+        if read_back:
+            self.read_back(key)
 
-    @rule(key=keys, value=sts.values(), via_scope=st.booleans())
-    def merge(self, key: ComplexKey, value: bytes, via_scope: bool) -> None:
+    @rule(key=keys, value=sts.values(), via_scope=st.booleans(), read_back=st.booleans())
+    def merge(self, key: ComplexKey, value: bytes, via_scope: bool, read_back: bool) -> None:
         if via_scope:
             self.store.scope(*key.scope).merge(key.user_key, value)
         else:
             self.store.merge(key, value)
         self.reference.merge(key, value)
+        if read_back:
+            self.read_back(key)
 
     @rule(
         key=keys,
@@ -508,6 +519,7 @@ class StoreMachine(RuleBasedStateMachine):
             self.reference.merge(key, part)
             if flush_every and number % flush_every == 0 and self.flushable():
                 self.flush_store()
+        self.read_back(key)
 
     @rule(key=keys, via_scope=st.booleans())
     def delete_prefix(self, key: ComplexKey, via_scope: bool) -> None:
