@@ -8,7 +8,9 @@ conformance kit (:mod:`fssdk.testing`) checks a backend against the reference Me
 from __future__ import annotations
 
 import abc
+import functools
 import weakref
+from collections.abc import Callable
 from collections.abc import Iterator as PyIterator
 from types import TracebackType
 from typing import Final
@@ -252,6 +254,16 @@ class Store(abc.ABC):
         the scope once and appends user keys (its fast path).
         """
         return StoreScope(self, key_group, key, namespace)
+
+    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
+        """A maker of the scopes of ``key_group``: ``maker(key, namespace)`` is ``scope(...)``.
+
+        Keyed-state factories hold one and call it once per record, so a backend may check and
+        encode the key group here, once.
+        """
+        check_bytes(key_group, "key_group", "scopes")
+        self._check_open("scopes")
+        return functools.partial(self.scope, key_group)
 
     def _check_scope_args(
         self, key_group: object, key: object, namespace: object, operation: str

@@ -14,6 +14,7 @@ store's first operand is written, it has no operands to look for and ``get`` is 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from collections.abc import Iterator as PyIterator
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -333,6 +334,12 @@ class RocksDBStore(Store):
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         return _RocksDBScope(self, key_group, key, namespace)
 
+    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
+        check_bytes(key_group, "key_group", "scopes")
+        self._check_open("scopes")
+        head = b"\x02" + kf.escape(key_group) + b"\x00\x01"
+        return functools.partial(_scope_of, self, key_group, head)
+
     def _check(self) -> None:
         """Assert the write buffer's invariants (for stress tests and the conformance machines)."""
         for physical, pending in self._pending.items():
@@ -441,6 +448,29 @@ class _RocksDBScope(StoreScope):
         return store._track(Iterator(pairs))
 
 
+def _scope_of(
+    store: RocksDBStore, key_group: bytes, head: bytes, key: bytes, namespace: bytes
+) -> _RocksDBScope:
+    """``store.scope(key_group, key, namespace)`` with the key group checked and encoded as
+    ``head`` already: the per-record path of keyed state."""
+    if type(key) is not bytes or type(namespace) is not bytes:
+        store._check_scope_args(key_group, key, namespace, "scope")
+    if store._closed:
+        store._check_open("scope")
+    scope = _new_scope(_RocksDBScope)
+    scope.store = store
+    scope.key_group = key_group
+    scope.key = key
+    scope.namespace = namespace
+    if 0 in key or 0 in namespace:
+        key, namespace = kf.escape(key), kf.escape(namespace)
+    scope._prefix = b"".join((head, key, b"\x00\x01", namespace, b"\x00\x01"))
+    return scope
+
+
+_new_scope: Final = object.__new__
+
+
 def _first_pair(store: RocksDBStore, prefix: bytes, low: bytes) -> Pair | None:
     """The first ``(user_key, value)`` at or after ``low`` in the scope of ``prefix``; one seek."""
     reader = store._fresh_reader()
@@ -480,11 +510,10 @@ def _plain(
     ``options`` is held only to keep it alive: rocksdict's iterator points into the upper bound
     it holds, and reads freed memory once it is collected (seen as scans that stop early).
     """
-    unescape = kf.unescape
     try:
         for key, value in items:
             user_key = key[prefix_length:-2]
-            yield (unescape(user_key) if 0 in user_key else user_key), value
+            yield (user_key.replace(b"\x00\xff", b"\x00") if 0 in user_key else user_key), value
     except Exception as exc:  # rocksdict raises bare Exception for every engine error
         raise store._io_error("scan_complex", None, exc) from exc
     del options

@@ -33,6 +33,7 @@ _BIAS: Final = 1 << 63
 _SIGN: Final = 1 << 63
 _ALL: Final = (1 << 64) - 1
 _DOUBLE: Final = struct.Struct(">d")
+_UNPACK_U64: Final = struct.Struct(">Q").unpack
 _NAN: Final = (0x7FF8_0000_0000_0000 | _SIGN).to_bytes(8, "big")
 
 TERMINATOR: Final = b"\x00\x01"
@@ -46,7 +47,7 @@ def escape_terminated(data: bytes) -> bytes:
     >>> escape_terminated(b"a\\x00b").hex(" ")
     '61 00 ff 62 00 01'
     """
-    if _ZERO in data:
+    if 0 in data:
         data = data.replace(_ZERO, _ESCAPED_ZERO)
     return data + TERMINATOR
 
@@ -68,7 +69,7 @@ def read_terminated(data: bytes, start: int = 0) -> tuple[bytes, int]:
         marker = data[zero + 1]
         if marker == 0x01:
             chunk = data[start:zero]
-            if _ZERO in chunk:
+            if 0 in chunk:
                 chunk = chunk.replace(_ESCAPED_ZERO, _ZERO)
             return chunk, zero + 2
         if marker != 0xFF:
@@ -105,9 +106,12 @@ class IntCodec(CodecBase):
             raise TypeError(f"IntCodec encodes int, not {type(value).__name__}") from None
 
     def decode(self, data: bytes) -> int:
-        if len(data) != 8:
-            raise ValueError(f"IntCodec: an encoding is 8 bytes, got {len(data)}: {data!r}")
-        return int.from_bytes(data, "big") - _BIAS
+        try:
+            return _UNPACK_U64(data)[0] - _BIAS  # type: ignore[no-any-return]
+        except struct.error:
+            raise ValueError(
+                f"IntCodec: an encoding is 8 bytes, got {len(data)}: {data!r}"
+            ) from None
 
 
 class FloatCodec(CodecBase):

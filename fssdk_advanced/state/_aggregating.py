@@ -207,7 +207,7 @@ class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
         self._key_group = key_group
         self._codec = acc_codec
         self._func = agg_func
-        self._scope = store.scope
+        self._scope = store.scopes(key_group)
 
     @classmethod
     def from_context(
@@ -239,7 +239,7 @@ class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
     ) -> KeyedAggregatingState[T, ACC, R]:
         """The aggregate ``state_name`` of ``primary_key``. Binds a scope; no store access."""
         try:
-            scope = self._scope(self._key_group, primary_key, state_name.encode("utf-8"))
+            scope = self._scope(primary_key, state_name.encode("utf-8"))
         except (TypeError, AttributeError):
             raise TypeError(
                 f"new_aggregating_state: primary_key must be bytes and state_name str, got "

@@ -216,7 +216,7 @@ class KeyedListStateFactory(Generic[T]):
         self.store: Final = store
         self._key_group = key_group
         self._codec = codec
-        self._scope = store.scope
+        self._scope = store.scopes(key_group)
 
     @classmethod
     def from_context(
@@ -245,7 +245,7 @@ class KeyedListStateFactory(Generic[T]):
     def new_keyed_list(self, primary_key: bytes, namespace: bytes = EMPTY) -> KeyedListState[T]:
         """The list of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
         try:
-            scope = self._scope(self._key_group, primary_key, namespace)
+            scope = self._scope(primary_key, namespace)
         except TypeError:
             raise scope_type_error("new_keyed_list", primary_key, namespace) from None
         return ListState(scope, self._codec)

@@ -217,7 +217,7 @@ class KeyedMapStateFactory(Generic[K, V]):
         self._key_group = key_group
         self._key_codec = key_codec
         self._value_codec = value_codec
-        self._scope = store.scope
+        self._scope = store.scopes(key_group)
 
     @classmethod
     def from_context(
@@ -275,7 +275,7 @@ class KeyedMapStateFactory(Generic[K, V]):
     def new_keyed_map(self, primary_key: bytes, map_name: str = "") -> KeyedMapState[K, V]:
         """The map ``map_name`` of ``primary_key``. Binds a scope; no store access."""
         try:
-            scope = self._scope(self._key_group, primary_key, map_name.encode("utf-8"))
+            scope = self._scope(primary_key, map_name.encode("utf-8"))
         except (TypeError, AttributeError):
             raise TypeError(
                 f"new_keyed_map: primary_key must be bytes and map_name str, got "

@@ -344,7 +344,7 @@ class KeyedPriorityQueueStateFactory(Generic[T]):
         self.store: Final = store
         self._key_group = key_group
         self._codec = codec
-        self._scope = store.scope
+        self._scope = store.scopes(key_group)
 
     @classmethod
     def from_context(
@@ -377,7 +377,7 @@ class KeyedPriorityQueueStateFactory(Generic[T]):
     ) -> KeyedPriorityQueueState[T]:
         """The queue of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
         try:
-            scope = self._scope(self._key_group, primary_key, namespace)
+            scope = self._scope(primary_key, namespace)
         except TypeError:
             raise scope_type_error("new_keyed_priority_queue", primary_key, namespace) from None
         return PriorityQueueState(scope, self._codec, self._shared)

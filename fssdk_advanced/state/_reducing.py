@@ -152,7 +152,7 @@ class KeyedReducingStateFactory(Generic[V]):
         self._key_group = key_group
         self._codec = value_codec
         self._reduce = reduce_func
-        self._scope = store.scope
+        self._scope = store.scopes(key_group)
 
     @classmethod
     def from_context(
@@ -185,7 +185,7 @@ class KeyedReducingStateFactory(Generic[V]):
     ) -> KeyedReducingState[V]:
         """The reduced value of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
         try:
-            scope = self._scope(self._key_group, primary_key, namespace)
+            scope = self._scope(primary_key, namespace)
         except TypeError:
             raise scope_type_error("new_reducing_state", primary_key, namespace) from None
         return ReducingState(scope, self._codec, self._reduce)

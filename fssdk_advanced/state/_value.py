@@ -123,7 +123,7 @@ class KeyedValueStateFactory(Generic[T]):
         self.store: Final = store
         self._key_group = key_group
         self._codec = codec
-        self._scope = store.scope
+        self._scope = store.scopes(key_group)
 
     @classmethod
     def from_context(
@@ -155,7 +155,7 @@ class KeyedValueStateFactory(Generic[T]):
         Binds a scope; no store access.
         """
         try:
-            scope = self._scope(self._key_group, primary_key, namespace)
+            scope = self._scope(primary_key, namespace)
         except TypeError:
             raise scope_type_error("new_keyed_value", primary_key, namespace) from None
         return ValueState(scope, self._codec)
