@@ -9,7 +9,6 @@ so that two draws are often equal, prefixes of each other, or differ only in a 0
 
 from __future__ import annotations
 
-import operator
 from typing import Final
 
 from hypothesis import strategies as st
@@ -67,12 +66,21 @@ def simple_keys() -> st.SearchStrategy[bytes]:
 
 
 def long_values(min_size: int = 64, max_size: int = 4096) -> st.SearchStrategy[bytes]:
-    """Values of ``min_size`` to about ``max_size`` bytes, built cheaply by repeating a pattern."""
+    """Values of ``min_size`` to ``max_size`` bytes, built cheaply by repeating a short pattern."""
     return st.builds(
-        operator.mul,
+        _repeat,
         st.binary(min_size=1, max_size=4),
-        st.integers(min_value=min_size, max_value=max_size // 4 or 1),
-    ).map(lambda value: value[:max_size] if len(value) > max_size else value)
+        st.integers(min_value=min_size, max_value=max_size),
+    )
+
+
+def _repeat(pattern: bytes, length: int) -> bytes:
+    """``pattern`` repeated to exactly ``length`` bytes.
+
+    >>> _repeat(b"ab", 5)
+    b'ababa'
+    """
+    return (pattern * (length // len(pattern) + 1))[:length]
 
 
 def values() -> st.SearchStrategy[bytes]:
