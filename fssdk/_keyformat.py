@@ -76,6 +76,20 @@ def base_key(prefix: bytes, user_key: bytes) -> bytes:
     return prefix + escape(user_key) + BASE_SUFFIX
 
 
+def complex_key(key_group: bytes, key: bytes, namespace: bytes, user_key: bytes) -> bytes:
+    """Physical key of the value at ``ComplexKey(key_group, key, namespace, user_key)``.
+
+    >>> complex_key(b"g", b"k", b"", b"a") == base_key(scope_prefix(b"g", b"k", b""), b"a")
+    True
+    """
+    if 0 in key_group or 0 in key or 0 in namespace or 0 in user_key:
+        return base_key(scope_prefix(key_group, key, namespace), user_key)
+    return b"".join(
+        (b"\x02", key_group, TERMINATOR, key, TERMINATOR, namespace, TERMINATOR, user_key,
+         BASE_SUFFIX)
+    )
+
+
 def operand_range(prefix: bytes, user_key: bytes) -> tuple[bytes, bytes]:
     """``[start, end)`` of the merge operands of ``user_key``."""
     head = prefix + escape(user_key)

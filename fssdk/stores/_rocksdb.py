@@ -286,23 +286,31 @@ class RocksDBStore(Store):
         check_complex_key(key, "put")
         check_bytes(value, "value", "put")
         self._check_open("put")
-        self._put(kf.base_key(kf.scope_prefix(*key.scope), key.user_key), value)
+        self._put(kf.complex_key(*key), value)
 
     def get(self, key: ComplexKey) -> bytes | None:
         check_complex_key(key, "get")
-        self._check_open("get")
-        return self._get(kf.base_key(kf.scope_prefix(*key.scope), key.user_key))
+        if self._closed:
+            self._check_open("get")
+        physical = kf.complex_key(*key)
+        if self._has_operands or physical in self._pending:
+            return self._get(physical)
+        try:
+            value: bytes | None = self._table.get(physical)
+        except Exception as exc:  # rocksdict raises bare Exception for every engine error
+            raise self._io_error("get", physical, exc) from exc
+        return value
 
     def delete(self, key: ComplexKey) -> None:
         check_complex_key(key, "delete")
         self._check_open("delete")
-        self._put(kf.base_key(kf.scope_prefix(*key.scope), key.user_key), None)
+        self._put(kf.complex_key(*key), None)
 
     def merge(self, key: ComplexKey, value: bytes) -> None:
         check_complex_key(key, "merge")
         check_bytes(value, "value", "merge")
         self._check_open("merge")
-        self._merge(kf.base_key(kf.scope_prefix(*key.scope), key.user_key), value)
+        self._merge(kf.complex_key(*key), value)
 
     def delete_prefix(self, key: ComplexKey) -> None:
         check_complex_key(key, "delete_prefix")
