@@ -11,7 +11,15 @@ from typing import Any, cast
 
 import pytest
 
-from fssdk import ClosedError, ComplexKey, ErrorCode, InvalidStoreNameError, SDKError, Store
+from fssdk import (
+    ClosedError,
+    ComplexKey,
+    ErrorCode,
+    InvalidStoreNameError,
+    SDKError,
+    Store,
+    StoreScope,
+)
 from fssdk.runtime import Backend, LocalContext
 
 BackendFactory = Callable[[], Backend]
@@ -410,8 +418,13 @@ def test_scope_first_is_the_smallest_user_key_from_start(store: Store) -> None:
     assert scope.first(b"\xff\x00") is None
 
 
-def test_scope_handles_read_and_write_their_scope(store: Store) -> None:
-    scope = store.scope(b"g", b"k", b"n")
+@pytest.mark.parametrize("maker", ["scope", "scopes"])
+def test_scope_handles_read_and_write_their_scope(store: Store, maker: str) -> None:
+    makers: dict[str, Callable[[], StoreScope]] = {
+        "scope": lambda: store.scope(b"g", b"k", b"n"),
+        "scopes": lambda: store.scopes(b"g")(b"k", b"n"),
+    }
+    scope = makers[maker]()
     scope.put(b"a", b"1")
     scope.merge(b"a", b"2")
     scope.merge(b"b", b"3")
@@ -645,6 +658,8 @@ WRONG_TYPES: list[tuple[str, Callable[[Any], object], str]] = [
     ("scan_complex", lambda s: s.scan_complex(b"g", b"k", b"", start="a"), "start"),
     ("scan_complex", lambda s: s.scan_complex(b"g", b"k", b"", end=1), "end"),
     ("scope", lambda s: s.scope(b"g", b"k", "n"), "namespace"),
+    ("scopes", lambda s: s.scopes("g"), "key_group"),
+    ("scopes()()", lambda s: s.scopes(b"g")(b"k", None), "namespace"),
     ("scope().put", lambda s: s.scope(b"g", b"k", b"").put("u", b"v"), "user_key"),
     ("scope().get", lambda s: s.scope(b"g", b"k", b"").get(1), "user_key"),
     ("ComplexKey", lambda s: ComplexKey(b"g", b"k", cast(Any, "n"), b"u"), "namespace"),
@@ -676,6 +691,7 @@ OPERATIONS: dict[str, Callable[[Store], object]] = {
     "list_complex": lambda s: s.list_complex(*KEY.scope, b"", b""),
     "scan_complex": lambda s: s.scan_complex(*KEY.scope),
     "scope": lambda s: s.scope(*KEY.scope),
+    "scopes": lambda s: s.scopes(KEY.key_group),
 }
 
 

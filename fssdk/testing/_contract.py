@@ -44,6 +44,8 @@ WRONG_TYPES: Final[tuple[tuple[str, Call, str], ...]] = (
     ("scan_complex", lambda s: s.scan_complex("g", b"k", b""), "key_group"),
     ("scan_complex", lambda s: s.scan_complex(b"g", b"k", b"", start="a"), "start"),
     ("scan_complex", lambda s: s.scan_complex(b"g", b"k", b"", end=1), "end"),
+    ("scope", lambda s: s.scope(b"g", b"k", "n"), "namespace"),
+    ("scopes", lambda s: s.scopes("g"), "key_group"),
 )
 
 #: Every Store operation, as a call on a store that holds ``_CK`` and simple key ``b"k"``.
@@ -61,6 +63,7 @@ OPERATIONS: Final[dict[str, Call]] = {
     "scan_complex": lambda s: s.scan_complex(b"g", b"k", b"").has_next(),
     "scope().put": lambda s: s.scope(b"g", b"k", b"").put(b"u", b"v"),
     "scope().get": lambda s: s.scope(b"g", b"k", b"").get(b"u"),
+    "scopes()().put": lambda s: s.scopes(b"g")(b"k", b"").put(b"u", b"v"),
 }
 
 

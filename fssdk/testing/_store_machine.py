@@ -30,13 +30,17 @@ from hypothesis.stateful import (
 
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import ErrorCode, SDKError
-from fssdk._store import Iterator, Pair, Store
+from fssdk._store import Iterator, Pair, Store, StoreScope
 from fssdk.stores import MemoryStore
 from fssdk.testing import _strategies as sts
 from fssdk.testing._strategies import Scope
 
 #: Scans a machine keeps open at once; each is read a little at a time between other steps.
 MAX_OPEN_SCANS: Final = 4
+
+#: How a rule reaches the store: ComplexKey methods, a ``store.scope(...)`` handle, or a handle
+#: from the per-key-group maker ``store.scopes(key_group)``.
+VIAS: Final = st.sampled_from(["key", "scope", "scopes"])
 
 #: Characters of a value shown in a mismatch message before it is elided.
 _SHOW_LIMIT: Final = 60
@@ -238,10 +242,11 @@ def _next_or_stop(iterator: Iterator) -> object:
 class StoreMachine(RuleBasedStateMachine):
     """Every Store operation, applied to the store under test and the reference alike.
 
-    Subclasses set ``subject`` (see :func:`store_machine`). Rules cover simple keys; complex keys
-    directly and through ``Store.scope`` handles; merges in runs with flushes in between; prefix
-    deletes; lists and scans with bounds, forwards and in reverse; and scans read a few pairs at a
-    time while writes go on (they must yield the scope as it was when they were opened). Stores
+    Subclasses set ``subject`` (see :func:`store_machine`). Rules cover simple keys; complex
+    keys directly and through ``scope``/``scopes`` handles; merges in runs with flushes in
+    between; prefix deletes; lists and scans with bounds, forwards and in reverse; and scans read
+    a few pairs at a time while writes go on (they must yield the scope as it was when they were
+    opened). Stores
     with a ``flush()`` method are flushed at random; with a ``reopen`` function the store is closed
     and reopened at random and then compared in full. Every result must equal the reference's and
     have its type (``bytes``, never ``bytearray``); ``_check()`` runs after every step on stores
@@ -313,12 +318,18 @@ class StoreMachine(RuleBasedStateMachine):
         flush: Callable[[], object] = self.store.flush  # type: ignore[attr-defined]
         flush()
 
+    def handle(self, scope: Scope, via: str) -> StoreScope:
+        """A handle on ``scope``: from ``store.scope(...)``, or from ``store.scopes(key_group)``."""
+        if via == "scopes":
+            return self.store.scopes(scope[0])(scope[1], scope[2])
+        return self.store.scope(*scope)
+
     def open_both(
-        self, scope: Scope, start: bytes, end: bytes, reverse: bool, via_scope: bool
+        self, scope: Scope, start: bytes, end: bytes, reverse: bool, via: str
     ) -> tuple[Iterator, Iterator]:
         """One scan on the store under test (maybe through a scope handle) and the reference."""
-        if via_scope:
-            tested = self.store.scope(*scope).scan(start=start, end=end, reverse=reverse)
+        if via != "key":
+            tested = self.handle(scope, via).scan(start=start, end=end, reverse=reverse)
         else:
             tested = self.store.scan_complex(*scope, start=start, end=end, reverse=reverse)
         return tested, self.reference.scan_complex(*scope, start=start, end=end, reverse=reverse)
@@ -385,10 +396,10 @@ class StoreMachine(RuleBasedStateMachine):
         rows=st.lists(
             st.tuples(st.booleans(), sts.user_keys(), sts.values()), min_size=1, max_size=6
         ),
-        via_scope=st.booleans(),
+        via=VIAS,
     )
     def fill_scope(
-        self, base: ComplexKey, rows: list[tuple[bool, bytes, bytes]], via_scope: bool
+        self, base: ComplexKey, rows: list[tuple[bool, bytes, bytes]], via: str
     ) -> MultipleResults[ComplexKey]:
         """Put several entries in ``base``'s scope; ``True`` rows extend ``base``'s user key.
 
@@ -399,10 +410,10 @@ class StoreMachine(RuleBasedStateMachine):
         for extend, user_key, value in rows:
             key = ComplexKey(*base.scope, base.user_key + user_key if extend else user_key)
             keys.append(key)
-            if via_scope:
-                self.store.scope(*key.scope).put(key.user_key, value)
-            else:
+            if via == "key":
                 self.store.put(key, value)
+            else:
+                self.handle(key.scope, via).put(key.user_key, value)
             self.reference.put(key, value)
         return multiple(*keys)
 
@@ -468,37 +479,38 @@ class StoreMachine(RuleBasedStateMachine):
         got = self.store.get(key)
         self.agree(f"get({key!r}) right after writing it", got, self.reference.get(key))
 
-    @rule(key=keys, value=sts.values(), via_scope=st.booleans(), read_back=st.booleans())
-    def put(self, key: ComplexKey, value: bytes, via_scope: bool, read_back: bool) -> None:
-        if via_scope:
-            self.store.scope(*key.scope).put(key.user_key, value)
-        else:
+    @rule(key=keys, value=sts.values(), via=VIAS, read_back=st.booleans())
+    def put(self, key: ComplexKey, value: bytes, via: str, read_back: bool) -> None:
+        if via == "key":
             self.store.put(key, value)
+        else:
+            self.handle(key.scope, via).put(key.user_key, value)
         self.reference.put(key, value)
         if read_back:
             self.read_back(key)
 
-    @rule(key=keys, via_scope=st.booleans())
-    def get(self, key: ComplexKey, via_scope: bool) -> None:
-        got = self.store.scope(*key.scope).get(key.user_key) if via_scope else self.store.get(key)
+    @rule(key=keys, via=VIAS)
+    def get(self, key: ComplexKey, via: str) -> None:
+        handle = None if via == "key" else self.handle(key.scope, via)
+        got = self.store.get(key) if handle is None else handle.get(key.user_key)
         self.agree(f"get({key!r})", got, self.reference.get(key))
 
-    @rule(key=keys, via_scope=st.booleans(), read_back=st.booleans())
-    def delete(self, key: ComplexKey, via_scope: bool, read_back: bool) -> None:
-        if via_scope:
-            self.store.scope(*key.scope).delete(key.user_key)
-        else:
+    @rule(key=keys, via=VIAS, read_back=st.booleans())
+    def delete(self, key: ComplexKey, via: str, read_back: bool) -> None:
+        if via == "key":
             self.store.delete(key)
+        else:
+            self.handle(key.scope, via).delete(key.user_key)
         self.reference.delete(key)
         if read_back:
             self.read_back(key)
 
-    @rule(key=keys, value=sts.values(), via_scope=st.booleans(), read_back=st.booleans())
-    def merge(self, key: ComplexKey, value: bytes, via_scope: bool, read_back: bool) -> None:
-        if via_scope:
-            self.store.scope(*key.scope).merge(key.user_key, value)
-        else:
+    @rule(key=keys, value=sts.values(), via=VIAS, read_back=st.booleans())
+    def merge(self, key: ComplexKey, value: bytes, via: str, read_back: bool) -> None:
+        if via == "key":
             self.store.merge(key, value)
+        else:
+            self.handle(key.scope, via).merge(key.user_key, value)
         self.reference.merge(key, value)
         if read_back:
             self.read_back(key)
@@ -521,13 +533,13 @@ class StoreMachine(RuleBasedStateMachine):
                 self.flush_store()
         self.read_back(key)
 
-    @rule(key=keys, via_scope=st.booleans())
-    def delete_prefix(self, key: ComplexKey, via_scope: bool) -> None:
+    @rule(key=keys, via=VIAS)
+    def delete_prefix(self, key: ComplexKey, via: str) -> None:
         """Delete the entries of ``key``'s scope whose user key starts with ``key.user_key``."""
-        if via_scope:
-            self.store.scope(*key.scope).delete_prefix(key.user_key)
-        else:
+        if via == "key":
             self.store.delete_prefix(key)
+        else:
+            self.handle(key.scope, via).delete_prefix(key.user_key)
         self.reference.delete_prefix(key)
 
     @rule(key=keys, start=refs(keys, after=False), end=refs(keys, after=True))
@@ -545,9 +557,9 @@ class StoreMachine(RuleBasedStateMachine):
         start=refs(keys, after=False),
         end=refs(keys, after=True),
         reverse=st.booleans(),
-        via_scope=st.booleans(),
+        via=VIAS,
     )
-    def scan(self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, via_scope: bool) -> None:
+    def scan(self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, via: str) -> None:
         """Scan ``key``'s scope between two bounds, to the end."""
         entries = self.entries(key.scope)
         low, high = start.resolve(entries), end.resolve(entries)
@@ -555,7 +567,7 @@ class StoreMachine(RuleBasedStateMachine):
             f"scan_complex({_scope_args(key.scope)}, start={show(low)}, end={show(high)}, "
             f"reverse={reverse})"
         )
-        self.compare_scan(label, *self.open_both(key.scope, low, high, reverse, via_scope))
+        self.compare_scan(label, *self.open_both(key.scope, low, high, reverse, via))
 
     @rule(key=keys, start=refs(keys, after=True))
     def first(self, key: ComplexKey, start: Ref) -> None:
@@ -600,7 +612,7 @@ class StoreMachine(RuleBasedStateMachine):
             f"scan_complex({_scope_args(key.scope)}, start={show(low)}, end={show(high)}, "
             f"reverse={reverse}) with writes after {read_first} pairs"
         )
-        tested, reference = self.open_both(key.scope, low, high, reverse, via_scope=False)
+        tested, reference = self.open_both(key.scope, low, high, reverse, via="key")
         with tested, reference:
             got = [pair for _, pair in zip(range(read_first), tested, strict=False)]
             want = [pair for _, pair in zip(range(read_first), reference, strict=False)]
@@ -618,10 +630,10 @@ class StoreMachine(RuleBasedStateMachine):
         start=refs(keys, after=False),
         end=refs(keys, after=True),
         reverse=st.booleans(),
-        via_scope=st.booleans(),
+        via=VIAS,
     )
     def open_scan(
-        self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, via_scope: bool
+        self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, via: str
     ) -> None:
         """Open a scan of ``key``'s scope on both stores, to be read while other steps run."""
         entries = self.entries(key.scope)
@@ -630,7 +642,7 @@ class StoreMachine(RuleBasedStateMachine):
             f"open scan of ({_scope_args(key.scope)}, start={show(low)}, end={show(high)}, "
             f"reverse={reverse})"
         )
-        tested, reference = self.open_both(key.scope, low, high, reverse, via_scope)
+        tested, reference = self.open_both(key.scope, low, high, reverse, via)
         self.scans.append(_OpenScan(tested, reference, label))
 
     @precondition(lambda self: bool(self.scans))
