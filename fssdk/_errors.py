@@ -12,7 +12,16 @@
     ├── StoreInternalError              STORE_INTERNAL
     ├── CorruptStateError               STATE_CORRUPT (a ValueError): stored bytes do not decode
     ├── StateConflictError              STATE_CONFLICT: one state identity declared two ways
-    └── UnexpectedResultError           RESULT_UNEXPECTED
+    ├── UnexpectedResultError           RESULT_UNEXPECTED
+    └── RunnerError                     the local runner's errors (fssdk.runtime), each with the
+        │                               exit code of ``fssdk run``
+        ├── UsageError (ValueError)     RUNTIME_USAGE            exit 2
+        ├── OperatorLoadError           RUNTIME_OPERATOR_LOAD    exit 2
+        ├── StateDirError               RUNTIME_STATE_DIR        exit 3
+        ├── RunnerIOError (OSError)     RUNTIME_IO               exit 4
+        ├── OutputRecordError           RUNTIME_OUTPUT_RECORD    exit 5
+        ├── OperatorFailedError         RUNTIME_OPERATOR_FAILED  exit 1
+        └── RunInterruptedError         RUNTIME_INTERRUPTED      exit 130
 
 Programmer mistakes are not storage errors: a wrong argument type raises ``TypeError`` and a bad
 argument value ``ValueError``, each naming the argument.
@@ -37,6 +46,13 @@ class ErrorCode(enum.Enum):
     STATE_CORRUPT = "state-corrupt"
     STATE_CONFLICT = "state-conflict"
     RESULT_UNEXPECTED = "result-unexpected"
+    RUNTIME_USAGE = "runtime-usage"
+    RUNTIME_OPERATOR_LOAD = "runtime-operator-load"
+    RUNTIME_STATE_DIR = "runtime-state-dir"
+    RUNTIME_IO = "runtime-io"
+    RUNTIME_OUTPUT_RECORD = "runtime-output-record"
+    RUNTIME_OPERATOR_FAILED = "runtime-operator-failed"
+    RUNTIME_INTERRUPTED = "runtime-interrupted"
 
 
 class SDKError(Exception):
@@ -57,7 +73,12 @@ class SDKError(Exception):
         super().__init__(*args)
 
     def __str__(self) -> str:
-        return f"[{self.code.name}] {super().__str__()}"
+        return f"[{self.code.name}] {self.message}"
+
+    @property
+    def message(self) -> str:
+        """The message without the code."""
+        return super().__str__()
 
 
 class InvalidDriverError(SDKError):

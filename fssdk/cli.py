@@ -418,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         return _inspect(args)
     except RunnerError as exc:
-        sys.stderr.write(f"fssdk: error: {exc}\n")
+        sys.stderr.write(f"fssdk: error: {exc.message}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("fssdk: error: interrupted\n")

@@ -129,7 +129,12 @@ def test_every_exported_error_is_an_sdk_error_with_its_own_code() -> None:
     assert errors == sdk_errors()
     codes = [error.default_code for error in sdk_errors() if error is not SDKError]
     assert len(set(codes)) == len(codes)
-    assert set(codes) == set(ErrorCode)
+    runner_codes = {
+        error.default_code
+        for error in exported_exceptions(fssdk.runtime)
+        if issubclass(error, SDKError)
+    }
+    assert set(codes) | runner_codes == set(ErrorCode)
 
 
 @pytest.mark.parametrize("error", sdk_errors(), ids=lambda error: error.__name__)
@@ -152,9 +157,13 @@ def test_errors_that_are_also_builtin_errors() -> None:
     assert issubclass(fssdk.StoreIOError, OSError)
 
 
-def test_runner_errors_form_their_own_tree_with_exit_codes() -> None:
+def test_runner_errors_are_sdk_errors_with_codes_and_exit_codes() -> None:
     runner_errors = exported_exceptions(fssdk.runtime)
     assert fssdk.runtime.RunnerError in runner_errors
+    codes = set()
     for error in runner_errors:
         assert issubclass(error, fssdk.runtime.RunnerError)
+        assert issubclass(error, SDKError)
         assert isinstance(error.exit_code, int)
+        codes.add(error.default_code)
+    assert len(codes) == len(runner_errors) - 1  # RunnerError shares UsageError's code

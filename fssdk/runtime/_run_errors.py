@@ -2,7 +2,7 @@
 
 ::
 
-    RunnerError(Exception)              .exit_code
+    RunnerError(fssdk.SDKError)         .exit_code
     ├── UsageError (ValueError)         2  bad options, bad --set, bad config file
     ├── OperatorLoadError               2  no such operator file or module, import failed, no driver
     ├── StateDirError                   3  state dir locked or incompatible, input/output changed
@@ -11,58 +11,68 @@
     ├── OperatorFailedError             1  the operator raised; ``__cause__`` is its exception
     └── RunInterruptedError           130  Ctrl-C (the state dir keeps its last checkpoint)
 
-These are the runner's own errors; the SDK's (:class:`fssdk.SDKError`) keep their codes and reach
-the command line wrapped in :class:`OperatorFailedError` when the operator's code raised them.
+They belong to the SDK's one error tree, each with its own ``ErrorCode``; errors the operator's
+code raised reach the command line wrapped in :class:`OperatorFailedError`.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from fssdk._errors import ErrorCode, SDKError
 
-class RunnerError(Exception):
-    """A run that cannot start or cannot go on; ``str(error)`` says what and what to do."""
 
+class RunnerError(SDKError):
+    """A run that cannot start or cannot go on; ``error.message`` says what and what to do."""
+
+    default_code = ErrorCode.RUNTIME_USAGE
     exit_code: ClassVar[int] = 2
 
 
 class UsageError(RunnerError, ValueError):
     """An option, a ``--set`` entry or the config file is wrong."""
 
+    default_code = ErrorCode.RUNTIME_USAGE
     exit_code = 2
 
 
 class OperatorLoadError(RunnerError):
     """The operator could not be loaded: no such file or module, import failed, no driver."""
 
+    default_code = ErrorCode.RUNTIME_OPERATOR_LOAD
     exit_code = 2
 
 
 class StateDirError(RunnerError):
     """The state directory is locked by another run, or cannot be resumed by this one."""
 
+    default_code = ErrorCode.RUNTIME_STATE_DIR
     exit_code = 3
 
 
 class RunnerIOError(RunnerError, OSError):
     """The input cannot be read or an output cannot be written."""
 
+    default_code = ErrorCode.RUNTIME_IO
     exit_code = 4
 
 
 class OutputRecordError(RunnerError, ValueError):
     """The operator emitted a record that a line-oriented output cannot hold (a newline in it)."""
 
+    default_code = ErrorCode.RUNTIME_OUTPUT_RECORD
     exit_code = 5
 
 
 class OperatorFailedError(RunnerError):
     """The operator's code raised; the message says in which call and on which input record."""
 
+    default_code = ErrorCode.RUNTIME_OPERATOR_FAILED
     exit_code = 1
 
 
 class RunInterruptedError(RunnerError):
     """The run was interrupted (Ctrl-C); the message says where and how to resume."""
 
+    default_code = ErrorCode.RUNTIME_INTERRUPTED
     exit_code = 130
