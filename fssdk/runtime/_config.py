@@ -50,7 +50,7 @@ def parse_set(entries: Iterable[str]) -> dict[str, str]:
     >>> parse_set(["oops"])
     Traceback (most recent call last):
     ...
-    fssdk.runtime._run_errors.UsageError: --set 'oops': expected KEY=VALUE
+    fssdk.runtime._run_errors.UsageError: [RUNTIME_USAGE] --set 'oops': expected KEY=VALUE
     """
     config: dict[str, str] = {}
     for entry in entries:

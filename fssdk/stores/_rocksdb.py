@@ -335,12 +335,15 @@ class RocksDBStore(Store):
         reverse: bool = False,
     ) -> Iterator:
         self._check_scope_args(key_group, key, namespace, "scan_complex")
-        return _RocksDBScope(self, key_group, key, namespace).scan(
+        return self.scope(key_group, key, namespace).scan(
             start=start, end=end, reverse=reverse
         )
 
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        return _RocksDBScope(self, key_group, key, namespace)
+        if type(key_group) is not bytes:
+            self._check_scope_args(key_group, key, namespace, "scope")
+        head = b"\x02" + kf.escape(key_group) + b"\x00\x01"
+        return _scope_of(self, key_group, head, key, namespace)
 
     def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
         check_bytes(key_group, "key_group", "scopes")
@@ -366,24 +369,10 @@ class _RocksDBScope(StoreScope):
     """A scope of a RocksDBStore that encodes its prefix once and appends escaped user keys."""
 
     __slots__ = ("_prefix",)
+    _prefix: bytes
 
-    # __init__ and get are the per-record path of keyed state: written out in full, no calls.
-    def __init__(self, store: RocksDBStore, key_group: bytes, key: bytes, namespace: bytes) -> None:
-        if type(key_group) is not bytes or type(key) is not bytes or type(namespace) is not bytes:
-            store._check_scope_args(key_group, key, namespace, "scope")
-        if store._closed:
-            store._check_open("scope")
-        self.store = store
-        self.key_group = key_group
-        self.key = key
-        self.namespace = namespace
-        if 0 in key_group or 0 in key or 0 in namespace:
-            self._prefix = kf.scope_prefix(key_group, key, namespace)
-        else:
-            self._prefix = b"".join(
-                (b"\x02", key_group, b"\x00\x01", key, b"\x00\x01", namespace, b"\x00\x01")
-            )
-
+    # Made by _scope_of, not __init__; get is the per-record read of keyed state, written out
+    # in full with no intermediate calls.
     def get(self, user_key: bytes) -> bytes | None:
         store: RocksDBStore = self.store  # type: ignore[assignment]
         if type(user_key) is not bytes:
