@@ -90,16 +90,33 @@ def complex_key(key_group: bytes, key: bytes, namespace: bytes, user_key: bytes)
     )
 
 
+def group_head(key_group: bytes) -> bytes:
+    """The start of every scope prefix of ``key_group``: tag, escaped group, terminator."""
+    return COMPLEX_TAG + escape(key_group) + TERMINATOR
+
+
+def operands_of(base: bytes) -> tuple[bytes, bytes]:
+    """``[start, end)`` of the merge operands of the base entry with physical key ``base``.
+
+    Operands share the base's key up to its final ``00 01``, which becomes ``00 02``.
+    """
+    stem = base[:-1]
+    return stem + b"\x02", stem + b"\x03"
+
+
+def operand_after(base: bytes, seq: int) -> bytes:
+    """Physical key of merge operand number ``seq`` of the base entry ``base``."""
+    return base[:-1] + b"\x02" + seq.to_bytes(SEQ_BYTES, "big") + OPERAND_SUFFIX
+
+
 def operand_range(prefix: bytes, user_key: bytes) -> tuple[bytes, bytes]:
     """``[start, end)`` of the merge operands of ``user_key``."""
-    head = prefix + escape(user_key)
-    return head + OPERAND_INFIX, head + b"\x00\x03"
+    return operands_of(base_key(prefix, user_key))
 
 
 def operand_key(prefix: bytes, user_key: bytes, seq: int) -> bytes:
     """Physical key of the merge operand number ``seq`` of ``user_key``."""
-    sequence = seq.to_bytes(SEQ_BYTES, "big")
-    return prefix + escape(user_key) + OPERAND_INFIX + sequence + OPERAND_SUFFIX
+    return operand_after(base_key(prefix, user_key), seq)
 
 
 def user_key_of(physical: bytes, prefix_length: int) -> bytes:

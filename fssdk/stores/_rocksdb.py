@@ -110,8 +110,7 @@ class RocksDBStore(Store):
                 operand = b"".join(pending.operands)
                 if pending.base is _KEEP:
                     self._merge_seq += 1
-                    key = physical[:-1] + b"\x02" + self._merge_seq.to_bytes(8, "big") + b"\x02"
-                    batch.put(key, operand, handle)
+                    batch.put(kf.operand_after(physical, self._merge_seq), operand, handle)
                     operands_written = True
                     continue
                 value = (pending.base or b"") + operand  # type: ignore[operator]
@@ -126,11 +125,11 @@ class RocksDBStore(Store):
             batch.put(kf.META_MERGE_SEQ, self._merge_seq.to_bytes(8, "big"), handle)
 
     def _clear_operands(self, batch: Any, physical: bytes) -> None:
-        start = physical[:-1] + b"\x02"
+        start, end = kf.operands_of(physical)
         reader = self._fresh_reader()
         reader.seek(start)
         if reader.valid() and reader.key().startswith(start):
-            batch.delete_range(start, physical[:-1] + b"\x03", self._handle)
+            batch.delete_range(start, end, self._handle)
 
     def _after_write(self) -> None:
         self._pending = {}
@@ -205,7 +204,7 @@ class RocksDBStore(Store):
             if not reader.valid():
                 return base
             key = reader.key()
-        operand_prefix = physical[:-1] + b"\x02"
+        operand_prefix = kf.operands_of(physical)[0]
         if not key.startswith(operand_prefix):
             return base
         parts = [base or b""]
@@ -342,13 +341,13 @@ class RocksDBStore(Store):
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         if type(key_group) is not bytes:
             self._check_scope_args(key_group, key, namespace, "scope")
-        head = b"\x02" + kf.escape(key_group) + b"\x00\x01"
+        head = kf.group_head(key_group)
         return _scope_of(self, key_group, head, key, namespace)
 
     def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
         check_bytes(key_group, "key_group", "scopes")
         self._check_open("scopes")
-        head = b"\x02" + kf.escape(key_group) + b"\x00\x01"
+        head = kf.group_head(key_group)
         return functools.partial(_scope_of, self, key_group, head)
 
     def _check(self) -> None:
