@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import abc
+import contextlib
+import os
+import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from fssdk._errors import InvalidDriverError, NotInitializedError
@@ -86,12 +89,42 @@ class BaseDriver(Driver):
 
 _lock = threading.Lock()
 _registered: Driver | None = None
+_loading = 0
+
+
+@contextlib.contextmanager
+def loading_operator() -> Iterator[None]:
+    """Mark the import of an operator module by a runtime (``fssdk run``, an engine's loader).
+
+    Inside it, ``run`` only registers the driver. Outside it, ``run`` called from a module run
+    as a script (``python op.py``) also says on stderr how to run the operator, since nothing
+    else will. Every runtime that imports operator modules must import them inside this block.
+    """
+    global _loading  # noqa: PLW0603 - a process-wide count, like the registration slot
+    with _lock:
+        _loading += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _loading -= 1
+
+
+def _script_hint(caller_globals: Mapping[str, object]) -> str:
+    file = caller_globals.get("__file__")
+    shown = os.path.relpath(file) if isinstance(file, str) else "OPERATOR.py"
+    return (
+        f"fssdk: this registers the operator; run it with `fssdk run {shown} --input FILE "
+        "--output FILE --state-dir DIR` (see fssdk run --help)\n"
+    )
 
 
 def run(driver: Driver) -> None:
     """Register ``driver`` as this module's operator; the runtime picks it up after import.
 
     The equivalent of the Go SDK's ``fssdk.Run`` called from ``init()``: call it at module level.
+    Called from a script run directly (``python op.py``, no runtime loading it), it also writes
+    one line to stderr saying how to run the operator with ``fssdk run``.
 
     >>> run("not a driver")
     Traceback (most recent call last):
@@ -103,6 +136,10 @@ def run(driver: Driver) -> None:
         raise InvalidDriverError(f"fssdk.run expects a Driver, got {type(driver).__name__}")
     with _lock:
         _registered = driver
+        loading = _loading > 0
+    caller = sys._getframe(1).f_globals
+    if not loading and caller.get("__name__") == "__main__":
+        sys.stderr.write(_script_hint(caller))
 
 
 def take_registered_driver() -> Driver:

@@ -1,15 +1,18 @@
 """Load an operator: import a .py file or a module and take the Driver it registered.
 
 An operator module calls ``fssdk.run(MyDriver())`` at import time; the loader imports it and
-takes that registration. Its *identity* (``module:Class``, the last component of the module name
-and the driver's class) is what a state directory records, so that a state directory written by
-one operator is not resumed by another, while moving the file or importing it under a package
-path keeps the identity.
+takes that registration (inside :func:`fssdk._driver.loading_operator`, so that ``fssdk.run``
+knows a runtime is loading it). Its *identity* (``module:Class``, the last component of the
+module name and the driver's class) is what a state directory records, so that a state directory
+written by one operator is not resumed by another, while moving the file or importing it under a
+package path keeps the identity. Its *source* (the operator's file and that file's SHA-256) is
+recorded too, so that a resume can say when the code changed (an upgrade).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -26,11 +29,32 @@ from fssdk.runtime._run_errors import OperatorLoadError
 
 @dataclass(frozen=True)
 class LoadedOperator:
-    """A driver ready to run, with where it came from and the identity a state dir records."""
+    """A driver ready to run, with where it came from and the identity a state dir records.
+
+    ``source`` is the operator's file (the .py given, or the module that defines the driver's
+    class), ``source_sha256`` the hash of its bytes; both None when there is no such file.
+    """
 
     driver: Driver
     spec: str
     identity: str
+    source: Path | None = None
+    source_sha256: str | None = None
+
+
+def _source_of(driver: Driver, module: ModuleType | None) -> tuple[Path | None, str | None]:
+    """The operator's file (``module``'s, else the driver class's module's) and its SHA-256."""
+    if module is None:
+        module = sys.modules.get(type(driver).__module__)
+    file = getattr(module, "__file__", None)
+    if not isinstance(file, str):
+        return None, None
+    path = Path(file).resolve()
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return path, None
+    return path, digest
 
 
 def identity_of(driver: Driver) -> str:
@@ -113,10 +137,8 @@ def load_operator(spec: str) -> LoadedOperator:
     else:
         where = f"operator module {spec!r}"
     try:
-        if path is not None:
-            _import_file(path.resolve())
-        else:
-            _import_module(spec)
+        with _driver.loading_operator():
+            module = _import_file(path.resolve()) if path is not None else _import_module(spec)
     except ModuleNotFoundError as exc:
         if exc.name is not None and (spec == exc.name or spec.startswith(exc.name + ".")):
             raise OperatorLoadError(
@@ -134,7 +156,11 @@ def load_operator(spec: str) -> LoadedOperator:
         raise OperatorLoadError(
             f"{where} registered no driver: call fssdk.run(YourDriver()) at module level"
         ) from exc
-    return LoadedOperator(driver=driver, spec=spec, identity=identity_of(driver))
+    source, digest = _source_of(driver, module)
+    return LoadedOperator(
+        driver=driver, spec=spec, identity=identity_of(driver), source=source,
+        source_sha256=digest,
+    )
 
 
 def operator_from_driver(driver: Driver) -> LoadedOperator:
@@ -145,6 +171,8 @@ def operator_from_driver(driver: Driver) -> LoadedOperator:
             f"{type(driver).__name__}"
         )
     cls = type(driver)
+    source, digest = _source_of(driver, None)
     return LoadedOperator(
-        driver=driver, spec=f"{cls.__module__}.{cls.__qualname__}", identity=identity_of(driver)
+        driver=driver, spec=f"{cls.__module__}.{cls.__qualname__}", identity=identity_of(driver),
+        source=source, source_sha256=digest,
     )
