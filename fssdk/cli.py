@@ -3,22 +3,29 @@
 ::
 
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
-    fssdk state inspect DIR [--store NAME [--key-group KG --key K --namespace NS | --simple]]
+    fssdk state inspect DIR [--verify] [--store NAME [--key-group KG --key K --namespace NS |
+                        --simple]]
 
-Errors are reported as one ``fssdk: error: ...`` message on stderr (no traceback, except the
-operator's own when importing it failed) with the exit code of the error's kind (see
-:mod:`fssdk.runtime._run_errors`): 1 the operator raised, 2 usage, 3 state dir, 4 input/output,
-5 a record with a newline, 130 interrupted. docs/runtime.md has the details.
+Each subcommand is one parser built by its own ``_add_*`` function and one handler function
+(``set_defaults(handler=...)``); a new subcommand adds both. Errors are reported as one
+``fssdk: error: ...`` message on stderr with the exit code of the error's kind (see
+:mod:`fssdk.runtime._run_errors`): 1 the operator raised (followed by the operator's frames), 2
+usage, 3 state dir, 4 input/output, 5 a record with a newline, 130 SIGINT, 143 SIGTERM. No
+Python traceback, except with ``--traceback``. docs/runtime.md has the details.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeAlias
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -26,8 +33,14 @@ from rich.table import Table
 from rich.text import Text
 
 from fssdk.runtime import _inspect as ins
+from fssdk.runtime._checkpoint import StateDir, verify_copy
 from fssdk.runtime._config import build_config
-from fssdk.runtime._run_errors import RunnerError, UsageError
+from fssdk.runtime._run_errors import (
+    OperatorFailedError,
+    RunnerError,
+    StateDirError,
+    UsageError,
+)
 from fssdk.runtime._runner import (
     DEFAULT_CHECKPOINT_INTERVAL,
     DEFAULT_KEEP_CHECKPOINTS,
@@ -63,23 +76,39 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fssdk", description="Run fssdk operators locally and inspect their state."
     )
     parser.add_argument("--version", action="version", version=f"fssdk {_version()}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--traceback", action="store_true",
+                        help="on an error, also print the full Python stack")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(commands, common)
+    state = commands.add_parser("state", help="look at a state directory")
+    state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
+    _add_state_inspect(state_commands, common)
+    return parser
 
+
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     run = commands.add_parser(
         "run",
+        parents=[common],
         help="run an operator over newline-delimited records",
         description=(
             "Feed each line of --input to the operator's process(); write what it emits on "
             "target 0 to --output, one record per line. With --state-dir, checkpoint and resume "
-            "exactly after a crash (rerun the same command)."
+            "exactly after a crash (rerun the same command); with a changed operator file, the "
+            "same command runs the new code on the existing state (an upgrade)."
         ),
         epilog=(
             "exit codes: 0 done, 1 the operator raised, 2 usage (options, --set, config file, "
-            "operator not found or without driver), 3 state dir (locked, incompatible, input or "
-            "output changed), 4 input/output, 5 a record with a newline, 130 interrupted. "
-            "See docs/runtime.md."
+            "operator not found or without driver, --fresh unconfirmed), 3 state dir (locked, "
+            "incompatible, input or output changed, every checkpoint damaged), 4 input/output, "
+            "5 a record with a newline, 130 SIGINT, 143 SIGTERM. See docs/runtime.md."
         ),
     )
+    run.set_defaults(handler=_run)
     run.add_argument("operator", metavar="OPERATOR",
                      help="a .py file or a package.module that calls fssdk.run(driver)")
     run.add_argument("--input", required=True, metavar="FILE|-", help="input records ('-': stdin)")
@@ -90,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="RocksDB state, checkpoints and the lock (resumed when it exists)")
     where.add_argument("--memory", action="store_true",
                        help="keep state in memory: no state dir, no recovery")
+    run.add_argument("--fresh", action="store_true",
+                     help="start over: discard the state dir's checkpoints and state and rewrite "
+                          "the outputs (asks first; see --yes)")
+    run.add_argument("--yes", action="store_true",
+                     help="with --fresh: do not ask (needed when stdin is not a terminal)")
     run.add_argument("--checkpoint-interval", type=_positive_int,
                      default=DEFAULT_CHECKPOINT_INTERVAL, metavar="N",
                      help=f"checkpoint every N records (default {DEFAULT_CHECKPOINT_INTERVAL})")
@@ -114,23 +148,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true",
                      help="no progress bar, no summary (warnings and errors still print)")
 
-    state = commands.add_parser("state", help="look at a state directory")
-    state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
+
+def _add_state_inspect(state_commands: Subcommands, common: argparse.ArgumentParser) -> None:
     inspect = state_commands.add_parser(
         "inspect",
+        parents=[common],
         help="stores, entry counts, key groups, and one scope's entries",
         description=(
             "Show a state directory: owner, checkpoints, and per store its entries, bytes and "
             "key groups. Reads the newest checkpoint (a copy of it), so it works during a run. "
             "Byte strings print as text when printable, else as hex:...; arguments accept both."
         ),
+        epilog="exit codes: 0 done, 2 usage, 3 state dir unreadable or a checkpoint damaged.",
     )
+    inspect.set_defaults(handler=_inspect)
     inspect.add_argument("state_dir", metavar="DIR")
     source = inspect.add_mutually_exclusive_group()
     source.add_argument("--checkpoint", type=_positive_int, metavar="ID",
                         help="read this checkpoint (default: the newest)")
     source.add_argument("--live", action="store_true",
                         help="read the live database (only when no run holds the directory)")
+    inspect.add_argument("--verify", action="store_true",
+                         help="open every kept checkpoint and read all of it with checksums "
+                              "verified; report each (exit code 3 if one is damaged)")
     inspect.add_argument("--store", metavar="NAME", help="show this store's key groups and entries")
     inspect.add_argument("--simple", action="store_true", help="with --store: dump its simple keys")
     inspect.add_argument("--key-group", metavar="KG", help="with --store: dump this scope")
@@ -141,7 +181,6 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--limit", type=_positive_int, default=100, metavar="N",
                          help="entries shown in a dump (default 100)")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    return parser
 
 
 def _version() -> str:
@@ -213,6 +252,11 @@ def format_summary(summary: RunSummary, memory: bool) -> str:
         f"{summary.elapsed:.2f} s ({summary.records_per_second:,.0f} records/s){resumed}; "
         f"{summary.records:,} in all"
     ]
+    if summary.nothing_new:
+        lines.append(
+            f"  input already fully processed at checkpoint {summary.resumed_from}; nothing to "
+            "do (append lines to the input to go on, or --fresh to start over)"
+        )
     if memory:
         lines.append("  checkpoints: none persisted (--memory)")
     else:
@@ -233,8 +277,36 @@ def format_summary(summary: RunSummary, memory: bool) -> str:
     return "\n".join(lines)
 
 
+def _confirm_fresh(args: argparse.Namespace) -> None:
+    """Ask before ``--fresh`` discards checkpoints; refuse when nobody can be asked."""
+    if args.yes and not args.fresh:
+        raise UsageError("--yes only confirms --fresh")
+    if not args.fresh or args.yes or args.state_dir is None:
+        return
+    state = StateDir(args.state_dir)
+    if state.read_state_file() is None:
+        return  # nothing of fssdk's there: nothing to discard
+    checkpoints = state.complete_checkpoints()
+    kept = (
+        f"checkpoint {checkpoints[-1].id} ({checkpoints[-1].metadata.get('records')} records "
+        "processed)" if checkpoints else "its state"
+    )
+    question = (
+        f"--fresh discards {kept} of state dir {args.state_dir!r} and rewrites the outputs "
+        f"from the start"
+    )
+    if args.input == "-" or not sys.stdin.isatty():
+        why = "stdin is the input" if args.input == "-" else "stdin is not a terminal to ask"
+        raise UsageError(f"{question}: add --yes to confirm ({why})")
+    sys.stderr.write(f"fssdk: {question}. Go on? [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise UsageError("--fresh not confirmed: nothing was changed")
+
+
 def _run(args: argparse.Namespace) -> int:
     config, _function = build_config(args.config_file, args.settings)
+    _confirm_fresh(args)
     bar: _ProgressBar | None = None
     if not args.quiet and sys.stderr.isatty():
         bar = _ProgressBar(args.operator)
@@ -252,6 +324,7 @@ def _run(args: argparse.Namespace) -> int:
             output=args.output,
             state_dir=args.state_dir,
             memory=args.memory,
+            fresh=args.fresh,
             config=config,
             checkpoint_interval=args.checkpoint_interval,
             keep_checkpoints=args.keep_checkpoints,
@@ -274,17 +347,92 @@ def _run(args: argparse.Namespace) -> int:
 # -- fssdk state inspect -----------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _reading_state_dir(path: str) -> Iterator[None]:
+    """Translate what reading a state dir raises into :class:`StateDirError` (exit code 3).
+
+    RocksDB reports damage and refused reads as a bare ``Exception`` (``Corruption: ...``,
+    ``IO error: ...``), Python and rocksdict missing rights as an ``OSError``; nothing else in
+    ``state inspect`` raises either.
+    """
+    try:
+        yield
+    except RunnerError:
+        raise
+    except Exception as exc:
+        if not isinstance(exc, OSError) and type(exc) is not Exception:
+            raise
+        found = " ".join(str(exc).split())
+        if isinstance(exc, PermissionError) or "Permission denied" in found:
+            raise StateDirError(
+                f"cannot read state dir {path!r}: {found}: inspecting needs read access to "
+                "every file of it (run as its owner)"
+            ) from exc
+        raise StateDirError(
+            f"state dir {path!r}: RocksDB cannot read it: {found}; `fssdk state inspect "
+            f"{path} --verify` checks every kept checkpoint, `--checkpoint ID` reads another"
+        ) from exc
+
+
 def _inspect(args: argparse.Namespace) -> int:
     if (args.simple or args.key_group is not None) and args.store is None:
         raise UsageError("--simple and --key-group need --store NAME")
     if args.simple and args.key_group is not None:
         raise UsageError("give either --simple or --key-group, not both")
-    report: dict[str, Any] = ins.describe_state_dir(args.state_dir)
+    with _reading_state_dir(args.state_dir):
+        report: dict[str, Any] = ins.describe_state_dir(args.state_dir)
+        damaged = _verify_checkpoints(args, report) if args.verify else []
+        _read_stores(args, report)
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    else:
+        _print_report(report)
+    if damaged:
+        sound = [ck["id"] for ck in report["checkpoints"] if ck["verified"] == "ok"]
+        fallback = (
+            f"a run resumes from checkpoint {sound[-1]}, the newest that verifies"
+            if sound else "no checkpoint verifies: start over with `fssdk run ... --fresh`"
+        )
+        raise StateDirError(
+            f"state dir {args.state_dir!r}: checkpoint {', '.join(map(str, damaged))} "
+            f"damaged; {fallback}. Checkpoints share their table files (hard links), so one "
+            "damaged file can break several; keep a backup copy of the state dir for such cases"
+        )
+    return 0
+
+
+def _verify_checkpoints(args: argparse.Namespace, report: dict[str, Any]) -> list[int]:
+    """Verify each kept checkpoint (through a scratch copy); note the result in ``report``.
+
+    Without ``--checkpoint``/``--live``, the stores are then read from the newest sound one.
+    """
+    state = StateDir(args.state_dir)
+    damaged: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="fssdk-verify-") as scratch:
+        for entry in report["checkpoints"]:
+            try:
+                problem = verify_copy(state.checkpoint_path(entry["id"]), Path(scratch) / "db")
+            except FileNotFoundError:
+                problem = "pruned by the run in progress while being verified"
+            entry["verified"] = problem or "ok"
+            if problem is not None:
+                damaged.append(entry["id"])
+    sound = [entry["id"] for entry in report["checkpoints"] if entry["verified"] == "ok"]
+    if args.checkpoint is None and not args.live:
+        if sound:
+            args.checkpoint = sound[-1]
+        elif args.store is None:
+            report["checkpoints_only"] = True
+    return damaged
+
+
+def _read_stores(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    """Add the stores (and a dump, if asked) of the chosen database to ``report``."""
     has_data = (
         bool(report["checkpoints"]) or args.live or args.store is not None
         or args.checkpoint is not None
     )
-    if has_data:
+    if has_data and not report.pop("checkpoints_only", False):
         with ins.open_snapshot(
             args.state_dir, checkpoint_id=args.checkpoint, live=args.live
         ) as snapshot:
@@ -311,11 +459,6 @@ def _inspect(args: argparse.Namespace) -> int:
                     for k, v in entries
                 ]
                 report["dump"] = scope
-    if args.json:
-        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    else:
-        _print_report(report)
-    return 0
 
 
 def _stats_json(stats: ins.StoreStats, *, with_groups: bool) -> dict[str, Any]:
@@ -360,10 +503,13 @@ def _print_report(report: dict[str, Any]) -> None:
     if report["live_bytes"] is not None:
         console.print(f"live database: {_size(report['live_bytes'])}", soft_wrap=True)
     if report["checkpoints"]:
-        table = _table("checkpoints", ("id", "records", "input bytes", "size", "created"))
+        verified = "verified" in report["checkpoints"][0]
+        columns = ("id", "records", "input bytes", "size", "created")
+        table = _table("checkpoints", (*columns, "verified") if verified else columns)
         for ck in report["checkpoints"]:
-            table.add_row(str(ck["id"]), f"{ck['records']:,}", f"{ck['input_position']:,}",
-                          _size(ck["bytes"]), str(ck["created"]))
+            cells = [str(ck["id"]), f"{ck['records']:,}", f"{ck['input_position']:,}",
+                     _size(ck["bytes"]), str(ck["created"])]
+            table.add_row(*cells, *([Text(ck["verified"])] if verified else []))
         console.print(table)
     else:
         console.print("no complete checkpoint yet")
@@ -413,12 +559,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        if args.command == "run":
-            return _run(args)
-        return _inspect(args)
+        return handler(args)
     except RunnerError as exc:
+        if args.traceback:
+            traceback.print_exception(exc)
         sys.stderr.write(f"fssdk: error: {exc.message}\n")
+        if isinstance(exc, OperatorFailedError) and exc.operator_traceback and not args.traceback:
+            sys.stderr.write(f"{exc.operator_traceback}\n(--traceback shows the full stack)\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("fssdk: error: interrupted\n")

@@ -9,7 +9,8 @@
     ├── RunnerIOError (OSError)         4  input unreadable, output unwritable
     ├── OutputRecordError (ValueError)  5  the operator emitted a record the output cannot hold
     ├── OperatorFailedError             1  the operator raised; ``__cause__`` is its exception
-    └── RunInterruptedError           130  Ctrl-C (the state dir keeps its last checkpoint)
+    └── RunInterruptedError     130 / 143  SIGINT (Ctrl-C) / SIGTERM: stopped at a record boundary,
+                                           the state dir keeps its last checkpoint
 
 They belong to the SDK's one error tree, each with its own ``ErrorCode``; errors the operator's
 code raised reach the command line wrapped in :class:`OperatorFailedError`.
@@ -17,7 +18,7 @@ code raised reach the command line wrapped in :class:`OperatorFailedError`.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import signal
 
 from fssdk._errors import ErrorCode, SDKError
 
@@ -26,7 +27,8 @@ class RunnerError(SDKError):
     """A run that cannot start or cannot go on; ``error.message`` says what and what to do."""
 
     default_code = ErrorCode.RUNTIME_USAGE
-    exit_code: ClassVar[int] = 2
+    #: The exit code of ``fssdk`` for this error (a class default; an instance may refine it).
+    exit_code: int = 2
 
 
 class UsageError(RunnerError, ValueError):
@@ -65,14 +67,31 @@ class OutputRecordError(RunnerError, ValueError):
 
 
 class OperatorFailedError(RunnerError):
-    """The operator's code raised; the message says in which call and on which input record."""
+    """The operator's code raised; the message says in which call and on which input record.
+
+    ``operator_traceback`` is the operator's part of the stack (from its first frame in the
+    operator's file down to the raise), formatted; empty when the operator did not raise.
+    """
 
     default_code = ErrorCode.RUNTIME_OPERATOR_FAILED
     exit_code = 1
 
+    def __init__(self, *args: object, operator_traceback: str = "") -> None:
+        super().__init__(*args)
+        self.operator_traceback = operator_traceback
+
 
 class RunInterruptedError(RunnerError):
-    """The run was interrupted (Ctrl-C); the message says where and how to resume."""
+    """The run was stopped by a signal; the message says where and how to resume.
+
+    ``exit_code`` is 128 + the signal's number, as a shell reports it: 130 for SIGINT (Ctrl-C,
+    the default), 143 for SIGTERM.
+    """
 
     default_code = ErrorCode.RUNTIME_INTERRUPTED
-    exit_code = 130
+    exit_code = 128 + signal.SIGINT
+
+    def __init__(self, *args: object, signal_number: int = signal.SIGINT) -> None:
+        super().__init__(*args)
+        self.signal_number = signal_number
+        self.exit_code = 128 + signal_number

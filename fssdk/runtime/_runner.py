@@ -1,10 +1,13 @@
 """The runner behind ``fssdk run``: feed an input file to a Driver, checkpoint, recover.
 
-One run: load the operator; take the state directory's lock; restore its newest complete
-checkpoint (or start fresh); cut the outputs back to the lengths that checkpoint recorded and
-skip the input it had consumed; call ``init``; then ``process`` per input line, a watermark every
-``watermark_every`` records, and a checkpoint every ``checkpoint_interval`` records and at the
-end; finally ``close``.
+One run: load the operator; take the state directory's lock; restore its newest sound
+checkpoint (or start fresh), falling back past damaged ones; cut the outputs back to the lengths
+that checkpoint recorded and skip the input it had consumed; call ``init``; then ``process`` per
+input line, a watermark every ``watermark_every`` records, and a checkpoint every
+``checkpoint_interval`` records and at the end of the input's complete lines; then the last line
+if it has no newline, the final watermark and ``close``, which no checkpoint covers (a rerun
+redoes them, so that a grown input resumes exactly). SIGINT and SIGTERM stop the run at a record
+boundary, keeping the last checkpoint.
 
 A checkpoint is: the driver's ``take_checkpoint``, a flush of the stores, a flush and fsync of
 the outputs, a RocksDB checkpoint of the database, and last the metadata (records, input byte
@@ -20,12 +23,16 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import stat
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any, BinaryIO, Final
 
 from fssdk._driver import Driver
@@ -50,6 +57,11 @@ DEFAULT_CHECKPOINT_INTERVAL: Final = 10_000
 DEFAULT_KEEP_CHECKPOINTS: Final = 3
 _PROGRESS_EVERY: Final = 2048
 _READ_BUFFER: Final = 1 << 20
+_STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+#: Phases in which a stop signal ends the run at once: no operator code is running, and the
+#: runner's own writes are crash-safe. In the others it waits for the next record boundary.
+_STOP_AT_ONCE: Final = frozenset({"start", "checkpoint"})
+_RUNTIME_DIR: Final = str(Path(__file__).resolve().parent) + os.sep
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,11 @@ class RunProgress:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a finished run did. ``checkpoint_seconds`` lists each persisted checkpoint's time."""
+    """What a finished run did. ``checkpoint_seconds`` lists each persisted checkpoint's time.
+
+    ``nothing_new`` is True for a resumed run whose input had no complete line beyond the
+    checkpoint it resumed from (an unterminated last line is read again on every run).
+    """
 
     operator: str
     records: int
@@ -79,6 +95,7 @@ class RunSummary:
     state_bytes: int | None = None
     outputs: dict[str, int | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    nothing_new: bool = False
 
     @property
     def records_per_second(self) -> float:
@@ -92,6 +109,7 @@ class _Settings:
     output: str
     state_dir: str | None
     memory: bool
+    fresh: bool
     config: dict[str, str]
     checkpoint_interval: int
     keep_checkpoints: int
@@ -122,6 +140,8 @@ def _validate(settings: _Settings) -> None:
         raise UsageError("--memory keeps no state on disk: drop --state-dir (or --memory)")
     if not settings.memory and settings.state_dir is None:
         raise UsageError("--state-dir DIR is required (or --memory to run without recovery)")
+    if settings.memory and settings.fresh:
+        raise UsageError("--fresh discards a state dir: --memory has none, drop --fresh")
     _positive("--checkpoint-interval", settings.checkpoint_interval)
     _positive("--keep-checkpoints", settings.keep_checkpoints)
     _positive("--watermark-every", settings.watermark_every, allow_none=True)
@@ -233,8 +253,11 @@ class _Runner:
         self.max_event: int | None = None
         self.last_watermark: int | None = None
         self.final_sent = False
+        self.tail = False
         self.started = time.monotonic()
-        self.phase = "init"
+        self.phase = "start"
+        self.reading = False
+        self.stop_signal: int | None = None
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -251,11 +274,13 @@ class _Runner:
             self.dirty = True
             return
         assert settings.state_dir is not None
-        self.state = StateDir.open(settings.state_dir, self.operator.identity, self.operator.spec)
+        self.state = StateDir.open(
+            settings.state_dir, self.operator.identity, self.operator.spec, fresh=settings.fresh
+        )
         self.state.remove_incomplete()
         checkpoints = self.state.complete_checkpoints()
         if checkpoints:
-            self._resume(checkpoints[-1])
+            self._resume(checkpoints)
         else:
             self.state.wipe_database()
             self._fresh_outputs()
@@ -281,7 +306,39 @@ class _Runner:
             stale.unlink()
         self.outputs.open_main(truncate_to=None)
 
-    def _resume(self, checkpoint: CheckpointInfo) -> None:
+    def _resume(self, checkpoints: list[CheckpointInfo]) -> None:
+        """Resume from the newest checkpoint that verifies; then discard the damaged newer ones.
+
+        Damage is said on stderr. When none verifies, the run is refused: checkpoints share
+        their table files (hard links), so one damaged file can break all of them.
+        """
+        assert self.state is not None
+        damaged: list[CheckpointInfo] = []
+        problems: list[str] = []
+        for checkpoint in reversed(checkpoints):
+            problem = self.state.verify(checkpoint)
+            if problem is None:
+                break
+            damaged.append(checkpoint)
+            problems.append(f"checkpoint {checkpoint.id}: {problem}")
+        else:
+            raise StateDirError(
+                f"state dir {str(self.state.path)!r}: every kept checkpoint is damaged "
+                f"({'; '.join(problems)}). Checkpoints share their table files (hard links), so "
+                "one damaged file can break them all: start over with --fresh (or another "
+                "--state-dir), or put back a copy of the state dir from a backup"
+            )
+        if damaged:
+            ids = ", ".join(str(info.id) for info in damaged)
+            self.warn(
+                f"{'; '.join(problems)}; falling back to checkpoint {checkpoint.id}, the newest "
+                f"that verifies (checkpoint {ids} is discarded; the run redoes its records "
+                "exactly)"
+            )
+        self._resume_checked(checkpoint)
+        self.state.discard(damaged)
+
+    def _resume_checked(self, checkpoint: CheckpointInfo) -> None:
         """Check that ``checkpoint`` can be resumed by this run, then restore it."""
         try:
             self._resume_from(checkpoint)
@@ -300,6 +357,13 @@ class _Runner:
         meta = checkpoint.metadata
         where = str(self.state.path)
         check_compatible(meta, where)
+        recorded_source = meta.get("operator_sha256")
+        current_source = self.operator.source_sha256
+        if recorded_source and current_source and recorded_source != current_source:
+            self.warn(
+                f"operator changed since checkpoint {checkpoint.id}: running the new code on the "
+                "existing state (upgrade)"
+            )
         self._check_same(
             "configuration", meta.get("config"), self.settings.config, "--set/--config-file"
         )
@@ -339,7 +403,7 @@ class _Runner:
         watermark = meta["watermark"]
         self.max_event = watermark["max_event"]
         self.last_watermark = watermark["last"]
-        self.final_sent = bool(watermark["final_sent"])
+        self.final_sent = bool(watermark.get("final_sent", False))
 
     def _check_same(self, what: str, recorded: object, current: object, option: str) -> None:
         if recorded == current:
@@ -393,11 +457,13 @@ class _Runner:
         )
         self._call("init", lambda: self.driver.init(ctx, ctx.config))
         self._consume(ctx)
+        if self.stop_signal is not None:
+            raise self.interrupted()
+        if self.dirty and not self.tail:
+            self._call("checkpoint", lambda: self._checkpoint(ctx))
         if self.settings.final_watermark and not self.final_sent:
             self._call("process_watermark", lambda: self._send_watermark(ctx, FINAL_WATERMARK))
             self.final_sent = True
-        if self.dirty:
-            self._call("checkpoint", lambda: self._checkpoint(ctx))
         self._report()
         self._call("close", lambda: self.driver.close(ctx))
         ctx.close()
@@ -406,8 +472,25 @@ class _Runner:
         return self._summary()
 
     def _consume(self, ctx: LocalContext) -> None:
-        """Feed every remaining input line to ``process``, with watermarks and checkpoints."""
+        """Feed the remaining input lines to ``process``, with watermarks and checkpoints.
+
+        A last line without a newline (the *tail*) may be one that is still being written: it
+        is processed after a checkpoint of everything before it and ends the run's reading, so
+        that a rerun after the line was completed resumes before it and reads it whole. Stops
+        at the record boundary after a stop signal.
+        """
+        try:
+            self._feed(ctx)
+        except RunnerError as exc:
+            if "input line" in str(exc):
+                raise
+            raise type(exc)(f"{exc} (at input line {self.records})") from exc
+        except Exception as exc:
+            raise self._failed(exc) from exc
+
+    def _feed(self, ctx: LocalContext) -> None:
         assert self.input is not None
+        readline = self.input.handle.readline
         process = self.driver.process
         update_digest = self.input.digest.update if self.input.replayable else None
         interval = self.settings.checkpoint_interval
@@ -416,32 +499,42 @@ class _Runner:
             every = 1
         field_name = self.settings.watermark_field
         self.phase = "process"
-        try:
-            for line in self.input.handle:
-                self.position += len(line)
-                if update_digest is not None:
-                    update_digest(line)
-                record = line[:-1] if line[-1:] == b"\n" else line
-                self.records += 1
-                self.dirty = True
-                if field_name is not None:
-                    self._observe_event_time(record, field_name)
-                process(ctx, 0, record)
-                records = self.records
-                if every is not None and records % every == 0:
-                    self._advance_watermark(ctx)
-                    self.phase = "process"
-                if records % interval == 0:
-                    self._checkpoint(ctx)
-                    self.phase = "process"
-                if records % _PROGRESS_EVERY == 0:
-                    self._report()
-        except RunnerError as exc:
-            if "input line" in str(exc):
-                raise
-            raise type(exc)(f"{exc} (at input line {self.records})") from exc
-        except Exception as exc:
-            raise self._failed(exc) from exc
+        while self.stop_signal is None:
+            self.reading = True
+            line = readline()
+            self.reading = False
+            if not line:
+                break
+            tail = line[-1:] != b"\n"
+            if tail:
+                self._before_tail(ctx)
+            self.position += len(line)
+            if update_digest is not None:
+                update_digest(line)
+            record = line if tail else line[:-1]
+            self.records += 1
+            self.dirty = True
+            if field_name is not None:
+                self._observe_event_time(record, field_name)
+            process(ctx, 0, record)
+            records = self.records
+            if every is not None and records % every == 0:
+                self._advance_watermark(ctx)
+                self.phase = "process"
+            if tail:
+                break
+            if records % interval == 0:
+                self._checkpoint(ctx)
+                self.phase = "process"
+            if records % _PROGRESS_EVERY == 0:
+                self._report()
+
+    def _before_tail(self, ctx: LocalContext) -> None:
+        """The input's last line has no newline: checkpoint what comes before it, if anything."""
+        self.tail = True
+        if self.dirty:
+            self._checkpoint(ctx)
+            self.phase = "process"
 
     def _observe_event_time(self, record: bytes, field_name: str) -> None:
         try:
@@ -503,8 +596,26 @@ class _Runner:
                 "command to resume from it"
             )
         return OperatorFailedError(
-            f"the operator raised {type(exc).__name__} {where}: {exc}{resume}"
+            f"the operator raised {type(exc).__name__} {where}: {exc}{resume}",
+            operator_traceback=self._operator_traceback(exc),
         )
+
+    def _operator_traceback(self, exc: BaseException) -> str:
+        """``exc``'s stack from its first frame in the operator's file (pytest-style trimming).
+
+        Without such a frame (the driver came from elsewhere), from the first frame outside
+        the runtime.
+        """
+        frames = traceback.extract_tb(exc.__traceback__)
+        source = str(self.operator.source) if self.operator.source is not None else None
+        starts = [i for i, frame in enumerate(frames) if frame.filename == source]
+        if not starts:
+            starts = [i for i, frame in enumerate(frames)
+                      if not frame.filename.startswith(_RUNTIME_DIR)]
+        lines = ["operator traceback (most recent call last):\n"]
+        lines += traceback.format_list(frames[starts[0]:] if starts else frames)
+        lines += traceback.format_exception_only(exc)
+        return "".join(lines).rstrip()
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -550,6 +661,7 @@ class _Runner:
             assert isinstance(self.backend, RocksDBBackend)
             metadata = {
                 "operator": self.operator.identity,
+                "operator_sha256": self.operator.source_sha256,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "records": self.records,
                 "input": {
@@ -590,6 +702,7 @@ class _Runner:
             if path is not None:
                 outputs[str(path)] = path.stat().st_size
         state_bytes = tree_size(self.state.db_path) if self.state is not None else None
+        new_records = self.records - self.records_at_start - (1 if self.tail else 0)
         return RunSummary(
             operator=self.operator.identity,
             records=self.records,
@@ -602,6 +715,7 @@ class _Runner:
             state_bytes=state_bytes,
             outputs=outputs,
             warnings=self.warnings,
+            nothing_new=self.resumed_from is not None and new_records == 0,
         )
 
     # -- shutdown ----------------------------------------------------------------------------
@@ -616,8 +730,21 @@ class _Runner:
             return None
         return checkpoints[-1].id if checkpoints else None
 
+    def on_signal(self, signal_number: int, _frame: FrameType | None) -> None:
+        """SIGINT/SIGTERM: stop at the next record boundary (at once when reading input, in
+        the runner's own crash-safe steps, or on a second signal)."""
+        again = self.stop_signal is not None
+        self.stop_signal = signal_number
+        if again or self.reading or self.phase in _STOP_AT_ONCE:
+            raise KeyboardInterrupt
+
     def interrupted(self) -> RunInterruptedError:
-        """The error for a Ctrl-C now: where the run was and what the state dir keeps."""
+        """The error for a stop signal now: where the run was and what the state dir keeps."""
+        signal_number = self.stop_signal or signal.SIGINT
+        stopped = (
+            "interrupted" if signal_number == signal.SIGINT
+            else f"terminated ({signal.Signals(signal_number).name})"
+        )
         checkpoint = self._kept_checkpoint()
         if self.state is None:
             kept = "nothing is kept (--memory)" if self.settings.memory else "nothing was started"
@@ -628,7 +755,9 @@ class _Runner:
             )
         else:
             kept = "no checkpoint was taken yet: the same command starts over"
-        return RunInterruptedError(f"interrupted at input line {self.records}; {kept}")
+        return RunInterruptedError(
+            f"{stopped} at input line {self.records}; {kept}", signal_number=signal_number
+        )
 
     def release(self) -> None:
         """Close what is open and drop the lock; after an error, the state dir is left to resume."""
@@ -654,6 +783,7 @@ def run_operator(
     output: str,
     state_dir: str | os.PathLike[str] | None = None,
     memory: bool = False,
+    fresh: bool = False,
     config: Mapping[str, str] | None = None,
     checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
     keep_checkpoints: int = DEFAULT_KEEP_CHECKPOINTS,
@@ -670,12 +800,14 @@ def run_operator(
     ``operator`` is a Driver, a .py path or a module name that registers one with ``fssdk.run``.
     With ``state_dir`` the run checkpoints every ``checkpoint_interval`` records and at the end,
     and resumes from the newest complete checkpoint when the directory has one; ``memory=True``
-    runs on a MemoryBackend instead (no recovery). Watermarks: every ``watermark_every`` records
-    (the record count, or with ``watermark_field`` the largest integer of that JSON field seen,
-    minus ``watermark_delay``), and ``FINAL_WATERMARK`` after the last record when
+    runs on a MemoryBackend instead (no recovery); ``fresh=True`` first discards the state
+    dir's checkpoints and database (no question asked). Watermarks: every ``watermark_every``
+    records (the record count, or with ``watermark_field`` the largest integer of that JSON
+    field seen, minus ``watermark_delay``), and ``FINAL_WATERMARK`` after the last record when
     ``final_watermark``. Side targets and emitted watermarks go to ``side_outputs``
     (default: ``output``) + ``.N`` / ``.watermarks``. ``progress`` is called every few thousand
-    records and at each checkpoint; ``warn`` receives warnings (default: stderr).
+    records and at each checkpoint; ``warn`` receives warnings (default: stderr). In the main
+    thread, SIGINT and SIGTERM stop the run at a record boundary (``RunInterruptedError``).
 
     Raises a :class:`RunnerError` subclass (see :mod:`fssdk.runtime._run_errors`) on failure.
     """
@@ -684,6 +816,7 @@ def run_operator(
         output=output,
         state_dir=os.fspath(state_dir) if state_dir is not None else None,
         memory=memory,
+        fresh=fresh,
         config=dict(config or {}),
         checkpoint_interval=checkpoint_interval,
         keep_checkpoints=keep_checkpoints,
@@ -699,11 +832,26 @@ def run_operator(
     )
     runner = _Runner(loaded, settings, progress, warn or _stderr_warning)
     try:
-        return runner.run()
+        with _stop_signals(runner.on_signal):
+            return runner.run()
     except KeyboardInterrupt as exc:
         raise runner.interrupted() from exc
     finally:
         runner.release()
+
+
+@contextlib.contextmanager
+def _stop_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """Route SIGINT and SIGTERM to ``handler`` (main thread only: elsewhere Python cannot)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, handler) for number in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def _stderr_warning(message: str) -> None:
