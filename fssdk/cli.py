@@ -381,8 +381,18 @@ def _inspect(args: argparse.Namespace) -> int:
         raise UsageError("give either --simple or --key-group, not both")
     with _reading_state_dir(args.state_dir):
         report: dict[str, Any] = ins.describe_state_dir(args.state_dir)
-        damaged = _verify_checkpoints(args, report) if args.verify else []
-        _read_stores(args, report)
+        damaged = _verify_checkpoints(args.state_dir, report) if args.verify else []
+        checkpoint_id, live = args.checkpoint, args.live
+        if args.verify and checkpoint_id is None and not live:
+            sound = [ck["id"] for ck in report["checkpoints"] if ck["verified"] == "ok"]
+            checkpoint_id = sound[-1] if sound else None
+        has_data = (
+            bool(report["checkpoints"]) or live or args.store is not None
+            or checkpoint_id is not None
+        )
+        nothing_sound = bool(damaged) and checkpoint_id is None and not live
+        if has_data and not nothing_sound:
+            _read_stores(args, report, checkpoint_id)
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
     else:
@@ -401,12 +411,12 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify_checkpoints(args: argparse.Namespace, report: dict[str, Any]) -> list[int]:
-    """Verify each kept checkpoint (through a scratch copy); note the result in ``report``.
+def _verify_checkpoints(state_dir: str, report: dict[str, Any]) -> list[int]:
+    """Verify each kept checkpoint through a scratch copy; note each result in ``report``.
 
-    Without ``--checkpoint``/``--live``, the stores are then read from the newest sound one.
+    Returns the ids of the damaged ones.
     """
-    state = StateDir(args.state_dir)
+    state = StateDir(state_dir)
     damaged: list[int] = []
     with tempfile.TemporaryDirectory(prefix="fssdk-verify-") as scratch:
         for entry in report["checkpoints"]:
@@ -417,48 +427,39 @@ def _verify_checkpoints(args: argparse.Namespace, report: dict[str, Any]) -> lis
             entry["verified"] = problem or "ok"
             if problem is not None:
                 damaged.append(entry["id"])
-    sound = [entry["id"] for entry in report["checkpoints"] if entry["verified"] == "ok"]
-    if args.checkpoint is None and not args.live:
-        if sound:
-            args.checkpoint = sound[-1]
-        elif args.store is None:
-            report["checkpoints_only"] = True
     return damaged
 
 
-def _read_stores(args: argparse.Namespace, report: dict[str, Any]) -> None:
-    """Add the stores (and a dump, if asked) of the chosen database to ``report``."""
-    has_data = (
-        bool(report["checkpoints"]) or args.live or args.store is not None
-        or args.checkpoint is not None
-    )
-    if has_data and not report.pop("checkpoints_only", False):
-        with ins.open_snapshot(
-            args.state_dir, checkpoint_id=args.checkpoint, live=args.live
-        ) as snapshot:
-            report["source"] = snapshot.label
-            names = [args.store] if args.store is not None else snapshot.stores
-            stats = [ins.store_stats(snapshot, name) for name in names]
-            report["stores"] = [_stats_json(s, with_groups=args.store is not None) for s in stats]
-            if args.store is not None and (args.simple or args.key_group is not None):
-                if args.simple:
-                    entries, total = ins.dump_simple(snapshot, args.store, args.limit)
-                    scope: dict[str, Any] = {"store": args.store, "simple": True}
-                else:
-                    kg = ins.parse_bytes(args.key_group, "--key-group")
-                    key = ins.parse_bytes(args.key, "--key")
-                    ns = ins.parse_bytes(args.namespace, "--namespace")
-                    entries, total = ins.dump_scope(
-                        snapshot, args.store, key_group=kg, key=key, namespace=ns, limit=args.limit
-                    )
-                    scope = {"store": args.store, "key_group": ins.show_bytes(kg),
-                             "key": ins.show_bytes(key), "namespace": ins.show_bytes(ns)}
-                scope["total"] = total
-                scope["entries"] = [
-                    {"key": ins.show_bytes(k), "value": ins.show_bytes(v), "value_bytes": len(v)}
-                    for k, v in entries
-                ]
-                report["dump"] = scope
+def _read_stores(args: argparse.Namespace, report: dict[str, Any], checkpoint_id: int | None
+                 ) -> None:
+    """Add the stores (and a dump, if asked) of checkpoint ``checkpoint_id`` (None: the newest,
+    or the live database with ``--live``) to ``report``."""
+    with ins.open_snapshot(
+        args.state_dir, checkpoint_id=checkpoint_id, live=args.live
+    ) as snapshot:
+        report["source"] = snapshot.label
+        names = [args.store] if args.store is not None else snapshot.stores
+        stats = [ins.store_stats(snapshot, name) for name in names]
+        report["stores"] = [_stats_json(s, with_groups=args.store is not None) for s in stats]
+        if args.store is not None and (args.simple or args.key_group is not None):
+            if args.simple:
+                entries, total = ins.dump_simple(snapshot, args.store, args.limit)
+                scope: dict[str, Any] = {"store": args.store, "simple": True}
+            else:
+                kg = ins.parse_bytes(args.key_group, "--key-group")
+                key = ins.parse_bytes(args.key, "--key")
+                ns = ins.parse_bytes(args.namespace, "--namespace")
+                entries, total = ins.dump_scope(
+                    snapshot, args.store, key_group=kg, key=key, namespace=ns, limit=args.limit
+                )
+                scope = {"store": args.store, "key_group": ins.show_bytes(kg),
+                         "key": ins.show_bytes(key), "namespace": ins.show_bytes(ns)}
+            scope["total"] = total
+            scope["entries"] = [
+                {"key": ins.show_bytes(k), "value": ins.show_bytes(v), "value_bytes": len(v)}
+                for k, v in entries
+            ]
+            report["dump"] = scope
 
 
 def _stats_json(stats: ins.StoreStats, *, with_groups: bool) -> dict[str, Any]:
