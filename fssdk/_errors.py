@@ -21,7 +21,7 @@
         ├── RunnerIOError (OSError)     RUNTIME_IO               exit 4
         ├── OutputRecordError           RUNTIME_OUTPUT_RECORD    exit 5
         ├── OperatorFailedError         RUNTIME_OPERATOR_FAILED  exit 1
-        └── RunInterruptedError         RUNTIME_INTERRUPTED      exit 130
+        └── RunInterruptedError         RUNTIME_INTERRUPTED      exit 130 (143 for SIGTERM)
 
 Programmer mistakes are not storage errors: a wrong argument type raises ``TypeError`` and a bad
 argument value ``ValueError``, each naming the argument.
