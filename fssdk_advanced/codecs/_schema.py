@@ -66,7 +66,10 @@ def type_schema(tp: object, _inside: tuple[type, ...] = ()) -> Schema:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return {"enum": type_name(tp), "values": [_stored_value(member) for member in tp]}
     args = typing.get_args(tp)
-    describe = _GENERIC_SCHEMAS.get(typing.get_origin(tp) or tp)
+    origin = typing.get_origin(tp) or tp
+    if origin is typing.Literal:
+        return {"type": "literal", "values": [_stored_value(arg) for arg in args]}
+    describe = _GENERIC_SCHEMAS.get(origin)
     if describe is None:
         raise TypeError(f"no schema for {type_name(tp)}")
     return describe(tp, args, [type_schema(arg, _inside) for arg in args if arg is not Ellipsis])
@@ -119,10 +122,6 @@ _GENERIC_SCHEMAS: Final[dict[object, Callable[[object, tuple[Any, ...], list[Sch
     dict: _dict_schema,
     typing.Union: _optional_schema,
     types.UnionType: _optional_schema,
-    typing.Literal: lambda tp, args, inner: {
-        "type": "literal",
-        "values": [_stored_value(arg) for arg in args],
-    },
 }
 
 
@@ -353,10 +352,7 @@ class _TypeComparison:
                     return f"field {prefix}.{name} was added without a default"
                 continue
             if before["default"] and not field["default"]:
-                return (
-                    f"field {prefix}.{name} lost its default (values written before it was "
-                    "added have none)"
-                )
+                return f"field {prefix}.{name} lost its default (older values may lack it)"
             reason = self._compare(before["type"], field["type"], f"{prefix}.{name}")
             if reason is not None:
                 return reason
