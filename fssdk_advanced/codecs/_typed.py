@@ -12,31 +12,29 @@ bool, int, float, str, bytes (msgpack), enums with scalar values, ``Literal``, d
 ``frozenset[X]``, ``dict[K, V]`` with scalar keys (JSON: str or int keys) and ``X | None``.
 Anything else raises ``TypeError`` when the codec is built.
 
-A mismatch raises :class:`Mismatch` carrying the path of the offending part (``.x``, ``[1]``);
-the codec turns it into the ``TypeError``/``ValueError`` its caller sees.
+A mismatch raises :class:`~fssdk_advanced.codecs._plain.Mismatch` carrying the path of the
+offending part (``.x``, ``[1]``); the codec turns it into the ``TypeError``/``ValueError`` its
+caller sees. Plain data itself (``Any``, the untyped codecs) is checked in ``_plain``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import math
 import types
 import typing
 from collections.abc import Callable, Iterable
-from typing import Any, Final, Literal
+from typing import Any, Final
+
+from fssdk_advanced.codecs._plain import (
+    Format,
+    Mismatch,
+    canonical,
+    check_plain,
+    short_repr,
+)
 
 Convert = Callable[[Any], Any]
-Format = Literal["msgpack", "json"]
-
-_MSGPACK_INT: Final = range(-(2**63), 2**64)
-_REPR_LIMIT: Final = 80
-
-
-def short_repr(value: object) -> str:
-    """``repr(value)``, cut to a readable length for error messages."""
-    text = repr(value)
-    return text if len(text) <= _REPR_LIMIT else f"{text[: _REPR_LIMIT - 3]}..."
 
 
 def type_name(tp: object) -> str:
@@ -44,26 +42,6 @@ def type_name(tp: object) -> str:
     if isinstance(tp, type) and not typing.get_args(tp):
         return tp.__name__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__qualname__}"
     return repr(tp).replace("typing.", "")
-
-
-class Mismatch(Exception):
-    """A value that does not fit its type: the error ``kind``, a message, and where it was."""
-
-    def __init__(self, kind: type[Exception], message: str) -> None:
-        super().__init__(message)
-        self.kind: Final = kind
-        self.message: Final = message
-        self._path: list[str] = []
-
-    def at(self, segment: str) -> Mismatch:
-        """Record that the mismatch is inside ``segment`` (innermost first); returns self."""
-        self._path.append(segment)
-        return self
-
-    def describe(self, root: str) -> str:
-        """The message, after the path to the mismatch if any (``root`` first): ``Point.x: ...``."""
-        path = root + "".join(reversed(self._path))
-        return f"{path}: {self.message}" if path else self.message
 
 
 def _wrong_type(expected: str, value: object) -> Mismatch:
@@ -126,87 +104,6 @@ def _blame(bad: Mismatch, parts: Iterable[tuple[str, Convert, Any]]) -> Mismatch
         except Mismatch as again:
             return again.at(segment)
     return bad
-
-
-# -- plain data (Any, and the untyped codecs) ----------------------------------------------------
-
-_SCALAR_KEYS: Final = (type(None), bool, int, float, str, bytes)
-
-
-def check_plain(value: Any, fmt: Format) -> Any:
-    """``value`` if it reads back equal from ``fmt``; else :class:`Mismatch` at the bad part.
-
-    Plain data is None, bool, int, float, str, bytes (msgpack), lists and dicts (keys: str for
-    JSON; None, bool, int, float, str or bytes for msgpack). Tuples are refused: they would read
-    back as lists. Cost: one visit per item.
-    """
-    kind = type(value)
-    if kind is str or kind is float or kind is bool or value is None:
-        return value
-    if kind is int:
-        if fmt == "msgpack" and value not in _MSGPACK_INT:
-            raise Mismatch(ValueError, f"int {value} is out of msgpack's range [-2**63, 2**64)")
-        return value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_key(key, fmt)
-            try:
-                check_plain(item, fmt)
-            except Mismatch as bad:
-                raise bad.at(_key_segment(key)) from None
-        return value
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            try:
-                check_plain(item, fmt)
-            except Mismatch as bad:
-                raise bad.at(f"[{index}]") from None
-        return value
-    _check_other(value, fmt)
-    return value
-
-
-def _check_key(key: object, fmt: Format) -> None:
-    if fmt == "json" and not isinstance(key, str):
-        raise Mismatch(
-            TypeError,
-            f"JSON object keys are strings, got {type(key).__name__} key {short_repr(key)}; "
-            "convert the keys to str, or give JsonCodec a type such as dict[int, str]",
-        )
-    if fmt == "msgpack" and not isinstance(key, _SCALAR_KEYS):
-        raise Mismatch(
-            TypeError,
-            f"map keys must be None, bool, int, float, str or bytes, got {type(key).__name__} "
-            f"key {short_repr(key)} (it would not read back)",
-        )
-
-
-def _check_other(value: object, fmt: Format) -> None:
-    """Check a value that is not an exact plain type: bytes, subclasses, or not plain at all."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        if fmt == "json":
-            raise Mismatch(TypeError, f"JSON has no bytes: {short_repr(value)}")
-        return
-    if isinstance(value, int | float | str):
-        return
-    if isinstance(value, tuple):
-        raise Mismatch(
-            TypeError,
-            f"a tuple would read back as a list: {short_repr(value)}; store a list, or give the "
-            "codec a type such as tuple[int, ...]",
-        )
-    raise Mismatch(
-        TypeError,
-        f"{type(value).__name__} is not plain data: {short_repr(value)}; give the codec a type "
-        "(dataclasses, sets, enums, tuples) or use a custom codec",
-    )
-
-
-def _key_segment(key: object) -> str:
-    """The path segment of a map entry: ``.name`` for identifier keys (as dataclass fields)."""
-    if isinstance(key, str) and key.isidentifier():
-        return f".{key}"
-    return f"[{short_repr(key)}]"
 
 
 def _any(fmt: Format) -> Plan:
@@ -453,55 +350,13 @@ def _variadic_tuple(tp: object, element: Plan) -> Plan:
     return Plan(to_plain, from_plain)
 
 
-_RANKS: Final[dict[type, int]] = {
-    type(None): 0,
-    bool: 1,
-    int: 2,
-    float: 2,
-    str: 3,
-    bytes: 4,
-    list: 5,
-    dict: 6,
-}
-
-
-def order_key(plain: Any) -> tuple[Any, ...]:
-    """A total order on plain data, the same in every process: how sets are written.
-
-    Ranks kinds (None < bool < number < str < bytes < list < map), then values; NaN sorts above
-    every number. Lists and maps compare item by item.
-    """
-    rank = _RANKS[type(plain)]
-    if rank == _RANKS[float]:
-        return (rank, 1, 0) if math.isnan(plain) else (rank, 0, plain)
-    if rank == _RANKS[list]:
-        return (rank, tuple(order_key(item) for item in plain))
-    if rank == _RANKS[dict]:
-        return (rank, tuple((order_key(k), order_key(v)) for k, v in plain.items()))
-    return (rank, plain)
-
-
-_SORTS_AS_IS: Final = (int, str, bytes)
-
-
-def _canonical(items: list[Any]) -> list[Any]:
-    """``items`` (the plain elements of a set) in :func:`order_key` order."""
-    if items:
-        first = type(items[0])
-        if first in _SORTS_AS_IS and all(type(item) is first for item in items):
-            items.sort()
-            return items
-    items.sort(key=order_key)
-    return items
-
-
 def _set(tp: object, element: Plan, build: Callable[[Iterable[Any]], Any]) -> Plan:
     name = type_name(tp)
     to_items, from_items = _items_to_plain(element), _items_from_plain(element)
 
     def to_plain(value: Any) -> Any:
         if isinstance(value, set | frozenset):
-            return _canonical(to_items(value))
+            return canonical(to_items(value))
         raise _wrong_type(f"set for {name}", value)
 
     def from_plain(value: Any) -> Any:

@@ -15,16 +15,10 @@ from typing import Any, ClassVar, Final, Generic, NoReturn, TypeVar, overload
 
 import msgpack
 
+from fssdk_advanced.codecs._plain import Format, Mismatch, check_plain, short_repr
 from fssdk_advanced.codecs._protocol import CodecBase
 from fssdk_advanced.codecs._schema import type_schema
-from fssdk_advanced.codecs._typed import (
-    Format,
-    Mismatch,
-    check_plain,
-    plan_for,
-    short_repr,
-    type_name,
-)
+from fssdk_advanced.codecs._typed import plan_for, type_name
 
 T = TypeVar("T")
 
