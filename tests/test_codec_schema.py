@@ -365,3 +365,14 @@ def test_old_bytes_under_an_incompatible_class_still_fail_clearly(make: Any) -> 
         make(PointRequired).decode(old)
     with pytest.raises(ValueError, match=r"PointRetyped\.x: expected str, got int 1"):
         make(PointRetyped).decode(old)
+
+
+def test_malformed_schemas_are_never_compatible() -> None:
+    good = codec_schema(MsgpackCodec(PointV1))
+    damaged = {"codec": "msgpack", "type": {"dataclass": "x", "fields": [{"name": "x"}]}}
+    reason = schema_change(damaged, good)
+    assert reason is not None
+    assert reason.startswith("cannot compare the schemas (KeyError")
+    assert schema_change({"codec": "msgpack"}, good) is not None
+    with pytest.raises(TypeError, match="old must be a mapping"):
+        schema_change("int", good)  # type: ignore[arg-type]

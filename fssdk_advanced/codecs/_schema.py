@@ -175,11 +175,24 @@ def schema_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
     added with a default (filled on read); an enum or Literal with more values; ``X`` becoming
     ``X | None``. Anything else is a short reason naming the field or path.
 
+    A schema that is not of the shape :func:`codec_schema` writes (damaged metadata, say) is
+    never compatible: the reason says so. ``TypeError`` if ``old`` or ``new`` is not a mapping.
+
     >>> schema_change({"codec": "int"}, {"codec": "str"})
     'codec changed from IntCodec to StringCodec'
     """
+    for argument, schema in (("old", old), ("new", new)):
+        if not isinstance(schema, Mapping):
+            raise TypeError(f"schema_change: {argument} must be a mapping, got {schema!r}")
     if old == new:
         return None
+    try:
+        return _codec_change(old, new)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        return f"cannot compare the schemas ({type(exc).__name__}: {exc}): {old!r} and {new!r}"
+
+
+def _codec_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
     if old.get("codec") != new.get("codec"):
         return f"codec changed from {_codec_name(old)} to {_codec_name(new)}"
     kind = old.get("codec")
