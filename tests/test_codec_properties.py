@@ -63,7 +63,7 @@ JUNK: st.SearchStrategy[Any] = st.one_of(
     st.builds(bytearray, st.binary(max_size=2)),
 )
 
-SCALAR_TYPES: list[object] = [int, float, str, bool, type(None), Color, Level, CHOICE, Point]
+SCALAR_TYPES: list[object] = [int, float, str, bool, type(None), Color, Level, CHOICE, Point, Any]
 KEY_TYPES: dict[str, list[object]] = {
     "msgpack": [int, str, bool, bytes, Color, CHOICE],
     "json": [int, str, Color],
@@ -115,6 +115,22 @@ def _scalars(fmt: str) -> dict[object, st.SearchStrategy[Any]]:
     }
 
 
+def plain(fmt: str) -> st.SearchStrategy[Any]:
+    """Plain data that ``fmt`` stores as it is."""
+    leaves: st.SearchStrategy[Any] = st.one_of(
+        st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(), st.text(max_size=3)
+    )
+    if fmt == "msgpack":
+        leaves = st.one_of(leaves, st.binary(max_size=3))
+    return st.recursive(
+        leaves,
+        lambda inner: (
+            st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=2), inner, max_size=2)
+        ),
+        max_leaves=4,
+    )
+
+
 def _hashable(tp: Any, fmt: str, miss: bool) -> st.SearchStrategy[Any]:
     element = _valid(tp, fmt, miss)
     return st.one_of(element, HASHABLE_JUNK) if miss else element
@@ -123,6 +139,8 @@ def _hashable(tp: Any, fmt: str, miss: bool) -> st.SearchStrategy[Any]:
 def _valid(tp: Any, fmt: str, miss: bool) -> st.SearchStrategy[Any]:
     origin = typing.get_origin(tp)
     args: tuple[Any, ...] = typing.get_args(tp)
+    if tp is Any:
+        return plain(fmt)
     if tp is Point:
         return st.builds(Point, values(int, fmt, miss), values(str | None, fmt, miss))
     scalar = _scalars(fmt).get(tp)

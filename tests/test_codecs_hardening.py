@@ -206,6 +206,18 @@ def test_msgpack_dict_keys_of_scalar_types_round_trip() -> None:
     assert untyped.decode(untyped.encode(value)) == value
 
 
+@pytest.mark.parametrize("make", [MsgpackCodec, JsonCodec], ids=["msgpack", "json"])
+def test_dicts_of_any_take_plain_keys(make: Any) -> None:
+    for tp in (dict, dict[Any, int], dict[str, Any]):
+        codec = make(tp)
+        assert codec.decode(codec.encode({"a": 1})) == {"a": 1}
+        with pytest.raises(TypeError, match=r"tuple key \(1,\)|got tuple"):
+            codec.encode({(1,): 1})
+    assert MsgpackCodec(dict).decode(MsgpackCodec(dict).encode({1: 2})) == {1: 2}
+    with pytest.raises(TypeError, match="expected str, got int 1"):
+        JsonCodec(dict).encode({1: 2})
+
+
 @pytest.mark.parametrize(
     "tp", [dict[tuple[int, int], str], dict[Point, int], dict[frozenset[int], int]], ids=str
 )

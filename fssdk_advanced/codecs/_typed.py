@@ -107,8 +107,8 @@ def _blame(bad: Mismatch, parts: Iterable[tuple[str, Convert, Any]]) -> Mismatch
 
 
 def _any(fmt: Format) -> Plan:
-    if fmt == "msgpack":
-        return Plan(_identity, _identity, passthrough=True)
+    if fmt == "msgpack":  # the packer refuses what is not plain; keys included
+        return Plan(_identity, _identity, passthrough=True, key="scalar")
     return Plan(lambda value: check_plain(value, "json"), _identity)
 
 
@@ -597,9 +597,12 @@ def _tuple(tp: object, args: tuple[Any, ...], fmt: Format, building: dict[object
 
 def _mapping(tp: object, args: tuple[Any, ...], fmt: Format, building: dict[object, Plan]) -> Plan:
     key_type, value_type = args if args else (Any, Any)
-    key = (
-        _json_int_key() if fmt == "json" and key_type is int else plan_for(key_type, fmt, building)
-    )
+    if fmt == "json" and key_type is int:
+        key = _json_int_key()
+    elif fmt == "json" and any(key_type is passed for passed in _PASSED):
+        key = _str()  # plain JSON object keys: strings
+    else:
+        key = plan_for(key_type, fmt, building)
     return _dict(tp, key, plan_for(value_type, fmt, building), fmt)
 
 
