@@ -23,7 +23,6 @@ raw ones do: ``("a", 2) < ("ab", 1)`` holds in bytes too.
 
 from __future__ import annotations
 
-import math
 import struct
 from typing import Any, ClassVar, Final
 
@@ -35,6 +34,9 @@ _SIGN: Final = 1 << 63
 _ALL: Final = (1 << 64) - 1
 _DOUBLE: Final = struct.Struct(">d")
 _UNPACK_U64: Final = struct.Struct(">Q").unpack
+_PACK_U64: Final = struct.Struct(">Q").pack
+_MAGNITUDE: Final = _SIGN - 1
+_INF_BITS: Final = 0x7FF0_0000_0000_0000  # magnitudes above it are NaNs
 _NAN: Final = (0x7FF8_0000_0000_0000 | _SIGN).to_bytes(8, "big")
 
 TERMINATOR: Final = b"\x00\x01"
@@ -137,10 +139,10 @@ class FloatCodec(CodecBase):
     def encode(self, value: float) -> bytes:
         if type(value) is not float:
             value = _as_float(value)
-        bits = int.from_bytes(_DOUBLE.pack(value), "big")
-        if math.isnan(value):
+        bits: int = _UNPACK_U64(_DOUBLE.pack(value))[0]
+        if bits & _MAGNITUDE > _INF_BITS:
             return _NAN
-        return (bits ^ _ALL if bits & _SIGN else bits | _SIGN).to_bytes(8, "big")
+        return _PACK_U64(bits ^ _ALL if bits & _SIGN else bits | _SIGN)
 
     def decode(self, data: bytes) -> float:
         if len(data) != 8:
