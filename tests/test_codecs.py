@@ -345,9 +345,7 @@ def test_msgpack_decode_raises_value_error_for_garbage(data: bytes) -> None:
 
 def test_typed_decode_rejects_data_of_another_shape() -> None:
     untyped = MsgpackCodec()
-    with pytest.raises(ValueError, match="has no fields"):
-        MsgpackCodec(Point).decode(untyped.encode({"x": 1, "z": 2}))
-    with pytest.raises(ValueError, match="cannot build"):
+    with pytest.raises(ValueError, match=r"field Point\.x is missing and has no default"):
         MsgpackCodec(Point).decode(untyped.encode({"y": 1.0}))
     with pytest.raises(ValueError, match="expected a list"):
         MsgpackCodec(list[Point]).decode(untyped.encode({"x": 1}))

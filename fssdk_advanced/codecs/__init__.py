@@ -3,7 +3,8 @@
 Ordered codecs (usable as map keys and queue elements): :class:`IntCodec`, :class:`FloatCodec`,
 :class:`StringCodec`, :class:`BytesCodec`, :class:`BoolCodec`, :class:`TupleCodec`. Value codecs:
 :class:`MsgpackCodec` (the default), :class:`JsonCodec`, :class:`PickleCodec` (opt-in only).
-:func:`default_codec_for` picks one from a type.
+:func:`default_codec_for` picks one from a type. :func:`codec_schema` describes what a codec's
+bytes mean and :func:`schema_change` says whether one schema reads bytes written under another.
 """
 
 from fssdk_advanced.codecs._default import default_codec_for
@@ -16,6 +17,7 @@ from fssdk_advanced.codecs._ordered import (
     TupleCodec,
 )
 from fssdk_advanced.codecs._protocol import Codec, CodecBase, UnorderedCodecError, codec_signature
+from fssdk_advanced.codecs._schema import codec_schema, schema_change
 from fssdk_advanced.codecs._value import JsonCodec, MsgpackCodec, PickleCodec
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "StringCodec",
     "TupleCodec",
     "UnorderedCodecError",
+    "codec_schema",
     "codec_signature",
     "default_codec_for",
+    "schema_change",
 ]

@@ -23,17 +23,20 @@ raw ones do: ``("a", 2) < ("ab", 1)`` holds in bytes too.
 
 from __future__ import annotations
 
-import math
 import struct
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from fssdk_advanced.codecs._protocol import Codec, CodecBase, check_codec, codec_signature
+from fssdk_advanced.codecs._schema import codec_schema
 
 _BIAS: Final = 1 << 63
 _SIGN: Final = 1 << 63
 _ALL: Final = (1 << 64) - 1
 _DOUBLE: Final = struct.Struct(">d")
 _UNPACK_U64: Final = struct.Struct(">Q").unpack
+_PACK_U64: Final = struct.Struct(">Q").pack
+_MAGNITUDE: Final = _SIGN - 1
+_INF_BITS: Final = 0x7FF0_0000_0000_0000  # magnitudes above it are NaNs
 _NAN: Final = (0x7FF8_0000_0000_0000 | _SIGN).to_bytes(8, "big")
 
 TERMINATOR: Final = b"\x00\x01"
@@ -92,6 +95,7 @@ class IntCodec(CodecBase):
     """
 
     __slots__ = ()
+    schema_name: ClassVar[str | None] = "int"
     ordered: Final = True
     fixed_size: Final = 8
 
@@ -118,7 +122,8 @@ class FloatCodec(CodecBase):
     """64-bit floats in total order: -inf < ... < -0.0 < 0.0 < ... < inf < nan.
 
     ``-0.0`` and ``0.0`` have distinct encodings (and round-trip); every NaN encodes as the one
-    canonical NaN, above ``inf``.
+    canonical NaN, above ``inf``. An int is accepted when a float equals it exactly (it reads
+    back as that float); other ints raise ``ValueError`` (out of range, or digits would be lost).
 
     >>> codec = FloatCodec()
     >>> values = [float("nan"), float("inf"), 0.0, -0.0, -1.5, float("-inf")]
@@ -127,17 +132,17 @@ class FloatCodec(CodecBase):
     """
 
     __slots__ = ()
+    schema_name: ClassVar[str | None] = "float"
     ordered: Final = True
     fixed_size: Final = 8
 
     def encode(self, value: float) -> bytes:
-        try:
-            bits = int.from_bytes(_DOUBLE.pack(value), "big")
-        except struct.error:
-            raise TypeError(f"FloatCodec encodes float, not {type(value).__name__}") from None
-        if math.isnan(value):
+        if type(value) is not float:
+            value = _as_float(value)
+        bits: int = _UNPACK_U64(_DOUBLE.pack(value))[0]
+        if bits & _MAGNITUDE > _INF_BITS:
             return _NAN
-        return (bits ^ _ALL if bits & _SIGN else bits | _SIGN).to_bytes(8, "big")
+        return _PACK_U64(bits ^ _ALL if bits & _SIGN else bits | _SIGN)
 
     def decode(self, data: bytes) -> float:
         if len(data) != 8:
@@ -146,6 +151,27 @@ class FloatCodec(CodecBase):
         bits = bits ^ _SIGN if bits & _SIGN else bits ^ _ALL
         value: float = _DOUBLE.unpack(bits.to_bytes(8, "big"))[0]
         return value
+
+
+def _as_float(value: object) -> float:
+    """A float subclass as a float; an int as the float equal to it, or ``ValueError``."""
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, int):
+        try:
+            result = float(value)
+        except OverflowError:
+            raise ValueError(
+                f"FloatCodec: an int of {value.bit_length()} bits is out of range for a 64-bit "
+                "float (beyond +-1.8e308)"
+            ) from None
+        if result != value:
+            raise ValueError(
+                f"FloatCodec: the int {value} has no exact 64-bit float; pass float({value}) "
+                "to store it rounded"
+            )
+        return result
+    raise TypeError(f"FloatCodec encodes float, not {type(value).__name__}")
 
 
 class StringCodec(CodecBase):
@@ -158,6 +184,7 @@ class StringCodec(CodecBase):
     """
 
     __slots__ = ()
+    schema_name: ClassVar[str | None] = "str"
     ordered: Final = True
     fixed_size: Final = None
 
@@ -175,6 +202,7 @@ class BytesCodec(CodecBase):
     """Bytes as themselves (``bytearray`` and ``memoryview`` are accepted and copied)."""
 
     __slots__ = ()
+    schema_name: ClassVar[str | None] = "bytes"
     ordered: Final = True
     fixed_size: Final = None
 
@@ -193,6 +221,7 @@ class BoolCodec(CodecBase):
     """``False`` as ``00``, ``True`` as ``01``; anything else raises ``TypeError``."""
 
     __slots__ = ()
+    schema_name: ClassVar[str | None] = "bool"
     ordered: Final = True
     fixed_size: Final = 1
 
@@ -256,6 +285,10 @@ class TupleCodec(CodecBase):
     @property
     def signature(self) -> str:
         return f"TupleCodec({', '.join(codec_signature(codec) for codec in self.codecs)})"
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return {"codec": "tuple", "items": [codec_schema(codec) for codec in self.codecs]}
 
     def encode(self, value: tuple[Any, ...]) -> bytes:
         if not isinstance(value, tuple | list):

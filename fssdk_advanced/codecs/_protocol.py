@@ -11,7 +11,7 @@ that into ``CorruptStateError`` naming the store, scope and key.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 T = TypeVar("T")
 
@@ -58,11 +58,25 @@ class CodecBase:
     """
 
     __slots__ = ()
+    schema_name: ClassVar[str | None] = None
+    """The built-in codecs' name in :attr:`schema` (``"int"``); ``None`` for other codecs."""
 
     @property
     def signature(self) -> str:
         """A description that two codecs share exactly when they are interchangeable."""
         return f"{type(self).__name__}()"
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """What the bytes mean, as JSON-able data (see ``codec_schema``).
+
+        ``{"codec": schema_name}`` for the built-in codecs, else the class's qualified name and
+        the signature.
+        """
+        if self.schema_name is not None:
+            return {"codec": self.schema_name}
+        cls = type(self)
+        return {"codec": f"{cls.__module__}.{cls.__qualname__}", "signature": self.signature}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CodecBase):
@@ -99,8 +113,10 @@ def check_codec(codec: object, argument: str, owner: str, *, ordered: bool = Fal
     missing = [
         name for name in ("encode", "decode", "ordered", "fixed_size") if not hasattr(codec, name)
     ]
-    if missing or not callable(getattr(codec, "encode", None)) or not callable(
-        getattr(codec, "decode", None)
+    if (
+        missing
+        or not callable(getattr(codec, "encode", None))
+        or not callable(getattr(codec, "decode", None))
     ):
         raise TypeError(
             f"{owner}: {argument} must be a codec (encode, decode, ordered, fixed_size), "
