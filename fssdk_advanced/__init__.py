@@ -48,6 +48,7 @@ from fssdk_advanced.state import (
     MapState,
     PriorityQueueState,
     ReducingState,
+    StateView,
     ValueState,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "PickleCodec",
     "PriorityQueueState",
     "ReducingState",
+    "StateView",
     "StringCodec",
     "TupleCodec",
     "UnorderedCodecError",

@@ -63,6 +63,7 @@ API = {
     "PickleCodec",
     "PriorityQueueState",
     "ReducingState",
+    "StateView",
     "StringCodec",
     "TupleCodec",
     "UnorderedCodecError",

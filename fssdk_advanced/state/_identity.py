@@ -40,6 +40,7 @@ from fssdk_advanced.codecs import (
     JsonCodec,
     MsgpackCodec,
     StringCodec,
+    TupleCodec,
     codec_signature,
 )
 
@@ -72,8 +73,8 @@ DESCRIPTOR_KEY_GROUP: Final = RESERVED_PREFIX + b"identity"
 VALUE_ROLES: Final = frozenset({"value", "accumulator"})
 PRIMARY_KEY: Final = "primary_key"
 
-#: Codecs ``migrate=`` may read old bytes with, by class name; untyped so old shapes still read.
-_PLAIN_DECODERS: Final[dict[str, Callable[[], Codec[Any]]]] = {
+#: Codecs rebuilt from a stored signature, by class name; untyped, so old shapes still read.
+_PLAIN_CODECS: Final[dict[str, Callable[[], Codec[Any]]]] = {
     "MsgpackCodec": MsgpackCodec,
     "JsonCodec": JsonCodec,
     "IntCodec": IntCodec,
@@ -117,16 +118,48 @@ def shown(descriptor: Mapping[str, Any]) -> str:
     return f"{descriptor['kind']} with codecs ({codecs}){keys}"
 
 
-def plain_decoder(signature: str) -> Callable[[bytes], Any]:
-    """A decoder for bytes written by the codec with ``signature``, that needs none of its types.
+def _arguments(inside: str) -> list[str]:
+    """The top-level comma-separated parts of ``inside`` (the text between a codec's parens)."""
+    parts: list[str] = []
+    depth = start = 0
+    for index, char in enumerate(inside):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(inside[start:index].strip())
+            start = index + 1
+    last = inside[start:].strip()
+    return [*parts, last] if last else parts
 
-    msgpack and JSON come back as plain data (a dataclass as a dict of its fields), the ordered
-    scalars as their values; bytes of any other codec are passed as they are.
+
+def plain_codec(signature: str) -> Codec[Any] | None:
+    """A codec that reads the bytes of the codec with ``signature`` without needing its types.
+
+    msgpack and JSON read as plain data (a dataclass as a dict of its fields), the ordered codecs
+    (tuples of them too) as their values; ``None`` for any other codec.
+
+    >>> plain_codec("TupleCodec(StringCodec(), IntCodec())")
+    TupleCodec(StringCodec(), IntCodec())
+    >>> plain_codec("MsgpackCodec(mod.Point)"), plain_codec("mod.MyCodec")
+    (MsgpackCodec(), None)
     """
-    make = _PLAIN_DECODERS.get(signature.partition("(")[0])
-    if make is None:
-        return bytes
-    return make().decode
+    name, _, rest = signature.partition("(")
+    if name == "TupleCodec" and rest.endswith(")"):
+        inner = [plain_codec(part) for part in _arguments(rest[:-1])]
+        if not inner or any(codec is None for codec in inner):
+            return None
+        return TupleCodec(*inner)  # type: ignore[arg-type]
+    make = _PLAIN_CODECS.get(name)
+    return None if make is None else make()
+
+
+def plain_decoder(signature: str) -> Callable[[bytes], Any]:
+    """How ``migrate=`` reads bytes of the codec with ``signature``: :func:`plain_codec`'s
+    decode, or the bytes as they are for a codec it cannot rebuild."""
+    codec = plain_codec(signature)
+    return bytes if codec is None else codec.decode
 
 
 class Identity:

@@ -175,8 +175,8 @@ class ListState(Generic[T]):
         if not data:
             return []
         try:
-            frames = _split(data, self._codec.fixed_size)
-        except _FrameError as exc:
+            frames = split_frames(data, self._codec.fixed_size)
+        except FrameError as exc:
             raise corrupt(self._scope, EMPTY, f"{WHAT} #{exc.index} does not decode", exc) from exc
         elements, rewritten = self._values.decode_all(self._scope, EMPTY, frames)
         if rewritten:
@@ -188,7 +188,7 @@ class ListState(Generic[T]):
         self._scope.delete(EMPTY)
 
 
-class _FrameError(ValueError):
+class FrameError(ValueError):
     """Element number ``index`` of a list is cut off or its length does not parse."""
 
     def __init__(self, index: int, message: str) -> None:
@@ -196,12 +196,12 @@ class _FrameError(ValueError):
         self.index = index
 
 
-def _split(data: bytes, size: int | None) -> list[bytes]:
-    """The element encodings framed in ``data``; ``_FrameError`` for a frame that is cut off."""
+def split_frames(data: bytes, size: int | None) -> list[bytes]:
+    """The element encodings framed in ``data``; ``FrameError`` for a frame that is cut off."""
     end = len(data)
     if size is not None:
         if end % size:
-            raise _FrameError(0, f"{end} bytes is not a whole number of {size}-byte elements")
+            raise FrameError(0, f"{end} bytes is not a whole number of {size}-byte elements")
         return [data[pos : pos + size] for pos in range(0, end, size)]
     out: list[bytes] = []
     pos = 0
@@ -213,10 +213,10 @@ def _split(data: bytes, size: int | None) -> list[bytes]:
             try:
                 length, pos = _read_varint(data, pos)
             except ValueError as exc:
-                raise _FrameError(len(out), str(exc)) from None
+                raise FrameError(len(out), str(exc)) from None
         following = pos + length
         if following > end:
-            raise _FrameError(
+            raise FrameError(
                 len(out), f"frame of {length} bytes at offset {pos} runs past the end ({end} bytes)"
             )
         out.append(data[pos:following])

@@ -292,25 +292,29 @@ class PriorityQueueState(Generic[T]):
                 yield self._decode(user_key)
 
     def _decode(self, user_key: bytes) -> T:
-        body = user_key[:-SEQ_BYTES]
-        size = self._codec.fixed_size
         try:
-            if len(user_key) < SEQ_BYTES:
-                raise ValueError(f"an entry key has at least {SEQ_BYTES} bytes")
-            if size is None:
-                data, end = read_terminated(body)
-                if end != len(body):
-                    raise ValueError(f"{len(body) - end} bytes after the element's terminator")
-            elif len(body) != size:
-                raise ValueError(f"expected a {size}-byte element, got {len(body)} bytes")
-            else:
-                data = body
+            data = element_bytes(user_key, self._codec.fixed_size)
         except ValueError as exc:
             raise corrupt(self._scope, user_key, f"{WHAT} does not decode", exc) from exc
         return self._elements.decode(self._scope, user_key, data)
 
 
 KeyedPriorityQueueState = PriorityQueueState
+
+
+def element_bytes(user_key: bytes, fixed_size: int | None) -> bytes:
+    """The element encoding inside an entry's user key; ``ValueError`` if it is malformed."""
+    if len(user_key) < SEQ_BYTES:
+        raise ValueError(f"an entry key has at least {SEQ_BYTES} bytes")
+    body = user_key[:-SEQ_BYTES]
+    if fixed_size is None:
+        data, end = read_terminated(body)
+        if end != len(body):
+            raise ValueError(f"{len(body) - end} bytes after the element's terminator")
+        return data
+    if len(body) != fixed_size:
+        raise ValueError(f"expected a {fixed_size}-byte element, got {len(body)} bytes")
+    return body
 
 
 class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
