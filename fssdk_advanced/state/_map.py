@@ -177,14 +177,16 @@ class MapState(Generic[K, V]):
         that does not decode, never skipping it.
         """
         scan = self._scan(start, end, reverse)
-        return iter(()) if scan is None else self._pairs(scan)
+        if scan is None:
+            return iter(())
+        return self._values.decode_pairs(self._scope, scan, self._keys)
 
     def keys(
         self, start: K | None = None, end: K | None = None, *, reverse: bool = False
     ) -> Iterator[K]:
         """The keys of :meth:`items` (values are not decoded)."""
         scan = self._scan(start, end, reverse)
-        return iter(()) if scan is None else self._keys_of(scan)
+        return iter(()) if scan is None else self._keys.decode_keys(self._scope, scan)
 
     def values(
         self, start: K | None = None, end: K | None = None, *, reverse: bool = False
@@ -201,19 +203,6 @@ class MapState(Generic[K, V]):
                 return None
         return self._scope.scan(start=low, end=high, reverse=reverse)
 
-    def _pairs(self, scan: StoreIterator) -> Iterator[tuple[K, V]]:
-        scope = self._scope
-        decode_key, decode_value = self._keys.decode, self._values.decode
-        with scan:
-            for user_key, data in scan:
-                yield decode_key(scope, user_key, user_key), decode_value(scope, user_key, data)
-
-    def _keys_of(self, scan: StoreIterator) -> Iterator[K]:
-        scope = self._scope
-        decode_key = self._keys.decode
-        with scan:
-            for user_key, _ in scan:
-                yield decode_key(scope, user_key, user_key)
 
 
 KeyedMapState = MapState

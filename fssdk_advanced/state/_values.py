@@ -12,13 +12,15 @@ Cost: ``encode`` is the codec's bound method itself; ``decode`` adds one call ar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Generic, TypeVar
 
 from fssdk import CorruptStateError, StoreScope
+from fssdk import Iterator as StoreIterator
 from fssdk_advanced.codecs import Codec
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 def corrupt(scope: StoreScope, user_key: bytes, what: str, exc: Exception) -> CorruptStateError:
@@ -94,6 +96,37 @@ class ScopedCodec(Generic[T]):
                 out.append(self._read_old(scope, user_key, part, exc, f"{self.what} #{index}"))
                 rewritten = True
         return out, rewritten
+
+    def decode_pairs(
+        self, scope: StoreScope, scan: StoreIterator, keys: ScopedCodec[K]
+    ) -> Iterator[tuple[K, T]]:
+        """The ``(key, value)`` of each ``(user_key, data)`` of ``scan``, which it closes.
+
+        Keys are decoded by ``keys`` (a plain helper), values by this one. One ``try`` per entry
+        around both codecs; an entry that fails takes the path of :meth:`decode`.
+        """
+        decode_key, decode = keys._decode, self._decode
+        with scan:
+            for user_key, data in scan:
+                try:
+                    pair = (decode_key(user_key), decode(data))
+                except ValueError:
+                    pair = (
+                        keys.decode(scope, user_key, user_key),
+                        self.decode(scope, user_key, data),
+                    )
+                yield pair
+
+    def decode_keys(self, scope: StoreScope, scan: StoreIterator) -> Iterator[T]:
+        """The user keys of ``scan`` decoded by this helper (values are not read); closes it."""
+        decode = self._decode
+        with scan:
+            for user_key, _ in scan:
+                try:
+                    key = decode(user_key)
+                except ValueError:
+                    key = self.decode(scope, user_key, user_key)
+                yield key
 
     def _undecodable(self, scope: StoreScope, user_key: bytes, data: bytes, exc: ValueError) -> T:
         """What a value that does not decode reads as (and is rewritten to); here: an error."""
