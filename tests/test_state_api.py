@@ -125,7 +125,8 @@ def test_exports_are_exactly_the_api() -> None:
     for name in API:
         assert getattr(fssdk_advanced, name) is not None
     assert set(fssdk_advanced.state.__all__) <= API
-    assert set(fssdk_advanced.codecs.__all__) - API == {"CodecBase", "codec_signature"}
+    schemas = {"codec_schema", "schema_change"} if _identity.HAS_SCHEMA_EVOLUTION else set()
+    assert set(fssdk_advanced.codecs.__all__) - API == {"CodecBase", "codec_signature"} | schemas
 
 
 def test_keyed_state_names_are_the_state_classes() -> None:

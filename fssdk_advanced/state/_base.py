@@ -64,13 +64,21 @@ def bind_state(
     codecs: Mapping[str, object],
     *,
     migrate: Callable[[Any], Any] | None = None,
-    make_shared: Callable[[], Any] | None = None,
+    make_shared: Callable[[Store], Any] | None = None,
 ) -> tuple[StoreScope, Identity]:
-    """Declare the non-keyed state ``store_name`` (the empty key group) and bind its scope."""
+    """Declare the non-keyed state ``store_name`` (the empty key group) and bind its scope.
+
+    ``make_shared(store)`` makes the object shared by the identity's handles, if it needs one.
+    """
     store = store_from(ctx, store_name, owner)
     check_migrate(migrate, owner)
     identity = declare(
-        store, EMPTY, kind, codecs, migrate=migrate is not None, make_shared=make_shared
+        store,
+        EMPTY,
+        kind,
+        codecs,
+        migrate=migrate is not None,
+        make_shared=None if make_shared is None else lambda: make_shared(store),
     )
     return store.scope(EMPTY, EMPTY, EMPTY), identity
 

@@ -98,14 +98,16 @@ def describe_codec(codec: object) -> dict[str, Any]:
 def make_descriptor(
     kind: str, codecs: Mapping[str, object], key_codec: object | None
 ) -> dict[str, Any]:
-    """The descriptor of a declaration (JSON-serialisable)."""
-    return {
+    """The descriptor of a declaration, as it reads back from JSON (tuples become lists)."""
+    descriptor = {
         "format": FORMAT_VERSION,
         "kind": kind,
         "codecs": {role: describe_codec(codec) for role, codec in codecs.items()},
         PRIMARY_KEY: None if key_codec is None else describe_codec(key_codec),
         "ttl": None,
     }
+    canonical: dict[str, Any] = json.loads(json.dumps(descriptor))
+    return canonical
 
 
 def shown(descriptor: Mapping[str, Any]) -> str:

@@ -40,8 +40,9 @@ class KeyedFactory:
     ) -> None:
         owner = type(self).__name__
         check_key_group(key_group, owner)
+        keys = None
         if key_codec is not None:
-            check_codec(key_codec, "key_codec", owner, ordered=True)
+            keys = check_codec(key_codec, "key_codec", owner, ordered=True)
         check_migrate(migrate, owner)
         self._identity: Identity = declare(
             store,
@@ -54,10 +55,8 @@ class KeyedFactory:
         )
         self.store: Final = store
         self._key_group = key_group
-        self._key_codec: Codec[Any] | None = key_codec  # type: ignore[assignment]
-        self._encode_key: Callable[[Any], bytes] | None = (
-            None if key_codec is None else self._key_codec.encode  # type: ignore[union-attr]
-        )
+        self._key_codec = keys
+        self._encode_key = None if keys is None else keys.encode
         self._scopes = store.scopes(key_group)
 
     def _value_helper(

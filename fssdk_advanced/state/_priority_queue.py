@@ -168,10 +168,9 @@ class PriorityQueueState(Generic[T]):
         """
         owner = "PriorityQueueState.from_context"
         check_codec(codec, "codec", owner, ordered=True)
-        store = store_from(ctx, store_name, owner)
         scope, identity = bind_state(
             ctx, store_name, owner, KIND, {"element": codec},
-            make_shared=lambda: _QueueShared(store, EMPTY),
+            make_shared=lambda store: _QueueShared(store, EMPTY),
         )
         return cls(scope, ScopedCodec(codec, WHAT), identity.shared)
 
