@@ -3,8 +3,8 @@
 ::
 
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
-    fssdk state inspect DIR [--verify] [--store NAME [--key-group KG --key K --namespace NS |
-                        --simple]]
+    fssdk state inspect DIR [--verify] [--store NAME [--key-group KG [--keys] --key K
+                        --namespace NS | --simple]]
 
 Each subcommand is one parser built by its own ``_add_*`` function and one handler function
 (``set_defaults(handler=...)``); a new subcommand adds both. Errors are reported as one
@@ -174,9 +174,11 @@ def _add_state_inspect(state_commands: Subcommands, common: argparse.ArgumentPar
     inspect.add_argument("--store", metavar="NAME", help="show this store's key groups and entries")
     inspect.add_argument("--simple", action="store_true", help="with --store: dump its simple keys")
     inspect.add_argument("--key-group", metavar="KG", help="with --store: dump this scope")
+    inspect.add_argument("--keys", action="store_true",
+                         help="with --key-group: list its primary keys (in --namespace if given)")
     inspect.add_argument("--key", default="", metavar="K",
                          help="the scope's primary key (default '')")
-    inspect.add_argument("--namespace", default="", metavar="NS",
+    inspect.add_argument("--namespace", metavar="NS",
                          help="the scope's namespace (default '')")
     inspect.add_argument("--limit", type=_positive_int, default=100, metavar="N",
                          help="entries shown in a dump (default 100)")
@@ -379,6 +381,8 @@ def _inspect(args: argparse.Namespace) -> int:
         raise UsageError("--simple and --key-group need --store NAME")
     if args.simple and args.key_group is not None:
         raise UsageError("give either --simple or --key-group, not both")
+    if args.keys and args.key_group is None:
+        raise UsageError("--keys needs --store NAME --key-group KG")
     with _reading_state_dir(args.state_dir):
         report: dict[str, Any] = ins.describe_state_dir(args.state_dir)
         damaged = _verify_checkpoints(args.state_dir, report) if args.verify else []
@@ -394,6 +398,9 @@ def _inspect(args: argparse.Namespace) -> int:
         if has_data and not nothing_sound:
             _read_stores(args, report, checkpoint_id)
     if args.json:
+        for entry in report.get("dump", {}).get("entries", ()):
+            del entry["text"]
+        report.get("keys", {}).pop("text", None)
         sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
     else:
         _print_report(report)
@@ -432,37 +439,97 @@ def _verify_checkpoints(state_dir: str, report: dict[str, Any]) -> list[int]:
 
 def _read_stores(args: argparse.Namespace, report: dict[str, Any], checkpoint_id: int | None
                  ) -> None:
-    """Add the stores (and a dump, if asked) of checkpoint ``checkpoint_id`` (None: the newest,
-    or the live database with ``--live``) to ``report``."""
+    """Add the stores (and a dump or key list, if asked) of checkpoint ``checkpoint_id`` (None:
+    the newest, or the live database with ``--live``) to ``report``, decoded through the state
+    descriptors where the state library wrote them."""
     with ins.open_snapshot(
         args.state_dir, checkpoint_id=checkpoint_id, live=args.live
     ) as snapshot:
         report["source"] = snapshot.label
         names = [args.store] if args.store is not None else snapshot.stores
         stats = [ins.store_stats(snapshot, name) for name in names]
-        report["stores"] = [_stats_json(s, with_groups=args.store is not None) for s in stats]
-        if args.store is not None and (args.simple or args.key_group is not None):
-            if args.simple:
-                entries, total = ins.dump_simple(snapshot, args.store, args.limit)
-                scope: dict[str, Any] = {"store": args.store, "simple": True}
-            else:
-                kg = ins.parse_bytes(args.key_group, "--key-group")
-                key = ins.parse_bytes(args.key, "--key")
-                ns = ins.parse_bytes(args.namespace, "--namespace")
-                entries, total = ins.dump_scope(
-                    snapshot, args.store, key_group=kg, key=key, namespace=ns, limit=args.limit
-                )
-                scope = {"store": args.store, "key_group": ins.show_bytes(kg),
-                         "key": ins.show_bytes(key), "namespace": ins.show_bytes(ns)}
-            scope["total"] = total
-            scope["entries"] = [
-                {"key": ins.show_bytes(k), "value": ins.show_bytes(v), "value_bytes": len(v)}
-                for k, v in entries
-            ]
-            report["dump"] = scope
+        views = ins.state_views(snapshot, args.store) if args.store is not None else {}
+        report["stores"] = [
+            _stats_json(s, views if args.store is not None else None) for s in stats
+        ]
+        if args.store is not None and args.keys:
+            report["keys"] = _keys_json(snapshot, args, views)
+        elif args.store is not None and (args.simple or args.key_group is not None):
+            report["dump"] = _dump_json(snapshot, args, views)
 
 
-def _stats_json(stats: ins.StoreStats, *, with_groups: bool) -> dict[str, Any]:
+def _keys_json(
+    snapshot: ins.Snapshot, args: argparse.Namespace, views: dict[bytes, Any]
+) -> dict[str, Any]:
+    kg = ins.parse_bytes(args.key_group, "--key-group")
+    ns = None if args.namespace is None else ins.parse_bytes(args.namespace, "--namespace")
+    keys, total = ins.list_keys(snapshot, args.store, kg, ns, args.limit)
+    view = views.get(kg)
+    decoded = [key if view is None else _primary_key(view, key) for key in keys]
+    return {
+        "store": args.store,
+        "key_group": ins.show_bytes(kg),
+        "namespace": None if ns is None else ins.show_bytes(ns),
+        "kind": None if view is None else view.kind,
+        "total": total,
+        "keys": [ins.shown_value(key) for key in decoded],
+        "text": [ins.value_text(key) for key in decoded],
+    }
+
+
+def _primary_key(view: Any, key: bytes) -> Any:
+    """``key`` decoded through ``view``, or as bytes when it does not decode."""
+    try:
+        return view.primary_key(key)
+    except ValueError:
+        return key
+
+
+def _dump_json(
+    snapshot: ins.Snapshot, args: argparse.Namespace, views: dict[bytes, Any]
+) -> dict[str, Any]:
+    view = None
+    if args.simple:
+        entries, total = ins.dump_simple(snapshot, args.store, args.limit)
+        scope: dict[str, Any] = {"store": args.store, "simple": True}
+    else:
+        kg = ins.parse_bytes(args.key_group, "--key-group")
+        key = ins.parse_bytes(args.key, "--key")
+        ns = ins.parse_bytes(args.namespace or "", "--namespace")
+        entries, total = ins.dump_scope(
+            snapshot, args.store, key_group=kg, key=key, namespace=ns, limit=args.limit
+        )
+        view = views.get(kg)
+        scope = {"store": args.store, "key_group": ins.show_bytes(kg),
+                 "key": ins.show_bytes(key), "namespace": ins.show_bytes(ns),
+                 "kind": None if view is None else view.kind}
+    scope["total"] = total
+    scope["entries"] = [_entry_json(view, k, v) for k, v in entries]
+    return scope
+
+
+def _entry_json(view: Any, user_key: bytes, value: bytes) -> dict[str, Any]:
+    """One dumped entry: decoded through ``view`` when there is one (``text``: for tables)."""
+    entry: dict[str, Any] = {"value_bytes": len(value)}
+    decoded_key: Any = user_key
+    decoded: Any = value
+    if view is not None:
+        try:
+            shown_key, decoded = view.entry(user_key, value)
+        except ValueError as exc:
+            entry["error"] = f"does not decode as {view.kind}: {exc}"
+        else:
+            decoded_key = user_key if shown_key is None else shown_key
+    entry["key"], entry["value"] = ins.shown_value(decoded_key), ins.shown_value(decoded)
+    entry["text"] = [ins.value_text(decoded_key), ins.value_text(decoded)]
+    return entry
+
+
+def _stats_json(stats: ins.StoreStats, views: dict[bytes, Any] | None) -> dict[str, Any]:
+    """A store's counts; with ``views`` (one store asked for), its key groups and their kinds.
+
+    The state library's own key group (its descriptors) is not listed.
+    """
     document: dict[str, Any] = {
         "name": stats.name,
         "simple_entries": stats.simple_entries,
@@ -471,16 +538,18 @@ def _stats_json(stats: ins.StoreStats, *, with_groups: bool) -> dict[str, Any]:
         "bytes": stats.size,
         "key_groups": len(stats.key_groups),
     }
-    if with_groups:
+    if views is not None:
         document["groups"] = [
             {
                 "key_group": ins.show_bytes(group.key_group),
+                "kind": views[group.key_group].kind if group.key_group in views else None,
                 "entries": group.entries,
                 "keys": len(group.keys),
                 "namespaces": len(group.namespaces),
                 "bytes": group.size,
             }
             for group in stats.key_groups.values()
+            if not ins.is_reserved_group(group.key_group)
         ]
     return document
 
@@ -534,6 +603,8 @@ def _print_report(report: dict[str, Any]) -> None:
             console.print(table)
     if "dump" in report:
         _print_dump(console, report["dump"])
+    if "keys" in report:
+        _print_keys(console, report["keys"])
 
 
 def _print_dump(console: Console, dump: dict[str, Any]) -> None:
@@ -547,10 +618,25 @@ def _print_dump(console: Console, dump: dict[str, Any]) -> None:
     table.add_column("key", overflow="fold")
     table.add_column("value", overflow="fold")
     for entry in dump["entries"]:
-        table.add_row(Text(entry["key"] or '""'), Text(entry["value"] or '""'))
+        key, value = entry["text"]
+        table.add_row(Text(key or '""'), Text(value or '""'))
     console.print(table)
     if dump["total"] > len(dump["entries"]):
         console.print(f"... {dump['total'] - len(dump['entries']):,} more (--limit)")
+
+
+def _print_keys(console: Console, keys: dict[str, Any]) -> None:
+    where = "" if keys["namespace"] is None else f" in namespace {keys['namespace']!r}"
+    kind = "" if keys["kind"] is None else f" ({keys['kind']})"
+    console.print(
+        Text(f"{keys['store']}: key group {keys['key_group']!r}{kind}: {keys['total']:,} "
+             f"primary keys{where}"),
+        soft_wrap=True,
+    )
+    for key in keys["text"]:
+        console.print(Text(key or '""'), soft_wrap=True)
+    if keys["total"] > len(keys["keys"]):
+        console.print(f"... {keys['total'] - len(keys['keys']):,} more (--limit)")
 
 
 # -- entry point -------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Codecs turn values into bytes (ordered codecs where byte order must be value order); six state
 types (:class:`ValueState`, :class:`ListState`, :class:`MapState`, :class:`PriorityQueueState`,
 :class:`AggregatingState`, :class:`ReducingState`) are each written once over a store scope, and
-the Keyed* factories bind one scope per primary key and namespace. See docs/state.md.
+the Keyed* factories bind one scope per primary key and namespace. Each state's identity (kind and
+codecs) is recorded in its store; :class:`StateView` reads it back for tools. See docs/state.md.
 
 >>> from fssdk.runtime import LocalContext, MemoryBackend
 >>> ctx = LocalContext(MemoryBackend())
@@ -48,6 +49,7 @@ from fssdk_advanced.state import (
     MapState,
     PriorityQueueState,
     ReducingState,
+    StateView,
     ValueState,
 )
 
@@ -78,6 +80,7 @@ __all__ = [
     "PickleCodec",
     "PriorityQueueState",
     "ReducingState",
+    "StateView",
     "StringCodec",
     "TupleCodec",
     "UnorderedCodecError",

@@ -32,7 +32,7 @@ from fssdk_advanced import (
     ReducingState,
     ValueState,
 )
-from fssdk_advanced.state import _base
+from fssdk_advanced.state import _identity
 
 PACKAGE = Path(fssdk_advanced.__file__).parent
 
@@ -63,6 +63,7 @@ API = {
     "PickleCodec",
     "PriorityQueueState",
     "ReducingState",
+    "StateView",
     "StringCodec",
     "TupleCodec",
     "UnorderedCodecError",
@@ -124,7 +125,9 @@ def test_exports_are_exactly_the_api() -> None:
     for name in API:
         assert getattr(fssdk_advanced, name) is not None
     assert set(fssdk_advanced.state.__all__) <= API
-    assert set(fssdk_advanced.codecs.__all__) - API == {"CodecBase", "codec_signature"}
+    assert set(fssdk_advanced.codecs.__all__) - API == {
+        "CodecBase", "codec_signature", "codec_schema", "schema_change"
+    }
 
 
 def test_keyed_state_names_are_the_state_classes() -> None:
@@ -206,10 +209,10 @@ def test_every_kind_in_one_store_keeps_to_its_key_group(ctx: LocalContext) -> No
 def test_the_identity_registry_does_not_keep_stores_alive() -> None:
     store = MemoryStore("gone")
     KeyedValueStateFactory(store, b"g", IntCodec())
-    assert store in _base._REGISTRY
+    assert store in _identity._REGISTRY
     del store
     gc.collect()
-    assert all(s.name != "gone" for s in _base._REGISTRY)
+    assert all(s.name != "gone" for s in _identity._REGISTRY)
 
 
 class _CountingStore(MemoryStore):

@@ -189,7 +189,7 @@ def test_corrupt_list_raises_naming_store_scope_and_element(
 def test_bad_arguments(ctx: LocalContext) -> None:
     factory = KeyedListStateFactory.from_context(ctx, "l", b"g", IntCodec())
     with pytest.raises(TypeError, match="new_keyed_list: primary_key and namespace"):
-        factory.new_keyed_list(1, b"")  # type: ignore[arg-type]
+        factory.new_keyed_list(1, b"")
     with pytest.raises(TypeError, match="IntCodec encodes int"):
         factory.new_keyed_list(b"k").add("x")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="key_group must be bytes"):

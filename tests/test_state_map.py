@@ -213,7 +213,7 @@ def test_a_corrupt_key_raises(ctx: LocalContext) -> None:
     state = MapState.from_context(ctx, "m", IntCodec(), IntCodec())
     state.put(1, 1)
     ctx.get_or_create_store("m").put(ComplexKey(b"", b"", b"", b"\x01\x02"), IntCodec().encode(0))
-    with pytest.raises(CorruptStateError, match="map entry does not decode") as info:
+    with pytest.raises(CorruptStateError, match="map key does not decode") as info:
         list(state.items())
     assert isinstance(info.value.__cause__, ValueError)
     with pytest.raises(CorruptStateError, match="map key does not decode"):
@@ -222,10 +222,10 @@ def test_a_corrupt_key_raises(ctx: LocalContext) -> None:
 
 def test_bad_arguments(ctx: LocalContext) -> None:
     factory = KeyedMapStateFactory.from_context_auto_codec(ctx, "m", b"g", str, int)
-    with pytest.raises(TypeError, match="map_name str"):
+    with pytest.raises(TypeError, match="map_name must be a str"):
         factory.new_keyed_map(b"u", b"name")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="primary_key must be bytes"):
-        factory.new_keyed_map("u", "name")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="new_keyed_map: primary_key and namespace must be bytes"):
+        factory.new_keyed_map("u", "name")
     with pytest.raises(TypeError, match="StringCodec encodes str"):
         factory.new_keyed_map(b"u").put(1, 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="value_codec must be a codec"):

@@ -169,7 +169,7 @@ def test_bad_arguments_raise_errors_naming_them(ctx: LocalContext) -> None:
         KeyedValueStateFactory.from_context(ctx, "v", "g", IntCodec())  # type: ignore[arg-type]
     factory = KeyedValueStateFactory.from_context(ctx, "w", b"g", IntCodec())
     with pytest.raises(TypeError, match="new_keyed_value: primary_key and namespace"):
-        factory.new_keyed_value("user", b"")  # type: ignore[arg-type]
+        factory.new_keyed_value("user", b"")
     with pytest.raises(TypeError, match="new_keyed_value: primary_key and namespace"):
         factory.new_keyed_value(b"user", "w")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="out of range"):

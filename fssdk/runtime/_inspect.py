@@ -10,6 +10,7 @@ pruning while it is inspected. Entries are decoded with the key format of
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -257,3 +258,93 @@ def dump_scope(
         parts.append(value)
     finish()
     return shown, total
+
+
+# -- values shown through the state library's descriptors ---------------------------------------
+
+
+def state_views(snapshot: Snapshot, store: str) -> dict[bytes, Any]:
+    """The :class:`fssdk_advanced.StateView` of every key group of ``store`` with a descriptor.
+
+    ``fssdk_advanced`` is imported here, when asked, never when ``fssdk`` is: the SDK does not
+    depend on the state library. A descriptor that does not parse is left out (its key group
+    then shows as bytes).
+    """
+    from fssdk_advanced import StateView  # noqa: PLC0415 - the layers: see the docstring
+
+    prefix = kf.group_head(StateView.DESCRIPTOR_KEY_GROUP)
+    options = ReadOptions()
+    options.set_iterate_upper_bound(kf.successor(prefix))
+    views: dict[bytes, Any] = {}
+    for physical, value in snapshot.family(store).items(from_key=prefix, read_opt=options):
+        parts = kf.decode_components(physical)
+        if len(parts) == 4 and parts[0] == StateView.DESCRIPTOR_KEY_GROUP and not parts[3]:
+            with contextlib.suppress(ValueError):
+                views[parts[1]] = StateView.from_descriptor(value)
+    return views
+
+
+def is_reserved_group(key_group: bytes) -> bool:
+    """True for the state library's own key groups (descriptors), hidden from listings."""
+    from fssdk_advanced import StateView  # noqa: PLC0415 - lazily, as in state_views
+
+    return key_group == StateView.DESCRIPTOR_KEY_GROUP
+
+
+def list_keys(
+    snapshot: Snapshot, store: str, key_group: bytes, namespace: bytes | None, limit: int
+) -> tuple[list[bytes], int]:
+    """Up to ``limit`` distinct primary keys of ``key_group`` (holding state in ``namespace``
+    when given), ascending, and how many there are. One seek per key."""
+    head = kf.group_head(key_group)
+    reader = snapshot.family(store).iter()
+    shown: list[bytes] = []
+    total = 0
+    reader.seek(head)
+    while reader.valid() and reader.key().startswith(head):
+        key = kf.decode_components(reader.key())[1]
+        following = head + kf.escape(key) + b"\x00\x02"
+        if namespace is not None:
+            prefix = kf.scope_prefix(key_group, key, namespace)
+            reader.seek(prefix)
+            if not (reader.valid() and reader.key().startswith(prefix)):
+                reader.seek(following)
+                continue
+        total += 1
+        if len(shown) < limit:
+            shown.append(key)
+        reader.seek(following)
+    return shown, total
+
+
+def shown_value(value: Any) -> Any:
+    """A decoded value as JSON data: bytes as :func:`show_bytes`, tuples as lists.
+
+    >>> shown_value({"a": (1, b"\\x00")})
+    {'a': [1, 'hex:00']}
+    """
+    if isinstance(value, bytes):
+        return show_bytes(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [shown_value(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            k if isinstance(k, str) else json.dumps(shown_value(k)): shown_value(v)
+            for k, v in value.items()
+        }
+    return value
+
+
+def value_text(value: Any) -> str:
+    """A decoded value for a table: numbers and text as they are, tuples as ``(a, b)``, other
+    structures as JSON.
+
+    >>> value_text(("eu", 3)), value_text(7), value_text({"x": 1}), value_text(b"\\x01")
+    ('("eu", 3)', '7', '{"x": 1}', 'hex:01')
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple):
+        return "(" + ", ".join(json.dumps(shown_value(item)) for item in value) + ")"
+    shown = shown_value(value)
+    return shown if isinstance(shown, str) else json.dumps(shown)

@@ -19,6 +19,7 @@ from fssdk_advanced.state._reducing import (
     ReducingState,
 )
 from fssdk_advanced.state._value import KeyedValueState, KeyedValueStateFactory, ValueState
+from fssdk_advanced.state._view import StateView
 
 __all__ = [
     "AggregateFunc",
@@ -39,5 +40,6 @@ __all__ = [
     "MapState",
     "PriorityQueueState",
     "ReducingState",
+    "StateView",
     "ValueState",
 ]

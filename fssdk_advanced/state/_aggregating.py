@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import abc
 import functools
-from collections.abc import Iterable
-from typing import Final, Generic, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
 
 from fssdk import Context, Store, StoreScope
-from fssdk_advanced.codecs import Codec, codec_signature, default_codec_for
+from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import EMPTY, check_key_group, corrupt, declare, store_from
+from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
+from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._values import ScopedCodec
 
 T = TypeVar("T")
 ACC = TypeVar("ACC")
@@ -25,6 +27,8 @@ T_contra = TypeVar("T_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
 
 KIND: Final = "AggregatingState"
+WHAT: Final = "accumulator"
+ROLE: Final = "accumulator"
 _METHODS: Final = ("create_accumulator", "add", "get_result", "merge")
 
 
@@ -74,8 +78,51 @@ def _check_func(agg_func: object, owner: str) -> None:
         )
 
 
-class AggregatingState(Generic[T, ACC, R]):
+class Folding(Generic[T, ACC, R]):
+    """Values folded into one stored accumulator by an :class:`AggregateFunc`.
+
+    The one implementation behind :class:`AggregatingState` and :class:`ReducingState` (whose
+    reduce function is an AggregateFunc with the value as accumulator).
+    """
+
+    __slots__ = ("_func", "_scope", "_values")
+
+    def __init__(
+        self, scope: StoreScope, values: ScopedCodec[ACC], func: AggregateFunc[T, ACC, R]
+    ) -> None:
+        self._scope = scope
+        self._values = values
+        self._func = func
+
+    def _read(self) -> list[ACC]:
+        """``[accumulator]``, or ``[]`` when there is none."""
+        acc, found = self._values.get(self._scope, EMPTY)
+        return [acc] if found else []  # type: ignore[list-item]
+
+    def add(self, value: T) -> None:
+        """Fold ``value`` into the accumulator (a new one when empty). One get, one put."""
+        acc, found = self._values.get(self._scope, EMPTY)
+        func = self._func
+        if not found:
+            acc = func.create_accumulator()
+        self._scope.put(EMPTY, self._values.encode(func.add(value, acc)))  # type: ignore[arg-type]
+
+    def get(self) -> tuple[R | None, bool]:
+        """``(get_result(accumulator), True)``, or ``(None, False)`` when nothing was added."""
+        acc, found = self._values.get(self._scope, EMPTY)
+        if not found:
+            return None, False
+        return self._func.get_result(acc), True  # type: ignore[arg-type]
+
+    def clear(self) -> None:
+        """Drop the accumulator. One delete."""
+        self._scope.delete(EMPTY)
+
+
+class AggregatingState(Folding[T, ACC, R]):
     """Values of type ``T`` aggregated into ``R`` through a stored accumulator ``ACC``.
+
+    Layout and costs: see the module docstring.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
     >>> class Mean:
@@ -91,14 +138,7 @@ class AggregatingState(Generic[T, ACC, R]):
     (3.0, True)
     """
 
-    __slots__ = ("_codec", "_func", "_scope")
-
-    def __init__(
-        self, scope: StoreScope, acc_codec: Codec[ACC], agg_func: AggregateFunc[T, ACC, R]
-    ) -> None:
-        self._scope = scope
-        self._codec = acc_codec
-        self._func = agg_func
+    __slots__ = ()
 
     @classmethod
     def from_context(
@@ -107,12 +147,21 @@ class AggregatingState(Generic[T, ACC, R]):
         store_name: str,
         acc_codec: Codec[ACC],
         agg_func: AggregateFunc[T, ACC, R],
+        *,
+        migrate: Callable[[Any], ACC] | None = None,
     ) -> AggregatingState[T, ACC, R]:
-        """The non-keyed aggregate in ``store_name``, its accumulator encoded by ``acc_codec``."""
+        """The non-keyed aggregate in ``store_name``, its accumulator encoded by ``acc_codec``.
+
+        ``migrate`` (old accumulator -> new one) reads accumulators written under an
+        incompatible older codec.
+        """
         owner = "AggregatingState.from_context"
-        store = store_from(ctx, store_name, owner)
-        _declare(store, EMPTY, acc_codec, agg_func, owner)
-        return cls(store.scope(EMPTY, EMPTY, EMPTY), acc_codec, agg_func)
+        check_codec(acc_codec, "acc_codec", owner)
+        _check_func(agg_func, owner)
+        scope, identity = bind_state(
+            ctx, store_name, owner, KIND, {ROLE: acc_codec}, migrate=migrate
+        )
+        return cls(scope, values_of(identity, ROLE, acc_codec, WHAT, migrate), agg_func)
 
     @classmethod
     def from_context_auto_codec(
@@ -121,58 +170,89 @@ class AggregatingState(Generic[T, ACC, R]):
         store_name: str,
         agg_func: AggregateFunc[T, ACC, R],
         acc_type: object = None,
+        *,
+        migrate: Callable[[Any], ACC] | None = None,
     ) -> AggregatingState[T, ACC, R]:
         """Like :meth:`from_context` with ``default_codec_for(acc_type)`` for the accumulator."""
-        return cls.from_context(ctx, store_name, default_codec_for(acc_type), agg_func)
-
-    def _read(self) -> list[ACC]:
-        """``[accumulator]``, or ``[]`` when there is none."""
-        data = self._scope.get(EMPTY)
-        if data is None:
-            return []
-        try:
-            return [self._codec.decode(data)]
-        except ValueError as exc:
-            raise corrupt(self._scope, EMPTY, "accumulator does not decode", exc) from exc
-
-    def add(self, value: T) -> None:
-        """Fold ``value`` into the accumulator (a new one when empty). One get, one put."""
-        data = self._scope.get(EMPTY)
-        if data is None:
-            acc = self._func.create_accumulator()
-        else:
-            try:
-                acc = self._codec.decode(data)
-            except ValueError as exc:
-                raise corrupt(self._scope, EMPTY, "accumulator does not decode", exc) from exc
-        self._scope.put(EMPTY, self._codec.encode(self._func.add(value, acc)))
-
-    def get(self) -> tuple[R | None, bool]:
-        """``(get_result(accumulator), True)``, or ``(None, False)`` when nothing was added."""
-        data = self._scope.get(EMPTY)
-        if data is None:
-            return None, False
-        try:
-            acc = self._codec.decode(data)
-        except ValueError as exc:
-            raise corrupt(self._scope, EMPTY, "accumulator does not decode", exc) from exc
-        return self._func.get_result(acc), True
-
-    def clear(self) -> None:
-        """Drop the accumulator. One delete."""
-        self._scope.delete(EMPTY)
+        return cls.from_context(
+            ctx, store_name, default_codec_for(acc_type), agg_func, migrate=migrate
+        )
 
 
 KeyedAggregatingState = AggregatingState
 
 
-def _declare(store: Store, key_group: bytes, codec: object, agg_func: object, owner: str) -> None:
-    check_codec(codec, "acc_codec", owner)
-    _check_func(agg_func, owner)
-    declare(store, key_group, KIND, (codec_signature(codec),))
+class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
+    """What the aggregating and reducing factories share: the function, the accumulators'
+    helper, and merging namespaces."""
+
+    __slots__ = ("_func", "_values")
+
+    def __init__(
+        self,
+        store: Store,
+        key_group: bytes,
+        codec: Codec[ACC],
+        func: AggregateFunc[T, ACC, R],
+        *,
+        kind: str,
+        role: str,
+        what: str,
+        key_codec: Codec[Any] | None,
+        migrate: Callable[[Any], ACC] | None,
+    ) -> None:
+        super().__init__(
+            store, key_group, kind, {role: codec}, key_codec=key_codec, migrate=migrate
+        )
+        self._func = func
+        self._values: ScopedCodec[ACC] = self._value_helper(role, codec, what, migrate)
+
+    def _folding(self, method: str, primary_key: Any, namespace: bytes) -> Folding[T, ACC, R]:
+        return Folding(self._scope(method, primary_key, namespace), self._values, self._func)
+
+    def _merge(
+        self, method: str, primary_key: Any, target: bytes, sources: Iterable[bytes]
+    ) -> None:
+        """Fold the accumulators of ``sources`` into ``target`` with ``merge``, clear the sources.
+
+        Sources without an accumulator, repeated sources and ``target`` itself are skipped;
+        ``target``'s own accumulator, if any, comes first. One get per namespace, one put, one
+        delete per source.
+        """
+        target_state = self._folding(method, primary_key, target)
+        accumulators = target_state._read()
+        drained = []
+        seen = {target}
+        for namespace in sources:
+            if namespace not in seen:
+                seen.add(namespace)
+                state = self._folding(method, primary_key, namespace)
+                found = state._read()
+                if found:
+                    accumulators += found
+                    drained.append(state)
+        if accumulators:
+            merged = functools.reduce(self._func.merge, accumulators)
+            target_state._scope.put(EMPTY, self._values.encode(merged))
+        for state in drained:
+            state.clear()
 
 
-class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
+def _names(method: str, names: Iterable[str]) -> Iterator[bytes]:
+    for name in names:
+        yield _name(method, name)
+
+
+def _name(method: str, name: object) -> bytes:
+    try:
+        return name.encode("utf-8")  # type: ignore[attr-defined, no-any-return]
+    except AttributeError:
+        raise TypeError(
+            f"{method}: state_name must be a str, not {type(name).__name__}"
+        ) from None
+
+
+class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
     """Gives the :class:`KeyedAggregatingState` of each primary key and state name.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -191,7 +271,7 @@ class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
     (2, True)
     """
 
-    __slots__ = ("_codec", "_func", "_key_group", "_scope", "store")
+    __slots__ = ()
 
     def __init__(
         self,
@@ -199,15 +279,17 @@ class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
         key_group: bytes,
         acc_codec: Codec[ACC],
         agg_func: AggregateFunc[T, ACC, R],
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], ACC] | None = None,
     ) -> None:
         owner = type(self).__name__
-        check_key_group(key_group, owner)
-        _declare(store, key_group, acc_codec, agg_func, owner)
-        self.store: Final = store
-        self._key_group = key_group
-        self._codec = acc_codec
-        self._func = agg_func
-        self._scope = store.scopes(key_group)
+        check_codec(acc_codec, "acc_codec", owner)
+        _check_func(agg_func, owner)
+        super().__init__(
+            store, key_group, acc_codec, agg_func,
+            kind=KIND, role=ROLE, what=WHAT, key_codec=key_codec, migrate=migrate,
+        )
 
     @classmethod
     def from_context(
@@ -217,10 +299,13 @@ class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
         key_group: bytes,
         acc_codec: Codec[ACC],
         agg_func: AggregateFunc[T, ACC, R],
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], ACC] | None = None,
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
         """The factory for ``key_group`` of ``store_name``."""
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, acc_codec, agg_func)
+        return cls(store, key_group, acc_codec, agg_func, key_codec=key_codec, migrate=migrate)
 
     @classmethod
     def from_context_auto_codec(
@@ -230,46 +315,30 @@ class KeyedAggregatingStateFactory(Generic[T, ACC, R]):
         key_group: bytes,
         agg_func: AggregateFunc[T, ACC, R],
         acc_type: object = None,
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], ACC] | None = None,
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
         """Like :meth:`from_context` with ``default_codec_for(acc_type)`` for the accumulator."""
-        return cls.from_context(ctx, store_name, key_group, default_codec_for(acc_type), agg_func)
+        return cls.from_context(
+            ctx, store_name, key_group, default_codec_for(acc_type), agg_func,
+            key_codec=key_codec, migrate=migrate,
+        )
 
     def new_aggregating_state(
-        self, primary_key: bytes, state_name: str = ""
+        self, primary_key: Any, state_name: str = ""
     ) -> KeyedAggregatingState[T, ACC, R]:
         """The aggregate ``state_name`` of ``primary_key``. Binds a scope; no store access."""
-        try:
-            scope = self._scope(primary_key, state_name.encode("utf-8"))
-        except (TypeError, AttributeError):
-            raise TypeError(
-                f"new_aggregating_state: primary_key must be bytes and state_name str, got "
-                f"{type(primary_key).__name__} and {type(state_name).__name__}"
-            ) from None
-        return AggregatingState(scope, self._codec, self._func)
+        namespace = _name("new_aggregating_state", state_name)
+        scope = self._scope("new_aggregating_state", primary_key, namespace)
+        return AggregatingState(scope, self._values, self._func)
 
-    def merge_namespaces(
-        self, primary_key: bytes, target: str, sources: Iterable[str]
-    ) -> None:
+    def merge_namespaces(self, primary_key: Any, target: str, sources: Iterable[str]) -> None:
         """Fold the accumulators of ``sources`` into ``target`` with ``merge``, then clear them.
 
         For merging windows (session windows). Sources without an accumulator, repeated sources
         and ``target`` itself are skipped; ``target``'s own accumulator, if any, comes first.
         One get per name, one put, one delete per source.
         """
-        target_state = self.new_aggregating_state(primary_key, target)
-        accumulators = target_state._read()
-        drained = []
-        seen = {target}
-        for name in sources:
-            if name not in seen:
-                seen.add(name)
-                state = self.new_aggregating_state(primary_key, name)
-                found = state._read()
-                if found:
-                    accumulators += found
-                    drained.append(state)
-        if accumulators:
-            merged = functools.reduce(self._func.merge, accumulators)
-            target_state._scope.put(EMPTY, self._codec.encode(merged))
-        for state in drained:
-            state.clear()
+        method = "merge_namespaces"
+        self._merge(method, primary_key, _name(method, target), _names(method, sources))

@@ -1,26 +1,22 @@
-"""What every state type shares: the store and scope it is bound to, decode errors, identities.
+"""Argument checks and declarations shared by every state type and factory.
 
 A state is a small object over one :class:`fssdk.StoreScope` ``(key_group, key, namespace)``;
-non-keyed state is the empty scope ``(b"", b"", b"")`` and a Keyed* factory binds one scope per
-primary key and namespace. Nothing here is on a hot path except :func:`corrupt`, which only runs
-when stored bytes fail to decode.
-
-Identity: the store and key group name a state, as a state name does in Flink. Each store keeps
-a registry (weakly, so a closed and dropped store takes it along) of the kind and codecs every
-key group was declared with; declaring it again another way raises ``StateConflictError``. The
-registry entry also holds an object shared by every handle of that identity (the priority
-queue keeps its sequence numbers and head cursors there).
+non-keyed state is the empty scope ``(b"", b"", b"")`` and a Keyed* factory
+(:mod:`fssdk_advanced.state._keyed`) binds one scope per primary key and namespace. Identities
+are declared through :mod:`fssdk_advanced.state._identity`; values are read and written through
+:mod:`fssdk_advanced.state._values`. Nothing here is on a per-record path.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from fssdk import Context, CorruptStateError, StateConflictError, Store, StoreScope
+from fssdk import Context, Store, StoreScope
 from fssdk_advanced.codecs import Codec, UnorderedCodecError, codec_signature, default_codec_for
 from fssdk_advanced.codecs._typed import type_name
+from fssdk_advanced.state._identity import RESERVED_PREFIX, Identity, declare
+from fssdk_advanced.state._values import ScopedCodec, scoped_codec
 
 EMPTY: Final = b""
 
@@ -33,9 +29,18 @@ def store_from(ctx: object, store_name: object, owner: str) -> Store:
 
 
 def check_key_group(key_group: object, owner: str) -> bytes:
-    """Return ``key_group`` if it is ``bytes``; ``TypeError`` naming it otherwise."""
+    """Return ``key_group`` if it is ``bytes`` outside the library's reserved key groups.
+
+    ``TypeError`` for another type; ``ValueError`` for a key group starting with
+    ``RESERVED_PREFIX`` (where state descriptors live).
+    """
     if type(key_group) is not bytes:
         raise TypeError(f"{owner}: key_group must be bytes, not {type(key_group).__name__}")
+    if key_group.startswith(RESERVED_PREFIX):
+        raise ValueError(
+            f"{owner}: key_group {key_group!r} is reserved (key groups starting with "
+            f"{RESERVED_PREFIX!r} hold the library's own metadata)"
+        )
     return key_group
 
 
@@ -45,64 +50,48 @@ def check_callable(func: object, argument: str, owner: str) -> None:
         raise TypeError(f"{owner}: {argument} must be callable, not {type(func).__name__}")
 
 
-def scope_type_error(method: str, primary_key: object, namespace: object) -> TypeError:
-    """The error for a per-key method given a primary key or namespace that is not bytes."""
-    return TypeError(
-        f"{method}: primary_key and namespace must be bytes, got "
-        f"{type(primary_key).__name__} and {type(namespace).__name__}"
-    )
+def check_migrate(migrate: object, owner: str) -> None:
+    """``TypeError`` unless ``migrate`` is ``None`` or callable."""
+    if migrate is not None:
+        check_callable(migrate, "migrate", owner)
 
 
-def corrupt(scope: StoreScope, user_key: bytes, what: str, exc: Exception) -> CorruptStateError:
-    """The error for stored bytes that fail to decode: names store, scope, key and the cause.
-
-    Callers raise it ``from exc``.
-    """
-    return CorruptStateError(f"{scope.describe(user_key)}: {what}: {exc}")
-
-
-class _Identity:
-    __slots__ = ("kind", "shared", "signature")
-
-    def __init__(self, kind: str, signature: tuple[str, ...], shared: Any) -> None:
-        self.kind: Final = kind
-        self.signature: Final = signature
-        self.shared: Final = shared
-
-
-_REGISTRY: Final[weakref.WeakKeyDictionary[Store, dict[bytes, _Identity]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def declare(
-    store: Store,
-    key_group: bytes,
+def bind_state(
+    ctx: Context,
+    store_name: str,
+    owner: str,
     kind: str,
-    signature: tuple[str, ...],
-    make_shared: Callable[[], Any] | None = None,
-) -> Any:
-    """Record that ``(store, key_group)`` is a ``kind`` state with codecs ``signature``.
+    codecs: Mapping[str, object],
+    *,
+    migrate: Callable[[Any], Any] | None = None,
+    make_shared: Callable[[Store], Any] | None = None,
+) -> tuple[StoreScope, Identity]:
+    """Declare the non-keyed state ``store_name`` (the empty key group) and bind its scope.
 
-    Returns the object shared by every handle of this identity (made by ``make_shared`` the first
-    time; ``None`` without it). Raises ``StateConflictError`` when the identity was declared as
-    another kind or with other codecs.
+    ``make_shared(store)`` makes the object shared by the identity's handles, if it needs one.
     """
-    identities = _REGISTRY.get(store)
-    if identities is None:
-        identities = _REGISTRY[store] = {}
-    known = identities.get(key_group)
-    if known is None:
-        shared = make_shared() if make_shared is not None else None
-        identities[key_group] = _Identity(kind, signature, shared)
-        return shared
-    if known.kind != kind or known.signature != signature:
-        raise StateConflictError(
-            f"store {store.name!r} key group {key_group!r} is already a {known.kind} with codecs "
-            f"({', '.join(known.signature)}); it cannot also be a {kind} with codecs "
-            f"({', '.join(signature)}): use another store name or key group"
-        )
-    return known.shared
+    store = store_from(ctx, store_name, owner)
+    check_migrate(migrate, owner)
+    identity = declare(
+        store,
+        EMPTY,
+        kind,
+        codecs,
+        migrate=migrate is not None,
+        make_shared=None if make_shared is None else lambda: make_shared(store),
+    )
+    return store.scope(EMPTY, EMPTY, EMPTY), identity
+
+
+def values_of(
+    identity: Identity,
+    role: str,
+    codec: Codec[Any],
+    what: str,
+    migrate: Callable[[Any], Any] | None,
+) -> ScopedCodec[Any]:
+    """The value helper of ``role``, reading old values through ``migrate`` when given."""
+    return scoped_codec(codec, what, migrate, identity.old_decoder(role))
 
 
 def ordered_default(tp: object, argument: str, owner: str) -> Codec[Any]:

@@ -10,24 +10,20 @@ A frame that runs past the end, or a length that does not parse, raises ``Corrup
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, Generic, TypeVar, overload
 
 from fssdk import Context, Store, StoreScope
 from fssdk_advanced.codecs import Codec, codec_signature, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import (
-    EMPTY,
-    check_key_group,
-    corrupt,
-    declare,
-    scope_type_error,
-    store_from,
-)
+from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
+from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._values import ScopedCodec, corrupt
 
 T = TypeVar("T")
 
 KIND: Final = "ListState"
+WHAT: Final = "list element"
 
 _SHORT: Final = tuple(bytes((n,)) for n in range(0x80))
 _MAX_VARINT_BYTES: Final = 10
@@ -74,39 +70,68 @@ class ListState(Generic[T]):
     ['reset']
     """
 
-    __slots__ = ("_codec", "_scope")
+    __slots__ = ("_codec", "_scope", "_values")
 
-    def __init__(self, scope: StoreScope, codec: Codec[T]) -> None:
+    def __init__(self, scope: StoreScope, values: ScopedCodec[T]) -> None:
         self._scope = scope
-        self._codec = codec
+        self._values = values
+        self._codec = values.codec
 
     @classmethod
-    def from_context(cls, ctx: Context, store_name: str, codec: Codec[T]) -> ListState[T]:
-        """The non-keyed list stored in ``store_name``, elements encoded with ``codec``."""
-        store = store_from(ctx, store_name, "ListState.from_context")
-        _declare(store, EMPTY, codec, "ListState.from_context")
-        return cls(store.scope(EMPTY, EMPTY, EMPTY), codec)
+    def from_context(
+        cls,
+        ctx: Context,
+        store_name: str,
+        codec: Codec[T],
+        *,
+        migrate: Callable[[Any], T] | None = None,
+    ) -> ListState[T]:
+        """The non-keyed list stored in ``store_name``, elements encoded with ``codec``.
+
+        ``migrate`` (old element -> new element) reads elements written under an incompatible
+        older codec; a list holding one is rewritten when it is read.
+        """
+        owner = "ListState.from_context"
+        check_codec(codec, "codec", owner)
+        roles = {"value": codec}
+        scope, identity = bind_state(ctx, store_name, owner, KIND, roles, migrate=migrate)
+        return cls(scope, values_of(identity, "value", codec, WHAT, migrate))
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, value_type: type[T]
+        cls,
+        ctx: Context,
+        store_name: str,
+        value_type: type[T],
+        *,
+        migrate: Callable[[Any], T] | None = None,
     ) -> ListState[T]: ...
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        value_type: object = None,
+        *,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> ListState[Any]: ...
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        value_type: object = None,
+        *,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> ListState[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)`` for the elements."""
-        return cls.from_context(ctx, store_name, default_codec_for(value_type))
+        return cls.from_context(ctx, store_name, default_codec_for(value_type), migrate=migrate)
 
     def _frame(self, value: T) -> bytes:
         codec = self._codec
-        data = codec.encode(value)
+        data = self._values.encode(value)
         size = codec.fixed_size
         if size is None:
             length = len(data)
@@ -117,14 +142,13 @@ class ListState(Generic[T]):
 
     def add(self, value: T) -> None:
         """Append ``value``. One merge of the element's frame: O(its size), not O(list length)."""
-        codec = self._codec
-        data = codec.encode(value)
-        size = codec.fixed_size
+        data = self._values.encode(value)
+        size = self._codec.fixed_size
         if size is None:
             length = len(data)
             data = (_SHORT[length] if length < 0x80 else _varint(length)) + data
         elif len(data) != size:
-            raise _size_error(codec, value, data)
+            raise _size_error(self._codec, value, data)
         self._scope.merge(EMPTY, data)
 
     def add_all(self, values: Iterable[T]) -> None:
@@ -150,53 +174,60 @@ class ListState(Generic[T]):
         data = self._scope.get(EMPTY)
         if not data:
             return []
-        decode = self._codec.decode
-        size = self._codec.fixed_size
-        out: list[T] = []
-        end = len(data)
         try:
-            if size is not None:
-                if end % size:
-                    raise ValueError(
-                        f"{end} bytes is not a whole number of {size}-byte elements"
-                    )
-                for pos in range(0, end, size):
-                    out.append(decode(data[pos : pos + size]))
-                return out
-            pos = 0
-            while pos < end:
-                length = data[pos]
-                if length < 0x80:
-                    pos += 1
-                else:
-                    length, pos = _read_varint(data, pos)
-                following = pos + length
-                if following > end:
-                    raise ValueError(
-                        f"frame of {length} bytes at offset {pos} runs past the end ({end} bytes)"
-                    )
-                out.append(decode(data[pos:following]))
-                pos = following
-        except ValueError as exc:
-            raise corrupt(
-                self._scope, EMPTY, f"list element #{len(out)} does not decode", exc
-            ) from exc
-        return out
+            frames = split_frames(data, self._codec.fixed_size)
+        except FrameError as exc:
+            raise corrupt(self._scope, EMPTY, f"{WHAT} #{exc.index} does not decode", exc) from exc
+        elements, rewritten = self._values.decode_all(self._scope, EMPTY, frames)
+        if rewritten:
+            self.update(elements)
+        return elements
 
     def clear(self) -> None:
         """Remove every element. One delete."""
         self._scope.delete(EMPTY)
 
 
+class FrameError(ValueError):
+    """Element number ``index`` of a list is cut off or its length does not parse."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def split_frames(data: bytes, size: int | None) -> list[bytes]:
+    """The element encodings framed in ``data``; ``FrameError`` for a frame that is cut off."""
+    end = len(data)
+    if size is not None:
+        if end % size:
+            raise FrameError(0, f"{end} bytes is not a whole number of {size}-byte elements")
+        return [data[pos : pos + size] for pos in range(0, end, size)]
+    out: list[bytes] = []
+    pos = 0
+    while pos < end:
+        length = data[pos]
+        if length < 0x80:
+            pos += 1
+        else:
+            try:
+                length, pos = _read_varint(data, pos)
+            except ValueError as exc:
+                raise FrameError(len(out), str(exc)) from None
+        following = pos + length
+        if following > end:
+            raise FrameError(
+                len(out), f"frame of {length} bytes at offset {pos} runs past the end ({end} bytes)"
+            )
+        out.append(data[pos:following])
+        pos = following
+    return out
+
+
 KeyedListState = ListState
 
 
-def _declare(store: Store, key_group: bytes, codec: object, owner: str) -> None:
-    check_codec(codec, "codec", owner)
-    declare(store, key_group, KIND, (codec_signature(codec),))
-
-
-class KeyedListStateFactory(Generic[T]):
+class KeyedListStateFactory(KeyedFactory, Generic[T]):
     """Gives the :class:`KeyedListState` of each primary key and namespace of one key group.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -207,45 +238,79 @@ class KeyedListStateFactory(Generic[T]):
     (['home'], [])
     """
 
-    __slots__ = ("_codec", "_key_group", "_scope", "store")
+    __slots__ = ("_values",)
 
-    def __init__(self, store: Store, key_group: bytes, codec: Codec[T]) -> None:
-        owner = type(self).__name__
-        check_key_group(key_group, owner)
-        _declare(store, key_group, codec, owner)
-        self.store: Final = store
-        self._key_group = key_group
-        self._codec = codec
-        self._scope = store.scopes(key_group)
+    def __init__(
+        self,
+        store: Store,
+        key_group: bytes,
+        codec: Codec[T],
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], T] | None = None,
+    ) -> None:
+        check_codec(codec, "codec", type(self).__name__)
+        super().__init__(
+            store, key_group, KIND, {"value": codec}, key_codec=key_codec, migrate=migrate
+        )
+        self._values: ScopedCodec[T] = self._value_helper("value", codec, WHAT, migrate)
 
     @classmethod
     def from_context(
-        cls, ctx: Context, store_name: str, key_group: bytes, codec: Codec[T]
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        codec: Codec[T],
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], T] | None = None,
     ) -> KeyedListStateFactory[T]:
         """The factory for ``key_group`` of ``store_name``, elements encoded with ``codec``."""
-        return cls(store_from(ctx, store_name, f"{cls.__name__}.from_context"), key_group, codec)
+        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
+        return cls(store, key_group, codec, key_codec=key_codec, migrate=migrate)
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_group: bytes, value_type: type[T]
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        value_type: type[T],
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], T] | None = None,
     ) -> KeyedListStateFactory[T]: ...
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_group: bytes, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        value_type: object = None,
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> KeyedListStateFactory[Any]: ...
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_group: bytes, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        value_type: object = None,
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> KeyedListStateFactory[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
-        return cls.from_context(ctx, store_name, key_group, default_codec_for(value_type))
+        return cls.from_context(
+            ctx, store_name, key_group, default_codec_for(value_type),
+            key_codec=key_codec, migrate=migrate,
+        )
 
-    def new_keyed_list(self, primary_key: bytes, namespace: bytes = EMPTY) -> KeyedListState[T]:
+    def new_keyed_list(self, primary_key: Any, namespace: bytes = EMPTY) -> KeyedListState[T]:
         """The list of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
-        try:
-            scope = self._scope(primary_key, namespace)
-        except TypeError:
-            raise scope_type_error("new_keyed_list", primary_key, namespace) from None
-        return ListState(scope, self._codec)
+        return ListState(self._scope("new_keyed_list", primary_key, namespace), self._values)

@@ -9,26 +9,38 @@ each, ``clear`` one prefix delete, iteration one scan streaming O(1) memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, TypeVar, overload
 
 from fssdk import Context, Store, StoreScope
 from fssdk import Iterator as StoreIterator
-from fssdk_advanced.codecs import Codec, codec_signature, default_codec_for
+from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import (
     EMPTY,
-    check_key_group,
-    corrupt,
-    declare,
+    bind_state,
     ordered_default,
     store_from,
+    values_of,
 )
+from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._values import ScopedCodec
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 KIND: Final = "MapState"
+
+
+def _check_codecs(
+    key_codec: object, value_codec: object, owner: str, argument: str = "key_codec"
+) -> None:
+    check_codec(key_codec, argument, owner, ordered=True)
+    check_codec(value_codec, "value_codec", owner)
+
+
+def _roles(key_codec: object, value_codec: object) -> dict[str, object]:
+    return {"key": key_codec, "value": value_codec}
 
 
 class MapState(Generic[K, V]):
@@ -46,70 +58,102 @@ class MapState(Generic[K, V]):
     ['carol', 'bob']
     """
 
-    __slots__ = ("_key_codec", "_scope", "_value_codec")
+    __slots__ = ("_encode_key", "_keys", "_scope", "_values")
 
-    def __init__(self, scope: StoreScope, key_codec: Codec[K], value_codec: Codec[V]) -> None:
+    def __init__(self, scope: StoreScope, keys: ScopedCodec[K], values: ScopedCodec[V]) -> None:
         self._scope = scope
-        self._key_codec = key_codec
-        self._value_codec = value_codec
+        self._keys = keys
+        self._values = values
+        self._encode_key = keys.encode
 
     @classmethod
     def from_context(
-        cls, ctx: Context, store_name: str, key_codec: Codec[K], value_codec: Codec[V]
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_codec: Codec[K],
+        value_codec: Codec[V],
+        *,
+        migrate: Callable[[Any], V] | None = None,
     ) -> MapState[K, V]:
         """The non-keyed map stored in ``store_name``; ``key_codec`` must be ordered.
 
         Raises ``UnorderedCodecError`` (a TypeError and ValueError) for an unordered key codec.
+        ``migrate`` (old value -> new value) reads values written under an incompatible older
+        value codec; keys cannot be migrated (their order is the map's order).
         """
-        store = store_from(ctx, store_name, "MapState.from_context")
-        _declare(store, EMPTY, key_codec, value_codec, "MapState.from_context")
-        return cls(store.scope(EMPTY, EMPTY, EMPTY), key_codec, value_codec)
+        owner = "MapState.from_context"
+        _check_codecs(key_codec, value_codec, owner)
+        scope, identity = bind_state(
+            ctx, store_name, owner, KIND, _roles(key_codec, value_codec), migrate=migrate
+        )
+        values = values_of(identity, "value", value_codec, "map value", migrate)
+        return cls(scope, ScopedCodec(key_codec, "map key"), values)
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_type: type[K], value_type: type[V]
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_type: type[K],
+        value_type: type[V],
+        *,
+        migrate: Callable[[Any], V] | None = None,
     ) -> MapState[K, V]: ...
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_type: type[K], value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_type: type[K],
+        value_type: object = None,
+        *,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> MapState[K, Any]: ...
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_type: object = None, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_type: object = None,
+        value_type: object = None,
+        *,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> MapState[Any, Any]: ...
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_type: object = None, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_type: object = None,
+        value_type: object = None,
+        *,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> MapState[Any, Any]:
         """Like :meth:`from_context` with default codecs; ``key_type`` needs an ordered one."""
         key_codec = ordered_default(key_type, "key_type", "MapState.from_context_auto_codec")
-        return cls.from_context(ctx, store_name, key_codec, default_codec_for(value_type))
+        return cls.from_context(
+            ctx, store_name, key_codec, default_codec_for(value_type), migrate=migrate
+        )
 
     def put(self, key: K, value: V) -> None:
         """Set ``key`` to ``value``. One put."""
-        self._scope.put(self._key_codec.encode(key), self._value_codec.encode(value))
+        self._scope.put(self._encode_key(key), self._values.encode(value))
 
     def get(self, key: K) -> tuple[V | None, bool]:
         """``(value, True)``, or ``(None, False)`` when ``key`` is missing. One get."""
-        user_key = self._key_codec.encode(key)
-        data = self._scope.get(user_key)
-        if data is None:
-            return None, False
-        try:
-            return self._value_codec.decode(data), True
-        except ValueError as exc:
-            raise corrupt(self._scope, user_key, "map value does not decode", exc) from exc
+        return self._values.get(self._scope, self._encode_key(key))
 
     def contains(self, key: K) -> bool:
         """True when ``key`` is in the map. One get, no decode."""
-        return self._scope.get(self._key_codec.encode(key)) is not None
+        return self._scope.get(self._encode_key(key)) is not None
 
     def delete(self, key: K) -> None:
         """Remove ``key``; nothing happens when it is missing. One delete."""
-        self._scope.delete(self._key_codec.encode(key))
+        self._scope.delete(self._encode_key(key))
 
     def clear(self) -> None:
         """Remove every entry. One prefix delete."""
@@ -133,14 +177,16 @@ class MapState(Generic[K, V]):
         that does not decode, never skipping it.
         """
         scan = self._scan(start, end, reverse)
-        return iter(()) if scan is None else self._pairs(scan)
+        if scan is None:
+            return iter(())
+        return self._values.decode_pairs(self._scope, scan, self._keys)
 
     def keys(
         self, start: K | None = None, end: K | None = None, *, reverse: bool = False
     ) -> Iterator[K]:
         """The keys of :meth:`items` (values are not decoded)."""
         scan = self._scan(start, end, reverse)
-        return iter(()) if scan is None else self._keys(scan)
+        return iter(()) if scan is None else self._keys.decode_keys(self._scope, scan)
 
     def values(
         self, start: K | None = None, end: K | None = None, *, reverse: bool = False
@@ -149,48 +195,20 @@ class MapState(Generic[K, V]):
         return (value for _, value in self.items(start, end, reverse=reverse))
 
     def _scan(self, start: K | None, end: K | None, reverse: bool) -> StoreIterator | None:
-        low = EMPTY if start is None else self._key_codec.encode(start)
+        low = EMPTY if start is None else self._encode_key(start)
         high = EMPTY
         if end is not None:
-            high = self._key_codec.encode(end)
+            high = self._encode_key(end)
             if high <= low:
                 return None
         return self._scope.scan(start=low, end=high, reverse=reverse)
 
-    def _pairs(self, scan: StoreIterator) -> Iterator[tuple[K, V]]:
-        decode_key, decode_value = self._key_codec.decode, self._value_codec.decode
-        with scan:
-            for user_key, data in scan:
-                try:
-                    key = decode_key(user_key)
-                    value = decode_value(data)
-                except ValueError as exc:
-                    raise corrupt(self._scope, user_key, "map entry does not decode", exc) from exc
-                yield key, value
-
-    def _keys(self, scan: StoreIterator) -> Iterator[K]:
-        decode_key = self._key_codec.decode
-        with scan:
-            for user_key, _ in scan:
-                try:
-                    key = decode_key(user_key)
-                except ValueError as exc:
-                    raise corrupt(self._scope, user_key, "map key does not decode", exc) from exc
-                yield key
 
 
 KeyedMapState = MapState
 
 
-def _declare(
-    store: Store, key_group: bytes, key_codec: object, value_codec: object, owner: str
-) -> None:
-    check_codec(key_codec, "key_codec", owner, ordered=True)
-    check_codec(value_codec, "value_codec", owner)
-    declare(store, key_group, KIND, (codec_signature(key_codec), codec_signature(value_codec)))
-
-
-class KeyedMapStateFactory(Generic[K, V]):
+class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
     """Gives the :class:`KeyedMapState` of each primary key and map name of one key group.
 
     The map name is the namespace (UTF-8), so one primary key can hold several maps.
@@ -205,19 +223,31 @@ class KeyedMapStateFactory(Generic[K, V]):
     True
     """
 
-    __slots__ = ("_key_codec", "_key_group", "_scope", "_value_codec", "store")
+    __slots__ = ("_keys", "_values")
 
     def __init__(
-        self, store: Store, key_group: bytes, key_codec: Codec[K], value_codec: Codec[V]
+        self,
+        store: Store,
+        key_group: bytes,
+        map_key_codec: Codec[K],
+        value_codec: Codec[V],
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], V] | None = None,
     ) -> None:
-        owner = type(self).__name__
-        check_key_group(key_group, owner)
-        _declare(store, key_group, key_codec, value_codec, owner)
-        self.store: Final = store
-        self._key_group = key_group
-        self._key_codec = key_codec
-        self._value_codec = value_codec
-        self._scope = store.scopes(key_group)
+        _check_codecs(map_key_codec, value_codec, type(self).__name__, "map_key_codec")
+        super().__init__(
+            store,
+            key_group,
+            KIND,
+            _roles(map_key_codec, value_codec),
+            key_codec=key_codec,
+            migrate=migrate,
+        )
+        self._keys = ScopedCodec(map_key_codec, "map key")
+        self._values: ScopedCodec[V] = self._value_helper(
+            "value", value_codec, "map value", migrate
+        )
 
     @classmethod
     def from_context(
@@ -225,17 +255,34 @@ class KeyedMapStateFactory(Generic[K, V]):
         ctx: Context,
         store_name: str,
         key_group: bytes,
-        key_codec: Codec[K],
+        map_key_codec: Codec[K],
         value_codec: Codec[V],
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], V] | None = None,
     ) -> KeyedMapStateFactory[K, V]:
-        """The factory for ``key_group`` of ``store_name``; ``key_codec`` must be ordered."""
+        """The factory for ``key_group`` of ``store_name``; ``map_key_codec`` must be ordered.
+
+        ``map_key_codec`` encodes the keys inside each map; ``key_codec`` (ordered, keyword, as
+        on every Keyed factory) the primary keys.
+        """
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, key_codec, value_codec)
+        return cls(
+            store, key_group, map_key_codec, value_codec, key_codec=key_codec, migrate=migrate
+        )
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_group: bytes, key_type: type[K], value_type: type[V]
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        key_type: type[K],
+        value_type: type[V],
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], V] | None = None,
     ) -> KeyedMapStateFactory[K, V]: ...
     @overload
     @classmethod
@@ -246,6 +293,9 @@ class KeyedMapStateFactory(Generic[K, V]):
         key_group: bytes,
         key_type: type[K],
         value_type: object = None,
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> KeyedMapStateFactory[K, Any]: ...
     @overload
     @classmethod
@@ -256,6 +306,9 @@ class KeyedMapStateFactory(Generic[K, V]):
         key_group: bytes,
         key_type: object = None,
         value_type: object = None,
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> KeyedMapStateFactory[Any, Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -265,20 +318,28 @@ class KeyedMapStateFactory(Generic[K, V]):
         key_group: bytes,
         key_type: object = None,
         value_type: object = None,
+        *,
+        key_codec: Codec[Any] | None = None,
+        migrate: Callable[[Any], Any] | None = None,
     ) -> KeyedMapStateFactory[Any, Any]:
-        """Like :meth:`from_context` with default codecs; ``key_type`` needs an ordered one."""
+        """Like :meth:`from_context` with default codecs; ``key_type`` (the maps' keys) needs an
+        ordered one."""
         owner = f"{cls.__name__}.from_context_auto_codec"
-        key_codec = ordered_default(key_type, "key_type", owner)
+        map_key_codec = ordered_default(key_type, "key_type", owner)
         value_codec = default_codec_for(value_type)
-        return cls.from_context(ctx, store_name, key_group, key_codec, value_codec)
+        return cls.from_context(
+            ctx, store_name, key_group, map_key_codec, value_codec,
+            key_codec=key_codec, migrate=migrate,
+        )
 
-    def new_keyed_map(self, primary_key: bytes, map_name: str = "") -> KeyedMapState[K, V]:
+    def new_keyed_map(self, primary_key: Any, map_name: str = "") -> KeyedMapState[K, V]:
         """The map ``map_name`` of ``primary_key``. Binds a scope; no store access."""
         try:
-            scope = self._scope(primary_key, map_name.encode("utf-8"))
-        except (TypeError, AttributeError):
+            namespace = map_name.encode("utf-8")
+        except AttributeError:
             raise TypeError(
-                f"new_keyed_map: primary_key must be bytes and map_name str, got "
-                f"{type(primary_key).__name__} and {type(map_name).__name__}"
+                f"new_keyed_map: map_name must be a str (the map name), not "
+                f"{type(map_name).__name__}"
             ) from None
-        return MapState(scope, self._key_codec, self._value_codec)
+        scope = self._scope("new_keyed_map", primary_key, namespace)
+        return MapState(scope, self._keys, self._values)

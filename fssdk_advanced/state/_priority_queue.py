@@ -39,19 +39,14 @@ from fssdk import Iterator as StoreIterator
 from fssdk_advanced.codecs import Codec, codec_signature
 from fssdk_advanced.codecs._ordered import escape_terminated, read_terminated
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import (
-    EMPTY,
-    check_key_group,
-    corrupt,
-    declare,
-    ordered_default,
-    scope_type_error,
-    store_from,
-)
+from fssdk_advanced.state._base import EMPTY, bind_state, ordered_default, store_from
+from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._values import ScopedCodec, corrupt
 
 T = TypeVar("T")
 
 KIND: Final = "PriorityQueueState"
+WHAT: Final = "queue element"
 
 SEQ_KEY_PREFIX: Final = b"fssdk_advanced/pq-seq/"
 SEQ_BYTES: Final = 8
@@ -155,11 +150,12 @@ class PriorityQueueState(Generic[T]):
     [(10, True), (10, True), (20, True), (30, True), (None, False)]
     """
 
-    __slots__ = ("_codec", "_scope", "_shared")
+    __slots__ = ("_codec", "_elements", "_scope", "_shared")
 
-    def __init__(self, scope: StoreScope, codec: Codec[T], shared: _QueueShared) -> None:
+    def __init__(self, scope: StoreScope, elements: ScopedCodec[T], shared: _QueueShared) -> None:
         self._scope = scope
-        self._codec = codec
+        self._elements = elements
+        self._codec = elements.codec
         self._shared = shared
 
     @classmethod
@@ -170,9 +166,13 @@ class PriorityQueueState(Generic[T]):
 
         Raises ``UnorderedCodecError`` (a TypeError and ValueError) for an unordered codec.
         """
-        store = store_from(ctx, store_name, "PriorityQueueState.from_context")
-        shared = _declare(store, EMPTY, codec, "PriorityQueueState.from_context")
-        return cls(store.scope(EMPTY, EMPTY, EMPTY), codec, shared)
+        owner = "PriorityQueueState.from_context"
+        check_codec(codec, "codec", owner, ordered=True)
+        scope, identity = bind_state(
+            ctx, store_name, owner, KIND, {"element": codec},
+            make_shared=lambda store: _QueueShared(store, EMPTY),
+        )
+        return cls(scope, ScopedCodec(codec, WHAT), identity.shared)
 
     @overload
     @classmethod
@@ -194,7 +194,7 @@ class PriorityQueueState(Generic[T]):
 
     def add(self, value: T) -> None:
         """Add ``value`` (duplicates too). One put: O(log n) in the store."""
-        data = self._codec.encode(value)
+        data = self._elements.encode(value)
         size = self._codec.fixed_size
         if size is None:
             data = escape_terminated(data)
@@ -283,48 +283,40 @@ class PriorityQueueState(Generic[T]):
         start = head.window[0] if head.window else head.hi
         if start is None:
             return iter(())
-        return self._elements(self._scope.scan(start=start))
+        return self._yield_elements(self._scope.scan(start=start))
 
-    def _elements(self, scan: StoreIterator) -> Iterator[T]:
+    def _yield_elements(self, scan: StoreIterator) -> Iterator[T]:
         with scan:
             for user_key, _ in scan:
                 yield self._decode(user_key)
 
     def _decode(self, user_key: bytes) -> T:
-        body = user_key[:-SEQ_BYTES]
-        size = self._codec.fixed_size
         try:
-            if len(user_key) < SEQ_BYTES:
-                raise ValueError(f"an entry key has at least {SEQ_BYTES} bytes")
-            if size is None:
-                data, end = read_terminated(body)
-                if end != len(body):
-                    raise ValueError(f"{len(body) - end} bytes after the element's terminator")
-            elif len(body) != size:
-                raise ValueError(f"expected a {size}-byte element, got {len(body)} bytes")
-            else:
-                data = body
-            return self._codec.decode(data)
+            data = element_bytes(user_key, self._codec.fixed_size)
         except ValueError as exc:
-            raise corrupt(self._scope, user_key, "queue element does not decode", exc) from exc
+            raise corrupt(self._scope, user_key, f"{WHAT} does not decode", exc) from exc
+        return self._elements.decode(self._scope, user_key, data)
 
 
 KeyedPriorityQueueState = PriorityQueueState
 
 
-def _declare(store: Store, key_group: bytes, codec: object, owner: str) -> _QueueShared:
-    check_codec(codec, "codec", owner, ordered=True)
-    shared: _QueueShared = declare(
-        store,
-        key_group,
-        KIND,
-        (codec_signature(codec),),
-        lambda: _QueueShared(store, key_group),
-    )
-    return shared
+def element_bytes(user_key: bytes, fixed_size: int | None) -> bytes:
+    """The element encoding inside an entry's user key; ``ValueError`` if it is malformed."""
+    if len(user_key) < SEQ_BYTES:
+        raise ValueError(f"an entry key has at least {SEQ_BYTES} bytes")
+    body = user_key[:-SEQ_BYTES]
+    if fixed_size is None:
+        data, end = read_terminated(body)
+        if end != len(body):
+            raise ValueError(f"{len(body) - end} bytes after the element's terminator")
+        return data
+    if len(body) != fixed_size:
+        raise ValueError(f"expected a {fixed_size}-byte element, got {len(body)} bytes")
+    return body
 
 
-class KeyedPriorityQueueStateFactory(Generic[T]):
+class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
     """Gives the :class:`KeyedPriorityQueueState` of each primary key and namespace.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -335,49 +327,83 @@ class KeyedPriorityQueueStateFactory(Generic[T]):
     (5, True)
     """
 
-    __slots__ = ("_codec", "_key_group", "_scope", "_shared", "store")
+    __slots__ = ("_elements", "_shared")
 
-    def __init__(self, store: Store, key_group: bytes, codec: Codec[T]) -> None:
-        owner = type(self).__name__
-        check_key_group(key_group, owner)
-        self._shared = _declare(store, key_group, codec, owner)
-        self.store: Final = store
-        self._key_group = key_group
-        self._codec = codec
-        self._scope = store.scopes(key_group)
+    def __init__(
+        self,
+        store: Store,
+        key_group: bytes,
+        codec: Codec[T],
+        *,
+        key_codec: Codec[Any] | None = None,
+    ) -> None:
+        check_codec(codec, "codec", type(self).__name__, ordered=True)
+        super().__init__(
+            store,
+            key_group,
+            KIND,
+            {"element": codec},
+            key_codec=key_codec,
+            migrate=None,
+            make_shared=lambda: _QueueShared(store, key_group),
+        )
+        self._shared: _QueueShared = self._identity.shared
+        self._elements = ScopedCodec(codec, WHAT)
 
     @classmethod
     def from_context(
-        cls, ctx: Context, store_name: str, key_group: bytes, codec: Codec[T]
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        codec: Codec[T],
+        *,
+        key_codec: Codec[Any] | None = None,
     ) -> KeyedPriorityQueueStateFactory[T]:
         """The factory for ``key_group`` of ``store_name``; ``codec`` must be ordered."""
-        return cls(store_from(ctx, store_name, f"{cls.__name__}.from_context"), key_group, codec)
+        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
+        return cls(store, key_group, codec, key_codec=key_codec)
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_group: bytes, value_type: type[T]
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        value_type: type[T],
+        *,
+        key_codec: Codec[Any] | None = None,
     ) -> KeyedPriorityQueueStateFactory[T]: ...
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_group: bytes, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        value_type: object = None,
+        *,
+        key_codec: Codec[Any] | None = None,
     ) -> KeyedPriorityQueueStateFactory[Any]: ...
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, key_group: bytes, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        key_group: bytes,
+        value_type: object = None,
+        *,
+        key_codec: Codec[Any] | None = None,
     ) -> KeyedPriorityQueueStateFactory[Any]:
         """Like :meth:`from_context` with the ordered default codec of ``value_type``."""
         owner = f"{cls.__name__}.from_context_auto_codec"
         codec = ordered_default(value_type, "value_type", owner)
-        return cls.from_context(ctx, store_name, key_group, codec)
+        return cls.from_context(ctx, store_name, key_group, codec, key_codec=key_codec)
 
     def new_keyed_priority_queue(
-        self, primary_key: bytes, namespace: bytes = EMPTY
+        self, primary_key: Any, namespace: bytes = EMPTY
     ) -> KeyedPriorityQueueState[T]:
         """The queue of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
-        try:
-            scope = self._scope(primary_key, namespace)
-        except TypeError:
-            raise scope_type_error("new_keyed_priority_queue", primary_key, namespace) from None
-        return PriorityQueueState(scope, self._codec, self._shared)
+        scope = self._scope("new_keyed_priority_queue", primary_key, namespace)
+        return PriorityQueueState(scope, self._elements, self._shared)

@@ -1,0 +1,176 @@
+"""What the six Keyed* factories share: one key group of one store, and its primary keys.
+
+A factory declares its identity once (:func:`declare`), keeps the store's scope maker for its key
+group, and binds one scope per ``(primary key, namespace)``. With a ``key_codec`` (ordered)
+primary keys are values of that codec's type, encoded once per handle; without one they are
+``bytes``. :meth:`KeyedFactory.keys` lists the primary keys holding state, in key order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final
+
+from fssdk import Store, StoreScope
+from fssdk_advanced.codecs import Codec
+from fssdk_advanced.codecs._protocol import check_codec
+from fssdk_advanced.state._base import check_key_group, check_migrate, values_of
+from fssdk_advanced.state._identity import Identity, declare
+from fssdk_advanced.state._values import ScopedCodec
+
+
+class KeyedFactory:
+    """Base of the Keyed* factories: binds a store, a key group and the primary keys' codec.
+
+    ``store`` is public (the store the state lives in); the rest is for the subclasses.
+    """
+
+    __slots__ = ("_encode_key", "_identity", "_key_codec", "_key_group", "_scopes", "store")
+
+    def __init__(
+        self,
+        store: Store,
+        key_group: bytes,
+        kind: str,
+        codecs: Mapping[str, object],
+        *,
+        key_codec: object | None,
+        migrate: Callable[[Any], Any] | None,
+        make_shared: Callable[[], Any] | None = None,
+    ) -> None:
+        owner = type(self).__name__
+        check_key_group(key_group, owner)
+        keys = None
+        if key_codec is not None:
+            keys = check_codec(key_codec, "key_codec", owner, ordered=True)
+        check_migrate(migrate, owner)
+        self._identity: Identity = declare(
+            store,
+            key_group,
+            kind,
+            codecs,
+            key_codec=key_codec,
+            migrate=migrate is not None,
+            make_shared=make_shared,
+        )
+        self.store: Final = store
+        self._key_group = key_group
+        self._key_codec = keys
+        self._encode_key = None if keys is None else keys.encode
+        self._scopes = store.scopes(key_group)
+
+    def _value_helper(
+        self, role: str, codec: Codec[Any], what: str, migrate: Callable[[Any], Any] | None
+    ) -> ScopedCodec[Any]:
+        """The value helper of ``role``, reading old values through ``migrate`` if given."""
+        return values_of(self._identity, role, codec, what, migrate)
+
+    def _scope(self, method: str, primary_key: Any, namespace: bytes) -> StoreScope:
+        """The scope of ``primary_key`` in ``namespace``; ``TypeError`` naming what is wrong."""
+        encode = self._encode_key
+        try:
+            return self._scopes(primary_key if encode is None else encode(primary_key), namespace)
+        except TypeError:
+            expected = "bytes" if encode is None else f"a {self._key_codec!r} key and bytes"
+            raise TypeError(
+                f"{method}: primary_key and namespace must be {expected}, got "
+                f"{type(primary_key).__name__} and {type(namespace).__name__}"
+            ) from None
+
+    def keys(self, namespace: bytes | None = None) -> Iterator[Any]:
+        """The distinct primary keys holding state in this key group, in key order, streamed.
+
+        With ``namespace``, only those holding state in that namespace (for the factories that
+        take names, its UTF-8 bytes). Keys are decoded with ``key_codec`` when the factory has
+        one. Costs one seek per key listed (plus, with a namespace, one per key checked), and
+        memory independent of the number of keys.
+        """
+        if namespace is not None and type(namespace) is not bytes:
+            raise TypeError(
+                f"keys: namespace must be bytes or None, not {type(namespace).__name__}"
+            )
+        found = scan_primary_keys(self.store, self._key_group, namespace)
+        codec = self._key_codec
+        if codec is None:
+            return found
+        return self._decoded_keys(found, codec)
+
+    def _decoded_keys(self, found: Iterator[bytes], codec: Codec[Any]) -> Iterator[Any]:
+        values = ScopedCodec(codec, "primary key")
+        for key in found:
+            yield values.decode(self._scopes(key, b""), b"", key)
+
+
+def scan_primary_keys(store: Store, key_group: bytes, namespace: bytes | None) -> Iterator[bytes]:
+    """The distinct primary keys of ``key_group`` of ``store`` (in ``namespace``), ascending.
+
+    Uses the store's own ``scan_keys(key_group, namespace=...)`` when it has one.
+    """
+    scan_keys = getattr(store, "scan_keys", None)
+    if scan_keys is not None:
+        keys: Iterator[bytes] = scan_keys(key_group, namespace=namespace)
+        return keys
+    return _scan_primary_keys_fallback(store, key_group, namespace)
+
+
+def _scan_primary_keys_fallback(
+    store: Store, key_group: bytes, namespace: bytes | None
+) -> Iterator[bytes]:
+    """TEMPORARY, until ``Store.scan_keys`` exists: the same walk over the two local stores.
+
+    Seeks from one primary key to the next (past all of its scopes), so it costs one seek per
+    key and streams. Reads the stores' internals, which only they should: remove it with them.
+    """
+    store._check_open("keys")
+    entries = getattr(store, "_complex", None)
+    if entries is not None:  # MemoryStore: a SortedDict of (key_group, key, namespace, user_key)
+        return _memory_keys(store, entries, key_group, namespace)
+    if getattr(store, "_table", None) is not None:  # RocksDBStore
+        return _rocksdb_keys(store, key_group, namespace)
+    raise TypeError(f"store {store.name!r} ({type(store).__name__}) cannot list primary keys")
+
+
+def _memory_keys(
+    store: Store, entries: Any, key_group: bytes, namespace: bytes | None
+) -> Iterator[bytes]:
+    low: tuple[bytes, ...] = (key_group,)
+    while True:
+        store._check_open("keys")
+        found = next(iter(entries.irange(minimum=low)), None)
+        if found is None or found[0] != key_group:
+            return
+        key = found[1]
+        if namespace is None:
+            yield key
+        else:
+            scope = next(iter(entries.irange(minimum=(key_group, key, namespace))), None)
+            if scope is not None and scope[:3] == (key_group, key, namespace):
+                yield key
+        low = (key_group, key + b"\x00")
+
+
+def _rocksdb_keys(store: Any, key_group: bytes, namespace: bytes | None) -> Iterator[bytes]:
+    from fssdk import _keyformat as kf  # noqa: PLC0415 - part of the temporary fallback
+
+    store.flush()
+    head = kf.group_head(key_group)
+    reader = store._table.iter()
+    try:
+        reader.seek(head)
+        while reader.valid():
+            physical = reader.key()
+            if not physical.startswith(head):
+                return
+            key = kf.decode_components(physical)[1]
+            following = head + kf.escape(key) + b"\x00\x02"
+            if namespace is None:
+                yield key
+            else:
+                prefix = kf.scope_prefix(key_group, key, namespace)
+                reader.seek(prefix)
+                if reader.valid() and reader.key().startswith(prefix):
+                    yield key
+            store._check_open("keys")
+            reader.seek(following)
+    finally:
+        del reader

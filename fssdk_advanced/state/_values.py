@@ -1,0 +1,189 @@
+"""The one place where a state's values become bytes and back.
+
+Every state type holds a :class:`ScopedCodec` per codec role and calls ``encode`` on write and
+``get``/``decode`` on read, never the codec directly. A decode failure becomes a
+``CorruptStateError`` naming store, scope and key, here and only here. Options that change how a
+stored value is read hook in as subclasses, so the state types stay as they are:
+:class:`MigratingCodec` (``migrate=``) reads values the codec no longer reads; state TTL will
+stamp on ``encode`` and check the stamp on ``decode``.
+
+Cost: ``encode`` is the codec's bound method itself; ``decode`` adds one call around the codec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final, Generic, TypeVar
+
+from fssdk import CorruptStateError, StoreScope
+from fssdk import Iterator as StoreIterator
+from fssdk_advanced.codecs import Codec
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+
+def corrupt(scope: StoreScope, user_key: bytes, what: str, exc: Exception) -> CorruptStateError:
+    """The error for stored bytes that fail to decode: names store, scope, key and the cause.
+
+    Callers raise it ``from exc``.
+    """
+    return CorruptStateError(f"{scope.describe(user_key)}: {what}: {exc}")
+
+
+class ScopedCodec(Generic[T]):
+    """``codec`` bound to what its values are (``what``, for errors): encode, decode, get.
+
+    >>> from fssdk.stores import MemoryStore
+    >>> from fssdk_advanced.codecs import IntCodec
+    >>> scope = MemoryStore("demo").scope(b"g", b"k", b"")
+    >>> values = ScopedCodec(IntCodec(), "value")
+    >>> scope.put(b"", values.encode(7)); values.get(scope, b"")
+    (7, True)
+    >>> scope.put(b"", b"?"); values.get(scope, b"")
+    Traceback (most recent call last):
+    ...
+    fssdk._errors.CorruptStateError: [STATE_CORRUPT] store 'demo' ... value does not decode: ...
+    """
+
+    __slots__ = ("_decode", "codec", "encode", "what")
+
+    def __init__(self, codec: Codec[T], what: str) -> None:
+        self.codec: Final = codec
+        self.what: Final = what
+        self.encode: Final[Callable[[T], bytes]] = codec.encode
+        self._decode = codec.decode
+
+    def decode(self, scope: StoreScope, user_key: bytes, data: bytes) -> T:
+        """The value stored as ``data`` at ``user_key`` of ``scope``.
+
+        Raises ``CorruptStateError`` (naming store, scope and key) when it does not decode.
+        """
+        try:
+            return self._decode(data)
+        except ValueError as exc:
+            return self._undecodable(scope, user_key, data, exc)
+
+    def get(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
+        """``(value, True)`` at ``user_key``, or ``(None, False)`` when it is missing. One get."""
+        data = scope.get(user_key)
+        if data is None:
+            return None, False
+        try:
+            return self._decode(data), True
+        except ValueError as exc:
+            return self._undecodable(scope, user_key, data, exc), True
+
+    def decode_all(
+        self, scope: StoreScope, user_key: bytes, parts: Sequence[bytes]
+    ) -> tuple[list[T], bool]:
+        """The values of ``parts`` (one entry's elements) and whether any had to be rewritten.
+
+        Nothing is written back here: the caller owns the entry's layout and rewrites it when
+        the flag is set.
+        """
+        decode = self._decode
+        try:
+            return [decode(part) for part in parts], False
+        except ValueError:
+            pass
+        out: list[T] = []
+        rewritten = False
+        for index, part in enumerate(parts):
+            try:
+                out.append(decode(part))
+            except ValueError as exc:
+                out.append(self._read_old(scope, user_key, part, exc, f"{self.what} #{index}"))
+                rewritten = True
+        return out, rewritten
+
+    def decode_pairs(
+        self, scope: StoreScope, scan: StoreIterator, keys: ScopedCodec[K]
+    ) -> Iterator[tuple[K, T]]:
+        """The ``(key, value)`` of each ``(user_key, data)`` of ``scan``, which it closes.
+
+        Keys are decoded by ``keys`` (a plain helper), values by this one. One ``try`` per entry
+        around both codecs; an entry that fails takes the path of :meth:`decode`.
+        """
+        decode_key, decode = keys._decode, self._decode
+        with scan:
+            for user_key, data in scan:
+                try:
+                    pair = (decode_key(user_key), decode(data))
+                except ValueError:
+                    pair = (
+                        keys.decode(scope, user_key, user_key),
+                        self.decode(scope, user_key, data),
+                    )
+                yield pair
+
+    def decode_keys(self, scope: StoreScope, scan: StoreIterator) -> Iterator[T]:
+        """The user keys of ``scan`` decoded by this helper (values are not read); closes it."""
+        decode = self._decode
+        with scan:
+            for user_key, _ in scan:
+                try:
+                    key = decode(user_key)
+                except ValueError:
+                    key = self.decode(scope, user_key, user_key)
+                yield key
+
+    def _undecodable(self, scope: StoreScope, user_key: bytes, data: bytes, exc: ValueError) -> T:
+        """What a value that does not decode reads as (and is rewritten to); here: an error."""
+        raise corrupt(scope, user_key, f"{self.what} does not decode", exc) from exc
+
+    def _read_old(
+        self, scope: StoreScope, user_key: bytes, data: bytes, exc: ValueError, what: str
+    ) -> T:
+        raise corrupt(scope, user_key, f"{what} does not decode", exc) from exc
+
+
+class MigratingCodec(ScopedCodec[T]):
+    """A :class:`ScopedCodec` that reads values written under an older, incompatible codec.
+
+    A stored value the codec does not decode is read with ``old_decode`` (untyped: a dataclass
+    comes as a dict of its fields), passed to ``migrate`` and written back in the new encoding,
+    so each old value is migrated once. A value the new codec decodes is taken as it reads.
+    Bytes neither decodes raise ``CorruptStateError`` naming both failures.
+    """
+
+    __slots__ = ("_migrate", "_old_decode")
+
+    def __init__(
+        self,
+        codec: Codec[T],
+        what: str,
+        migrate: Callable[[Any], T],
+        old_decode: Callable[[bytes], Any],
+    ) -> None:
+        super().__init__(codec, what)
+        self._migrate = migrate
+        self._old_decode = old_decode
+
+    def _undecodable(self, scope: StoreScope, user_key: bytes, data: bytes, exc: ValueError) -> T:
+        value = self._read_old(scope, user_key, data, exc, self.what)
+        scope.put(user_key, self.encode(value))
+        return value
+
+    def _read_old(
+        self, scope: StoreScope, user_key: bytes, data: bytes, exc: ValueError, what: str
+    ) -> T:
+        try:
+            old = self._old_decode(data)
+        except ValueError as old_exc:
+            raise corrupt(
+                scope, user_key, f"{what} decodes neither now ({exc}) nor as before", old_exc
+            ) from old_exc
+        return self._migrate(old)
+
+
+def scoped_codec(
+    codec: Codec[T],
+    what: str,
+    migrate: Callable[[Any], T] | None = None,
+    old_decode: Callable[[bytes], Any] | None = None,
+) -> ScopedCodec[T]:
+    """The helper for ``codec``: a :class:`MigratingCodec` when ``migrate`` is given."""
+    if migrate is None:
+        return ScopedCodec(codec, what)
+    return MigratingCodec(codec, what, migrate, old_decode if old_decode is not None else bytes)
