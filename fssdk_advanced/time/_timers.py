@@ -23,10 +23,10 @@ Costs (n timers in a domain; "one write" goes to the store's write buffer on Roc
 
 - register, delete: one write, no read; O(log n) in the store, plus an O(WINDOW) list insert
   when the timer belongs in the cached head.
-- advance past k due timers: k deletes, at most 2k + 1 entries read, by about log2(k) +
-  k/WINDOW seeks of O(log n) each (refills read 1, 2, 4 ... up to WINDOW keys). Only the last
-  refill reads timers that are not due, at most ``min(k + 1, WINDOW)`` of them: the timers
-  that are not due are never scanned.
+- advance past k due timers: k deletes, at most k + WINDOW entries read, by at most
+  k/WINDOW + 1 seeks of O(log n) each. The only timers read that are not due are those of the
+  last refill of the head window: at most WINDOW, the next ones to come due, which later
+  advances then fire without a read. Timers beyond them are never scanned.
 - an advance that fires nothing: no store read once the head is known, which it is after the
   first advance of a service (the head window is the cache, as in Flink's
   ``RocksDBCachingPriorityQueueSet``); one write when the watermark grows.
@@ -61,7 +61,10 @@ WATERMARK_KEY: Final = b"watermark"
 PROCESSING_TIME_KEY: Final = b"processing-time"
 
 WINDOW: Final = 64
-"""Most keys one refill of the head window reads; the window holds up to twice as many."""
+"""Keys one refill of the head window reads (one seek); the window holds up to twice as many.
+
+A seek costs far more than reading a key (on RocksDB it also writes out the store's write
+buffer), so a refill reads a full window, as Flink's cache of the queue's head does."""
 
 MIN_TIME: Final = -(2**63)
 MAX_TIME: Final = 2**63 - 1
@@ -129,8 +132,8 @@ class _Head:
         if at < len(window) and window[at] == user_key:
             del window[at]
 
-    def refill(self, scope: StoreScope, size: int) -> None:
-        """Read up to ``size`` live keys from ``hi`` into the (empty) window: one seek."""
+    def refill(self, scope: StoreScope) -> None:
+        """Read up to WINDOW live keys from ``hi`` into the (empty) window: one seek."""
         start = self.hi
         assert start is not None
         assert not self.window
@@ -138,10 +141,10 @@ class _Head:
         with scope.scan(start=start) as scan:
             for user_key, _ in scan:
                 window.append(user_key)
-                if len(window) == size:
+                if len(window) == WINDOW:
                     break
         self.window = window
-        self.hi = window[-1] + b"\x00" if len(window) == size else None
+        self.hi = window[-1] + b"\x00" if len(window) == WINDOW else None
 
     def _check(self, scope: StoreScope) -> None:
         """Assert that the window is exactly the store's live keys below ``hi``."""
@@ -331,19 +334,13 @@ class TimerService:
         return self._fire(self._processing, shared.processing, _TIME.encode(shared.processing_time))
 
     def _fire(self, scope: StoreScope, head: _Head, bound: bytes) -> Iterator[Timer]:
-        """Yield and delete the timers whose encoded timestamp is ``<= bound``, in key order.
-
-        Refills read 1, 2, 4 ... up to WINDOW keys, so a small advance reads little past its
-        last due timer and a long one seeks once per WINDOW timers.
-        """
-        size = 1
+        """Yield and delete the timers whose encoded timestamp is ``<= bound``, in key order."""
         while True:
             window = head.window
             if not window:
                 if head.hi is None:
                     return
-                head.refill(scope, size)
-                size = min(2 * size, WINDOW)
+                head.refill(scope)
                 window = head.window
                 if not window:
                     return
