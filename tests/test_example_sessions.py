@@ -189,3 +189,19 @@ def test_sigkill_then_resume_gives_the_uninterrupted_output_and_state(
     done = run(cmd)
     assert "resumed from checkpoint" in done.stderr
     assert results(tmp_path) == reference
+
+
+def test_a_resume_right_before_a_late_click_still_sends_it_to_target_1(
+    tmp_path: Path, reference: dict[str, object]
+) -> None:
+    """The first record after the resume is late: only the stored watermark can tell."""
+    lines = (EXAMPLE / "clicks.jsonl").read_text().splitlines()
+    _, late = expected_sessions(lines)
+    before_late = lines.index(late[0])  # checkpoint 1 is taken right after this many records
+    cmd = [*readme_command(tmp_path), "--checkpoint-interval", str(before_late)]
+    kill_when_paused(cmd, "after-snapshot", 2)
+    done = run(cmd)
+    assert "resumed from checkpoint 1;" in done.stderr
+    outputs = results(tmp_path)
+    for name in ("sessions", "late", "watermarks"):
+        assert outputs[name] == reference[name]
