@@ -7,6 +7,7 @@ reads (point reads, scans opened, entries a scan yields) and writes; they never 
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import tempfile
 import unittest
@@ -19,6 +20,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+import fssdk_advanced.time as time_package
 from fssdk import ComplexKey, CorruptStateError, Store
 from fssdk import Iterator as StoreIterator
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
@@ -111,6 +113,13 @@ def timers(store: Store) -> TimerService:
 
 def fire(iterator: Iterator[Timer]) -> list[tuple[int, bytes, bytes]]:
     return [tuple(timer) for timer in iterator]  # type: ignore[misc]
+
+
+def test_the_time_package_exports_exactly_its_documented_names() -> None:
+    names = {"EventTimeClock", "StateTtl", "Timer", "TimerService", "processing_time_ms"}
+    assert list(time_package.__all__) == sorted(names)
+    assert {name for name in vars(time_package) if not name.startswith("_")} == names
+    assert all(inspect.getdoc(getattr(time_package, name)) for name in names)
 
 
 # -- behaviour on every backend ------------------------------------------------------------------
