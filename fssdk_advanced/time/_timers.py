@@ -245,7 +245,7 @@ class TimerService:
     def from_context(cls, ctx: Context, store_name: str) -> TimerService:
         """The timer service persisted in the store ``store_name`` of ``ctx``.
 
-        One read (the clocks) the first time a store object is used; none afterwards.
+        Two point reads (the clocks) the first time a store object is used; none afterwards.
         """
         if not isinstance(ctx, Context):
             raise TypeError(
