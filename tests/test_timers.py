@@ -293,6 +293,13 @@ def test_bad_arguments_raise_naming_the_argument(
         call(timers)
 
 
+def test_repr_names_the_store_and_the_clocks(timers: TimerService) -> None:
+    timers.advance_watermark(7)
+    assert repr(timers) == (
+        f"<TimerService of {timers.store!r} watermark=7 processing_time=None>"
+    )
+
+
 def test_from_context_needs_a_context_and_a_store() -> None:
     with pytest.raises(TypeError, match=r"ctx must be an fssdk\.Context"):
         TimerService.from_context(object(), "timers")  # type: ignore[arg-type]

@@ -253,6 +253,13 @@ class TimerService:
             )
         return cls(ctx.get_or_create_store(store_name))
 
+    def __repr__(self) -> str:
+        shared = self._shared
+        return (
+            f"<TimerService of {self.store!r} watermark={shared.watermark!r} "
+            f"processing_time={shared.processing_time!r}>"
+        )
+
     # -- registering -------------------------------------------------------------------------
 
     def register_event_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
