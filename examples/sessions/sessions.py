@@ -1,0 +1,103 @@
+"""Per-user sessions in event time: clicks less than ``gap_ms`` apart belong to one session.
+
+Each input record is a click, ``{"ts": milliseconds, "user": "...", "page": "..."}``, in roughly
+time order. A click at ``ts`` opens the session window ``[ts, ts + gap)``; windows of one user
+that overlap merge (as Flink's event-time session windows do), so a session is a run of clicks
+with no pause of ``gap_ms`` (config, default 30 000) or more, and it ends ``gap_ms`` after its
+last click. When the watermark passes that end the session is emitted on target 0 as one JSON
+line, ``{"user", "start", "end", "clicks", "pages"}`` (``pages``: the distinct pages, sorted).
+A click that falls in no open session and whose own window has already ended is late: it goes,
+unchanged, to target 1 (``FILE.1`` with ``fssdk run --output FILE``).
+
+State:
+
+- ``sessions``: a :class:`KeyedMapStateFactory` keyed by user, mapping each open session's
+  start to ``(last click, clicks, pages)``.
+- ``timers``: a :class:`TimerService`: one event-time timer per open session, at its last
+  millisecond (``last click + gap - 1``), with the user as key and the start as namespace. A
+  merge deletes the merged sessions' timers and registers the new one's; the watermark fires
+  them in ``process_watermark`` (the portable route: it is a call every runtime makes).
+
+Run it (from the repository root)::
+
+    fssdk run examples/sessions/sessions.py --input examples/sessions/clicks.jsonl \\
+        --output sessions.jsonl --state-dir state/sessions --watermark-field ts \\
+        --watermark-delay 5000 --final-watermark
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import fssdk
+from fssdk_advanced import IntCodec, KeyedMapStateFactory, MsgpackCodec
+from fssdk_advanced.time import TimerService
+
+NAMESPACE = IntCodec()
+
+
+def parse_click(data: bytes) -> tuple[int, str, str]:
+    """``(ts, user, page)`` of one input record; ValueError names what is wrong."""
+    click = json.loads(data)
+    if not isinstance(click, dict):
+        raise ValueError(f"a click must be a JSON object, got {data[:80]!r}")
+    ts, user, page = click.get("ts"), click.get("user"), click.get("page")
+    if type(ts) is not int or not isinstance(user, str) or not isinstance(page, str):
+        raise ValueError(f"a click needs integer ts, string user and string page: {data[:80]!r}")
+    return ts, user, page
+
+
+class Sessions(fssdk.BaseDriver):
+    """Event-time session windows per user, fired by a TimerService."""
+
+    def init(self, ctx: fssdk.Context, config: Mapping[str, str]) -> None:
+        self.gap = int(config.get("gap_ms", "30000"))
+        if self.gap < 1:
+            raise ValueError(f"gap_ms must be positive, got {self.gap}")
+        self.sessions = KeyedMapStateFactory.from_context(
+            ctx, "sessions", b"open", IntCodec(), MsgpackCodec()
+        )
+        self.timers = TimerService.from_context(ctx, "timers")
+
+    def process(self, ctx: fssdk.Context, source_id: int, data: bytes) -> None:
+        ts, user, page = parse_click(data)
+        key = user.encode()
+        sessions = self.sessions.new_keyed_map(key)
+        overlapping = [
+            (start, session)
+            for start, session in sessions.all()
+            if start < ts + self.gap and ts < session[0] + self.gap
+        ]
+        watermark = self.timers.current_watermark
+        if not overlapping and watermark is not None and ts + self.gap - 1 <= watermark:
+            ctx.emit(data, 1)
+            return
+        start, last, clicks, pages = ts, ts, 1, {page}
+        for old_start, (old_last, old_clicks, old_pages) in overlapping:
+            sessions.delete(old_start)
+            self.timers.delete_event_time_timer(
+                key, NAMESPACE.encode(old_start), old_last + self.gap - 1
+            )
+            start, last = min(start, old_start), max(last, old_last)
+            clicks += old_clicks
+            pages.update(old_pages)
+        sessions.put(start, [last, clicks, sorted(pages)])
+        self.timers.register_event_time_timer(key, NAMESPACE.encode(start), last + self.gap - 1)
+
+    def process_watermark(self, ctx: fssdk.Context, source_id: int, watermark: int) -> None:
+        for timer in self.timers.advance_watermark(watermark):
+            start = NAMESPACE.decode(timer.namespace)
+            sessions = self.sessions.new_keyed_map(timer.key)
+            session, found = sessions.get(start)
+            if not found or session is None:
+                raise RuntimeError(f"timer {timer} has no session")
+            last, clicks, pages = session
+            out = {"user": timer.key.decode(), "start": start, "end": last + self.gap,
+                   "clicks": clicks, "pages": pages}
+            ctx.emit(json.dumps(out, sort_keys=True).encode())
+            sessions.delete(start)
+        ctx.emit_watermark(watermark)
+
+
+fssdk.run(Sessions())
