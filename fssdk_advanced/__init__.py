@@ -4,7 +4,8 @@ Codecs turn values into bytes (ordered codecs where byte order must be value ord
 types (:class:`ValueState`, :class:`ListState`, :class:`MapState`, :class:`PriorityQueueState`,
 :class:`AggregatingState`, :class:`ReducingState`) are each written once over a store scope, and
 the Keyed* factories bind one scope per primary key and namespace. Each state's identity (kind and
-codecs) is recorded in its store; :class:`StateView` reads it back for tools. See docs/state.md.
+codecs) is recorded in its store; :class:`StateView` reads it back for tools. Time: the
+:class:`TimerService` and :class:`StateTtl` (docs/time.md). See docs/state.md.
 
 >>> from fssdk.runtime import LocalContext, MemoryBackend
 >>> ctx = LocalContext(MemoryBackend())
@@ -52,6 +53,7 @@ from fssdk_advanced.state import (
     StateView,
     ValueState,
 )
+from fssdk_advanced.time import StateTtl, Timer, TimerService
 
 __all__ = [
     "AggregateFunc",
@@ -80,8 +82,11 @@ __all__ = [
     "PickleCodec",
     "PriorityQueueState",
     "ReducingState",
+    "StateTtl",
     "StateView",
     "StringCodec",
+    "Timer",
+    "TimerService",
     "TupleCodec",
     "UnorderedCodecError",
     "ValueState",

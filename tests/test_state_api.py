@@ -37,6 +37,9 @@ from fssdk_advanced.state import _identity
 PACKAGE = Path(fssdk_advanced.__file__).parent
 
 API = {
+    "StateTtl",
+    "Timer",
+    "TimerService",
     "AggregateFunc",
     "AggregatingState",
     "BoolCodec",
