@@ -234,6 +234,17 @@ def test_many_timers_fire_in_order_across_refills(timers: TimerService) -> None:
     assert len(fire(timers.advance_watermark(999))) == 500
 
 
+def test_the_cached_head_stays_bounded_when_many_timers_join_it(timers: TimerService) -> None:
+    assert fire(timers.advance_watermark(-1)) == []  # the head is known: the queue is empty
+    for ts in range(300, 0, -1):
+        timers.register_event_time_timer(b"k", b"", ts)
+    head = _timers._SHARED[timers.store].event
+    assert len(head.window) <= 2 * _timers.WINDOW
+    timers._check()
+    assert [t.timestamp for t in timers.advance_watermark(300)] == list(range(1, 301))
+    timers._check()
+
+
 def test_timers_and_the_clocks_survive_a_restart(backend_factory: Callable[[], Backend]) -> None:
     with backend_factory() as backend:
         if isinstance(backend, MemoryBackend):
