@@ -1,0 +1,121 @@
+"""The operator lifecycle behind the eight exports, independent of the bindings.
+
+Function Stream calls ``fs-exec`` (load the operator), ``fs-init``, then ``fs-process`` /
+``fs-process-watermark`` / ``fs-take-checkpoint`` / ``fs-check-heartbeat`` / ``fs-custom`` any
+number of times, and ``fs-close``. An exception in the operator is not swallowed: it leaves the
+export, which traps the instance, and the host sees the failure (with the traceback on stderr).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Sequence
+
+from fssdk import _driver
+from fssdk._driver import Driver
+from fssdk._errors import InvalidDriverError, NotInitializedError
+from fssdk.functionstream.guest._context import GuestContext
+from fssdk.functionstream.guest._host import Host
+
+
+def load_modules(modules: Sequence[tuple[str, bytes]]) -> list[types.ModuleType]:
+    """Execute operator modules from source, in order, each registered in ``sys.modules`` first
+    (so later modules, and the module itself, can import it by name)."""
+    loaded = []
+    for name, source in modules:
+        try:
+            text = source.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidDriverError(f"fs-exec: module {name!r} is not UTF-8: {exc}") from exc
+        module = types.ModuleType(name)
+        module.__file__ = f"<{name}>"
+        sys.modules[name] = module
+        exec(compile(text, f"<{name}>", "exec"), module.__dict__)  # the operator's own code
+        loaded.append(module)
+    return loaded
+
+
+def find_driver(class_name: str, modules: Sequence[types.ModuleType]) -> Driver:
+    """The driver a module registered with ``fssdk.run``, or a new instance of ``class_name``.
+
+    A registered driver is used when ``class_name`` is empty or names its class; otherwise the
+    class ``class_name`` is looked up in the modules, the last one first.
+    """
+    try:
+        registered: Driver | None = _driver.take_registered_driver()
+    except NotInitializedError:
+        registered = None
+    if registered is not None and class_name in ("", type(registered).__name__):
+        return registered
+    for module in reversed(modules):
+        cls = getattr(module, class_name, None) if class_name else None
+        if cls is None:
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, Driver)):
+            raise InvalidDriverError(
+                f"fs-exec: {class_name!r} in module {module.__name__!r} is not a Driver class"
+            )
+        return cls()
+    names = [module.__name__ for module in modules]
+    wanted = f"no class {class_name!r} and " if class_name else ""
+    raise InvalidDriverError(f"fs-exec: {wanted}no fssdk.run(...) call in modules {names}")
+
+
+class Runtime:
+    """One operator inside one component instance."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+        self._driver: Driver | None = None
+        self._ctx: GuestContext | None = None
+
+    def exec(self, class_name: str, modules: Sequence[tuple[str, bytes]]) -> None:
+        """``fs-exec``: load the operator's modules and take its driver."""
+        if self._driver is not None:
+            raise InvalidDriverError("fs-exec: an operator is already loaded in this instance")
+        self._driver = find_driver(class_name, load_modules(modules))
+
+    def _running(self, export: str) -> tuple[Driver, GuestContext]:
+        if self._driver is None or self._ctx is None:
+            step = "fs-exec" if self._driver is None else "fs-init"
+            raise NotInitializedError(f"{export} before {step}")
+        return self._driver, self._ctx
+
+    def init(self, config: Sequence[tuple[str, str]]) -> None:
+        """``fs-init``: make the context and call ``driver.init``."""
+        if self._driver is None:
+            raise NotInitializedError("fs-init before fs-exec: no operator loaded")
+        if self._ctx is not None:
+            raise InvalidDriverError("fs-init called twice")
+        self._ctx = GuestContext(self._host, dict(config))
+        self._driver.init(self._ctx, self._ctx.config)
+
+    def process(self, source_id: int, data: bytes) -> None:
+        driver, ctx = self._running("fs-process")
+        driver.process(ctx, source_id, data)
+
+    def process_watermark(self, source_id: int, watermark: int) -> None:
+        driver, ctx = self._running("fs-process-watermark")
+        driver.process_watermark(ctx, source_id, watermark)
+
+    def take_checkpoint(self, checkpoint_id: int) -> None:
+        driver, ctx = self._running("fs-take-checkpoint")
+        driver.take_checkpoint(ctx, checkpoint_id)
+
+    def check_heartbeat(self) -> bool:
+        driver, ctx = self._running("fs-check-heartbeat")
+        return bool(driver.check_heartbeat(ctx))
+
+    def custom(self, payload: bytes) -> bytes:
+        driver, ctx = self._running("fs-custom")
+        return bytes(driver.custom(ctx, payload))
+
+    def close(self) -> None:
+        """``fs-close``: ``driver.close``, then close the context and forget the operator."""
+        driver, ctx = self._running("fs-close")
+        try:
+            driver.close(ctx)
+        finally:
+            ctx.close()
+            self._driver = self._ctx = None
