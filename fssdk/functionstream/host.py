@@ -29,7 +29,14 @@ from typing import Any, Final
 import msgpack
 from sortedcontainers import SortedDict
 from wasmtime import Config, Engine, Store, Trap, WasiConfig, WasmtimeError
-from wasmtime.component import Component, Linker, ResourceHost, ResourceType, Variant
+from wasmtime.component import (
+    Component,
+    Linker,
+    ResourceAny,
+    ResourceHost,
+    ResourceType,
+    Variant,
+)
 
 from fssdk._complex_key import ComplexKey
 from fssdk._context import Context
@@ -323,9 +330,11 @@ class ComponentRuntime:
     def _kv_function(self, function: str, method: Callable[..., Any]) -> Callable[..., Any]:
         """A host function: the session's kv counts the call, then ``method`` answers it."""
 
-        def call(_store: Any, *args: Any) -> Any:
+        def call(store: Any, *args: Any) -> Any:
             session = self._current
             assert session.kv is not None
+            # A borrowed handle must be taken in every call, the failing ones included.
+            args = tuple(a.to_host(store) if isinstance(a, ResourceAny) else a for a in args)
             try:
                 session.kv._enter(function)
                 return method(session, *args)
@@ -336,7 +345,7 @@ class ComponentRuntime:
 
     def _define(self) -> None:
         def kv_store(session: _Session, handle: Any) -> KvStore:
-            return session.table.get(handle.to_host(self._wasm_store).rep)
+            return session.table.get(handle.rep)
 
         def methods() -> dict[str, Callable[..., Any]]:
             def new(session: _Session, name: str) -> ResourceHost:
@@ -349,7 +358,7 @@ class ComponentRuntime:
                 return ResourceHost.own(session.table.add(pairs), _ITERATOR_TYPE)
 
             def iterator(session: _Session, handle: Any) -> Iterator:
-                items: Iterator = session.table.get(handle.to_host(self._wasm_store).rep)
+                items: Iterator = session.table.get(handle.rep)
                 return items
 
             def has_next(session: _Session, handle: Any) -> bool:
@@ -405,8 +414,6 @@ class ComponentRuntime:
                     lambda _s, target, watermark: self._current.on_watermark(target, watermark),
                 )
 
-    _wasm_store: Store
-
     def instantiate(
         self,
         kv: Kv,
@@ -450,16 +457,13 @@ class ComponentInstance:
 
     def _enter(self, call: Callable[[], Any]) -> Any:
         runtime = self._runtime
-        outer = runtime._current, getattr(runtime, "_wasm_store", None)
-        runtime._current, runtime._wasm_store = self._session, self._store
+        outer, runtime._current = runtime._current, self._session
         try:
             return call()
         except (Trap, WasmtimeError) as exc:
             raise OperatorFailedError(f"component trapped: {exc}") from exc
         finally:
-            runtime._current = outer[0]
-            if outer[1] is not None:
-                runtime._wasm_store = outer[1]
+            runtime._current = outer
 
     def _call(self, export: str, *args: Any) -> Any:
         func = self._funcs.get(export)
