@@ -4,6 +4,7 @@
 
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
     fssdk state inspect DIR [--store NAME [--key-group KG --key K --namespace NS | --simple]]
+    fssdk build-component -o FILE
 
 Errors are reported as one ``fssdk: error: ...`` message on stderr (no traceback, except the
 operator's own when importing it failed) with the exit code of the error's kind (see
@@ -25,6 +26,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from fssdk._errors import SDKError
 from fssdk.runtime import _inspect as ins
 from fssdk.runtime._config import build_config
 from fssdk.runtime._run_errors import RunnerError, UsageError
@@ -141,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--limit", type=_positive_int, default=100, metavar="N",
                          help="entries shown in a dump (default 100)")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    _add_build_component(commands)
     return parser
 
 
@@ -409,6 +412,36 @@ def _print_dump(console: Console, dump: dict[str, Any]) -> None:
 # -- entry point -------------------------------------------------------------------------------
 
 
+def _add_build_component(commands: Any) -> None:
+    build = commands.add_parser(
+        "build-component",
+        help="write the Function Stream runtime component (needs the wasm extra)",
+        description=(
+            "Build the WebAssembly component for Function Stream's processor world with the "
+            "pinned componentize-py, check that it instantiates (wasmtime), print its size. "
+            "docs/functionstream.md explains how to deploy it."
+        ),
+    )
+    build.add_argument("-o", "--output", required=True, metavar="FILE", help="the .wasm to write")
+
+
+def _build_component(args: argparse.Namespace) -> int:
+    """``fssdk build-component -o FILE``: build, instantiate once, report size and time."""
+    try:
+        from fssdk.functionstream import build_component  # noqa: PLC0415 - the wasm extra
+        from fssdk.functionstream.host import ComponentRuntime, ContractKv  # noqa: PLC0415
+
+        built = build_component(args.output)
+        ComponentRuntime(built.path).instantiate(ContractKv())
+    except (ImportError, SDKError) as exc:
+        detail = exc.message if isinstance(exc, SDKError) else f"{exc} (pip install 'fssdk[wasm]')"
+        sys.stderr.write(f"fssdk: error: build-component: {detail}\n")
+        return 1
+    size = built.size / 1e6
+    print(f"wrote {built.path}: {size:.1f} MB, built in {built.seconds:.1f} s; it instantiates")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     parser = build_parser()
@@ -416,6 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "build-component":
+            return _build_component(args)
         return _inspect(args)
     except RunnerError as exc:
         sys.stderr.write(f"fssdk: error: {exc.message}\n")

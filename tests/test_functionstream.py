@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -110,7 +111,7 @@ def test_functionstream_kv_reproduces_the_host_deviations() -> None:
 
 # -- operators ---------------------------------------------------------------------------------
 
-RUNS = {
+RUNS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
     "word_count": ("word_count.py", "gettysburg.txt", [], {"config_file": "config.yaml"}),
     "windowed_fares": (
         "windowed_fares.py",
@@ -125,7 +126,8 @@ RUNS = {
 
 
 def _outputs(output: Path) -> dict[str, bytes]:
-    return {p.name[len(output.name) :]: p.read_bytes() for p in output.parent.glob(output.name + "*")}
+    files = output.parent.glob(output.name + "*")
+    return {path.name[len(output.name) :]: path.read_bytes() for path in files}
 
 
 @pytest.mark.parametrize("example", sorted(RUNS))
@@ -136,7 +138,9 @@ def test_example_output_is_byte_identical_to_fssdk_run_memory(
     folder = EXAMPLES / example
     expected = tmp_path / "expected" / "out.jsonl"
     expected.parent.mkdir()
-    extra = ["--config-file", str(folder / options["config_file"])] if "config_file" in options else []
+    extra = []
+    if "config_file" in options:
+        extra = ["--config-file", str(folder / options["config_file"])]
     subprocess.run(
         [sys.executable, "-m", "fssdk", "run", str(folder / script), "--input", str(folder / data),
          "--output", str(expected), "--memory", *flags, *extra],
@@ -266,10 +270,13 @@ def test_host_errors_reach_the_operator_as_sdk_errors(
     store = RemoteStore(store_service(runtime, kv), "errors")
     store.put_state(b"k", b"v")
     kv.fail_next(function, case, "disk on fire")
+    operation: Callable[[], object] = {
+        "put-state": lambda: store.put_state(b"k", b"w"),
+        "list-states": lambda: store.list_states(b"", b""),
+        "delete-state": lambda: store.delete_state(b"k"),
+    }[function]
     with pytest.raises(SDKError, match=case) as raised:
-        store.put_state(b"k", b"w")
-        store.list_states(b"", b"")
-        store.delete_state(b"k")
+        operation()
     assert raised.value.code is code
-    assert "errors" in str(raised.value)
-    assert store.get_state(b"k") == (b"v" if function == "put-state" else b"w")
+    assert "store 'errors'" in str(raised.value)
+    assert store.get_state(b"k") == b"v"  # the failed call changed nothing; the store goes on

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -99,26 +100,26 @@ def _ignore(_folder: str, names: list[str]) -> set[str]:
     return {name for name in names if name == "__pycache__" or name.endswith((".so", ".pyd"))}
 
 
-def build_component(output: Path) -> BuildResult:
+def build_component(output: str | os.PathLike[str]) -> BuildResult:
     """Write the runtime component to ``output``; returns its size and the build time.
 
     Raises :class:`BuildError` naming what failed (with componentize-py's own message).
     """
     tool = _componentize_py()
     began = time.perf_counter()
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fssdk-component-") as staging:
         for name in PACKAGES:
             shutil.copytree(_package_dir(name), Path(staging) / name, ignore=_ignore)
         command = [
             tool, "-d", str(WIT_DIR), "-w", WORLD, "componentize",
-            "-p", staging, APP_MODULE, "-o", str(output),
+            "-p", staging, APP_MODULE, "-o", str(path),
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BuildError(
-            f"componentize-py failed (exit {done.returncode}) building {str(output)!r}:\n"
+            f"componentize-py failed (exit {done.returncode}) building {str(path)!r}:\n"
             f"{done.stderr.strip() or done.stdout.strip()}"
         )
-    return BuildResult(output, output.stat().st_size, time.perf_counter() - began)
+    return BuildResult(path, path.stat().st_size, time.perf_counter() - began)

@@ -44,8 +44,7 @@ class StoreService(fssdk.BaseDriver):
         kind = request[0]
         if kind == "call":
             _, name, method, args = request
-            result = getattr(ctx.get_or_create_store(name), method)(*[_arg(a) for a in args])
-            return result
+            return getattr(ctx.get_or_create_store(name), method)(*[_arg(a) for a in args])
         if kind == "scan":
             _, name, (key_group, key, namespace, start, end, reverse) = request
             scan_id = next(self.ids)
@@ -57,9 +56,8 @@ class StoreService(fssdk.BaseDriver):
             scan = self.scans[request[1]]
             return list(scan.next()) if scan.has_next() else None
         if kind == "end":
-            scan = self.scans.pop(request[1], None)
-            if scan is not None:
-                scan.close()
+            if request[1] in self.scans:
+                self.scans.pop(request[1]).close()
             return None
         if kind == "close":
             ctx.get_or_create_store(request[1]).close()

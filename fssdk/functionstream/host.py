@@ -345,7 +345,8 @@ class ComponentRuntime:
 
     def _define(self) -> None:
         def kv_store(session: _Session, handle: Any) -> KvStore:
-            return session.table.get(handle.rep)
+            store: KvStore = session.table.get(handle.rep)
+            return store
 
         def methods() -> dict[str, Callable[..., Any]]:
             def new(session: _Session, name: str) -> ResourceHost:
@@ -453,7 +454,9 @@ class ComponentInstance:
         wasi.inherit_stderr()
         self._store.set_wasi(wasi)
         self._funcs: dict[str, Any] = {}
-        self._instance = self._enter(lambda: runtime.linker.instantiate(self._store, runtime.component))
+        self._instance = self._enter(
+            lambda: runtime.linker.instantiate(self._store, runtime.component)
+        )
 
     def _enter(self, call: Callable[[], Any]) -> Any:
         runtime = self._runtime

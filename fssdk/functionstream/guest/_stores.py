@@ -172,7 +172,7 @@ class ContractStore(_KvStore):
         check_bytes(end, "end", "scan_complex")
         where = self._where("scan_complex", ComplexKey(key_group, key, namespace, b""))
         iterator = self._host.call(where, self._kv.scan_complex, key_group, key, namespace)
-        pairs = (
+        pairs: PyIterator[Pair] = (
             pair for pair in self._host_pairs(where, iterator) if _in_range(pair[0], start, end)
         )
         if reverse:
@@ -327,7 +327,8 @@ class EncodedStore(_KvStore):
     def delete_prefix(self, key: ComplexKey) -> None:
         check_complex_key(key, "delete_prefix")
         self._check_open("delete_prefix")
-        self._raw_delete_range(kf.scope_prefix(*key.scope) + kf.escape(key.user_key), "delete_prefix")
+        low = kf.scope_prefix(*key.scope) + kf.escape(key.user_key)
+        self._raw_delete_range(low, "delete_prefix")
 
     def list_complex(
         self,
@@ -372,16 +373,19 @@ class EncodedStore(_KvStore):
         check_bytes(end, "end", "scan_complex")
         prefix = kf.scope_prefix(key_group, key, namespace)
         where = self._where("scan_complex", ComplexKey(key_group, key, namespace, b""))
-        iterator = self._host.call(
-            where, self._kv.scan_complex, prefix, b"", b""
-        )
+        iterator = self._host.call(where, self._kv.scan_complex, prefix, b"", b"")
         pairs = self._folded(where, self._host_pairs(where, iterator), prefix, start, end)
         if reverse:
             pairs = iter(list(pairs)[::-1])
         return self._track(Iterator(pairs))
 
     def _folded(
-        self, where: str, physical_pairs: Generator[Pair, None, None], prefix: bytes, start: bytes, end: bytes
+        self,
+        where: str,
+        physical_pairs: Generator[Pair, None, None],
+        prefix: bytes,
+        start: bytes,
+        end: bytes,
     ) -> PyIterator[Pair]:
         """``(user_key, value)`` from the host's ``(physical key, value)``, operands folded.
 
