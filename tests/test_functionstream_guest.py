@@ -32,7 +32,9 @@ print("ok")
 
 
 def test_the_guest_imports_without_rocksdict_rich_yaml_or_wasmtime() -> None:
-    done = subprocess.run([sys.executable, "-c", BLOCKER], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKER], capture_output=True, text=True, check=False
+    )
     assert done.stdout.strip() == "ok", done.stderr
 
 
