@@ -79,7 +79,7 @@ def _remote_stores(
 
 def test_guest_store_keeps_the_contract(runtime: ComponentRuntime, kv: Kv) -> None:
     make_store, reopen = _remote_stores(runtime, kv)
-    check_store(make_store, reopen=reopen, max_examples=25)
+    check_store(make_store, reopen=reopen, max_examples=10)
 
 
 def test_contract_mode_on_the_functionstream_host_breaks_the_contract(
@@ -88,7 +88,7 @@ def test_contract_mode_on_the_functionstream_host_breaks_the_contract(
     """The host's calls used directly fail the kit: what the encoded mode is there for."""
     make_store, _ = _remote_stores(runtime, FunctionStreamKv(), CONTRACT_MODE)
     with pytest.raises(Exception):  # noqa: B017, PT011 - the kit's first mismatch, whichever
-        check_store(make_store, max_examples=25)
+        check_store(make_store, max_examples=10)
 
 
 def test_functionstream_kv_reproduces_the_host_deviations() -> None:
@@ -244,10 +244,22 @@ def test_every_export_reaches_the_driver(runtime: ComponentRuntime, kv: Kv) -> N
     assert instance.watermarks == [(1, 42)]
 
 
-def test_fs_exec_without_a_driver_fails_naming_the_class(runtime: ComponentRuntime) -> None:
+def test_fs_exec_without_a_driver_fails(runtime: ComponentRuntime) -> None:
     instance = runtime.instantiate(ContractKv())
     with pytest.raises(OperatorFailedError, match="trapped"):
         instance.exec("Missing", [("empty", b"x = 1\n")])
+
+
+def test_fs_exec_takes_the_registered_driver_when_no_class_has_the_name(
+    runtime: ComponentRuntime,
+) -> None:
+    """Function Stream passes the function's name when its config names no class."""
+    folder = EXAMPLES / "word_count"
+    instance = runtime.instantiate(ContractKv())
+    instance.exec("word-count", operator_modules(folder / "word_count.py"))
+    instance.init({"key_prefix": "wc:", "fssdk.kv": "contract"})
+    instance.process(0, b"four")
+    assert b'"total_processed":1' in instance.emitted[-1][1]
 
 
 def test_an_operator_error_fails_the_call(runtime: ComponentRuntime, kv: Kv) -> None:

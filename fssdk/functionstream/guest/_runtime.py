@@ -37,17 +37,17 @@ def load_modules(modules: Sequence[tuple[str, bytes]]) -> list[types.ModuleType]
 
 
 def find_driver(class_name: str, modules: Sequence[types.ModuleType]) -> Driver:
-    """The driver a module registered with ``fssdk.run``, or a new instance of ``class_name``.
+    """The operator's driver: the class ``class_name`` of the modules, or the ``fssdk.run`` one.
 
-    A registered driver is used when ``class_name`` is empty or names its class; otherwise the
-    class ``class_name`` is looked up in the modules, the last one first.
+    A Driver class called ``class_name`` (looked up in the last module first) is used, through
+    the driver the modules registered when that is an instance of it, else a new instance.
+    Without such a class the registered driver is used: Function Stream passes the function's
+    name when its config has no ``class_name``.
     """
     try:
         registered: Driver | None = _driver.take_registered_driver()
     except NotInitializedError:
         registered = None
-    if registered is not None and class_name in ("", type(registered).__name__):
-        return registered
     for module in reversed(modules):
         cls = getattr(module, class_name, None) if class_name else None
         if cls is None:
@@ -56,7 +56,9 @@ def find_driver(class_name: str, modules: Sequence[types.ModuleType]) -> Driver:
             raise InvalidDriverError(
                 f"fs-exec: {class_name!r} in module {module.__name__!r} is not a Driver class"
             )
-        return cls()
+        return registered if isinstance(registered, cls) else cls()
+    if registered is not None:
+        return registered
     names = [module.__name__ for module in modules]
     wanted = f"no class {class_name!r} and " if class_name else ""
     raise InvalidDriverError(f"fs-exec: {wanted}no fssdk.run(...) call in modules {names}")
