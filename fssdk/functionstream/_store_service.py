@@ -65,4 +65,5 @@ class StoreService(fssdk.BaseDriver):
         raise ValueError(f"store service: unknown request {kind!r}")
 
 
-fssdk.run(StoreService())
+if __name__ != "fssdk.functionstream._store_service":  # loaded by fs-exec, not imported
+    fssdk.run(StoreService())
