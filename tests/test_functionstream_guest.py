@@ -140,3 +140,19 @@ def test_encoded_store_host_calls_match_its_documented_costs() -> None:
     }  # fmt: skip
     assert store.get(ck) is None
     assert calls(lambda: list(store.scan_complex(b"g", b"user1", b""))) == {"scan-complex": 1}
+
+
+def test_build_component_refuses_another_componentize_py(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.metadata
+
+    from fssdk import cli
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0.1")
+    output = tmp_path / "runtime.wasm"
+    assert cli.main(["build-component", "-o", str(output)]) == 1
+    error = capsys.readouterr().err
+    assert "componentize-py 0.0.1 is installed" in error
+    assert "0.25.1" in error
+    assert not output.exists()
