@@ -258,7 +258,8 @@ class EncodedStore(_KvStore):
         high = kf.simple_key(end_exclusive) if end_exclusive else kf.successor(kf.SIMPLE_TAG)
         if low >= high:
             return []
-        return [physical[1:] for physical in self._raw_list(low, high, "list_states")]
+        tag = len(kf.SIMPLE_TAG)
+        return [physical[tag:] for physical in self._raw_list(low, high, "list_states")]
 
     # -- complex keys ------------------------------------------------------------------------
 
