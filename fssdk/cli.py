@@ -5,6 +5,7 @@
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
     fssdk state inspect DIR [--verify] [--store NAME [--key-group KG [--keys] --key K
                         --namespace NS | --simple]]
+    fssdk build-component -o FILE
 
 Each subcommand is one parser built by its own ``_add_*`` function and one handler function
 (``set_defaults(handler=...)``); a new subcommand adds both. Errors are reported as one
@@ -32,6 +33,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from fssdk._errors import SDKError
 from fssdk.runtime import _inspect as ins
 from fssdk.runtime._checkpoint import StateDir, verify_copy
 from fssdk.runtime._config import build_config
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     state = commands.add_parser("state", help="look at a state directory")
     state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
     _add_state_inspect(state_commands, common)
+    _add_build_component(commands, common)
     return parser
 
 
@@ -637,6 +640,41 @@ def _print_keys(console: Console, keys: dict[str, Any]) -> None:
         console.print(Text(key or '""'), soft_wrap=True)
     if keys["total"] > len(keys["keys"]):
         console.print(f"... {keys['total'] - len(keys['keys']):,} more (--limit)")
+
+
+# -- fssdk build-component ---------------------------------------------------------------------
+
+
+def _add_build_component(commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    build = commands.add_parser(
+        "build-component",
+        parents=[common],
+        help="write the Function Stream runtime component (needs the wasm extra)",
+        description=(
+            "Build the WebAssembly component for Function Stream's processor world with the "
+            "pinned componentize-py, check that it instantiates (wasmtime), print its size. "
+            "docs/functionstream.md explains how to deploy it."
+        ),
+    )
+    build.add_argument("-o", "--output", required=True, metavar="FILE", help="the .wasm to write")
+    build.set_defaults(handler=_build_component)
+
+
+def _build_component(args: argparse.Namespace) -> int:
+    """``fssdk build-component -o FILE``: build, instantiate once, report size and time."""
+    try:
+        from fssdk.functionstream import build_component  # noqa: PLC0415 - the wasm extra
+        from fssdk.functionstream.host import ComponentRuntime, ContractKv  # noqa: PLC0415
+
+        built = build_component(args.output)
+        ComponentRuntime(built.path).instantiate(ContractKv())
+    except (ImportError, SDKError) as exc:
+        detail = exc.message if isinstance(exc, SDKError) else f"{exc} (pip install 'fssdk[wasm]')"
+        sys.stderr.write(f"fssdk: error: build-component: {detail}\n")
+        return 1
+    size = built.size / 1e6
+    print(f"wrote {built.path}: {size:.1f} MB, built in {built.seconds:.1f} s; it instantiates")
+    return 0
 
 
 # -- entry point -------------------------------------------------------------------------------
