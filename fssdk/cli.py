@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from fssdk.flink import _cli as flink_cli
 from fssdk.runtime import _inspect as ins
 from fssdk.runtime._config import build_config
 from fssdk.runtime._run_errors import RunnerError, UsageError
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input", required=True, metavar="FILE|-", help="input records ('-': stdin)")
     run.add_argument("--output", required=True, metavar="FILE|-",
                      help="records emitted on target 0 ('-': stdout)")
-    where = run.add_mutually_exclusive_group(required=True)
+    where = run.add_mutually_exclusive_group()
     where.add_argument("--state-dir", metavar="DIR",
                        help="RocksDB state, checkpoints and the lock (resumed when it exists)")
     where.add_argument("--memory", action="store_true",
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "PREFIX.watermarks (default PREFIX: the --output file)")
     run.add_argument("-q", "--quiet", action="store_true",
                      help="no progress bar, no summary (warnings and errors still print)")
+    flink_cli.add_arguments(run)
 
     state = commands.add_parser("state", help="look at a state directory")
     state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
@@ -235,6 +237,9 @@ def format_summary(summary: RunSummary, memory: bool) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     config, _function = build_config(args.config_file, args.settings)
+    if args.engine == "flink":
+        return flink_cli.run(args, dict(config))
+    flink_cli.check_local(args)
     bar: _ProgressBar | None = None
     if not args.quiet and sys.stderr.isatty():
         bar = _ProgressBar(args.operator)

@@ -109,7 +109,8 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         return kf.base_key(prefix, key.user_key)
 
     def _matching(self, low: bytes) -> list[bytes]:
-        return [physical for physical in self._state.keys() if physical.startswith(low)]
+        keys = self._state.keys()
+        return [physical for physical in keys if physical.startswith(low)]
 
     # -- simple keys (per-key state) --------------------------------------------------------
 
