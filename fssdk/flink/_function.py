@@ -105,6 +105,15 @@ class FlinkContext(Context):
     def config(self) -> Mapping[str, str]:
         return self._config
 
+    @property
+    def current_key(self) -> bytes | None:
+        """The key of the record or timer being processed (``None`` in ``init`` and ``close``).
+
+        Flink-only: a driver's ``process_watermark`` runs once per key here, and this says
+        which key's state it can reach.
+        """
+        return self._current.value
+
     def close(self) -> None:
         if self._closed:
             return

@@ -173,7 +173,7 @@ def load_driver(spec: str) -> Driver:
     return load_operator(spec).driver
 
 
-def configuration(
+def local_configuration(
     parallelism: int,
     checkpoint_dir: str,
     *,
@@ -181,7 +181,11 @@ def configuration(
     checkpoint_interval_ms: int = 500,
     mode: str = "thread",
 ) -> Configuration:
-    """A local mini-cluster's configuration: RocksDB, checkpoints, no restarts."""
+    """A local mini-cluster's configuration: RocksDB, checkpoints, no restarts.
+
+    Thread mode runs Python functions inside the JVM (the faster mode, per the Flink docs and
+    docs/flink.md); ``mode="process"`` runs them in separate Python workers.
+    """
     conf = Configuration()
     settings = {
         "python.execution-mode": mode,
@@ -331,7 +335,7 @@ def run_file_job(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fssdk-flink-") as scratch:
         env = StreamExecutionEnvironment.get_execution_environment(
-            configuration(parallelism, os.path.join(scratch, "checkpoints"),
+            local_configuration(parallelism, os.path.join(scratch, "checkpoints"),
                           from_savepoint=restore, checkpoint_interval_ms=checkpoint_interval_ms,
                           mode=mode)
         )
