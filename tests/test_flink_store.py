@@ -185,10 +185,17 @@ def test_a_scope_kept_across_records_checks_the_key_at_each_access() -> None:
         scope.put(b"n", b"2")
 
 
-def test_state_outside_a_record_has_no_key() -> None:
-    store = _store(None)
+def test_outside_a_record_reads_see_nothing_and_writes_raise() -> None:
+    current = CurrentKey(b"alice")
+    store = FlinkStore("clicks", FakeKeyedMapState(current), current)
+    store.put_state(b"a", b"1")
+    current.value = None
+    assert store.get_state(b"a") is None
+    assert store.list_states(b"", b"") == []
     with pytest.raises(WrongKeyError, match="outside process"):
         store.put_state(b"a", b"1")
+    with pytest.raises(WrongKeyError, match="outside process"):
+        store.delete_state(b"a")
     with pytest.raises(WrongKeyError, match="outside process"):
         store.get(ComplexKey(b"g", b"alice", b"", b"n"))
 

@@ -197,6 +197,9 @@ def local_configuration(
         "restart-strategy.type": "none",
         "parallelism.default": str(parallelism),
         "pipeline.max-parallelism": str(MAX_PARALLELISM),
+        # PyFlink fuses chained Python operators into one, which gives a stage's uid to two
+        # nodes ("Hash collision on user-specified ID") when Python operators follow it.
+        "python.operator-chaining.enabled": "false",
     }
     if from_savepoint is not None:
         settings["execution.state-recovery.path"] = Path(from_savepoint).resolve().as_uri()

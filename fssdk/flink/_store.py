@@ -9,7 +9,8 @@ store name; its map keys are the key format's physical keys without the stream k
   any other key raises :class:`fssdk.WrongKeyError` naming both keys.
 - Simple keys (``put_state``) are per-key state: they live in the current key's partition, so
   two stream keys never see each other's simple keys and ``list_states`` lists the current
-  key's only.
+  key's only. Outside a record (``init``, ``close``) there is no partition: simple-key reads
+  see nothing (``None``, ``[]``) and every write raises, so that nothing is written and lost.
 
 Costs (``n`` = entries of the current key in this store, all scopes together): ``get``, ``put``
 and ``delete`` are one map access; ``merge`` is a read and a write of the whole value (MapState
@@ -124,7 +125,8 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
     def get_state(self, key: bytes) -> bytes | None:
         check_bytes(key, "key", "get_state")
         self._check_open("get_state")
-        self._key_of_now("get_state")
+        if self._current.value is None:
+            return None
         return self._state.get(kf.simple_key(key))
 
     def delete_state(self, key: bytes) -> None:
@@ -137,7 +139,8 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         check_bytes(start_inclusive, "start_inclusive", "list_states")
         check_bytes(end_exclusive, "end_exclusive", "list_states")
         self._check_open("list_states")
-        self._key_of_now("list_states")
+        if self._current.value is None:
+            return []
         skip = len(kf.SIMPLE_TAG)
         keys = [physical[skip:] for physical in self._matching(kf.SIMPLE_TAG)]
         return sorted(
