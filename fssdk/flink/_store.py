@@ -21,7 +21,8 @@ has no merge operator); ``delete_prefix``, ``list_states``, ``list_complex`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from fssdk import _keyformat as kf
@@ -207,19 +208,36 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         return self._track(Iterator(iter(pairs)))
 
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        if type(key_group) is not bytes or type(key) is not bytes or type(namespace) is not bytes:
+        if type(key_group) is not bytes:
             self._check_scope_args(key_group, key, namespace, "scope")
-        self._check_open("scope")
-        scope = _FlinkScope(self, key_group, key, namespace)
-        scope._prefix = kf.partitioned_scope_prefix(key_group, namespace)
-        return scope
+        return _scope_of(self, key_group, key, namespace)
+
+    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
+        check_bytes(key_group, "key_group", "scopes")
+        self._check_open("scopes")
+        return functools.partial(_scope_of, self, key_group)
+
+
+def _scope_of(store: FlinkStore, key_group: bytes, key: bytes, namespace: bytes) -> _FlinkScope:
+    """A scope of ``store`` (the per-record path of keyed state: no intermediate calls)."""
+    if type(key) is not bytes or type(namespace) is not bytes:
+        store._check_scope_args(key_group, key, namespace, "scope")
+    if store._closed:
+        store._check_open("scope")
+    scope = _FlinkScope.__new__(_FlinkScope)
+    scope.store = store
+    scope.key_group = key_group
+    scope.key = key
+    scope.namespace = namespace
+    scope._prefix = kf.partitioned_scope_prefix(key_group, namespace)
+    return scope
 
 
 class _FlinkScope(StoreScope):
     """A FlinkStore scope that encodes its prefix once; every access still checks the key.
 
     The check is per access, not at creation, so that a scope kept across records can never
-    write under a key that is no longer the current one.
+    reach a key that is no longer the current one. Made by :func:`_scope_of`, not ``__init__``.
     """
 
     __slots__ = ("_prefix",)
@@ -227,9 +245,12 @@ class _FlinkScope(StoreScope):
 
     def _physical(self, user_key: bytes, operation: str) -> bytes:
         store: FlinkStore = self.store  # type: ignore[assignment]
-        check_bytes(user_key, "user_key", operation)
-        store._check_open(operation)
-        store._check_key(self.key, operation)
+        if type(user_key) is not bytes:
+            check_bytes(user_key, "user_key", operation)
+        if store._closed:
+            store._check_open(operation)
+        if self.key != store._current.value:
+            store._check_key(self.key, operation)
         return kf.base_key(self._prefix, user_key)
 
     def get(self, user_key: bytes) -> bytes | None:
@@ -238,7 +259,8 @@ class _FlinkScope(StoreScope):
 
     def put(self, user_key: bytes, value: bytes) -> None:
         store: FlinkStore = self.store  # type: ignore[assignment]
-        check_bytes(value, "value", "put")
+        if type(value) is not bytes:
+            check_bytes(value, "value", "put")
         store._state.put(self._physical(user_key, "put"), value)
 
     def delete(self, user_key: bytes) -> None:
