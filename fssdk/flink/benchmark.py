@@ -137,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
             for page in range(args.records):
                 user = f"user{rng.randrange(args.users)}"
                 handle.write(json.dumps({"user": user, "page": page}) + "\n")
-        rows = [("fssdk run (local, RocksDB)", 1, _fssdk_run_rate(input_path, scratch), None)]
+        rows: list[tuple[str, int, float, float | None]] = [
+            ("fssdk run (local, RocksDB)", 1, _fssdk_run_rate(input_path, scratch), None)
+        ]
         for parallelism in (1, 2):
             # Alternate the two jobs and keep each one's best run: on a shared machine the
             # load drifts between runs, and the best run is the least disturbed one.
