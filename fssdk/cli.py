@@ -3,12 +3,14 @@
 ::
 
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
+    fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] --input FILE ...
     fssdk state inspect DIR [--store NAME [--key-group KG --key K --namespace NS | --simple]]
 
 Errors are reported as one ``fssdk: error: ...`` message on stderr (no traceback, except the
 operator's own when importing it failed) with the exit code of the error's kind (see
 :mod:`fssdk.runtime._run_errors`): 1 the operator raised, 2 usage, 3 state dir, 4 input/output,
-5 a record with a newline, 130 interrupted. docs/runtime.md has the details.
+5 a record with a newline, 130 interrupted. docs/runtime.md has the details; docs/flink.md
+those of ``--engine flink`` (:mod:`fssdk.flink._cli`).
 """
 
 from __future__ import annotations
