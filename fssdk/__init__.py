@@ -23,6 +23,7 @@ from fssdk._errors import (
     StoreIOError,
     StoreNotFoundError,
     UnexpectedResultError,
+    WrongKeyError,
 )
 from fssdk._store import Iterator, Store, StoreScope
 
@@ -46,5 +47,6 @@ __all__ = [
     "StoreNotFoundError",
     "StoreScope",
     "UnexpectedResultError",
+    "WrongKeyError",
     "run",
 ]

@@ -12,6 +12,8 @@
     ├── StoreInternalError              STORE_INTERNAL
     ├── CorruptStateError               STATE_CORRUPT (a ValueError): stored bytes do not decode
     ├── StateConflictError              STATE_CONFLICT: one state identity declared two ways
+    ├── WrongKeyError                   STATE_WRONG_KEY: state of a key other than the current
+    │                                   one (engines with per-key state, fssdk.flink)
     ├── UnexpectedResultError           RESULT_UNEXPECTED
     └── RunnerError                     the local runner's errors (fssdk.runtime), each with the
         │                               exit code of ``fssdk run``
@@ -53,6 +55,7 @@ class ErrorCode(enum.Enum):
     RUNTIME_OUTPUT_RECORD = "runtime-output-record"
     RUNTIME_OPERATOR_FAILED = "runtime-operator-failed"
     RUNTIME_INTERRUPTED = "runtime-interrupted"
+    STATE_WRONG_KEY = "state-wrong-key"
 
 
 class SDKError(Exception):
@@ -139,3 +142,13 @@ class UnexpectedResultError(SDKError):
     """A result the runtime did not expect (a driver method returning the wrong type, say)."""
 
     default_code = ErrorCode.RESULT_UNEXPECTED
+
+
+class WrongKeyError(SDKError):
+    """State of another stream key was addressed where only the current key's state is reachable.
+
+    Flink keyed state is partitioned by the key of the record (or timer) being processed; writing
+    another key's state there would put it in the wrong partition and break rescaling.
+    """
+
+    default_code = ErrorCode.STATE_WRONG_KEY

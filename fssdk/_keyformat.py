@@ -71,6 +71,19 @@ def scope_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
     return b"".join((b"\x02", key_group, b"\x00\x01", key, b"\x00\x01", namespace, b"\x00\x01"))
 
 
+def partitioned_scope_prefix(key_group: bytes, namespace: bytes) -> bytes:
+    """The prefix of scope ``(key_group, <current key>, namespace)`` in per-key storage.
+
+    An engine that already partitions state by the stream key (Flink keyed state: one map per
+    key) leaves the key component out: it is written empty, and the rest is the complex-key
+    layout, with the same isolation and order. Entries are :func:`base_key` of this prefix.
+
+    >>> partitioned_scope_prefix(b"g", b"").hex(" ")
+    '02 67 00 01 00 01 00 01'
+    """
+    return scope_prefix(key_group, b"", namespace)
+
+
 def base_key(prefix: bytes, user_key: bytes) -> bytes:
     """Physical key of the value at ``user_key`` in the scope with ``prefix``."""
     return prefix + escape(user_key) + BASE_SUFFIX

@@ -3,6 +3,7 @@
 ::
 
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
+    fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] --input FILE ...
     fssdk state inspect DIR [--verify] [--store NAME [--key-group KG [--keys] --key K
                         --namespace NS | --simple]]
     fssdk build-component -o FILE
@@ -12,7 +13,8 @@ Each subcommand is one parser built by its own ``_add_*`` function and one handl
 ``fssdk: error: ...`` message on stderr with the exit code of the error's kind (see
 :mod:`fssdk.runtime._run_errors`): 1 the operator raised (followed by the operator's frames), 2
 usage, 3 state dir, 4 input/output, 5 a record with a newline, 130 SIGINT, 143 SIGTERM. No
-Python traceback, except with ``--traceback``. docs/runtime.md has the details.
+Python traceback, except with ``--traceback``. docs/runtime.md has the details; docs/flink.md
+those of ``--engine flink`` (:mod:`fssdk.flink._cli`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fssdk._errors import SDKError
+from fssdk.flink import _cli as flink_cli
 from fssdk.runtime import _inspect as ins
 from fssdk.runtime._checkpoint import StateDir, verify_copy
 from fssdk.runtime._config import build_config
@@ -117,7 +120,7 @@ def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
     run.add_argument("--input", required=True, metavar="FILE|-", help="input records ('-': stdin)")
     run.add_argument("--output", required=True, metavar="FILE|-",
                      help="records emitted on target 0 ('-': stdout)")
-    where = run.add_mutually_exclusive_group(required=True)
+    where = run.add_mutually_exclusive_group()
     where.add_argument("--state-dir", metavar="DIR",
                        help="RocksDB state, checkpoints and the lock (resumed when it exists)")
     where.add_argument("--memory", action="store_true",
@@ -150,6 +153,7 @@ def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
                           "PREFIX.watermarks (default PREFIX: the --output file)")
     run.add_argument("-q", "--quiet", action="store_true",
                      help="no progress bar, no summary (warnings and errors still print)")
+    flink_cli.add_arguments(run)
 
 
 def _add_state_inspect(state_commands: Subcommands, common: argparse.ArgumentParser) -> None:
@@ -311,6 +315,9 @@ def _confirm_fresh(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     config, _function = build_config(args.config_file, args.settings)
+    if args.engine == "flink":
+        return flink_cli.run(args, dict(config))
+    flink_cli.check_local(args)
     _confirm_fresh(args)
     bar: _ProgressBar | None = None
     if not args.quiet and sys.stderr.isatty():

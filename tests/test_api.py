@@ -31,6 +31,7 @@ FSSDK_EXTRAS = {
     "StoreNotFoundError",
     "StoreScope",
     "UnexpectedResultError",
+    "WrongKeyError",
 }
 
 #: API.md section 3, then the base class of backends and the runner behind ``fssdk run``.

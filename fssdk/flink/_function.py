@@ -1,0 +1,248 @@
+"""DriverFunction: a PyFlink KeyedProcessFunction that runs an fssdk Driver.
+
+``open`` builds a :class:`FlinkContext` and calls ``Driver.init``; each record of key ``K`` calls
+``Driver.process`` with ``K`` current, so that every store the driver opened reads and writes
+``K``'s partition of Flink keyed state. Outputs are bytes: target 0 is the function's main
+output, target ``n > 0`` the side output whose ``OutputTag`` was given for ``n``.
+
+Watermarks: with ``process_watermarks=True`` each key that has processed a record asks Flink for
+an event-time timer just after the current watermark; when Flink's watermark passes it, the
+timer fires with that key current and the function calls ``Driver.process_watermark(ctx, 0, W)``
+(``W``: Flink's current watermark), then asks for the next one. So a driver's watermark code
+runs once per key and watermark advance, reaching that key's state; Flink checkpoints the
+timers with the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+from pyflink.common import Types
+from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
+from pyflink.datastream.state import MapStateDescriptor
+
+from fssdk._context import Context
+from fssdk._driver import Driver
+from fssdk._errors import ClosedError, UnexpectedResultError
+from fssdk._store import Store
+from fssdk.flink._store import CurrentKey, FlinkStore
+from fssdk.runtime._backend import check_store_name
+
+#: Flink's largest watermark: the end of event time (a bounded input ends with it).
+MAX_WATERMARK: Final = 2**63 - 1
+
+#: The type of every record, output and side output: Python bytes, pickled by Flink.
+BYTES: Final = Types.PICKLED_BYTE_ARRAY()
+
+
+class FlinkContext(Context):
+    """The Context of a Driver on Flink: emits into the current call's outputs, stores are keyed.
+
+    ``emit`` works only inside ``process`` and ``process_watermark`` (Flink takes outputs from
+    those calls); ``emit_watermark`` checks its arguments and does nothing else, because Flink
+    forwards watermarks downstream itself.
+    """
+
+    def __init__(
+        self,
+        runtime_context: RuntimeContext,
+        config: Mapping[str, str],
+        current: CurrentKey,
+        targets: frozenset[int] | None,
+    ) -> None:
+        self._runtime_context = runtime_context
+        self._config = MappingProxyType(dict(config))
+        self._current = current
+        self._targets = targets
+        self._stores: dict[str, FlinkStore] = {}
+        self._outputs: list[tuple[int, bytes]] | None = None
+        self._closed = False
+
+    def _check_open(self, operation: str) -> None:
+        if self._closed:
+            raise ClosedError(f"context: {operation} on a closed context")
+
+    def emit(self, data: bytes, target_id: int = 0) -> None:
+        if type(data) is not bytes:
+            raise TypeError(f"emit: data must be bytes, not {type(data).__name__}")
+        if type(target_id) is not int or target_id < 0:
+            raise TypeError(f"emit: target_id must be a non-negative int, not {target_id!r}")
+        self._check_open("emit")
+        if self._outputs is None:
+            raise UnexpectedResultError(
+                "emit outside process/process_watermark: on Flink a function emits only while "
+                "it processes a record or a timer"
+            )
+        if target_id and self._targets is not None and target_id not in self._targets:
+            raise UnexpectedResultError(
+                f"emit to target {target_id}, which has no side output: give DriverFunction "
+                f"an OutputTag for it (side outputs: {sorted(self._targets) or 'none'})"
+            )
+        self._outputs.append((target_id, data))
+
+    def emit_watermark(self, watermark: int, target_id: int = 0) -> None:
+        if type(watermark) is not int:
+            raise TypeError(f"emit_watermark: watermark must be an int, not {watermark!r}")
+        if type(target_id) is not int or target_id < 0:
+            raise TypeError(
+                f"emit_watermark: target_id must be a non-negative int, not {target_id!r}"
+            )
+        self._check_open("emit_watermark")
+
+    def get_or_create_store(self, name: str) -> Store:
+        check_store_name(name)
+        self._check_open("get_or_create_store")
+        store = self._stores.get(name)
+        if store is None:
+            descriptor = MapStateDescriptor(name, BYTES, BYTES)
+            state = self._runtime_context.get_map_state(descriptor)
+            store = self._stores[name] = FlinkStore(name, state, self._current)
+        return store
+
+    @property
+    def config(self) -> Mapping[str, str]:
+        return self._config
+
+    @property
+    def current_key(self) -> bytes | None:
+        """The key of the record or timer being processed (``None`` in ``init`` and ``close``).
+
+        Flink-only: a driver's ``process_watermark`` runs once per key here, and this says
+        which key's state it can reach.
+        """
+        return self._current.value
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for store in self._stores.values():
+            store.close()
+
+    def _collecting(self) -> list[tuple[int, bytes]]:
+        outputs: list[tuple[int, bytes]] = []
+        self._outputs = outputs
+        return outputs
+
+    def _done(self) -> None:
+        self._outputs = None
+
+
+class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
+    """A keyed PyFlink function running ``driver`` (or the driver ``driver()`` returns).
+
+    Put it after ``key_by(key_of, key_type=Types.PICKLED_BYTE_ARRAY())`` on a stream of
+    ``bytes`` records (``str`` records are encoded as UTF-8); its output type is
+    :data:`BYTES`. ``side_outputs`` maps target ids ``> 0`` to the ``OutputTag`` their records
+    go to; emitting to another target fails the record. ``config`` is ``ctx.config``.
+
+    Flink pickles the function into each parallel instance, so every instance gets its own
+    driver. A factory (a module-level function or class, pickled by reference) avoids pickling
+    a driver object at all. ``tagged=True`` is the command line's mode: every record and timer
+    yields one ``(is_record, [(target_id, data), ...])`` element on the main output instead.
+    """
+
+    def __init__(
+        self,
+        driver: Driver | Callable[[], Driver],
+        *,
+        config: Mapping[str, str] | None = None,
+        side_outputs: Mapping[int, OutputTag] | None = None,
+        process_watermarks: bool = False,
+        tagged: bool = False,
+    ) -> None:
+        if not isinstance(driver, Driver) and not callable(driver):
+            raise TypeError(
+                f"DriverFunction: driver must be a Driver or a callable returning one, not "
+                f"{type(driver).__name__}"
+            )
+        tags = dict(side_outputs or {})
+        for target, tag in tags.items():
+            if type(target) is not int or target < 1 or not isinstance(tag, OutputTag):
+                raise TypeError(
+                    "DriverFunction: side_outputs maps target ids > 0 to OutputTags, got "
+                    f"{target!r}: {tag!r}"
+                )
+        entries = dict(config or {})
+        for key, value in entries.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"config entries must be str to str, got {key!r}: {value!r}")
+        self._driver_source = driver
+        self._config = entries
+        self._tags = tags
+        self._process_watermarks = process_watermarks
+        self._tagged = tagged
+        self._driver: Driver | None = None
+        self._ctx: FlinkContext | None = None
+        self._current = CurrentKey()
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        source = self._driver_source
+        driver = source if isinstance(source, Driver) else source()
+        if not isinstance(driver, Driver):
+            raise TypeError(
+                f"DriverFunction: the driver factory returned {type(driver).__name__}, "
+                "not a Driver"
+            )
+        targets = None if self._tagged else frozenset(self._tags)
+        self._ctx = FlinkContext(runtime_context, self._config, self._current, targets)
+        self._driver = driver
+        driver.init(self._ctx, self._ctx.config)
+
+    def close(self) -> None:
+        ctx, driver = self._ctx, self._driver
+        if ctx is None or driver is None:
+            return
+        try:
+            driver.close(ctx)
+        finally:
+            ctx.close()
+
+    def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+        data = value.encode() if isinstance(value, str) else value
+        if type(data) is not bytes:
+            raise TypeError(f"DriverFunction: records must be bytes, not {type(value).__name__}")
+        context, driver = self._ctx, self._driver
+        assert context is not None, "process_element before open"
+        assert driver is not None, "process_element before open"
+        self._current.value = ctx.get_current_key()
+        outputs = context._collecting()
+        try:
+            driver.process(context, 0, data)
+        finally:
+            context._done()
+            self._current.value = None
+        if self._process_watermarks:
+            timers = ctx.timer_service()
+            watermark = timers.current_watermark()
+            if watermark < MAX_WATERMARK:
+                timers.register_event_time_timer(watermark + 1)
+        return self._route(True, outputs)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
+        context, driver = self._ctx, self._driver
+        assert context is not None, "on_timer before open"
+        assert driver is not None, "on_timer before open"
+        timers = ctx.timer_service()
+        watermark = timers.current_watermark()
+        self._current.value = ctx.get_current_key()
+        outputs = context._collecting()
+        try:
+            driver.process_watermark(context, 0, watermark)
+        finally:
+            context._done()
+            self._current.value = None
+        if watermark < MAX_WATERMARK:
+            timers.register_event_time_timer(watermark + 1)
+        return self._route(False, outputs)
+
+    def _route(self, is_record: bool, outputs: list[tuple[int, bytes]]) -> Iterator[Any]:
+        if self._tagged:
+            yield is_record, outputs
+            return
+        tags = self._tags
+        for target, data in outputs:
+            yield data if target == 0 else (tags[target], data)
+

@@ -1,0 +1,268 @@
+"""FlinkStore: an fssdk Store over one Flink ``MapState<bytes, bytes>`` of the current key.
+
+Flink keyed state is partitioned by the stream key: while a record (or a timer) of key ``K`` is
+processed, a state handle reads and writes ``K``'s partition only. A FlinkStore is one map per
+store name; its map keys are the key format's physical keys without the stream key
+(:func:`fssdk._keyformat.partitioned_scope_prefix`), because the partition already is the key.
+
+- Complex keys: ``ComplexKey(kg, key, ns, uk)`` is reachable only when ``key`` is the current key;
+  any other key raises :class:`fssdk.WrongKeyError` naming both keys.
+- Simple keys (``put_state``) are per-key state: they live in the current key's partition, so
+  two stream keys never see each other's simple keys and ``list_states`` lists the current
+  key's only. Outside a record (``init``, ``close``) there is no partition: simple-key reads
+  see nothing (``None``, ``[]``) and every write raises, so that nothing is written and lost.
+
+Costs (``n`` = entries of the current key in this store, all scopes together): ``get``, ``put``
+and ``delete`` are one map access; ``merge`` is a read and a write of the whole value (MapState
+has no merge operator); ``delete_prefix``, ``list_states``, ``list_complex`` and
+``scan_complex`` read every key of the partition (MapState is unordered) and sort the matches,
+``O(n + m log m)`` for ``m`` matches, holding the matching entries in memory.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from fssdk import _keyformat as kf
+from fssdk._complex_key import ComplexKey
+from fssdk._errors import WrongKeyError
+from fssdk._store import Iterator, Pair, Store, StoreScope, check_bytes, check_complex_key
+
+_BASE_TAIL = len(kf.BASE_SUFFIX)
+
+
+class MapStateLike(Protocol):
+    """The part of PyFlink's ``MapState`` a FlinkStore uses (a fake one serves in tests)."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def put(self, key: bytes, value: bytes) -> None: ...
+
+    def remove(self, key: bytes) -> None: ...
+
+    def keys(self) -> Iterable[bytes]: ...
+
+    def items(self) -> Iterable[tuple[bytes, bytes]]: ...
+
+
+class CurrentKey:
+    """The stream key whose record or timer is being processed, shared by a function's stores.
+
+    ``value`` is ``None`` outside ``process`` and ``process_watermark`` (in ``init`` and
+    ``close``), where Flink has no current key and keyed state cannot be reached.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes | None = None) -> None:
+        self.value = value
+
+
+class FlinkStore(Store):
+    """A Store over the current key's partition of one Flink ``MapState<bytes, bytes>``.
+
+    >>> class FakeMapState(dict):
+    ...     def put(self, key, value): self[key] = value
+    ...     def remove(self, key): self.pop(key, None)
+    >>> current = CurrentKey(b"alice")
+    >>> store = FlinkStore("clicks", FakeMapState(), current)
+    >>> store.put(ComplexKey(b"per-user", b"alice", b"", b"n"), b"1")
+    >>> store.get(ComplexKey(b"per-user", b"alice", b"", b"n"))
+    b'1'
+    >>> store.get(ComplexKey(b"per-user", b"bob", b"", b"n"))
+    Traceback (most recent call last):
+    ...
+    fssdk._errors.WrongKeyError: [STATE_WRONG_KEY] store 'clicks': get of key b'bob' while \
+processing key b'alice'; on Flink an operator reaches only the state of the current record's key
+    """
+
+    def __init__(self, name: str, state: MapStateLike, current: CurrentKey) -> None:
+        super().__init__(name)
+        self._state = state
+        self._current = current
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def _key_of_now(self, operation: str) -> bytes:
+        current = self._current.value
+        if current is None:
+            raise WrongKeyError(
+                f"store {self.name!r}: {operation} outside process/process_watermark; on Flink "
+                "keyed state is reachable only while a record or timer of a key is processed"
+            )
+        return current
+
+    def _check_key(self, key: bytes, operation: str) -> None:
+        if key != self._current.value:
+            current = self._key_of_now(operation)
+            raise WrongKeyError(
+                f"store {self.name!r}: {operation} of key {key!r} while processing key "
+                f"{current!r}; on Flink an operator reaches only the state of the current "
+                "record's key"
+            )
+
+    def _physical(self, key: ComplexKey, operation: str) -> bytes:
+        check_complex_key(key, operation)
+        self._check_open(operation)
+        self._check_key(key.key, operation)
+        prefix = kf.partitioned_scope_prefix(key.key_group, key.namespace)
+        return kf.base_key(prefix, key.user_key)
+
+    def _matching(self, low: bytes) -> list[bytes]:
+        keys = self._state.keys()
+        return [physical for physical in keys if physical.startswith(low)]
+
+    # -- simple keys (per-key state) --------------------------------------------------------
+
+    def put_state(self, key: bytes, value: bytes) -> None:
+        check_bytes(key, "key", "put_state")
+        check_bytes(value, "value", "put_state")
+        self._check_open("put_state")
+        self._key_of_now("put_state")
+        self._state.put(kf.simple_key(key), value)
+
+    def get_state(self, key: bytes) -> bytes | None:
+        check_bytes(key, "key", "get_state")
+        self._check_open("get_state")
+        if self._current.value is None:
+            return None
+        return self._state.get(kf.simple_key(key))
+
+    def delete_state(self, key: bytes) -> None:
+        check_bytes(key, "key", "delete_state")
+        self._check_open("delete_state")
+        self._key_of_now("delete_state")
+        self._state.remove(kf.simple_key(key))
+
+    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+        check_bytes(start_inclusive, "start_inclusive", "list_states")
+        check_bytes(end_exclusive, "end_exclusive", "list_states")
+        self._check_open("list_states")
+        if self._current.value is None:
+            return []
+        skip = len(kf.SIMPLE_TAG)
+        keys = [physical[skip:] for physical in self._matching(kf.SIMPLE_TAG)]
+        return sorted(
+            key for key in keys
+            if key >= start_inclusive and (not end_exclusive or key < end_exclusive)
+        )
+
+    # -- complex keys -----------------------------------------------------------------------
+
+    def put(self, key: ComplexKey, value: bytes) -> None:
+        check_bytes(value, "value", "put")
+        self._state.put(self._physical(key, "put"), value)
+
+    def get(self, key: ComplexKey) -> bytes | None:
+        return self._state.get(self._physical(key, "get"))
+
+    def delete(self, key: ComplexKey) -> None:
+        self._state.remove(self._physical(key, "delete"))
+
+    def merge(self, key: ComplexKey, value: bytes) -> None:
+        """Append ``value``: one read and one write of the whole value (no merge operator)."""
+        check_bytes(value, "value", "merge")
+        physical = self._physical(key, "merge")
+        old = self._state.get(physical)
+        self._state.put(physical, value if old is None else old + value)
+
+    def delete_prefix(self, key: ComplexKey) -> None:
+        """Remove the matching entries: reads every key of the partition (MapState is unordered)."""
+        check_complex_key(key, "delete_prefix")
+        self._check_open("delete_prefix")
+        self._check_key(key.key, "delete_prefix")
+        low = kf.partitioned_scope_prefix(key.key_group, key.namespace) + kf.escape(key.user_key)
+        for physical in self._matching(low):
+            self._state.remove(physical)
+
+    def scan_complex(
+        self,
+        key_group: bytes,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator:
+        """The scope's entries, sorted: reads the whole partition and holds the scope's matches.
+
+        MapState has no order, so this cannot stream in constant memory as RocksDBStore does;
+        the iterator is a snapshot taken when it is created.
+        """
+        self._check_scope_args(key_group, key, namespace, "scan_complex")
+        check_bytes(start, "start", "scan_complex")
+        check_bytes(end, "end", "scan_complex")
+        self._check_key(key, "scan_complex")
+        prefix = kf.partitioned_scope_prefix(key_group, namespace)
+        width = len(prefix)
+        pairs: list[Pair] = []
+        for physical, value in self._state.items():
+            if physical.startswith(prefix):
+                user_key = kf.unescape(physical[width:-_BASE_TAIL])
+                if user_key >= start and (not end or user_key < end):
+                    pairs.append((user_key, value))
+        pairs.sort(reverse=reverse)
+        return self._track(Iterator(iter(pairs)))
+
+    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        if type(key_group) is not bytes:
+            self._check_scope_args(key_group, key, namespace, "scope")
+        return _scope_of(self, key_group, key, namespace)
+
+    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
+        check_bytes(key_group, "key_group", "scopes")
+        self._check_open("scopes")
+        return functools.partial(_scope_of, self, key_group)
+
+
+def _scope_of(store: FlinkStore, key_group: bytes, key: bytes, namespace: bytes) -> _FlinkScope:
+    """A scope of ``store`` (the per-record path of keyed state: no intermediate calls)."""
+    if type(key) is not bytes or type(namespace) is not bytes:
+        store._check_scope_args(key_group, key, namespace, "scope")
+    if store._closed:
+        store._check_open("scope")
+    scope = _FlinkScope.__new__(_FlinkScope)
+    scope.store = store
+    scope.key_group = key_group
+    scope.key = key
+    scope.namespace = namespace
+    scope._prefix = kf.partitioned_scope_prefix(key_group, namespace)
+    return scope
+
+
+class _FlinkScope(StoreScope):
+    """A FlinkStore scope that encodes its prefix once; every access still checks the key.
+
+    The check is per access, not at creation, so that a scope kept across records can never
+    reach a key that is no longer the current one. Made by :func:`_scope_of`, not ``__init__``.
+    """
+
+    __slots__ = ("_prefix",)
+    _prefix: bytes
+
+    def _physical(self, user_key: bytes, operation: str) -> bytes:
+        store: FlinkStore = self.store  # type: ignore[assignment]
+        if type(user_key) is not bytes:
+            check_bytes(user_key, "user_key", operation)
+        if store._closed:
+            store._check_open(operation)
+        if self.key != store._current.value:
+            store._check_key(self.key, operation)
+        return kf.base_key(self._prefix, user_key)
+
+    def get(self, user_key: bytes) -> bytes | None:
+        store: FlinkStore = self.store  # type: ignore[assignment]
+        return store._state.get(self._physical(user_key, "get"))
+
+    def put(self, user_key: bytes, value: bytes) -> None:
+        store: FlinkStore = self.store  # type: ignore[assignment]
+        if type(value) is not bytes:
+            check_bytes(value, "value", "put")
+        store._state.put(self._physical(user_key, "put"), value)
+
+    def delete(self, user_key: bytes) -> None:
+        store: FlinkStore = self.store  # type: ignore[assignment]
+        store._state.remove(self._physical(user_key, "delete"))

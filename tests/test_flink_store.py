@@ -1,0 +1,212 @@
+"""FlinkStore without a Flink cluster: the conformance kit over a fake keyed MapState.
+
+The fake plays Flink's keyed state backend: one map per stream key, the one of the current key
+answering. The harness sets the current key to each complex-key operation's key before the
+FlinkStore runs it, as Flink does for the record being processed, so the kit checks every Store
+method of the real FlinkStore code, isolation between keys included. Simple keys are per-key
+state on Flink; the harness gives them one fixed key, so the reference's global simple keys
+apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from fssdk import ComplexKey, Iterator, Store, StoreScope, WrongKeyError
+from fssdk.flink import CurrentKey, FlinkStore
+from fssdk.testing import check_store
+
+_SIMPLE_KEYS_OWNER = b"simple-keys"
+
+
+class FakeKeyedMapState:
+    """A ``MapState<bytes, bytes>`` per stream key, answering for the current key."""
+
+    def __init__(self, current: CurrentKey) -> None:
+        self._current = current
+        self.partitions: dict[bytes, dict[bytes, bytes]] = {}
+
+    def _map(self) -> dict[bytes, bytes]:
+        assert self._current.value is not None, "keyed state used without a current key"
+        return self.partitions.setdefault(self._current.value, {})
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._map().get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._map()[key] = value
+
+    def remove(self, key: bytes) -> None:
+        self._map().pop(key, None)
+
+    def keys(self) -> Iterable[bytes]:
+        return iter(list(self._map()))
+
+    def items(self) -> Iterable[tuple[bytes, bytes]]:
+        return iter(list(self._map().items()))
+
+
+class KeySwitchingStore(Store):
+    """Runs each operation of a FlinkStore with the operation's stream key as the current key."""
+
+    def __init__(self) -> None:
+        super().__init__("flink")
+        self.current = CurrentKey()
+        self.state = FakeKeyedMapState(self.current)
+        self.inner = FlinkStore("flink", self.state, self.current)
+
+    def _at(self, key: bytes) -> FlinkStore:
+        self.current.value = key
+        return self.inner
+
+    def close(self) -> None:
+        super().close()
+        self.inner.close()
+
+    def put_state(self, key: bytes, value: bytes) -> None:
+        self._at(_SIMPLE_KEYS_OWNER).put_state(key, value)
+
+    def get_state(self, key: bytes) -> bytes | None:
+        return self._at(_SIMPLE_KEYS_OWNER).get_state(key)
+
+    def delete_state(self, key: bytes) -> None:
+        self._at(_SIMPLE_KEYS_OWNER).delete_state(key)
+
+    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+        return self._at(_SIMPLE_KEYS_OWNER).list_states(start_inclusive, end_exclusive)
+
+    def _key_of(self, key: object) -> bytes:
+        return key.key if isinstance(key, ComplexKey) else b""
+
+    def put(self, key: ComplexKey, value: bytes) -> None:
+        self._at(self._key_of(key)).put(key, value)
+
+    def get(self, key: ComplexKey) -> bytes | None:
+        return self._at(self._key_of(key)).get(key)
+
+    def delete(self, key: ComplexKey) -> None:
+        self._at(self._key_of(key)).delete(key)
+
+    def merge(self, key: ComplexKey, value: bytes) -> None:
+        self._at(self._key_of(key)).merge(key, value)
+
+    def delete_prefix(self, key: ComplexKey) -> None:
+        self._at(self._key_of(key)).delete_prefix(key)
+
+    def scan_complex(
+        self,
+        key_group: bytes,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator:
+        at = self._at(key if type(key) is bytes else b"")
+        return at.scan_complex(key_group, key, namespace, start=start, end=end, reverse=reverse)
+
+    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        inner = self._at(key if type(key) is bytes else b"").scope(key_group, key, namespace)
+        return _SwitchingScope(self, inner)
+
+
+class _SwitchingScope(StoreScope):
+    """The FlinkStore's own scope (its fast path), run with the scope's key current."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, store: KeySwitchingStore, inner: StoreScope) -> None:
+        super().__init__(store, inner.key_group, inner.key, inner.namespace)
+        self.inner = inner
+
+    def _current(self) -> StoreScope:
+        store: KeySwitchingStore = self.store  # type: ignore[assignment]
+        store.current.value = self.key
+        return self.inner
+
+    def get(self, user_key: bytes) -> bytes | None:
+        return self._current().get(user_key)
+
+    def put(self, user_key: bytes, value: bytes) -> None:
+        self._current().put(user_key, value)
+
+    def delete(self, user_key: bytes) -> None:
+        self._current().delete(user_key)
+
+    def merge(self, user_key: bytes, value: bytes) -> None:
+        self._current().merge(user_key, value)
+
+    def delete_prefix(self, prefix: bytes = b"") -> None:
+        self._current().delete_prefix(prefix)
+
+    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> Iterator:
+        return self._current().scan(start=start, end=end, reverse=reverse)
+
+
+def test_flink_store_conforms_to_the_reference() -> None:
+    check_store(KeySwitchingStore, max_examples=150)
+
+
+def _store(current: bytes | None = b"alice") -> FlinkStore:
+    key = CurrentKey(current)
+    return FlinkStore("clicks", FakeKeyedMapState(key), key)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda s: s.get(ComplexKey(b"g", b"bob", b"", b"n")),
+        lambda s: s.put(ComplexKey(b"g", b"bob", b"", b"n"), b"1"),
+        lambda s: s.merge(ComplexKey(b"g", b"bob", b"", b"n"), b"1"),
+        lambda s: s.delete(ComplexKey(b"g", b"bob", b"", b"n")),
+        lambda s: s.delete_prefix(ComplexKey(b"g", b"bob", b"", b"")),
+        lambda s: s.scan_complex(b"g", b"bob", b""),
+        lambda s: s.list_complex(b"g", b"bob", b"", b"", b""),
+        lambda s: s.scope(b"g", b"bob", b"").put(b"n", b"1"),
+        lambda s: s.scope(b"g", b"bob", b"").get(b"n"),
+    ],
+)
+def test_another_keys_state_raises_naming_both_keys(operation: object) -> None:
+    store = _store()
+    with pytest.raises(WrongKeyError, match=r"key b'bob' while processing key b'alice'"):
+        operation(store)  # type: ignore[operator]
+
+
+def test_a_scope_kept_across_records_checks_the_key_at_each_access() -> None:
+    current = CurrentKey(b"alice")
+    store = FlinkStore("clicks", FakeKeyedMapState(current), current)
+    scope = store.scope(b"g", b"alice", b"")
+    scope.put(b"n", b"1")
+    current.value = b"bob"
+    with pytest.raises(WrongKeyError, match="b'alice' while processing key b'bob'"):
+        scope.put(b"n", b"2")
+
+
+def test_outside_a_record_reads_see_nothing_and_writes_raise() -> None:
+    current = CurrentKey(b"alice")
+    store = FlinkStore("clicks", FakeKeyedMapState(current), current)
+    store.put_state(b"a", b"1")
+    current.value = None
+    assert store.get_state(b"a") is None
+    assert store.list_states(b"", b"") == []
+    with pytest.raises(WrongKeyError, match="outside process"):
+        store.put_state(b"a", b"1")
+    with pytest.raises(WrongKeyError, match="outside process"):
+        store.delete_state(b"a")
+    with pytest.raises(WrongKeyError, match="outside process"):
+        store.get(ComplexKey(b"g", b"alice", b"", b"n"))
+
+
+def test_simple_keys_are_per_key_state() -> None:
+    current = CurrentKey(b"alice")
+    store = FlinkStore("words", FakeKeyedMapState(current), current)
+    store.put_state(b"count", b"1")
+    current.value = b"bob"
+    assert store.get_state(b"count") is None
+    store.put_state(b"count", b"7")
+    assert store.list_states(b"", b"") == [b"count"]
+    current.value = b"alice"
+    assert store.get_state(b"count") == b"1"
