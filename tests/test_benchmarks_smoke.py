@@ -141,7 +141,7 @@ def test_compare_prints_every_common_figure(
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("| e2e.sessions")]
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("| e2e.sessions | ")]
     assert len(lines) == 2
     assert all("| 2.00x |" in line for line in lines)
 
