@@ -91,8 +91,13 @@ TEXT_COLUMNS = {"workload", "target", "limit", "before", "after", "verdict"}
 
 def _run_line(label: str, document: dict[str, Any]) -> str:
     meta = document.get("meta", {})
+
+    def number(name: str) -> str:
+        value = meta.get(name)
+        return f"{value:.2f}" if isinstance(value, int | float) else "?"
+
     return (f"{label}: commit {meta.get('commit', '?')}, {meta.get('wall_seconds', '?')} s, load "
-            f"average {meta.get('load_average_start', '?')} → {meta.get('load_average_end', '?')}")
+            f"average {number('load_average_start')} → {number('load_average_end')}")
 
 
 def markdown(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
