@@ -72,6 +72,11 @@ def page_views(n: int, *, seed: int = SEED) -> list[bytes]:
     return [line for _, _, line in views[:n]]
 
 
+def write_page_views(path: Path, n: int) -> None:
+    """Write :func:`page_views` ``(n)`` to ``path``, one per line: the operator's input file."""
+    path.write_bytes(b"\n".join(page_views(n)) + b"\n")
+
+
 def run_sessions(input: Path, output: Path, state_dir: Path | None) -> RunSummary:
     """Run the sessions operator over ``input`` as ``fssdk run`` does: on RocksDB in
     ``state_dir``, or ``--memory`` without one. Sessions go to ``output``, late views to
@@ -110,7 +115,7 @@ class RunnerBench:
         self.root = Path(tempfile.mkdtemp(prefix="fssdk-bench-e2e-"))
         weakref.finalize(self, shutil.rmtree, self.root, True)
         self.input = self.root / "events.jsonl"
-        self.input.write_bytes(b"\n".join(page_views(self.n)) + b"\n")
+        write_page_views(self.input, self.n)
         self.output = self.root / "sessions.jsonl"
         self.state = self.root / "state"
 

@@ -150,11 +150,11 @@ def test_sessions_operator_loses_nothing_and_agrees_on_both_backends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
-    from benchmarks.e2e import page_views, run_sessions
+    from benchmarks.e2e import run_sessions, write_page_views
 
-    views = page_views(3_000)
     events = tmp_path / "events.jsonl"
-    events.write_bytes(b"\n".join(views) + b"\n")
+    write_page_views(events, 3_000)
+    views = events.read_bytes().splitlines()
     outputs: dict[str, tuple[bytes, bytes]] = {}
     for name, state_dir in (("memory", None), ("rocksdb", tmp_path / "state")):
         output = tmp_path / f"{name}.jsonl"

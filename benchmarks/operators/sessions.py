@@ -22,8 +22,10 @@ views, it is armed again at ``last ts + gap``; a timer that no longer matches it
 one is stale and dropped. A view more than the gap after its session's last view closes that
 session at once and opens a new one.
 
-Run it from the repository root (``python -m benchmarks --filter e2e`` generates its input)::
+Run it from the repository root, on input written by ``benchmarks.e2e.write_page_views``::
 
+    python -c "from pathlib import Path; from benchmarks.e2e import write_page_views as w; \\
+        w(Path('events.jsonl'), 40_000)"
     fssdk run benchmarks/operators/sessions.py --input events.jsonl --output sessions.jsonl \\
         --state-dir state/sessions --watermark-field ts --watermark-every 100 \\
         --watermark-delay 2000 --final-watermark
