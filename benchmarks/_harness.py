@@ -61,6 +61,10 @@ class Settings:
     queue_sizes: tuple[int, ...]
     map_sizes: tuple[int, ...]
     scan_sizes: tuple[int, ...]
+    #: Iterations of each ``scaling.clear_loop`` figure (today's cost grows with them).
+    clear_loops: tuple[int, ...]
+    #: Input records of the end-to-end workloads.
+    events: int
     #: Writing workloads flush the backend (a checkpoint) after this many operations.
     checkpoint_every: int = 3_000
 
@@ -74,6 +78,8 @@ FULL: Final = Settings(
     queue_sizes=(1_000, 10_000, 100_000, 1_000_000),
     map_sizes=(10, 100, 1_000, 10_000, 100_000),
     scan_sizes=(10_000, 100_000, 1_000_000),
+    clear_loops=(500, 2_500),
+    events=40_000,
 )
 
 QUICK: Final = Settings(
@@ -85,6 +91,8 @@ QUICK: Final = Settings(
     queue_sizes=(1_000, 5_000),
     map_sizes=(10, 100, 1_000),
     scan_sizes=(1_000, 10_000),
+    clear_loops=(100, 500),
+    events=2_000,
 )
 
 

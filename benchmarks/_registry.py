@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from benchmarks import aggregate, factory, lists, maps, memory, queues, scaling, store, value
+from benchmarks import (
+    aggregate,
+    e2e,
+    factory,
+    lists,
+    maps,
+    memory,
+    queues,
+    scaling,
+    store,
+    value,
+)
 from benchmarks._harness import Workload
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -15,4 +26,5 @@ WORKLOADS: tuple[Workload, ...] = (
     *factory.WORKLOADS,
     *scaling.WORKLOADS,
     *memory.WORKLOADS,
+    *e2e.WORKLOADS,
 )

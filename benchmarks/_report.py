@@ -164,6 +164,28 @@ def _growth_check(
     return TargetCheck(name, f"≤ {limit:g}x", measured, factor <= limit)
 
 
+def _throughput_check(
+    *,
+    index: dict[tuple[str, int, str], Result],
+    results: Sequence[Result],
+    workload: str,
+    limit: float,
+) -> TargetCheck | None:
+    """RocksDB's throughput on ``workload`` as a fraction of the memory backend's."""
+    sizes = [r.n for r in results if r.workload == workload and r.target == ROCKSDB]
+    if not sizes:
+        return None
+    n = max(sizes)
+    name = f"{workload} records/s on rocksdb vs memory"
+    memory = _median(index, (workload, n, MEMORY))
+    rocksdb = _median(index, (workload, n, ROCKSDB))
+    if memory is None or rocksdb is None:
+        return TargetCheck(name, f"≥ {limit:g}x memory", "not measured", None)
+    factor = memory / rocksdb
+    measured = f"{factor:.2f}x ({1e6 / rocksdb:,.0f} vs {1e6 / memory:,.0f} records/s)"
+    return TargetCheck(name, f"≥ {limit:g}x memory", measured, factor >= limit)
+
+
 #: A scan is "flat" when its peak grows by less than this from the smallest to the largest scope.
 FLAT_SLACK_BYTES = 256 * KIB
 
@@ -209,6 +231,22 @@ def check_targets(results: Sequence[Result]) -> list[TargetCheck]:
     checks.append(_ratio_check(
         index=index, results=results, workload="map.iterate", target=ROCKSDB, limit=2.0,
         name="MapState iteration per entry vs raw iteration (rocksdb)"))
+    checks.append(_ratio_check(
+        index=index, results=results, workload="map.iterate_nonkeyed", target=ROCKSDB, limit=2.0,
+        name="non-keyed MapState iteration per entry vs raw iteration (rocksdb)"))
+    checks.append(_ratio_check(
+        index=index, results=results, workload="map.clear", target=ROCKSDB, limit=1.5,
+        name="KeyedMapState.clear of 4 entries vs raw delete_range (rocksdb)"))
+    checks.append(_ratio_check(
+        index=index, results=results, workload="pq.poll4", target=ROCKSDB, limit=1.5,
+        name="keyed PriorityQueueState.poll, 4 per key, vs raw seek+delete (rocksdb)"))
+    for target in (MEMORY, ROCKSDB):
+        checks.append(_growth_check(
+            index=index, results=results, workload="scaling.clear_loop", target=target,
+            limit=2.0, name=f"MapState put+clear+get per iteration, longest vs shortest loop "
+                            f"({target})"))
+    checks.append(_throughput_check(index=index, results=results, workload="e2e.sessions",
+                                    limit=0.8))
     checks.append(_ratio_check(
         index=index, results=results, workload="scaling.map_iter", target=ROCKSDB, limit=2.0,
         name="MapState iteration per entry vs raw, largest map (rocksdb)"))
@@ -346,6 +384,8 @@ _PANEL_TITLES = {
     "scaling.pq_poll": ("PriorityQueueState.poll late in a drain vs queue size", "queue size",
                         "µs per poll"),
     "scaling.map_iter": ("MapState iteration vs map size", "map size", "µs per entry"),
+    "scaling.clear_loop": ("MapState put + clear + get, repeated", "iterations",
+                           "µs per iteration"),
     "scaling.merge": ("Store.merge (append) vs value length", "appends so far", "µs per merge"),
 }
 

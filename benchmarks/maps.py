@@ -1,8 +1,8 @@
-"""Keyed MapState: per-record puts and gets, and full iteration of maps.
+"""MapState: per-record puts, gets and clears of keyed maps, and full iteration of maps.
 
-Raw rocksdict puts and gets the physical keys and values the maps write (recorded) and iterates
-each map's scope with one bounded ``Rdict.items``; the MapState figures include decoding keys and
-values, the raw ones hand out bytes.
+Raw rocksdict puts and gets the physical keys and values the maps write (recorded), iterates
+each map's scope with one bounded ``Rdict.items`` and clears it with one ``Rdict.delete_range``;
+the MapState figures include decoding keys and values, the raw ones hand out bytes.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks._data import KEY_GROUP, SEED, bounds_of, flat, ints, primary_keys, record_each
-from benchmarks._harness import Bench, RawEnv, Settings, StoreEnv, Workload, chunked
-from benchmarks._raw import apply, getter, scanner, writer
+from benchmarks._harness import Bench, Generations, RawEnv, Settings, StoreEnv, Workload, chunked
+from benchmarks._raw import apply, fresh, getter, scanner, writer
 from fssdk import Context
 
 STORE = "bench-map"
@@ -21,6 +21,8 @@ MAP_NAME = "m"
 REQUIRES = ("KeyedMapStateFactory", "IntCodec")
 #: Entries per map in ``map.put``, ``map.get`` and ``map.iterate``.
 SIZE = 100
+#: Entries per map in ``map.clear``.
+CLEAR_SIZE = 4
 
 
 def factory(ctx: Context) -> Any:
@@ -139,8 +141,126 @@ def raw_map_iterate(env: RawEnv, n: int, settings: Settings) -> Bench:
     return iterate_raw(env, n, SIZE)
 
 
+def clear_fill(n: int, generation: int) -> list[tuple[bytes, int, int]]:
+    """``(primary key, map key, value)``: ``CLEAR_SIZE`` entries for each of n fresh maps."""
+    maps = primary_keys(n, generation=generation)
+    values = ints(n * CLEAR_SIZE, seed=SEED + generation)
+    found = [(maps[index // CLEAR_SIZE], index % CLEAR_SIZE, value)
+             for index, value in enumerate(values)]
+    random.Random(SEED + generation).shuffle(found)
+    return found
+
+
+def clear_order(n: int, generation: int) -> list[bytes]:
+    """The n maps of :func:`clear_fill` in another seeded order."""
+    return primary_keys(n, generation=generation, seed=1)
+
+
+def map_clear(env: StoreEnv, n: int, settings: Settings) -> Bench:
+    """Per record: ``new_keyed_map(primary_key, "m").clear()`` of n maps of 4 entries (filled and
+    flushed untimed, fresh maps every run) in shuffled order, a checkpoint every 3 000, timed."""
+    states = factory(env.ctx)
+    new = states.new_keyed_map
+    every = settings.checkpoint_every
+    runs = Generations(lambda gen: (clear_fill(n, gen), chunked(clear_order(n, gen), every)))
+    flush = env.flush
+
+    def setup() -> None:
+        runs.advance()
+        for chunk in chunked(runs.current[0], every):
+            for key, map_key, value in chunk:
+                new(key, MAP_NAME).put(map_key, value)
+            flush()
+
+    def run() -> None:
+        for chunk in runs.current[1]:
+            for key in chunk:
+                new(key, MAP_NAME).clear()
+            flush()
+
+    return Bench(n, run, setup=setup)
+
+
+def raw_map_clear(env: RawEnv, n: int, settings: Settings) -> Bench:
+    """Raw: the recorded entries of the same maps written untimed, then per map one
+    ``Rdict.delete_range`` over its scope, in the same order."""
+    db = env.db
+    ranges: list[list[tuple[bytes, bytes]]] = []
+
+    def build(generation: int) -> None:
+        records = clear_fill(n, generation)
+        per_record = record_each(putter, records)
+        apply(db, flat(per_record))
+        bounds = {key: bounds_of(writes[-1].key)
+                  for (key, _, _), writes in zip(records, per_record, strict=True)}
+        ranges[:] = [[(fresh(low), fresh(high)) for low, high in
+                      (bounds[key] for key in clear_order(n, generation))]]
+
+    runs = Generations(build)
+
+    def run() -> None:
+        delete_range = db.delete_range
+        for low, high in ranges[0]:
+            delete_range(low, high)
+
+    return Bench(n, run, setup=runs.advance)
+
+
+def _clears(settings: Settings) -> tuple[int, ...]:
+    return (settings.records // 5,)
+
+
+def nonkeyed(ctx: Context) -> Any:
+    """The non-keyed int -> int MapState of ``map.iterate_nonkeyed``."""
+    from fssdk_advanced import IntCodec, MapState  # noqa: PLC0415 - may be absent
+
+    return MapState.from_context(ctx, STORE + "-nonkeyed", IntCodec(), IntCodec())
+
+
+def nonkeyed_entries(n: int) -> list[tuple[int, int]]:
+    """``(map key, value)``: n entries in shuffled order."""
+    found = list(zip(range(n), ints(n), strict=True))
+    random.Random(SEED).shuffle(found)
+    return found
+
+
+def _nonkeyed_putter(ctx: Context) -> Callable[[tuple[int, int]], None]:
+    put = nonkeyed(ctx).put
+
+    def put_entry(record: tuple[int, int]) -> None:
+        put(record[0], record[1])
+
+    return put_entry
+
+
+def map_iterate_nonkeyed(env: StoreEnv, n: int, settings: Settings) -> Bench:
+    """Per entry: ``for k, v in map.all()`` over one flushed non-keyed MapState of n entries
+    (keys and values decoded)."""
+    state = nonkeyed(env.ctx)
+    for key, value in nonkeyed_entries(n):
+        state.put(key, value)
+    env.flush()
+
+    def run() -> None:
+        for _entry in state.all():
+            pass
+
+    return Bench(n, run, setup=env.flush)
+
+
+def raw_map_iterate_nonkeyed(env: RawEnv, n: int, settings: Settings) -> Bench:
+    """Raw: one bounded ``Rdict.items`` over the map's scope, consuming ``(key, value)`` bytes."""
+    writes = flat(record_each(_nonkeyed_putter, nonkeyed_entries(n)))
+    apply(env.db, writes)
+    return scanner(env, [bounds_of(writes[0].key)], n)
+
+
 WORKLOADS = (
     Workload("map.put", map_put, raw_map_put, requires=REQUIRES, batch_row=True),
     Workload("map.get", map_get, raw_map_get, requires=REQUIRES),
     Workload("map.iterate", map_iterate, raw_map_iterate, requires=REQUIRES, unit="entry"),
+    Workload("map.iterate_nonkeyed", map_iterate_nonkeyed, raw_map_iterate_nonkeyed,
+             requires=("MapState", "IntCodec"), unit="entry"),
+    Workload("map.clear", map_clear, raw_map_clear, points=_clears, requires=REQUIRES,
+             unit="clear"),
 )

@@ -38,6 +38,8 @@ STORE = "bench-queue"
 REQUIRES = ("KeyedPriorityQueueStateFactory", "IntCodec")
 #: Elements per queue in ``pq.add``, ``pq.peek`` and ``pq.poll``.
 LENGTH = 100
+#: Elements per queue in ``pq.poll4``: many short queues, as per-key timers are.
+SHORT = 4
 
 
 def factory(ctx: Context) -> Any:
@@ -147,19 +149,22 @@ def raw_pq_peek(env: RawEnv, n: int, settings: Settings) -> Bench:
     return Bench(n, run)
 
 
-def poll_order(n: int, generation: int) -> tuple[list[tuple[bytes, int]], list[bytes]]:
-    """The adds of one run's queues and the n polls that drain them, round robin."""
-    records = adds(n, generation)
-    keys = primary_keys(max(1, n // LENGTH), generation=generation)
+def poll_order(
+    n: int, generation: int, length: int = LENGTH
+) -> tuple[list[tuple[bytes, int]], list[bytes]]:
+    """The adds of one run's queues (``length`` each) and the n polls that drain them, round
+    robin."""
+    records = adds(n, generation, length)
+    keys = primary_keys(max(1, n // length), generation=generation)
     return records, [keys[index % len(keys)] for index in range(n)]
 
 
-def pq_poll(env: StoreEnv, n: int, settings: Settings) -> Bench:
-    """Per record: ``new_keyed_priority_queue(primary_key, b"").poll()`` draining n/100 queues of
-    100 (filled and flushed untimed, fresh every run) round robin, a checkpoint every 3 000."""
+def drain_store(env: StoreEnv, n: int, settings: Settings, length: int) -> Bench:
+    """Drain n/length queues of ``length`` (filled and flushed untimed, fresh every run) round
+    robin, a checkpoint every 3 000 polls; per poll."""
     states = factory(env.ctx)
     new = states.new_keyed_priority_queue
-    runs = Generations(lambda gen: poll_order(n, gen))
+    runs = Generations(lambda gen: poll_order(n, gen, length))
     polls: list[Sequence[bytes]] = []
     flush = env.flush
 
@@ -203,11 +208,11 @@ class RawDrain:
                 cursor[key] = head
 
 
-def raw_pq_poll(env: RawEnv, n: int, settings: Settings) -> Bench:
-    """Raw: the recorded entries written untimed (the first run's again for every run), then per
-    poll a fresh bounded iterator, one seek from the queue's last polled key, the head read and
-    deleted."""
-    records, order = poll_order(n, 0)
+def drain_raw(env: RawEnv, n: int, settings: Settings, length: int) -> Bench:
+    """The raw drain of :func:`drain_store`'s queues: the recorded entries written untimed (the
+    first run's again for every run), then per poll a fresh bounded iterator, one seek from the
+    queue's last polled key, the head read and deleted."""
+    records, order = poll_order(n, 0, length)
     per_record = record_each(adder, records)
     writes = flat(per_record)
     bounds = {key: bounds_of(w[-1].key) for (key, _), w in zip(records, per_record, strict=True)}
@@ -226,8 +231,34 @@ def raw_pq_poll(env: RawEnv, n: int, settings: Settings) -> Bench:
     return Bench(n, run, setup=setup)
 
 
+def pq_poll(env: StoreEnv, n: int, settings: Settings) -> Bench:
+    """Per record: ``new_keyed_priority_queue(primary_key, b"").poll()`` draining n/100 queues of
+    100 (filled and flushed untimed, fresh every run) round robin, a checkpoint every 3 000."""
+    return drain_store(env, n, settings, LENGTH)
+
+
+def raw_pq_poll(env: RawEnv, n: int, settings: Settings) -> Bench:
+    """Raw: the recorded entries written untimed (the first run's again for every run), then per
+    poll a fresh bounded iterator, one seek from the queue's last polled key, the head read and
+    deleted."""
+    return drain_raw(env, n, settings, LENGTH)
+
+
+def pq_poll4(env: StoreEnv, n: int, settings: Settings) -> Bench:
+    """Per record: ``new_keyed_priority_queue(primary_key, b"").poll()`` draining n/4 queues of
+    4 (filled and flushed untimed, fresh every run) round robin, a checkpoint every 3 000."""
+    return drain_store(env, n, settings, SHORT)
+
+
+def raw_pq_poll4(env: RawEnv, n: int, settings: Settings) -> Bench:
+    """Raw: the same queues' entries written untimed, then per poll a bounded seek from the
+    queue's last polled key, the head read and deleted."""
+    return drain_raw(env, n, settings, SHORT)
+
+
 WORKLOADS = (
     Workload("pq.add", pq_add, raw_pq_add, requires=REQUIRES, batch_row=True),
     Workload("pq.peek", pq_peek, raw_pq_peek, requires=REQUIRES),
     Workload("pq.poll", pq_poll, raw_pq_poll, requires=REQUIRES),
+    Workload("pq.poll4", pq_poll4, raw_pq_poll4, requires=REQUIRES),
 )

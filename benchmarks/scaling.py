@@ -8,16 +8,27 @@
   of the queue gets slower the more was polled.
 - ``scaling.map_iter``: MapState iteration cost per entry for maps of 10 ... 100 000 entries,
   against raw rocksdict iterating the same entries.
+- ``scaling.clear_loop``: ``put``, ``clear``, ``get`` on one MapState entry, repeated N times on
+  a fresh database; a constant cost per iteration means ``clear`` does not leave work behind
+  that later reads pay for.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rocksdict import Options, Rdict
 
 from benchmarks import lists, maps, queues
 from benchmarks._data import bounds_of, flat, primary_keys, record_each
 from benchmarks._harness import (
+    MEMORY,
     Bench,
     Generations,
     RawEnv,
@@ -27,7 +38,9 @@ from benchmarks._harness import (
     chunked,
     timed,
 )
-from benchmarks._raw import apply
+from benchmarks._raw import apply, fresh
+from fssdk import Context
+from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 
 #: Appends per run of ``scaling.list_add`` at short lengths (spread over many lists).
 LIST_APPENDS = 20_000
@@ -197,6 +210,119 @@ def _map_sizes(settings: Settings) -> tuple[int, ...]:
     return settings.map_sizes
 
 
+CLEAR_LOOP_STORE = "bench-clear-loop"
+
+
+def _clear_loop_map(ctx: Context) -> Any:
+    from fssdk_advanced import MapState  # noqa: PLC0415 - may be absent
+
+    return MapState.from_context_auto_codec(ctx, CLEAR_LOOP_STORE, str, int)
+
+
+@dataclass
+class FreshBench:
+    """Each sample runs a loop on state that ``open_fresh`` builds anew in ``root`` (untimed).
+
+    For workloads whose cost depends on what earlier iterations left in the database: every
+    sample starts from an empty one. ``open_fresh(path)`` returns the loop and a closer; ``root``
+    is removed after the last sample.
+    """
+
+    ops: int
+    open_fresh: Callable[[Path], tuple[Callable[[], None], Callable[[], None]]]
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="fssdk-bench-fresh-"))
+        weakref.finalize(self, shutil.rmtree, self.root, True)
+        self._opened = 0
+        self._close: Callable[[], None] | None = None
+
+    def prepare(self, samples: int) -> None:
+        """Nothing: each sample opens its own state."""
+
+    def _close_current(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+    def sample(self) -> float:
+        """Close the previous state, open a fresh one (untimed), then time the loop."""
+        self._close_current()
+        self._opened += 1
+        loop, self._close = self.open_fresh(self.root / f"db{self._opened}")
+        return timed(loop) / self.ops
+
+    def finish(self) -> None:
+        """Close the last state and remove every database."""
+        self._close_current()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def clear_loop(env: StoreEnv, loops: int, settings: Settings) -> FreshBench:
+    """Per iteration: ``m.put("a", i); m.clear(); m.get("a")`` on a non-keyed
+    ``MapState[str, int]``, N times, each sample on a fresh backend of the row's kind (the issue's
+    loop)."""
+
+    def open_fresh(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+        backend: Backend = MemoryBackend() if env.target == MEMORY else RocksDBBackend(path)
+        ctx = LocalContext(backend)
+        state = _clear_loop_map(ctx)
+
+        def loop() -> None:
+            put, clear, get = state.put, state.clear, state.get
+            for index in range(loops):
+                put("a", index)
+                clear()
+                get("a")
+
+        def close() -> None:
+            ctx.close()
+            backend.close()
+
+        return loop, close
+
+    return FreshBench(loops, open_fresh)
+
+
+def _clear_loop_putter(ctx: Context) -> Callable[[int], None]:
+    state = _clear_loop_map(ctx)
+
+    def put(index: int) -> None:
+        state.put("a", index)
+
+    return put
+
+
+def raw_clear_loop(env: RawEnv, loops: int, settings: Settings) -> FreshBench:
+    """Raw: ``Rdict.put``, ``Rdict.delete`` and ``Rdict.get`` of the entry's physical key, N
+    times, each sample on a fresh database: what a clear that leaves nothing behind costs (a raw
+    ``delete_range`` in place of the delete grows with N, as the clear does)."""
+    writes = flat(record_each(_clear_loop_putter, range(loops)))
+    if len(writes) != loops or any(write.value is None for write in writes):
+        raise RuntimeError(f"expected {loops} recorded puts, got {writes[:3]}...")
+    key = fresh(writes[0].key)
+    values = [write.value for write in writes]
+
+    def open_fresh(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+        db = Rdict(str(path), Options(raw_mode=True))
+
+        def loop() -> None:
+            put, delete, get = db.put, db.delete, db.get
+            for value in values:
+                put(key, value)
+                delete(key)
+                get(key)
+
+        return loop, db.close
+
+    return FreshBench(loops, open_fresh)
+
+
+def _clear_loops(settings: Settings) -> tuple[int, ...]:
+    return settings.clear_loops
+
+
 WORKLOADS = (
     Workload("scaling.list_add", list_add, points=_list_lengths, requires=lists.REQUIRES,
              curve=True, unit="add"),
@@ -204,4 +330,6 @@ WORKLOADS = (
              requires=queues.REQUIRES, curve=True, unit="poll"),
     Workload("scaling.map_iter", map_iter, raw_map_iter, points=_map_sizes,
              requires=maps.REQUIRES, curve=True, unit="entry"),
+    Workload("scaling.clear_loop", clear_loop, raw_clear_loop, points=_clear_loops,
+             requires=("MapState",), curve=True, unit="iteration"),
 )

@@ -1,0 +1,1 @@
+"""Operators the end-to-end workloads run through the runner, written as users write them."""
