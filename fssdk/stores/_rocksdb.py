@@ -92,25 +92,32 @@ class RocksDBTable(Table):
     own, which reads a snapshot.
     """
 
-    def __init__(self, database: _Database, family: Any, handle: Any) -> None:
-        self._database: _Database | None = database
+    def __init__(self, database: _Database | None, family: Any, handle: Any) -> None:
+        self._database = database
         self._family: Any = family
         self._handle: Any = handle
         self._reader: Any = None
         self._generation = -1
+        self._closed = False
         self.get = family.get  # type: ignore[method-assign]
+
+    @classmethod
+    def reading(cls, family: Any) -> RocksDBTable:
+        """A table over a column family of a database opened read-only (``state inspect``)."""
+        return cls(None, family, None)
 
     def get(self, key: bytes) -> bytes | None:  # replaced by the family's own get in __init__
         value: bytes | None = self._family.get(key)
         return value
 
     def _fresh_reader(self) -> Any:
-        database = self._database
-        if database is None:
+        if self._closed:
             raise ClosedError("read from a closed table")
-        if self._reader is None or self._generation != database.generation:
+        database = self._database
+        generation = -1 if database is None else database.generation
+        if self._reader is None or self._generation != generation or generation < 0:
             self._reader = self._family.iter()
-            self._generation = database.generation
+            self._generation = generation
         return self._reader
 
     def first(self, low: bytes, high: bytes) -> Pair | None:
@@ -144,8 +151,8 @@ class RocksDBTable(Table):
 
     def writer(self, batch: Any) -> TableWriter:
         """A writer adding this family's writes to ``batch`` (one batch may span families)."""
-        if self._database is None:
-            raise ClosedError("write to a closed table")
+        if self._closed or self._database is None:
+            raise ClosedError("write to a closed or read-only table")
         return _BatchWriter(batch, self._handle, self._database)
 
     def write(self, fill: Callable[[TableWriter], None]) -> None:
@@ -156,6 +163,7 @@ class RocksDBTable(Table):
 
     def close(self) -> None:
         """Drop the family, its handle and iterators, so that the database can close."""
+        self._closed = True
         self._reader = self._family = self._handle = self._database = None
         self.get = _closed_get  # type: ignore[method-assign]
 
