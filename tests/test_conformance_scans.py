@@ -130,9 +130,9 @@ class ScanMachine(RuleBasedStateMachine):
     def same_contents(self) -> None:
         for group in GROUPS:
             for namespace in (None, b"", b"n"):
-                got = list(self.store.scan_keys(group, namespace))
-                want = list(self.reference.scan_keys(group, namespace))
-                assert got == want, (group, namespace, got, want)
+                keys = list(self.store.scan_keys(group, namespace))
+                want_keys = list(self.reference.scan_keys(group, namespace))
+                assert keys == want_keys, (group, namespace, keys, want_keys)
         for group in GROUPS:
             for key in KEYS:
                 for namespace in (b"", b"n"):

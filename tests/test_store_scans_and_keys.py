@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,16 @@ from fssdk.runtime import Backend, LocalContext, RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk_advanced import MapState
 from tests.conftest import BackendFactory
+
+
+def loop_until(
+    entries: Iterable[object], steps: int, then: Callable[[], None], seen: list[object]
+) -> None:
+    """Run a ``for`` loop over ``entries`` into ``seen``, calling ``then`` after ``steps``."""
+    for entry in entries:
+        seen.append(entry)
+        if len(seen) == steps:
+            then()
 
 
 def fill(store: Store, count: int = 5) -> None:
@@ -31,14 +42,13 @@ def test_a_for_loop_over_a_scan_raises_once_the_store_closes(
     fill(store)
     if flushed:
         backend.flush()
-    seen = []
+    seen: list[object] = []
+    scan = store.scan_complex(b"g", b"k", b"")
+    closing = store if close == "store" else backend
     with pytest.raises(ClosedError) as raised:
-        for user_key, _ in store.scan_complex(b"g", b"k", b""):
-            seen.append(user_key)
-            if len(seen) == 2:
-                (store if close == "store" else backend).close()
+        loop_until(scan, 2, closing.close, seen)
     assert raised.value.code is ErrorCode.RUNTIME_CLOSED
-    assert seen == [b"0", b"1"]
+    assert seen == [(b"0", b"v"), (b"1", b"v")]
 
 
 def test_a_loop_over_map_items_raises_once_the_backend_closes(backend: Backend) -> None:
@@ -48,8 +58,7 @@ def test_a_loop_over_map_items_raises_once_the_backend_closes(backend: Backend) 
         scores.put(f"p{number}", number)
     for entries in (scores.all(), scores.items(), scores.keys()):
         with pytest.raises(ClosedError):
-            for _ in entries:
-                backend.close()
+            loop_until(entries, 1, backend.close, [])
 
 
 def test_a_fully_read_loop_does_not_raise_after_a_later_close(backend: Backend) -> None:
