@@ -51,6 +51,9 @@ META_FORMAT_VERSION: Final = META_TAG + b"format-version"
 META_MERGE_SEQ: Final = META_TAG + b"merge-seq"
 #: ``META_OPERAND_GROUP · group_head``: the key group has (or had) merge operands on disk.
 META_OPERAND_GROUP: Final = META_TAG + b"operands:"
+#: Present once operands are tracked per group; a store with operands but without it predates
+#: the markers, and every one of its groups may hold operands.
+META_OPERANDS_TRACKED: Final = META_TAG + b"operands-per-group"
 
 _ZERO: Final = b"\x00"
 _ESCAPED_ZERO: Final = b"\x00\xff"

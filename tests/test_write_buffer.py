@@ -246,3 +246,26 @@ def test_gets_of_a_group_without_operands_use_only_point_lookups() -> None:
     assert table.calls == {"get": 6}
     assert store.scope(b"lists", b"k", b"").get(b"") == b"x"
     assert table.calls["run"] == 1
+
+
+def test_operands_written_before_group_markers_are_still_folded(tmp_path: Path) -> None:
+    """A store with operands but no per-group markers treats every group as holding some."""
+    from rocksdict import Options, Rdict
+
+    from fssdk import _keyformat as kf
+
+    with RocksDBBackend(tmp_path) as backend:
+        backend.store("s").put(ComplexKey(b"old", b"k", b"", b"l"), b"a")
+    options = Options(raw_mode=True)
+    database = Rdict(str(tmp_path), options, column_families={"store:s": Options(raw_mode=True)})
+    family = database.get_column_family("store:s")
+    base = kf.complex_key(b"old", b"k", b"", b"l")
+    family.put(kf.operand_after(base, 1), b"b")
+    family.put(kf.META_MERGE_SEQ, (1).to_bytes(kf.SEQ_BYTES, "big"))
+    del family
+    database.close()
+    for _ in range(2):
+        with RocksDBBackend(tmp_path) as backend:
+            store = backend.store("s")
+            assert store.get(ComplexKey(b"old", b"k", b"", b"l")) == b"ab"
+            store.merge(ComplexKey(b"new", b"k", b"", b"l"), b"x")

@@ -27,7 +27,14 @@ from typing import Final
 
 from sortedcontainers import SortedDict
 
-from fssdk._keyformat import LAYOUT, META_MERGE_SEQ, SEQ_BYTES, SIMPLE_TAG, Pair
+from fssdk._keyformat import (
+    LAYOUT,
+    META_MERGE_SEQ,
+    META_OPERANDS_TRACKED,
+    SEQ_BYTES,
+    SIMPLE_TAG,
+    Pair,
+)
 from fssdk.stores._table import Seek, Table, TableWriter
 
 #: Buffered writes (merge operands included) after which a buffer flushes on its own.
@@ -133,8 +140,8 @@ class WriteBuffer:
         low, high = LAYOUT.operand_groups_range()
         marked = {LAYOUT.head_of_marker(key) for key, _ in table.scan(low, high)}
         self._marked = marked
-        # A database written before operands were tracked per group: every group may hold some.
-        self._legacy = seq is not None and not marked
+        # A store written before operands were tracked per group: every group may hold some.
+        self._legacy = seq is not None and table.get(META_OPERANDS_TRACKED) is None
         self.simple = KeyGroup(SIMPLE_TAG, False)
 
     def __bool__(self) -> bool:
@@ -378,6 +385,8 @@ class WriteBuffer:
                     writer.put(physical, value)  # type: ignore[arg-type]
         if self._seq != self._seq_written:
             writer.put(META_MERGE_SEQ, self._seq.to_bytes(SEQ_BYTES, "big"))
+            if not self._legacy:
+                writer.put(META_OPERANDS_TRACKED, b"")
 
     def _erase(self, writer: TableWriter, low: bytes, high: bytes) -> None:
         """Delete the table's entries in ``[low, high)``: point deletes when there are few."""
