@@ -24,9 +24,6 @@ from fssdk.stores._buffered import BufferedStore
 from fssdk.stores._table import Pair, Seek, Table, TableWriter
 
 _STORE_PREFIX: Final = "store:"
-#: Range deletes written after which the memtable is flushed: RocksDB range tombstones in a
-#: memtable slow every read of their range, and flushing the memtable moves them to a table file.
-RANGE_DELETES_PER_MEMTABLE: Final = 64
 
 
 def _options() -> Any:
@@ -43,7 +40,8 @@ def _closed_get(key: bytes) -> bytes | None:
 class _Database:
     """The open rocksdict database: every batch goes through ``write``, which counts them.
 
-    ``generation`` changes at each write, so a table may reuse an iterator until then.
+    ``generation`` changes at each write, so a table may reuse an iterator until then;
+    ``range_deletes`` counts the range deletes written (see :mod:`fssdk.stores._buffer`).
     """
 
     def __init__(self, path: Path) -> None:
@@ -57,9 +55,6 @@ class _Database:
             self.rdict.write(batch)
         finally:
             self.generation += 1
-        if self.range_deletes >= RANGE_DELETES_PER_MEMTABLE:
-            self.range_deletes = 0
-            self.rdict.flush()
 
 
 class _BatchWriter:
