@@ -182,6 +182,13 @@ class Layout:
         return user_key.replace(_ESCAPED_ZERO, _ZERO) if 0 in user_key else user_key
 
     @staticmethod
+    def user_pairs(pairs: Iterable[Pair], prefix_length: int) -> Iterator[Pair]:
+        """``(user_key, value)`` of a stream of ``(base key, value)`` of one scope."""
+        for base, value in pairs:
+            user_key = base[prefix_length:-2]
+            yield (user_key.replace(_ESCAPED_ZERO, _ZERO) if 0 in user_key else user_key), value
+
+    @staticmethod
     def is_operand(physical: bytes) -> bool:
         """True for a merge operand key, False for a base key."""
         return physical[-1] == 2

@@ -192,3 +192,14 @@ def test_scan_keys_survives_a_reopen(durable_backend_factory: BackendFactory) ->
             store.merge(ComplexKey(b"g", b"%02d" % number, b"", b"l"), b"x")
     with durable_backend_factory() as backend:
         assert list(backend.store("s").scan_keys(b"g")) == [b"%02d" % n for n in range(50)]
+
+
+def test_scan_keys_ignores_writes_made_before_its_first_step(backend: Backend) -> None:
+    store = backend.store("s")
+    store.put(ComplexKey(b"g", b"a", b"", b""), b"v")
+    backend.flush()
+    keys = store.scan_keys(b"g")
+    store.put(ComplexKey(b"g", b"b", b"", b""), b"v")
+    store.delete(ComplexKey(b"g", b"a", b"", b""))
+    backend.flush()
+    assert list(keys) == [b"a"]

@@ -105,7 +105,7 @@ class Snapshot:
 
     def table(self, store: str) -> RocksDBTable:
         """The table of ``store``, read through the store's own table layer."""
-        return RocksDBTable.reading(self.family(store))
+        return RocksDBTable.reading(store, self.family(store))
 
 
 def describe_state_dir(path: str | Path) -> dict[str, Any]:

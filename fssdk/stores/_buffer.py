@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from collections.abc import Iterator as PyIterator
 from typing import Final
 
@@ -330,12 +330,12 @@ class WriteBuffer:
             return stream
         return _overlay(stream, pending, reverse)
 
-    def keys(self, group: KeyGroup, namespace: bytes | None) -> PyIterator[bytes]:
+    def keys(self, group: KeyGroup, namespace: bytes | None) -> Generator[bytes, None, None]:
         """The distinct primary keys with live entries in ``group``, ascending (skip-scan).
 
         With ``namespace``, only the keys with entries in that namespace. Per key: one seek past
         its entries on the table, and (with a namespace) one bounded seek into its scope. The
-        group's buffered writes are copied when iteration starts.
+        table snapshot and the group's buffered writes are taken by this call.
         """
         head = group.head
         seek = self.table.seeker(_successor(head))
@@ -350,20 +350,7 @@ class WriteBuffer:
             for physical, value in snapshot.entries.items()
             if value is not None
         )
-        low = head
-        while True:
-            at = bisect.bisect_left(live, low)
-            candidates = [live[at]] if at < len(live) else []
-            stored = _live_stored(seek, frozen, low, None)
-            if stored is not None:
-                candidates.append(stored)
-            if not candidates:
-                return
-            key = LAYOUT.key_of(min(candidates), len(head))
-            scope = None if namespace is None else LAYOUT.scope_of(head, key, namespace)
-            if scope is None or _scope_live(seek, frozen, scope):
-                yield key
-            low = _successor(LAYOUT.key_prefix(head, key))
+        return _skip_scan(head, namespace, seek, frozen, live)
 
     # -- flush -------------------------------------------------------------------------------
 
@@ -451,6 +438,29 @@ class WriteBuffer:
                     assert pending.base in (_KEEP, None) or type(pending.base) is bytes
                 else:
                     assert pending is None or type(pending) is bytes, pending
+
+
+def _skip_scan(
+    head: bytes,
+    namespace: bytes | None,
+    seek: Seek,
+    frozen: dict[bytes, _Snapshot],
+    live: list[bytes],
+) -> Generator[bytes, None, None]:
+    low = head
+    while True:
+        at = bisect.bisect_left(live, low)
+        candidates = [live[at]] if at < len(live) else []
+        stored = _live_stored(seek, frozen, low, None)
+        if stored is not None:
+            candidates.append(stored)
+        if not candidates:
+            return
+        key = LAYOUT.key_of(min(candidates), len(head))
+        scope = None if namespace is None else LAYOUT.scope_of(head, key, namespace)
+        if scope is None or _scope_live(seek, frozen, scope):
+            yield key
+        low = _successor(LAYOUT.key_prefix(head, key))
 
 
 class _Snapshot:

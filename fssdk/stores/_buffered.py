@@ -9,7 +9,7 @@ implements :class:`~fssdk.stores._table.Table`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from collections.abc import Iterator as PyIterator
 from typing import Final, NoReturn
 
@@ -190,13 +190,7 @@ class BufferedStore(Store):
             keys = self._buffer.keys(self._buffer.group(key_group), namespace)
         except Exception as exc:
             self._failed("scan_keys", key_group, exc)
-        return self._guard(self._translated(keys, "scan_keys"), "scan_keys")
-
-    def _translated(self, items: PyIterator[bytes], operation: str) -> Generator[bytes, None, None]:
-        try:
-            yield from items
-        except Exception as exc:
-            self._failed(operation, None, exc)
+        return self._guard(keys, "scan_keys")
 
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         if type(key_group) is not bytes:
@@ -306,19 +300,7 @@ class _BufferedScope(StoreScope):
             stream = store._buffer.scan(self._prefix, self._group, low, high, reverse)
         except Exception as exc:
             store._failed("scan_complex", low, exc)
-        return store._track(Iterator(_user_pairs(store, stream, len(self._prefix))))
-
-
-def _user_pairs(
-    store: BufferedStore, stream: PyIterator[Pair], prefix_length: int
-) -> PyIterator[Pair]:
-    """``(user_key, value)`` of a stream of ``(base key, value)`` of one scope."""
-    user_key = LAYOUT.user_key
-    try:
-        for physical, value in stream:
-            yield user_key(physical, prefix_length), value
-    except Exception as exc:
-        store._failed("scan_complex", None, exc)
+        return store._track(Iterator(LAYOUT.user_pairs(stream, len(self._prefix))))
 
 
 def _scope_of(

@@ -87,7 +87,8 @@ class RocksDBTable(Table):
     own, which reads a snapshot.
     """
 
-    def __init__(self, database: _Database | None, family: Any, handle: Any) -> None:
+    def __init__(self, name: str, database: _Database | None, family: Any, handle: Any) -> None:
+        self.name = name
         self._database = database
         self._family: Any = family
         self._handle: Any = handle
@@ -97,9 +98,9 @@ class RocksDBTable(Table):
         self.get = family.get  # type: ignore[method-assign]
 
     @classmethod
-    def reading(cls, family: Any) -> RocksDBTable:
+    def reading(cls, name: str, family: Any) -> RocksDBTable:
         """A table over a column family of a database opened read-only (``state inspect``)."""
-        return cls(None, family, None)
+        return cls(name, None, family, None)
 
     def get(self, key: bytes) -> bytes | None:  # replaced by the family's own get in __init__
         value: bytes | None = self._family.get(key)
@@ -138,11 +139,11 @@ class RocksDBTable(Table):
         options.set_iterate_upper_bound(high)
         if reverse:
             items = self._family.items(backwards=True, from_key=high, read_opt=options)
-            return _stop_below(items, low, options)
-        return _kept(self._family.items(from_key=low, read_opt=options), options)
+            return _stop_below(self.name, items, low, options)
+        return _kept(self.name, self._family.items(from_key=low, read_opt=options), options)
 
     def seeker(self, high: bytes) -> Seek:
-        return _Seeker(self._family, high)
+        return _Seeker(self.name, self._family, high)
 
     def writer(self, batch: Any) -> TableWriter:
         """A writer adding this family's writes to ``batch`` (one batch may span families)."""
@@ -166,31 +167,45 @@ class RocksDBTable(Table):
 class _Seeker:
     """``seek(low)``: the first entry at or after ``low`` below ``high``, of one snapshot."""
 
-    __slots__ = ("_options", "_reader")
+    __slots__ = ("_name", "_options", "_reader")
 
-    def __init__(self, family: Any, high: bytes) -> None:
+    def __init__(self, name: str, family: Any, high: bytes) -> None:
+        self._name = name
         self._options = ReadOptions()  # held: the iterator points into its upper bound
         self._options.set_iterate_upper_bound(high)
         self._reader = family.iter(self._options)
 
     def __call__(self, low: bytes) -> Pair | None:
         reader = self._reader
-        reader.seek(low)
-        return (reader.key(), reader.value()) if reader.valid() else None
+        try:
+            reader.seek(low)
+            return (reader.key(), reader.value()) if reader.valid() else None
+        except Exception as exc:  # rocksdict raises bare Exception for every engine error
+            raise _scan_error(self._name, exc) from exc
 
 
-def _kept(items: Any, options: Any) -> PyIterator[Pair]:
+def _scan_error(name: str, exc: Exception) -> StoreIOError:
+    return StoreIOError(f"store {name!r}: scan failed: {exc}")
+
+
+def _kept(name: str, items: Any, options: Any) -> PyIterator[Pair]:
     """``items``, holding ``options`` alive: rocksdict's iterator points into the upper bound it
     holds and reads freed memory once that is collected (seen as scans that stop early)."""
-    yield from items
+    try:
+        yield from items
+    except Exception as exc:  # rocksdict raises bare Exception for every engine error
+        raise _scan_error(name, exc) from exc
     del options
 
 
-def _stop_below(items: Any, low: bytes, options: Any) -> PyIterator[Pair]:
-    for pair in items:
-        if pair[0] < low:
-            return
-        yield pair
+def _stop_below(name: str, items: Any, low: bytes, options: Any) -> PyIterator[Pair]:
+    try:
+        for pair in items:
+            if pair[0] < low:
+                return
+            yield pair
+    except Exception as exc:  # rocksdict raises bare Exception for every engine error
+        raise _scan_error(name, exc) from exc
     del options
 
 
@@ -269,7 +284,7 @@ class RocksDBBackend(Backend):
             else:
                 rdict = self._db.create_column_family(family, _options())
             handle = self._db.get_column_family_handle(family)
-            table = RocksDBTable(self._database, rdict, handle)
+            table = RocksDBTable(name, self._database, rdict, handle)
             buffer = WriteBuffer(table)
         except Exception as exc:
             raise StoreIOError(f"store {name!r}: cannot open its column family: {exc}") from exc

@@ -34,7 +34,9 @@ class Table(abc.ABC):
     """One ordered table of byte keys and values.
 
     Reads never see a batch half-written. ``scan`` and ``seeker`` read a snapshot taken when they
-    are called, so writes made while they are consumed do not change what they return.
+    are called, so writes made while they are consumed do not change what they return. ``get``,
+    ``first``, ``run`` and ``write`` may raise the engine's own exceptions (the store names them
+    as ``StoreIOError``); the streams of ``scan`` and ``seeker`` raise ``StoreIOError`` themselves.
     """
 
     @abc.abstractmethod
