@@ -39,8 +39,8 @@ class Iterator:
 
     Go-style (``has_next``/``next``/``close``) and Pythonic at once: it is a Python iterator and a
     context manager. Closing it early releases the engine's resources; a closed iterator is
-    exhausted. Closing the store ends its open scans: ``has_next``/``next`` then raise
-    ``ClosedError``.
+    exhausted. Closing the store ends its open scans and releases what they hold:
+    ``has_next``/``next`` and a ``for`` loop over the iterator then raise ``ClosedError``.
 
     >>> it = Iterator(iter([(b"a", b"1"), (b"b", b"2")]))
     >>> it.has_next(), it.next()
