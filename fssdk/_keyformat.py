@@ -5,7 +5,8 @@ Every physical key starts with a one-byte tag naming its key space::
     0x01  simple key     01 · key                       (raw: simple keys are flat)
     0x02  complex key    02 · E(key_group) · E(key) · E(namespace) · E(user_key) · 00 01
     0x02  merge operand  02 · E(key_group) · E(key) · E(namespace) · E(user_key) · 00 02 · seq · 02
-    0xFF  metadata       FF · name                      (format version, merge sequence)
+    0xFF  metadata       FF · name                      (format version, merge sequence,
+                                                         key groups holding merge operands)
 
 ``E(b)`` escapes each 0x00 byte of ``b`` as ``00 FF`` and ends it with the terminator ``00 01``
 (FoundationDB's tuple layer does the same for byte strings). Because an escaped string never
@@ -22,10 +23,15 @@ a physical complex key tells the two apart: ``01`` for a base, ``02`` for an ope
 
 The version lives in the metadata key ``FF format-version``; a database written with another
 version is refused rather than misread. See docs/key-format.md for a worked example.
+
+:data:`LAYOUT` (a :class:`Layout`) is the one object that builds and splits physical keys; the
+stores, the table layer and ``fssdk state inspect`` all go through it. The module-level functions
+are the same operations, kept for callers that import them by name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 FORMAT_VERSION: Final = 1
@@ -43,19 +49,223 @@ OPERAND_TAIL: Final = 2 + SEQ_BYTES + 1
 
 META_FORMAT_VERSION: Final = META_TAG + b"format-version"
 META_MERGE_SEQ: Final = META_TAG + b"merge-seq"
+#: ``META_OPERAND_GROUP · group_head``: the key group has (or had) merge operands on disk.
+META_OPERAND_GROUP: Final = META_TAG + b"operands:"
+#: Present once operands are tracked per group; a store with operands but without it predates
+#: the markers, and every one of its groups may hold operands.
+META_OPERANDS_TRACKED: Final = META_TAG + b"operands-per-group"
 
 _ZERO: Final = b"\x00"
 _ESCAPED_ZERO: Final = b"\x00\xff"
 
+Pair = tuple[bytes, bytes]
+
+
+class Layout:
+    """Key format v1: every physical key is built and split here, and only here.
+
+    Stateless; use the shared instance :data:`LAYOUT`. Methods that sit on the per-record path
+    (``base_key``, ``user_key``) are plain byte operations with no intermediate calls.
+    """
+
+    __slots__ = ()
+
+    # -- components --------------------------------------------------------------------------
+
+    @staticmethod
+    def escape(component: bytes) -> bytes:
+        """``component`` with every 0x00 written as ``00 FF`` (no terminator)."""
+        return component.replace(_ZERO, _ESCAPED_ZERO) if 0 in component else component
+
+    @staticmethod
+    def unescape(escaped: bytes) -> bytes:
+        """Inverse of :meth:`escape`."""
+        return escaped.replace(_ESCAPED_ZERO, _ZERO) if 0 in escaped else escaped
+
+    @staticmethod
+    def successor(prefix: bytes) -> bytes:
+        """The smallest byte string greater than every string starting with ``prefix``."""
+        stripped = prefix.rstrip(b"\xff")
+        if not stripped:
+            raise ValueError(f"no successor for a prefix of only 0xFF bytes: {prefix!r}")
+        return stripped[:-1] + bytes((stripped[-1] + 1,))
+
+    # -- simple keys and metadata ------------------------------------------------------------
+
+    @staticmethod
+    def simple_key(key: bytes) -> bytes:
+        """Physical key of simple key ``key``."""
+        return SIMPLE_TAG + key
+
+    @staticmethod
+    def simple_range(start: bytes, end: bytes) -> tuple[bytes, bytes]:
+        """``[low, high)`` of the simple keys in ``[start, end)``; ``end == b""``: unbounded."""
+        return SIMPLE_TAG + start, (SIMPLE_TAG + end if end else b"\x02")
+
+    @staticmethod
+    def simple_key_of(physical: bytes) -> bytes:
+        """The simple key of a physical simple key."""
+        return physical[1:]
+
+    @staticmethod
+    def operand_group_key(head: bytes) -> bytes:
+        """Metadata key marking the key group with ``head`` as holding merge operands."""
+        return META_OPERAND_GROUP + head
+
+    @staticmethod
+    def operand_groups_range() -> tuple[bytes, bytes]:
+        """``[low, high)`` of the operand-group markers; :meth:`head_of_marker` reads one."""
+        return META_OPERAND_GROUP, Layout.successor(META_OPERAND_GROUP)
+
+    @staticmethod
+    def head_of_marker(marker: bytes) -> bytes:
+        """The group head an operand-group marker names."""
+        return marker[len(META_OPERAND_GROUP) :]
+
+    # -- scopes ------------------------------------------------------------------------------
+
+    @staticmethod
+    def group_head(key_group: bytes) -> bytes:
+        """The start of every scope prefix of ``key_group``: tag, escaped group, terminator."""
+        if 0 in key_group:
+            key_group = key_group.replace(_ZERO, _ESCAPED_ZERO)
+        return COMPLEX_TAG + key_group + TERMINATOR
+
+    @staticmethod
+    def scope_of(head: bytes, key: bytes, namespace: bytes) -> bytes:
+        """The scope prefix of ``(key, namespace)`` in the key group whose head is ``head``."""
+        if 0 in key or 0 in namespace:
+            key = key.replace(_ZERO, _ESCAPED_ZERO)
+            namespace = namespace.replace(_ZERO, _ESCAPED_ZERO)
+        return b"".join((head, key, TERMINATOR, namespace, TERMINATOR))
+
+    @staticmethod
+    def scope_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
+        """The physical prefix shared by exactly the entries of one scope."""
+        return Layout.scope_of(Layout.group_head(key_group), key, namespace)
+
+    @staticmethod
+    def key_prefix(head: bytes, key: bytes) -> bytes:
+        """The prefix of every scope of primary key ``key`` in the group with ``head``."""
+        return head + Layout.escape(key) + TERMINATOR
+
+    @staticmethod
+    def key_of(physical: bytes, head_length: int) -> bytes:
+        """The primary key of a complex physical key whose group head has that length."""
+        end = physical.index(TERMINATOR, head_length)
+        return Layout.unescape(physical[head_length:end])
+
+    # -- entries of a scope ------------------------------------------------------------------
+
+    @staticmethod
+    def base_key(prefix: bytes, user_key: bytes) -> bytes:
+        """Physical key of the value at ``user_key`` in the scope with ``prefix``."""
+        if 0 in user_key:
+            user_key = user_key.replace(_ZERO, _ESCAPED_ZERO)
+        return prefix + user_key + BASE_SUFFIX
+
+    @staticmethod
+    def user_prefix(prefix: bytes, user_prefix: bytes) -> bytes:
+        """The physical prefix of the entries whose user key starts with ``user_prefix``."""
+        return prefix + Layout.escape(user_prefix)
+
+    @staticmethod
+    def user_range(prefix: bytes, start: bytes, end: bytes) -> tuple[bytes, bytes]:
+        """``[low, high)`` holding the bases and operands of user keys in ``[start, end)``."""
+        high = prefix + Layout.escape(end) if end else Layout.successor(prefix)
+        return prefix + Layout.escape(start), high
+
+    @staticmethod
+    def user_key(base: bytes, prefix_length: int) -> bytes:
+        """The user key of the base physical key ``base`` of a scope with that prefix length."""
+        user_key = base[prefix_length:-2]
+        return user_key.replace(_ESCAPED_ZERO, _ZERO) if 0 in user_key else user_key
+
+    @staticmethod
+    def user_pairs(pairs: Iterable[Pair], prefix_length: int) -> Iterator[Pair]:
+        """``(user_key, value)`` of a stream of ``(base key, value)`` of one scope."""
+        for base, value in pairs:
+            user_key = base[prefix_length:-2]
+            yield (user_key.replace(_ESCAPED_ZERO, _ZERO) if 0 in user_key else user_key), value
+
+    @staticmethod
+    def is_operand(physical: bytes) -> bool:
+        """True for a merge operand key, False for a base key."""
+        return physical[-1] == 2
+
+    @staticmethod
+    def base_of(physical: bytes) -> bytes:
+        """The base physical key of a base or operand physical key."""
+        if physical[-1] == 1:
+            return physical
+        return physical[:-OPERAND_TAIL] + BASE_SUFFIX
+
+    @staticmethod
+    def operands_of(base: bytes) -> tuple[bytes, bytes]:
+        """``[start, end)`` of the merge operands of the base entry with physical key ``base``."""
+        stem = base[:-1]
+        return stem + b"\x02", stem + b"\x03"
+
+    @staticmethod
+    def operand_after(base: bytes, seq: int) -> bytes:
+        """Physical key of merge operand number ``seq`` of the base entry ``base``."""
+        return base[:-1] + b"\x02" + seq.to_bytes(SEQ_BYTES, "big") + OPERAND_SUFFIX
+
+    @staticmethod
+    def fold(pairs: Iterable[Pair], reverse: bool = False) -> Iterator[Pair]:
+        """``(base key, value)`` per user key of a run of physical entries, operands appended.
+
+        ``pairs`` is in physical order (descending with ``reverse``), so each key's base and
+        operands arrive together; this is the one place merge operands are folded.
+        """
+        current: bytes | None = None
+        parts: list[bytes] = []
+        for physical, value in pairs:
+            base = physical if physical[-1] == 1 else physical[:-OPERAND_TAIL] + BASE_SUFFIX
+            if base != current:
+                if current is not None:
+                    yield current, b"".join(reversed(parts) if reverse else parts)
+                current, parts = base, []
+            parts.append(value)
+        if current is not None:
+            yield current, b"".join(reversed(parts) if reverse else parts)
+
+    # -- tools -------------------------------------------------------------------------------
+
+    @staticmethod
+    def decode_components(physical: bytes) -> tuple[bytes, ...]:
+        """Split a physical complex key into ``(key_group, key, namespace, user_key[, seq])``."""
+        if physical[:1] != COMPLEX_TAG:
+            raise ValueError(f"not a complex key (tag {physical[:1]!r}): {physical!r}")
+        parts: list[bytes] = []
+        rest = physical[1:]
+        while len(parts) < 4:
+            end = 0
+            while True:
+                end = rest.index(_ZERO, end)
+                if rest[end + 1] != 0xFF:
+                    break
+                end += 2
+            parts.append(Layout.unescape(rest[:end]))
+            marker, rest = rest[end + 1], rest[end + 2 :]
+            if len(parts) == 4 and marker == 2:
+                parts.append(rest[:SEQ_BYTES])
+            elif marker != 1:
+                raise ValueError(f"bad terminator in physical key {physical!r}")
+        return tuple(parts)
+
+
+LAYOUT: Final = Layout()
+
 
 def escape(component: bytes) -> bytes:
     """``component`` with every 0x00 written as ``00 FF`` (no terminator)."""
-    return component.replace(_ZERO, _ESCAPED_ZERO) if 0 in component else component
+    return LAYOUT.escape(component)
 
 
 def unescape(escaped: bytes) -> bytes:
     """Inverse of :func:`escape`."""
-    return escaped.replace(_ESCAPED_ZERO, _ZERO) if 0 in escaped else escaped
+    return LAYOUT.unescape(escaped)
 
 
 def scope_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
@@ -66,9 +276,7 @@ def scope_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
     >>> scope_prefix(b"a", b"bc", b"").hex(" ")
     '02 61 00 01 62 63 00 01 00 01'
     """
-    if 0 in key_group or 0 in key or 0 in namespace:
-        key_group, key, namespace = escape(key_group), escape(key), escape(namespace)
-    return b"".join((b"\x02", key_group, b"\x00\x01", key, b"\x00\x01", namespace, b"\x00\x01"))
+    return LAYOUT.scope_prefix(key_group, key, namespace)
 
 
 def partitioned_scope_prefix(key_group: bytes, namespace: bytes) -> bytes:
@@ -86,7 +294,7 @@ def partitioned_scope_prefix(key_group: bytes, namespace: bytes) -> bytes:
 
 def base_key(prefix: bytes, user_key: bytes) -> bytes:
     """Physical key of the value at ``user_key`` in the scope with ``prefix``."""
-    return prefix + escape(user_key) + BASE_SUFFIX
+    return LAYOUT.base_key(prefix, user_key)
 
 
 def complex_key(key_group: bytes, key: bytes, namespace: bytes, user_key: bytes) -> bytes:
@@ -95,52 +303,42 @@ def complex_key(key_group: bytes, key: bytes, namespace: bytes, user_key: bytes)
     >>> complex_key(b"g", b"k", b"", b"a") == base_key(scope_prefix(b"g", b"k", b""), b"a")
     True
     """
-    if 0 in key_group or 0 in key or 0 in namespace or 0 in user_key:
-        return base_key(scope_prefix(key_group, key, namespace), user_key)
-    return b"".join(
-        (b"\x02", key_group, TERMINATOR, key, TERMINATOR, namespace, TERMINATOR, user_key,
-         BASE_SUFFIX)
-    )
+    return LAYOUT.base_key(LAYOUT.scope_prefix(key_group, key, namespace), user_key)
 
 
 def group_head(key_group: bytes) -> bytes:
     """The start of every scope prefix of ``key_group``: tag, escaped group, terminator."""
-    return COMPLEX_TAG + escape(key_group) + TERMINATOR
+    return LAYOUT.group_head(key_group)
 
 
 def operands_of(base: bytes) -> tuple[bytes, bytes]:
-    """``[start, end)`` of the merge operands of the base entry with physical key ``base``.
-
-    Operands share the base's key up to its final ``00 01``, which becomes ``00 02``.
-    """
-    stem = base[:-1]
-    return stem + b"\x02", stem + b"\x03"
+    """``[start, end)`` of the merge operands of the base entry with physical key ``base``."""
+    return LAYOUT.operands_of(base)
 
 
 def operand_after(base: bytes, seq: int) -> bytes:
     """Physical key of merge operand number ``seq`` of the base entry ``base``."""
-    return base[:-1] + b"\x02" + seq.to_bytes(SEQ_BYTES, "big") + OPERAND_SUFFIX
+    return LAYOUT.operand_after(base, seq)
 
 
 def operand_range(prefix: bytes, user_key: bytes) -> tuple[bytes, bytes]:
     """``[start, end)`` of the merge operands of ``user_key``."""
-    return operands_of(base_key(prefix, user_key))
+    return LAYOUT.operands_of(LAYOUT.base_key(prefix, user_key))
 
 
 def operand_key(prefix: bytes, user_key: bytes, seq: int) -> bytes:
     """Physical key of the merge operand number ``seq`` of ``user_key``."""
-    return operand_after(base_key(prefix, user_key), seq)
+    return LAYOUT.operand_after(LAYOUT.base_key(prefix, user_key), seq)
 
 
 def user_key_of(physical: bytes, prefix_length: int) -> bytes:
     """The user key of a base or operand physical key whose scope prefix has that length."""
-    tail = 2 if physical[-1] == 1 else OPERAND_TAIL
-    return unescape(physical[prefix_length:-tail])
+    return LAYOUT.user_key(LAYOUT.base_of(physical), prefix_length)
 
 
 def simple_key(key: bytes) -> bytes:
     """Physical key of simple key ``key``."""
-    return SIMPLE_TAG + key
+    return LAYOUT.simple_key(key)
 
 
 def successor(prefix: bytes) -> bytes:
@@ -149,10 +347,7 @@ def successor(prefix: bytes) -> bytes:
     >>> successor(b"\\x02ab\\xff\\xff").hex(" ")
     '02 61 63'
     """
-    stripped = prefix.rstrip(b"\xff")
-    if not stripped:
-        raise ValueError(f"no successor for a prefix of only 0xFF bytes: {prefix!r}")
-    return stripped[:-1] + bytes((stripped[-1] + 1,))
+    return LAYOUT.successor(prefix)
 
 
 def decode_components(physical: bytes) -> tuple[bytes, ...]:
@@ -160,21 +355,4 @@ def decode_components(physical: bytes) -> tuple[bytes, ...]:
 
     For tools (``fssdk state inspect``) and tests; the stores never parse keys on a hot path.
     """
-    if physical[:1] != COMPLEX_TAG:
-        raise ValueError(f"not a complex key (tag {physical[:1]!r}): {physical!r}")
-    parts: list[bytes] = []
-    rest = physical[1:]
-    while len(parts) < 4:
-        end = 0
-        while True:
-            end = rest.index(_ZERO, end)
-            if rest[end + 1] != 0xFF:
-                break
-            end += 2
-        parts.append(unescape(rest[:end]))
-        marker, rest = rest[end + 1], rest[end + 2 :]
-        if len(parts) == 4 and marker == 2:
-            parts.append(rest[:SEQ_BYTES])
-        elif marker != 1:
-            raise ValueError(f"bad terminator in physical key {physical!r}")
-    return tuple(parts)
+    return LAYOUT.decode_components(physical)

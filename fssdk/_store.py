@@ -10,15 +10,16 @@ from __future__ import annotations
 import abc
 import functools
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from collections.abc import Iterator as PyIterator
 from types import TracebackType
-from typing import Final
+from typing import Final, TypeVar
 
 from fssdk._complex_key import ComplexKey
-from fssdk._errors import ClosedError, SDKError
+from fssdk._errors import ClosedError, ErrorCode, SDKError
 
 Pair = tuple[bytes, bytes]
+T = TypeVar("T")
 
 
 def check_bytes(value: object, argument: str, operation: str) -> None:
@@ -38,8 +39,8 @@ class Iterator:
 
     Go-style (``has_next``/``next``/``close``) and Pythonic at once: it is a Python iterator and a
     context manager. Closing it early releases the engine's resources; a closed iterator is
-    exhausted. Closing the store ends its open scans: ``has_next``/``next`` then raise
-    ``ClosedError``.
+    exhausted. Closing the store ends its open scans and releases what they hold:
+    ``has_next``/``next`` and a ``for`` loop over the iterator then raise ``ClosedError``.
 
     >>> it = Iterator(iter([(b"a", b"1"), (b"b", b"2")]))
     >>> it.has_next(), it.next()
@@ -93,11 +94,21 @@ class Iterator:
     __next__ = next
 
     def __iter__(self) -> PyIterator[Pair]:
-        # A for-loop gets the underlying stream itself when nothing was peeked with has_next():
-        # no Python-level call per pair.
+        # A for-loop gets a generator delegating to the stream when nothing was peeked with
+        # has_next(): no Python-level call per pair, and still ClosedError once the store closes.
         if self._ahead is Iterator._EMPTY and self._pairs is not None:
-            return self._pairs
+            return self._stream(self._pairs)
         return self
+
+    def _stream(self, pairs: PyIterator[Pair]) -> PyIterator[Pair]:
+        # Not ``yield from``: a loop left early drops this generator, and that must not close
+        # the scan, which the iterator may go on reading.
+        for pair in pairs:  # noqa: UP028 - see above
+            yield pair
+        if self._error is not None:
+            raise self._error
+        if self._pairs is pairs:
+            self.close()
 
     def close(self) -> None:
         """Release the scan; idempotent."""
@@ -140,6 +151,7 @@ class Store(abc.ABC):
         self.name: Final = name
         self._closed = False
         self._scans: weakref.WeakSet[Iterator] = weakref.WeakSet()
+        self._streams: weakref.WeakSet[Generator[object, None, None]] = weakref.WeakSet()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -160,11 +172,25 @@ class Store(abc.ABC):
         for scan in list(self._scans):
             scan._invalidate(error)
         self._scans.clear()
+        for stream in list(self._streams):
+            stream.close()
+        self._streams.clear()
 
     def _track(self, scan: Iterator) -> Iterator:
         """Register ``scan`` so that ``close`` ends it (and releases what it holds)."""
         self._scans.add(scan)
         return scan
+
+    def _guard(self, items: Generator[T, None, None], operation: str) -> PyIterator[T]:
+        """``items`` as a generator that raises ``ClosedError`` once the store closes.
+
+        ``close`` closes ``items`` (releasing what it holds) even while the caller still holds
+        the returned generator.
+        """
+        self._streams.add(items)
+        yield from items
+        if self._closed:
+            raise ClosedError(f"store {self.name!r}: {operation} used after the store was closed")
 
     def _check_open(self, operation: str) -> None:
         if self._closed:
@@ -246,6 +272,24 @@ class Store(abc.ABC):
             key_group, key, namespace, start=start_inclusive, end=end_exclusive
         ) as it:
             return [user_key for user_key, _ in it]
+
+    def scan_keys(self, key_group: bytes, namespace: bytes | None = None) -> PyIterator[bytes]:
+        """Stream the distinct primary keys that hold state in ``key_group``, ascending.
+
+        With ``namespace``, only the keys holding state in that namespace. Memory stays constant
+        in the number of keys; the stream sees the store as of its creation and raises
+        ``ClosedError`` once the store closes. This default is for backends that cannot list
+        keys: it raises ``SDKError`` (code ``STORE_INTERNAL``) naming the store and its type.
+        """
+        check_bytes(key_group, "key_group", "scan_keys")
+        if namespace is not None:
+            check_bytes(namespace, "namespace", "scan_keys")
+        self._check_open("scan_keys")
+        raise SDKError(
+            ErrorCode.STORE_INTERNAL,
+            f"store {self.name!r}: {type(self).__name__} cannot list the keys of key group "
+            f"{key_group!r} (scan_keys is not implemented by this backend)",
+        )
 
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         """A handle on one scope that addresses entries by user_key alone.

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-import fssdk.stores._rocksdb as rocksdb_store
+import fssdk.stores._buffer as write_buffer
 from fssdk import ComplexKey, Store
 from fssdk.runtime import RocksDBBackend
 from fssdk.stores import MemoryStore
@@ -104,7 +104,7 @@ def test_rocksdb_store_conforms_with_a_tiny_write_buffer(
 ) -> None:
     """Automatic flushes every 3 writes land in the middle of merge runs, scans and folds; the
     store is closed on its own before its backend at each reopen."""
-    monkeypatch.setattr(rocksdb_store, "AUTO_FLUSH_WRITES", 3)
+    monkeypatch.setattr(write_buffer, "AUTO_FLUSH_WRITES", 3)
     rocksdb_stores.close_store_first = True
     check_store(
         rocksdb_stores.make,

@@ -3,8 +3,9 @@
 The state is read from the newest complete checkpoint (or one chosen by id, or the live database
 when no run holds the directory). The chosen database is first copied to a temporary directory
 (hard links for table files) and opened read-only there, so a run may keep checkpointing and
-pruning while it is inspected. Entries are decoded with the key format of
-:mod:`fssdk._keyformat`; merge operands are folded into their values as the store does.
+pruning while it is inspected. Entries are read through the store's own table layer and decoded
+with the key layout of :mod:`fssdk._keyformat`, whose ``fold`` merges operands into their values
+exactly as the store does.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from rocksdict import AccessType, Options, Rdict, ReadOptions
+from rocksdict import AccessType, Options, Rdict
 
 from fssdk import _keyformat as kf
+from fssdk._keyformat import LAYOUT
 from fssdk.runtime._checkpoint import (
     STATE_FILE,
     CheckpointInfo,
@@ -29,6 +31,7 @@ from fssdk.runtime._checkpoint import (
     tree_size,
 )
 from fssdk.runtime._run_errors import StateDirError, UsageError
+from fssdk.stores._rocksdb import RocksDBTable
 
 _STORE_PREFIX: Final = "store:"
 Pair = tuple[bytes, bytes]
@@ -100,6 +103,10 @@ class Snapshot:
             shown = ", ".join(self.stores) or "none"
             raise UsageError(f"no store {store!r} in {self.label} (stores: {shown})")
         return self.db.get_column_family(_STORE_PREFIX + store)
+
+    def table(self, store: str) -> RocksDBTable:
+        """The table of ``store``, read through the store's own table layer."""
+        return RocksDBTable.reading(store, self.family(store))
 
 
 def describe_state_dir(path: str | Path) -> dict[str, Any]:
@@ -192,25 +199,23 @@ def open_snapshot(
 def store_stats(snapshot: Snapshot, store: str) -> StoreStats:
     """Count the entries of ``store`` by kind and key group (one pass over its column family)."""
     stats = StoreStats(store)
-    previous_base: bytes | None = None
-    for physical, value in snapshot.family(store).items():
-        tag = physical[:1]
-        if tag == kf.META_TAG:
-            continue
+    table = snapshot.table(store)
+    for physical, value in table.scan(*LAYOUT.simple_range(b"", b"")):
+        stats.simple_entries += 1
         stats.size += len(physical) + len(value)
-        if tag == kf.SIMPLE_TAG:
-            stats.simple_entries += 1
-            continue
-        parts = kf.decode_components(physical)
+    previous_base: bytes | None = None
+    for physical, value in table.scan(kf.COMPLEX_TAG, LAYOUT.successor(kf.COMPLEX_TAG)):
+        stats.size += len(physical) + len(value)
+        parts = LAYOUT.decode_components(physical)
         group = stats.key_groups.get(parts[0])
         if group is None:
             group = stats.key_groups[parts[0]] = KeyGroupStats(parts[0])
         group.size += len(physical) + len(value)
         group.keys.add(parts[1])
         group.namespaces.add(parts[2])
-        base = physical[:-1] if len(parts) == 4 else physical[: -kf.OPERAND_TAIL] + b"\x00"
-        if len(parts) == 5:
+        if LAYOUT.is_operand(physical):
             stats.merge_operands += 1
+        base = LAYOUT.base_of(physical)
         if base != previous_base:
             stats.complex_entries += 1
             group.entries += 1
@@ -220,14 +225,12 @@ def store_stats(snapshot: Snapshot, store: str) -> StoreStats:
 
 def dump_simple(snapshot: Snapshot, store: str, limit: int) -> tuple[list[Pair], int]:
     """Up to ``limit`` simple ``(key, value)`` entries of ``store``, and how many there are."""
-    options = ReadOptions()
-    options.set_iterate_upper_bound(kf.successor(kf.SIMPLE_TAG))
     shown: list[Pair] = []
     total = 0
-    for physical, value in snapshot.family(store).items(from_key=kf.SIMPLE_TAG, read_opt=options):
+    for physical, value in snapshot.table(store).scan(*LAYOUT.simple_range(b"", b"")):
         total += 1
         if len(shown) < limit:
-            shown.append((physical[1:], value))
+            shown.append((LAYOUT.simple_key_of(physical), value))
     return shown, total
 
 
@@ -235,28 +238,14 @@ def dump_scope(
     snapshot: Snapshot, store: str, *, key_group: bytes, key: bytes, namespace: bytes, limit: int
 ) -> tuple[list[Pair], int]:
     """Up to ``limit`` ``(user_key, value)`` of one scope, operands folded, and the scope's size."""
-    prefix = kf.scope_prefix(key_group, key, namespace)
-    options = ReadOptions()
-    options.set_iterate_upper_bound(kf.successor(prefix))
+    prefix = LAYOUT.scope_prefix(key_group, key, namespace)
     shown: list[Pair] = []
     total = 0
-    current: bytes | None = None
-    parts: list[bytes] = []
-
-    def finish() -> None:
-        nonlocal total
-        if current is not None:
-            total += 1
-            if len(shown) < limit:
-                shown.append((current, b"".join(parts)))
-
-    for physical, value in snapshot.family(store).items(from_key=prefix, read_opt=options):
-        user_key = kf.user_key_of(physical, len(prefix))
-        if user_key != current:
-            finish()
-            current, parts = user_key, []
-        parts.append(value)
-    finish()
+    entries = snapshot.table(store).scan(*LAYOUT.user_range(prefix, b"", b""))
+    for base, value in LAYOUT.fold(entries):
+        total += 1
+        if len(shown) < limit:
+            shown.append((LAYOUT.user_key(base, len(prefix)), value))
     return shown, total
 
 

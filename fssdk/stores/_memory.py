@@ -10,6 +10,7 @@ backends are checked against it.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Generator
 from collections.abc import Iterator as PyIterator
 
 from sortedcontainers import SortedDict
@@ -39,6 +40,11 @@ class _Cursor:
         if self._rest is None:
             self._rest = iter([(key[3], bytes(self._data[key])) for key in self._keys])
 
+    def close(self) -> None:
+        """End the scan: later steps find nothing."""
+        self._keys = iter(())
+        self._rest = iter(())
+
     def __iter__(self) -> _Cursor:
         return self
 
@@ -47,6 +53,67 @@ class _Cursor:
             return next(self._rest)
         key = next(self._keys)
         return key[3], bytes(self._data[key])
+
+
+class _KeyCursor:
+    """Skip-scan of the primary keys of one key group, copied out if the store changes.
+
+    Like :class:`_Cursor`, the store calls ``detach()`` before a write; only then are the keys
+    still to come listed, so an undisturbed listing needs constant memory.
+    """
+
+    __slots__ = ("__weakref__", "_data", "_group", "_last", "_namespace", "_rest")
+
+    def __init__(
+        self, data: SortedDict[_Key, _Value], key_group: bytes, namespace: bytes | None
+    ) -> None:
+        self._data = data
+        self._group = key_group
+        self._namespace = namespace
+        self._last: bytes | None = None
+        self._rest: PyIterator[bytes] | None = None
+
+    def _step(self) -> bytes | None:
+        group, namespace = self._group, self._namespace
+        # key + 00 is the first primary key after key: skip every entry of key at once.
+        after = b"" if self._last is None else self._last + b"\x00"
+        low = (group, after, b"", b"")
+        while True:
+            found = next(iter(self._data.irange(low)), None)
+            if found is None or found[0] != group:
+                return None
+            key = found[1]
+            if namespace is None:
+                return key
+            entry = next(iter(self._data.irange((group, key, namespace, b""))), None)
+            if entry is not None and entry[:3] == (group, key, namespace):
+                return key
+            low = (group, key + b"\x00", b"", b"")
+
+    def detach(self) -> None:
+        if self._rest is None:
+            rest = []
+            while (key := self._step()) is not None:
+                rest.append(key)
+                self._last = key
+            self._rest = iter(rest)
+
+    def close(self) -> None:
+        """End the listing: later steps find nothing."""
+        self._rest = iter(())
+
+    def __iter__(self) -> _KeyCursor:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._rest is not None:
+            return next(self._rest)
+        key = self._step()
+        if key is None:
+            self._rest = iter(())
+            raise StopIteration
+        self._last = key
+        return key
 
 
 class MemoryStore(Store):
@@ -63,7 +130,14 @@ class MemoryStore(Store):
         super().__init__(name)
         self._simple: SortedDict[bytes, bytes] = SortedDict()
         self._complex: SortedDict[_Key, _Value] = SortedDict()
-        self._cursors: weakref.WeakSet[_Cursor] = weakref.WeakSet()
+        self._cursors: weakref.WeakSet[_Cursor | _KeyCursor] = weakref.WeakSet()
+
+    def _reopened(self) -> MemoryStore:
+        """A new, open store over this closed store's entries (a backend reacquiring it)."""
+        store = MemoryStore(self.name)
+        store._simple = self._simple
+        store._complex = self._complex
+        return store
 
     def _before_write(self, operation: str) -> None:
         self._check_open(operation)
@@ -161,6 +235,19 @@ class MemoryStore(Store):
         self._cursors.add(cursor)
         return self._track(Iterator(cursor))
 
+    def scan_keys(self, key_group: bytes, namespace: bytes | None = None) -> PyIterator[bytes]:
+        """Stream the distinct primary keys holding state in ``key_group``, ascending.
+
+        One ``irange`` step per key (a skip past its entries), constant memory.
+        """
+        check_bytes(key_group, "key_group", "scan_keys")
+        if namespace is not None:
+            check_bytes(namespace, "namespace", "scan_keys")
+        self._check_open("scan_keys")
+        cursor = _KeyCursor(self._complex, key_group, namespace)
+        self._cursors.add(cursor)
+        return self._guard(_keys_of(cursor), "scan_keys")
+
     def _check(self) -> None:
         """Assert the internal invariants (for stress tests and the conformance machines)."""
         for simple_key, simple_value in self._simple.items():
@@ -170,3 +257,11 @@ class MemoryStore(Store):
             assert len(physical) == 4
             assert all(type(part) is bytes for part in physical)
             assert type(value) in (bytes, bytearray)
+
+
+def _keys_of(cursor: _KeyCursor) -> Generator[bytes, None, None]:
+    """A closable generator over ``cursor`` (closing it ends the listing)."""
+    try:
+        yield from cursor
+    finally:
+        cursor.close()

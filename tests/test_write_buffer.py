@@ -1,0 +1,271 @@
+"""The WriteBuffer on its own: any Table works under it, and its costs stay bounded.
+
+``DictTable`` is a second, pure-Python table (a SortedDict): the conformance kit run over it shows
+that the buffer and BufferedStore hold no RocksDB assumption. The regression tests count what the
+buffer writes and reads instead of timing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterator as PyIterator
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from sortedcontainers import SortedDict
+
+from fssdk import ComplexKey, Store
+from fssdk.runtime import RocksDBBackend
+from fssdk.stores._buffer import SMALL_RANGE, WriteBuffer
+from fssdk.stores._buffered import BufferedStore
+from fssdk.stores._table import Pair, Seek, Table, TableWriter
+from fssdk.testing import check_store
+
+
+class DictTable(Table):
+    """A Table in a SortedDict; ``calls`` counts the primitives used, by name."""
+
+    def __init__(self) -> None:
+        self.data: SortedDict[bytes, bytes] = SortedDict()
+        self.calls: dict[str, int] = {}
+
+    def _count(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+
+    def get(self, key: bytes) -> bytes | None:
+        self._count("get")
+        return self.data.get(key)
+
+    def first(self, low: bytes, high: bytes) -> Pair | None:
+        found = self.run(low, high, 1)
+        return found[0] if found else None
+
+    def run(self, low: bytes, high: bytes, limit: int | None = None) -> list[Pair]:
+        self._count("run")
+        found = []
+        for key in self.data.irange(low, high, inclusive=(True, False)):
+            found.append((key, self.data[key]))
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+    def scan(self, low: bytes, high: bytes, reverse: bool = False) -> PyIterator[Pair]:
+        self._count("scan")
+        keys = list(self.data.irange(low, high, inclusive=(True, False), reverse=reverse))
+        return iter([(key, self.data[key]) for key in keys])
+
+    def seeker(self, high: bytes) -> Seek:
+        snapshot = SortedDict(self.data)
+
+        def seek(low: bytes) -> Pair | None:
+            for key in snapshot.irange(low, high, inclusive=(True, False)):
+                return key, snapshot[key]
+            return None
+
+        return seek
+
+    def write(self, fill: Callable[[TableWriter], None]) -> None:
+        self._count("write")
+        writer = _DictWriter()
+        fill(writer)
+        for operation, low, high, value in writer.operations:
+            if operation == "put":
+                self.data[low] = value
+            elif operation == "delete":
+                self.data.pop(low, None)
+            else:
+                self._count("delete_range")
+                for key in list(self.data.irange(low, high, inclusive=(True, False))):
+                    del self.data[key]
+
+
+class _DictWriter:
+    def __init__(self) -> None:
+        self.operations: list[tuple[str, bytes, bytes, bytes]] = []
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.operations.append(("put", key, b"", value))
+
+    def delete(self, key: bytes) -> None:
+        self.operations.append(("delete", key, b"", b""))
+
+    def delete_range(self, low: bytes, high: bytes) -> None:
+        self.operations.append(("range", low, high, b""))
+
+
+class DictStores:
+    """Stores over DictTables; ``reopen`` flushes and opens a new store over the same table."""
+
+    def __init__(self) -> None:
+        self.tables: dict[Store, DictTable] = {}
+
+    def make(self) -> Store:
+        table = DictTable()
+        store = BufferedStore("dict", WriteBuffer(table))
+        self.tables[store] = table
+        return store
+
+    def reopen(self, store: Store) -> Store:
+        table = self.tables.pop(store)
+        store.close()
+        fresh = BufferedStore("dict", WriteBuffer(table))
+        self.tables[fresh] = table
+        return fresh
+
+    def teardown(self, store: Store) -> None:
+        self.tables.pop(store, None)
+
+
+def test_a_buffered_store_over_a_dict_table_conforms() -> None:
+    stores = DictStores()
+    check_store(
+        stores.make,
+        reopen=stores.reopen,
+        teardown=stores.teardown,
+        max_examples=max(100, settings().max_examples),
+    )
+
+
+def test_the_tiny_buffer_flushes_in_the_middle_and_still_conforms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import fssdk.stores._buffer as write_buffer
+
+    monkeypatch.setattr(write_buffer, "AUTO_FLUSH_WRITES", 2)
+    stores = DictStores()
+    check_store(stores.make, reopen=stores.reopen, teardown=stores.teardown, max_examples=60)
+
+
+# -- reads never flush -------------------------------------------------------------------------
+
+
+def test_no_read_writes_to_the_table() -> None:
+    table = DictTable()
+    store = BufferedStore("s", WriteBuffer(table))
+    scope = store.scope(b"g", b"k", b"")
+    for number in range(5):
+        scope.put(b"%d" % number, b"v")
+    scope.merge(b"1", b"+")
+    scope.delete_prefix(b"4")
+    store.put_state(b"a", b"1")
+    assert scope.get(b"1") == b"v+"
+    assert list(scope.scan(reverse=True)) == [(b"3", b"v"), (b"2", b"v"), (b"1", b"v+"),
+                                              (b"0", b"v")]
+    assert scope.first(b"2") == (b"2", b"v")
+    assert store.list_states(b"", b"") == [b"a"]
+    assert list(store.scan_keys(b"g")) == [b"k"]
+    assert "write" not in table.calls
+    store.flush()
+    assert table.calls["write"] == 1
+
+
+# -- repeated clear ------------------------------------------------------------------------------
+
+
+def test_repeated_clears_keep_one_pending_range_and_write_one_range_delete() -> None:
+    """The loop of issue 9 (put, clear, get) with a flush every iteration."""
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"map", b"user", b"")
+    for number in range(300):
+        scope.put(b"a", b"%d" % number)
+        scope.delete_prefix()
+        scope.delete_prefix()
+        assert scope.get(b"a") is None
+        assert [len(writes.cleared) for writes in buffer.scopes.values()] == [1]
+        if number % 2:
+            store.flush()
+    assert buffer.range_deletes == 1
+    assert table.calls["delete_range"] == 1
+
+
+def test_clearing_a_large_scope_writes_one_range_delete_per_flush(tmp_path: Path) -> None:
+    with RocksDBBackend(tmp_path) as backend:
+        store = backend.store("s")
+        scope = store.scope(b"map", b"user", b"")
+        for round_ in range(3):
+            for number in range(SMALL_RANGE + 5):
+                scope.put(b"%03d" % number, b"v")
+            backend.flush()
+            scope.delete_prefix()
+            scope.delete_prefix()
+            backend.flush()
+            assert scope.first() is None
+            assert store._buffer.range_deletes == round_ + 1  # type: ignore[attr-defined]
+
+
+def test_a_nested_prefix_delete_is_absorbed_by_the_wider_one() -> None:
+    buffer = WriteBuffer(DictTable())
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"g", b"k", b"")
+    scope.delete_prefix(b"ab")
+    scope.delete_prefix(b"a")
+    scope.delete_prefix(b"abc")
+    (writes,) = buffer.scopes.values()
+    assert len(writes.cleared) == 1
+    buffer._check()
+
+
+# -- merges are tracked per key group ------------------------------------------------------------
+
+
+def test_a_merge_in_one_key_group_keeps_gets_of_another_one_lookup(tmp_path: Path) -> None:
+    for reopen in (False, True):
+        with RocksDBBackend(tmp_path / str(reopen)) as backend:
+            store = backend.store("s")
+            values = store.scope(b"values", b"user", b"")
+            lists = store.scope(b"lists", b"user", b"")
+            values.put(b"", b"1")
+            lists.merge(b"", b"a")
+            backend.flush()
+            lists.merge(b"", b"b")
+            backend.flush()
+        with RocksDBBackend(tmp_path / str(reopen)) as backend:
+            store = backend.store("s")
+            buffer: WriteBuffer = store._buffer  # type: ignore[attr-defined]
+            assert store.scope(b"values", b"user", b"").get(b"") == b"1"
+            assert store.get(ComplexKey(b"values", b"user", b"", b"")) == b"1"
+            assert store.get(ComplexKey(b"values", b"other", b"", b"")) is None
+            assert buffer.operand_reads == 0
+            assert store.scope(b"lists", b"user", b"").get(b"") == b"ab"
+            assert buffer.operand_reads == 1
+
+
+def test_gets_of_a_group_without_operands_use_only_point_lookups() -> None:
+    table = DictTable()
+    store = BufferedStore("s", WriteBuffer(table))
+    store.scope(b"lists", b"k", b"").merge(b"", b"x")
+    store.scope(b"values", b"k", b"").put(b"", b"1")
+    store.flush()
+    table.calls.clear()
+    for _ in range(3):
+        assert store.scope(b"values", b"k", b"").get(b"") == b"1"
+        assert store.scope(b"values", b"j", b"").get(b"") is None
+    assert table.calls == {"get": 6}
+    assert store.scope(b"lists", b"k", b"").get(b"") == b"x"
+    assert table.calls["run"] == 1
+
+
+def test_operands_written_before_group_markers_are_still_folded(tmp_path: Path) -> None:
+    """A store with operands but no per-group markers treats every group as holding some."""
+    from rocksdict import Options, Rdict
+
+    from fssdk import _keyformat as kf
+
+    with RocksDBBackend(tmp_path) as backend:
+        backend.store("s").put(ComplexKey(b"old", b"k", b"", b"l"), b"a")
+    options = Options(raw_mode=True)
+    database = Rdict(str(tmp_path), options, column_families={"store:s": Options(raw_mode=True)})
+    family = database.get_column_family("store:s")
+    base = kf.complex_key(b"old", b"k", b"", b"l")
+    family.put(kf.operand_after(base, 1), b"b")
+    family.put(kf.META_MERGE_SEQ, (1).to_bytes(kf.SEQ_BYTES, "big"))
+    del family
+    database.close()
+    for _ in range(2):
+        with RocksDBBackend(tmp_path) as backend:
+            store = backend.store("s")
+            assert store.get(ComplexKey(b"old", b"k", b"", b"l")) == b"ab"
+            store.merge(ComplexKey(b"new", b"k", b"", b"l"), b"x")
