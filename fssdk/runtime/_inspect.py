@@ -11,6 +11,7 @@ exactly as the store does.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import shutil
 import tempfile
@@ -31,6 +32,7 @@ from fssdk.runtime._checkpoint import (
     tree_size,
 )
 from fssdk.runtime._run_errors import StateDirError, UsageError
+from fssdk.stores._buffer import WriteBuffer
 from fssdk.stores._rocksdb import RocksDBTable
 
 _STORE_PREFIX: Final = "store:"
@@ -261,15 +263,13 @@ def state_views(snapshot: Snapshot, store: str) -> dict[bytes, Any]:
     """
     from fssdk_advanced import StateView  # noqa: PLC0415 - the layers: see the docstring
 
-    prefix = kf.group_head(StateView.DESCRIPTOR_KEY_GROUP)
-    options = ReadOptions()
-    options.set_iterate_upper_bound(kf.successor(prefix))
+    head = LAYOUT.group_head(StateView.DESCRIPTOR_KEY_GROUP)
     views: dict[bytes, Any] = {}
-    for physical, value in snapshot.family(store).items(from_key=prefix, read_opt=options):
-        parts = kf.decode_components(physical)
-        if len(parts) == 4 and parts[0] == StateView.DESCRIPTOR_KEY_GROUP and not parts[3]:
+    for base, value in LAYOUT.fold(snapshot.table(store).scan(head, LAYOUT.successor(head))):
+        _, key_group, _, user_key = LAYOUT.decode_components(base)
+        if not user_key:
             with contextlib.suppress(ValueError):
-                views[parts[1]] = StateView.from_descriptor(value)
+                views[key_group] = StateView.from_descriptor(value)
     return views
 
 
@@ -284,25 +284,11 @@ def list_keys(
     snapshot: Snapshot, store: str, key_group: bytes, namespace: bytes | None, limit: int
 ) -> tuple[list[bytes], int]:
     """Up to ``limit`` distinct primary keys of ``key_group`` (holding state in ``namespace``
-    when given), ascending, and how many there are. One seek per key."""
-    head = kf.group_head(key_group)
-    reader = snapshot.family(store).iter()
-    shown: list[bytes] = []
-    total = 0
-    reader.seek(head)
-    while reader.valid() and reader.key().startswith(head):
-        key = kf.decode_components(reader.key())[1]
-        following = head + kf.escape(key) + b"\x00\x02"
-        if namespace is not None:
-            prefix = kf.scope_prefix(key_group, key, namespace)
-            reader.seek(prefix)
-            if not (reader.valid() and reader.key().startswith(prefix)):
-                reader.seek(following)
-                continue
-        total += 1
-        if len(shown) < limit:
-            shown.append(key)
-        reader.seek(following)
+    when given), ascending, and how many there are: the store's own skip-scan, one seek per key."""
+    buffer = WriteBuffer(snapshot.table(store))
+    keys = buffer.keys(buffer.group(key_group), namespace)
+    shown = list(itertools.islice(keys, limit))
+    total = len(shown) + sum(1 for _ in keys)
     return shown, total
 
 
