@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,7 +17,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import fssdk_advanced
 import fssdk_advanced.windows
-from fssdk import Store
+from fssdk import ComplexKey, Store
+from fssdk import Iterator as StoreIterator
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk_advanced import (
     IntCodec,
@@ -236,6 +237,100 @@ def test_bad_arguments_raise_naming_them(store: Store) -> None:
         agg.add("k", 1, 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="timestamp must be an int"):
         agg.add(b"k", 1.0, 1)  # type: ignore[arg-type]
+
+
+# -- costs ---------------------------------------------------------------------------------------
+
+
+class CountingStore(Store):
+    """A store that forwards to ``inner`` and counts point reads, scans, entries scanned, writes."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner.name)
+        self.inner = inner
+        self.reads = self.scans = self.scanned = self.writes = 0
+
+    def reset(self) -> None:
+        self.reads = self.scans = self.scanned = self.writes = 0
+
+    def put_state(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
+        self.inner.put_state(key, value)
+
+    def get_state(self, key: bytes) -> bytes | None:
+        self.reads += 1
+        return self.inner.get_state(key)
+
+    def delete_state(self, key: bytes) -> None:
+        self.writes += 1
+        self.inner.delete_state(key)
+
+    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+        self.scans += 1
+        return self.inner.list_states(start_inclusive, end_exclusive)
+
+    def put(self, key: ComplexKey, value: bytes) -> None:
+        self.writes += 1
+        self.inner.put(key, value)
+
+    def get(self, key: ComplexKey) -> bytes | None:
+        self.reads += 1
+        return self.inner.get(key)
+
+    def delete(self, key: ComplexKey) -> None:
+        self.writes += 1
+        self.inner.delete(key)
+
+    def merge(self, key: ComplexKey, value: bytes) -> None:
+        self.writes += 1
+        self.inner.merge(key, value)
+
+    def delete_prefix(self, key: ComplexKey) -> None:
+        self.writes += 1
+        self.inner.delete_prefix(key)
+
+    def scan_complex(
+        self, key_group: bytes, key: bytes, namespace: bytes, *,
+        start: bytes = b"", end: bytes = b"", reverse: bool = False,
+    ) -> StoreIterator:
+        self.scans += 1
+        inner = self.inner.scan_complex(
+            key_group, key, namespace, start=start, end=end, reverse=reverse
+        )
+
+        def counted() -> Iterator[tuple[bytes, bytes]]:
+            with inner:
+                for pair in inner:
+                    self.scanned += 1
+                    yield pair
+
+        return StoreIterator(counted())
+
+
+def test_an_event_costs_a_read_and_two_writes_per_window_and_no_scan(store: Store) -> None:
+    counted = CountingStore(store)
+    agg = counting(counted, SlidingWindows(60, 20), Recorder())
+    for ts in range(0, 6000, 7):
+        agg.add(b"k", ts, 1)
+    counted.reset()
+    agg.add(b"k", 6001, 1)
+    assert (counted.reads, counted.scans, counted.writes) == (3, 0, 6)
+
+
+def test_a_bridging_session_event_reads_only_its_two_neighbours(store: Store) -> None:
+    counted = CountingStore(store)
+    rec = Recorder()
+    agg = counting(counted, SessionWindows(10), rec)
+    for ts in range(0, 20_000, 100):
+        agg.add(b"k", ts, 1)
+        agg.add(b"k", ts + 15, 1)
+    counted.reset()
+    agg.add(b"k", 10_008, 1)
+    assert counted.scans == 2
+    assert counted.scanned <= 2
+    assert counted.reads <= 4  # the merge: target and two sources; the add: one
+    agg.advance_watermark(10_030)
+    assert (b"k", Window(10_000, 10_025), 3) in rec.results
 
 
 # -- the state machine -------------------------------------------------------------------------

@@ -330,6 +330,7 @@ class WindowedAggregation(Generic[T, R]):
                 sessions.delete(window.start)
                 for at in self._timestamps(window):
                     self.timers.delete_event_time_timer(key, window_id, at)
-            self._contents.merge(key, merged_id, sources)
+            if sources:
+                self._contents.merge(key, merged_id, sources)
             sessions.put(merged.start, merged.end)
         return [merged]
