@@ -162,6 +162,18 @@ class WindowedAggregation(Generic[T, R]):
       window.
 
     Call :meth:`advance_watermark` from ``process_watermark``. Costs: see the module docstring.
+
+    >>> from fssdk.runtime import LocalContext, MemoryBackend
+    >>> from fssdk_advanced import IntCodec, TumblingWindows
+    >>> sums = KeyedReducingStateFactory.from_context(
+    ...     LocalContext(MemoryBackend()), "sums", b"sum", IntCodec(), lambda a, b: a + b)
+    >>> windows = WindowedAggregation(sums, TumblingWindows(10), on_result=print)
+    >>> windows.add(b"k", 3, 1), windows.add(b"k", 12, 5), windows.add(b"k", 7, 2)
+    (True, True, True)
+    >>> windows.advance_watermark(9)
+    WindowResult(key=b'k', window=Window(start=0, end=10), result=3)
+    >>> windows.add(b"k", 8, 4)
+    False
     """
 
     __slots__ = (
