@@ -54,6 +54,15 @@ from fssdk_advanced.state import (
     ValueState,
 )
 from fssdk_advanced.time import StateTtl, Timer, TimerService
+from fssdk_advanced.windows import (
+    SessionWindows,
+    SlidingWindows,
+    TumblingWindows,
+    Window,
+    WindowAssigner,
+    WindowedAggregation,
+    WindowResult,
+)
 
 __all__ = [
     "AggregateFunc",
@@ -82,13 +91,20 @@ __all__ = [
     "PickleCodec",
     "PriorityQueueState",
     "ReducingState",
+    "SessionWindows",
+    "SlidingWindows",
     "StateTtl",
     "StateView",
     "StringCodec",
     "Timer",
     "TimerService",
+    "TumblingWindows",
     "TupleCodec",
     "UnorderedCodecError",
     "ValueState",
+    "Window",
+    "WindowAssigner",
+    "WindowResult",
+    "WindowedAggregation",
     "default_codec_for",
 ]

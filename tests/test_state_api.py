@@ -37,6 +37,13 @@ from fssdk_advanced.state import _identity
 PACKAGE = Path(fssdk_advanced.__file__).parent
 
 API = {
+    "SessionWindows",
+    "SlidingWindows",
+    "TumblingWindows",
+    "Window",
+    "WindowAssigner",
+    "WindowedAggregation",
+    "WindowResult",
     "StateTtl",
     "Timer",
     "TimerService",

@@ -4,19 +4,17 @@ Each input record is a taxi trip, ``{"ts": seconds, "zone": "...", "fare": 12.5}
 time order. Trips are grouped per zone into tumbling windows of ``window_seconds`` (config,
 default 300): window ``[start, start + size)`` holds the trips with ``start <= ts < start + size``.
 
-State (fssdk_advanced):
+State: one :class:`WindowedAggregation` over ``TumblingWindows(window_seconds)`` in the store
+``windows``: a :class:`KeyedAggregatingStateFactory` keyed by zone holds one
+:class:`FareStats` accumulator per zone and window, and the aggregation's timer service one
+timer per window at its last second.
 
-- ``windows``: a :class:`KeyedAggregatingStateFactory` keyed by zone, whose state name (the
-  scope's namespace) is the window start: one :class:`FareStats` accumulator per zone and window.
-- ``timers``: a :class:`PriorityQueueState` of ``(last second of window, zone)``, the windows
-  waiting for the watermark, smallest first.
-- ``watermark``: a :class:`ValueState` with the last watermark seen.
+A watermark ``W`` says no trip at or before ``W`` is still to come. On each one the windows whose
+last second is ``<= W`` fire: each is emitted as one JSON line on target 0 and cleared. A trip
+whose window has already fired is late: it goes, unchanged, to target 1 (with ``fssdk run`` and
+``--output FILE``, the file ``FILE.1``). Watermarks are forwarded.
 
-A watermark ``W`` says no trip at or before ``W`` is still to come. On each one the operator
-fires every window whose last second is ``<= W``: it emits the window's statistics as one JSON
-line on target 0 and clears the window. A trip whose window has already fired is late: it goes,
-unchanged, to target 1 (with ``fssdk run`` and ``--output FILE``, the file ``FILE.1``).
-Watermarks are forwarded.
+``windowed_fares_manual.py`` is the same operator with the windows written by hand.
 
 Run it (from the repository root)::
 
@@ -35,12 +33,10 @@ from typing import Any
 
 import fssdk
 from fssdk_advanced import (
-    IntCodec,
     KeyedAggregatingStateFactory,
-    PriorityQueueState,
-    StringCodec,
-    TupleCodec,
-    ValueState,
+    TumblingWindows,
+    WindowedAggregation,
+    WindowResult,
 )
 
 
@@ -95,47 +91,28 @@ class WindowedFares(fssdk.BaseDriver):
     """Per zone and tumbling window: trips, total, average and largest fare."""
 
     def init(self, ctx: fssdk.Context, config: Mapping[str, str]) -> None:
-        self.size = int(config.get("window_seconds", "300"))
-        if self.size < 1:
-            raise ValueError(f"window_seconds must be positive, got {self.size}")
-        self.windows = KeyedAggregatingStateFactory.from_context_auto_codec(
+        size = int(config.get("window_seconds", "300"))
+        if size < 1:
+            raise ValueError(f"window_seconds must be positive, got {size}")
+        self.ctx = ctx
+        fares = KeyedAggregatingStateFactory.from_context_auto_codec(
             ctx, "windows", b"fares", FareStats(), FareAccumulator
         )
-        self.timers = PriorityQueueState.from_context(
-            ctx, "timers", TupleCodec(IntCodec(), StringCodec())
-        )
-        self.watermark = ValueState.from_context(ctx, "watermark", IntCodec())
+        self.windows = WindowedAggregation(fares, TumblingWindows(size), on_result=self.emit)
+
+    def emit(self, fired: WindowResult[dict[str, Any]]) -> None:
+        key, window, stats = fired
+        out = {"zone": key.decode(), "window_start": window.start, "window_end": window.end,
+               **stats}
+        self.ctx.emit(json.dumps(out, sort_keys=True).encode())
 
     def process(self, ctx: fssdk.Context, source_id: int, data: bytes) -> None:
         ts, zone, cents = parse_trip(data)
-        start = ts - ts % self.size
-        last_second = start + self.size - 1
-        watermark, seen = self.watermark.value()
-        if seen and watermark is not None and last_second <= watermark:
+        if not self.windows.add(zone.encode(), ts, cents):
             ctx.emit(data, 1)
-            return
-        window = self.windows.new_aggregating_state(zone.encode(), str(start))
-        _, exists = window.get()
-        if not exists:
-            self.timers.add((last_second, zone))
-        window.add(cents)
 
     def process_watermark(self, ctx: fssdk.Context, source_id: int, watermark: int) -> None:
-        while True:
-            timer, found = self.timers.peek()
-            if not found or timer is None or timer[0] > watermark:
-                break
-            self.timers.poll()
-            last_second, zone = timer
-            start = last_second + 1 - self.size
-            window = self.windows.new_aggregating_state(zone.encode(), str(start))
-            stats, exists = window.get()
-            if exists and stats is not None:
-                out = {"zone": zone, "window_start": start, "window_end": start + self.size,
-                       **stats}
-                ctx.emit(json.dumps(out, sort_keys=True).encode())
-            window.clear()
-        self.watermark.update(watermark)
+        self.windows.advance_watermark(watermark)
         ctx.emit_watermark(watermark)
 
 
