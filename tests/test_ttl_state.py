@@ -1,0 +1,398 @@
+"""State TTL wired into every state type: expiry, visibility, update types, cleanup, identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from fssdk import StateConflictError
+from fssdk.runtime import Backend, LocalContext, MemoryBackend
+from tests.conftest import BackendFactory
+from fssdk_advanced.codecs import IntCodec, StringCodec
+from fssdk_advanced.state import (
+    AggregatingState,
+    KeyedListStateFactory,
+    KeyedMapStateFactory,
+    KeyedPriorityQueueStateFactory,
+    KeyedValueStateFactory,
+    ListState,
+    MapState,
+    PriorityQueueState,
+    ReducingState,
+    ValueState,
+)
+from fssdk_advanced.state._ttl import INDEX_KEY_GROUP, TtlScope
+from fssdk_advanced.time import StateTtl
+
+R = TypeVar("R")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def ctx(backend: Backend) -> Iterator[LocalContext]:
+    context = LocalContext(backend)
+    yield context
+    context.close()
+
+
+class Sum:
+    def create_accumulator(self) -> int:
+        return 0
+
+    def add(self, value: int, acc: int) -> int:
+        return acc + value
+
+    def get_result(self, acc: int) -> int:
+        return acc
+
+    def merge(self, a: int, b: int) -> int:
+        return a + b
+
+
+def test_value_expires_and_is_removed_on_read(ctx: LocalContext) -> None:
+    clock = Clock()
+    state = ValueState.from_context(ctx, "v", IntCodec(), ttl=StateTtl(10, clock=clock))
+    state.update(7)
+    clock.now = 9
+    assert state.value() == (7, True)
+    clock.now = 10
+    assert state.value() == (None, False)
+    assert state._scope.get(b"") is None
+
+
+def test_return_expired_if_not_cleaned_up_returns_it_once(ctx: LocalContext) -> None:
+    clock = Clock()
+    ttl = StateTtl(10, visibility="return_expired_if_not_cleaned_up", clock=clock)
+    state = ValueState.from_context(ctx, "v", IntCodec(), ttl=ttl)
+    state.update(7)
+    clock.now = 50
+    assert state.value() == (7, True)
+    assert state.value() == (None, False)
+
+
+def test_on_read_and_write_extends_the_lifetime(ctx: LocalContext) -> None:
+    clock = Clock()
+    read = ValueState.from_context(
+        ctx, "r", IntCodec(), ttl=StateTtl(10, update_type="on_read_and_write", clock=clock)
+    )
+    write = ValueState.from_context(ctx, "w", IntCodec(), ttl=StateTtl(10, clock=clock))
+    read.update(1)
+    write.update(1)
+    clock.now = 8
+    assert read.value() == (1, True) and write.value() == (1, True)
+    clock.now = 15
+    assert read.value() == (1, True)
+    assert write.value() == (None, False)
+
+
+def test_reducing_and_aggregating_restart_from_scratch_after_expiry(ctx: LocalContext) -> None:
+    clock = Clock()
+    ttl = StateTtl(10, clock=clock)
+    reducing = ReducingState.from_context(ctx, "r", IntCodec(), lambda a, b: a + b, ttl=ttl)
+    aggregating = AggregatingState.from_context(ctx, "a", IntCodec(), Sum(), ttl=ttl)
+    for state in (reducing, aggregating):
+        state.add(3)
+        state.add(4)
+    assert reducing.get() == (7, True) and aggregating.get() == (7, True)
+    clock.now = 20
+    reducing.add(1)
+    aggregating.add(1)
+    assert reducing.get() == (1, True) and aggregating.get() == (1, True)
+
+
+def test_list_elements_expire_one_by_one(ctx: LocalContext) -> None:
+    clock = Clock()
+    state = ListState.from_context(ctx, "l", IntCodec(), ttl=StateTtl(10, clock=clock))
+    state.add(1)
+    clock.now = 5
+    state.add_all([2, 3])
+    assert state.get() == [1, 2, 3]
+    clock.now = 10
+    assert state.get() == [2, 3]
+    clock.now = 15
+    assert state.get() == []
+    assert state._scope.get(b"") is None
+
+
+def test_map_entries_expire_one_by_one(ctx: LocalContext) -> None:
+    clock = Clock()
+    state = MapState.from_context(
+        ctx, "m", StringCodec(), IntCodec(), ttl=StateTtl(10, clock=clock)
+    )
+    state.put("a", 1)
+    clock.now = 5
+    state.put("b", 2)
+    clock.now = 12
+    assert list(state.items()) == [("b", 2)]
+    assert list(state.keys()) == ["b"] and not state.contains("a") and state.contains("b")
+    assert state.get("a") == (None, False)
+    clock.now = 20
+    assert state.is_empty()
+
+
+def test_priority_queue_elements_expire(ctx: LocalContext) -> None:
+    clock = Clock()
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec(), ttl=StateTtl(10, clock=clock))
+    queue.add(5)
+    clock.now = 5
+    queue.add(9)
+    queue.add(1)
+    assert queue.peek() == (1, True)
+    clock.now = 10
+    assert list(queue.all()) == [1, 9]
+    assert queue.poll() == (1, True)
+    assert queue.poll() == (9, True)
+    assert queue.poll() == (None, False)
+
+
+def index_size(ctx: LocalContext, store_name: str, key_group: bytes) -> int:
+    scope = ctx.get_or_create_store(store_name).scope(INDEX_KEY_GROUP, key_group, b"")
+    with scope.scan() as scan:
+        return sum(1 for _ in scan)
+
+
+def stored(factory: Any, keys: Iterator[Any] | None = None) -> int:
+    return sum(1 for _ in factory.keys())
+
+
+@pytest.mark.parametrize("kind", ["value", "list", "map", "queue"])
+def test_cleanup_removes_state_that_is_never_read(ctx: LocalContext, kind: str) -> None:
+    clock = Clock()
+    ttl = StateTtl(100, clock=clock)
+    write: Callable[[str], None]
+    if kind == "value":
+        values = KeyedValueStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: values.new_keyed_value(key).update(1)  # noqa: E731
+        factory: Any = values
+    elif kind == "list":
+        lists = KeyedListStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: lists.new_keyed_list(key).add(1)  # noqa: E731
+        factory = lists
+    elif kind == "map":
+        maps = KeyedMapStateFactory.from_context(
+            ctx, "s", b"g", StringCodec(), IntCodec(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: maps.new_keyed_map(key).put("x", 1)  # noqa: E731
+        factory = maps
+    else:
+        queues = KeyedPriorityQueueStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: queues.new_keyed_priority_queue(key).add(1)  # noqa: E731
+        factory = queues
+    for n in range(10):
+        write(f"old{n}")
+    assert stored(factory) == 10
+    clock.now = 1_000
+    assert factory.cleanup(4) == 4
+    assert stored(factory) == 6
+    assert factory.cleanup(100) == 6
+    assert stored(factory) == 0 and index_size(ctx, "s", b"g") == 0
+    assert factory.cleanup(100) == 0
+
+
+def test_writes_clean_up_by_themselves_and_the_store_levels_off(ctx: LocalContext) -> None:
+    clock = Clock()
+    factory = KeyedValueStateFactory.from_context(
+        ctx, "s", b"g", IntCodec(), key_codec=IntCodec(), ttl=StateTtl(1_000, clock=clock)
+    )
+    sizes = []
+    for step in range(20_000):
+        clock.now = step
+        factory.new_keyed_value(step).update(step)
+        if step % 5_000 == 4_999:
+            sizes.append(stored(factory))
+    assert max(sizes) <= 1_200, sizes
+    assert index_size(ctx, "s", b"g") <= 1_200
+
+
+def test_without_ttl_the_plain_helpers_are_used(ctx: LocalContext) -> None:
+    from fssdk_advanced.state._values import ScopedCodec  # noqa: PLC0415
+
+    state = ValueState.from_context(ctx, "v", IntCodec())
+    assert type(state._values) is ScopedCodec
+    assert not isinstance(state._scope, TtlScope)
+    assert type(PriorityQueueState.from_context(ctx, "q", IntCodec())) is PriorityQueueState
+
+
+def test_ttl_argument_is_checked(ctx: LocalContext) -> None:
+    with pytest.raises(TypeError, match="ttl"):
+        ValueState.from_context(ctx, "v", IntCodec(), ttl=10)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="migrate"):
+        ValueState.from_context(ctx, "w", IntCodec(), ttl=StateTtl(1), migrate=lambda v: v)
+
+
+def in_run(open_backend: BackendFactory, body: Callable[[LocalContext], R]) -> R:
+    with open_backend() as backend:
+        ctx = LocalContext(backend)
+        try:
+            return body(ctx)
+        finally:
+            ctx.close()
+
+
+def test_changing_ttl_across_a_restart_is_refused(durable_backend_factory: BackendFactory) -> None:
+    def write(ctx: LocalContext) -> None:
+        ValueState.from_context(ctx, "v", IntCodec()).update(5)
+
+    def with_ttl(ctx: LocalContext) -> object:
+        return ValueState.from_context(ctx, "v", IntCodec(), ttl=StateTtl(60_000))
+
+    in_run(durable_backend_factory, write)
+    with pytest.raises(StateConflictError, match=r"no TTL.*TTL \{"):
+        in_run(durable_backend_factory, with_ttl)
+
+    def ttl_write(ctx: LocalContext) -> None:
+        ValueState.from_context(ctx, "t", IntCodec(), ttl=StateTtl(60_000)).update(5)
+
+    def other_ttl(ctx: LocalContext) -> object:
+        return ValueState.from_context(ctx, "t", IntCodec(), ttl=StateTtl(30_000))
+
+    def no_ttl(ctx: LocalContext) -> object:
+        return ValueState.from_context(ctx, "t", IntCodec())
+
+    def same_ttl(ctx: LocalContext) -> object:
+        return ValueState.from_context(ctx, "t", IntCodec(), ttl=StateTtl(60_000)).value()
+
+    in_run(durable_backend_factory, ttl_write)
+    with pytest.raises(StateConflictError, match="60000.*30000"):
+        in_run(durable_backend_factory, other_ttl)
+    with pytest.raises(StateConflictError, match="TTL"):
+        in_run(durable_backend_factory, no_ttl)
+    assert in_run(durable_backend_factory, same_ttl) == (5, True)
+
+
+TTLS = st.builds(
+    lambda update, visibility: (update, visibility),
+    st.sampled_from(["on_create_and_write", "on_read_and_write"]),
+    st.sampled_from(["never_return_expired", "return_expired_if_not_cleaned_up"]),
+)
+
+
+class TtlMachine(RuleBasedStateMachine):
+    """Value, list and map state with TTL against a model, under a clock the test moves."""
+
+    LIFE = 10
+
+    @initialize(options=TTLS)
+    def start(self, options: tuple[str, str]) -> None:
+        self.clock = Clock()
+        self.update_type, self.visibility = options
+        ttl = StateTtl(
+            self.LIFE, update_type=self.update_type, visibility=self.visibility, clock=self.clock
+        )
+        self.ctx = LocalContext(MemoryBackend())
+        self.value = ValueState.from_context(self.ctx, "v", IntCodec(), ttl=ttl)
+        self.list = ListState.from_context(self.ctx, "l", IntCodec(), ttl=ttl)
+        self.map = MapState.from_context(self.ctx, "m", IntCodec(), IntCodec(), ttl=ttl)
+        self.model_value: tuple[int, int] | None = None
+        self.model_list: list[tuple[int, int]] = []
+        self.model_map: dict[int, tuple[int, int]] = {}
+
+    def teardown(self) -> None:
+        self.ctx.close()
+
+    def _expires(self) -> int:
+        return self.clock.now + self.LIFE
+
+    def _visible(self, expires_at: int) -> bool:
+        return expires_at > self.clock.now
+
+    @rule(step=st.integers(0, 12))
+    def advance(self, step: int) -> None:
+        self.clock.now += step
+
+    @rule(v=st.integers(-5, 5))
+    def update_value(self, v: int) -> None:
+        self.value.update(v)
+        self.model_value = (v, self._expires())
+
+    @rule()
+    def read_value(self) -> None:
+        got = self.value.value()
+        model = self.model_value
+        if model is None:
+            assert got == (None, False)
+            return
+        if not self._visible(model[1]):
+            self.model_value = None
+            expected = (model[0], True) if self.visibility.startswith("return") else (None, False)
+            assert got == expected
+            return
+        if self.update_type == "on_read_and_write":
+            self.model_value = (model[0], self._expires())
+        assert got == (model[0], True)
+
+    @rule(v=st.integers(-5, 5))
+    def add(self, v: int) -> None:
+        self.list.add(v)
+        self.model_list.append((v, self._expires()))
+
+    @rule()
+    def read_list(self) -> None:
+        got = self.list.get()
+        returned = [
+            v for v, e in self.model_list
+            if self._visible(e) or self.visibility.startswith("return")
+        ]
+        live = [(v, e) for v, e in self.model_list if self._visible(e)]
+        if self.update_type == "on_read_and_write":
+            live = [(v, self._expires()) for v, _ in live]
+        self.model_list = live
+        assert got == returned
+
+    @rule(k=st.integers(0, 3), v=st.integers(-5, 5))
+    def put(self, k: int, v: int) -> None:
+        self.map.put(k, v)
+        self.model_map[k] = (v, self._expires())
+
+    @rule(k=st.integers(0, 3))
+    def get(self, k: int) -> None:
+        got = self.map.get(k)
+        model = self.model_map.get(k)
+        if model is None:
+            assert got == (None, False)
+            return
+        if not self._visible(model[1]):
+            del self.model_map[k]
+            expected = (model[0], True) if self.visibility.startswith("return") else (None, False)
+            assert got == expected
+            return
+        if self.update_type == "on_read_and_write":
+            self.model_map[k] = (model[0], self._expires())
+        assert got == (model[0], True)
+
+    @rule()
+    def items(self) -> None:
+        got = list(self.map.items())
+        returned = [
+            (k, v) for k, (v, e) in sorted(self.model_map.items())
+            if self._visible(e) or self.visibility.startswith("return")
+        ]
+        self.model_map = {
+            k: (v, self._expires() if self.update_type == "on_read_and_write" else e)
+            for k, (v, e) in self.model_map.items() if self._visible(e)
+        }
+        assert got == returned
+
+    @invariant()
+    def never_an_unexpected_value(self) -> None:
+        assert self.clock.now >= 0
+
+
+TestTtlMachine = TtlMachine.TestCase
