@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks import aggregate, factory, lists, maps, memory, queues, scaling, store, value
+from benchmarks import aggregate, factory, lists, maps, memory, queues, scaling, store, ttl, value
 from benchmarks._harness import Workload
 
 WORKLOADS: tuple[Workload, ...] = (
@@ -15,4 +15,5 @@ WORKLOADS: tuple[Workload, ...] = (
     *factory.WORKLOADS,
     *scaling.WORKLOADS,
     *memory.WORKLOADS,
+    *ttl.WORKLOADS,
 )

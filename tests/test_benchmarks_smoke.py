@@ -28,10 +28,13 @@ WORKLOADS = {
     "factory.reducing",
     "scaling.list_add", "scaling.pq_poll", "scaling.map_iter",
     "memory.scan",
+    "ttl.cleanup",
 }  # fmt: skip
 
 #: Workloads without a raw rocksdict equivalent.
-NO_RAW = {name for name in WORKLOADS if name.startswith("factory.")} | {"scaling.list_add"}
+NO_RAW = {name for name in WORKLOADS if name.startswith("factory.")} | {
+    "scaling.list_add", "ttl.cleanup",
+}
 
 
 def run_benchmarks(tmp_path: Path, *args: str) -> dict[str, Any]:

@@ -97,12 +97,12 @@ class Folding(Generic[T, ACC, R]):
 
     def _read(self) -> list[ACC]:
         """``[accumulator]``, or ``[]`` when there is none."""
-        acc, found = self._values.get(self._scope, EMPTY)
+        acc, found = self._values.get_live(self._scope, EMPTY)
         return [acc] if found else []  # type: ignore[list-item]
 
     def add(self, value: T) -> None:
         """Fold ``value`` into the accumulator (a new one when empty). One get, one put."""
-        acc, found = self._values.get(self._scope, EMPTY)
+        acc, found = self._values.get_live(self._scope, EMPTY)
         func = self._func
         if not found:
             acc = func.create_accumulator()

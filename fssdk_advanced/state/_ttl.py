@@ -112,6 +112,14 @@ class TtlCodec(ScopedCodec[T]):
         return self._open(scope, user_key, data, self.what)[1]
 
     def get(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
+        return self._get(scope, user_key, self.ttl.returns_expired)
+
+    def get_live(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
+        return self._get(scope, user_key, False)
+
+    def _get(
+        self, scope: StoreScope, user_key: bytes, returns_expired: bool
+    ) -> tuple[T | None, bool]:
         data = scope.get(user_key)
         if data is None:
             return None, False
@@ -120,7 +128,7 @@ class TtlCodec(ScopedCodec[T]):
         expires_at, value = self._open(scope, user_key, data, self.what)
         if expires_at <= now:
             scope.delete(user_key)
-            return (value, True) if ttl.returns_expired else (None, False)
+            return (value, True) if returns_expired else (None, False)
         if ttl.update_on_read:
             scope.put(user_key, ttl.stamp(data[STAMP_SIZE:], now))
         return value, True

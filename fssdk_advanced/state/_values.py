@@ -82,6 +82,11 @@ class ScopedCodec(Generic[T]):
         """True when ``scope`` holds no value. One seek."""
         return scope.first() is None
 
+    #: The value to build on when writing (a fold's accumulator): the same as :meth:`get`
+    #: here; with TTL, an expired value reads as missing whatever the visibility, as Flink's
+    #: TTL'd aggregating and reducing states never fold into an expired accumulator.
+    get_live = get
+
     def decode_all(
         self, scope: StoreScope, user_key: bytes, parts: Sequence[bytes]
     ) -> tuple[list[T], list[bytes] | None]:
