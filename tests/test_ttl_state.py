@@ -29,7 +29,7 @@ from fssdk_advanced.state import (
 )
 from fssdk_advanced.state import _ttl as ttl_module
 from fssdk_advanced.state._ttl import INDEX_KEY_GROUP, TtlScope
-from fssdk_advanced.time import StateTtl
+from fssdk_advanced.time import StateTtl, TimerService
 from tests.conftest import BackendFactory
 
 R = TypeVar("R")
@@ -163,6 +163,35 @@ def test_priority_queue_elements_expire(ctx: LocalContext) -> None:
     assert queue.poll() == (1, True)
     assert queue.poll() == (9, True)
     assert queue.poll() == (None, False)
+
+
+def test_event_time_ttl_follows_the_watermark(ctx: LocalContext) -> None:
+    timers = TimerService.from_context(ctx, "timers")
+    ttl = StateTtl(1_000, clock=timers.event_time_clock(initial=0))
+    assert ttl.ttl_schema()["time_domain"] == "event-time"
+    state = MapState.from_context(ctx, "m", StringCodec(), IntCodec(), ttl=ttl)
+    state.put("a", 1)
+    list(timers.advance_watermark(999))
+    assert state.get("a") == (1, True)
+    list(timers.advance_watermark(1_000))
+    assert state.get("a") == (None, False)
+
+
+def test_cleanup_keeps_the_live_elements_of_a_list(ctx: LocalContext) -> None:
+    clock = Clock()
+    factory = KeyedListStateFactory.from_context(
+        ctx, "s", b"g", StringCodec(), ttl=StateTtl(80, clock=clock)
+    )
+    names = factory.new_keyed_list(b"k")
+    names.add("old" * 50)
+    clock.now = 50
+    names.add("new")
+    clock.now = 100
+    assert factory.cleanup(10) == 1
+    raw = names._scope.get(b"")
+    assert raw is not None
+    assert b"old" not in raw
+    assert names.get() == ["new"]
 
 
 def index_size(ctx: LocalContext, store_name: str, key_group: bytes) -> int:

@@ -192,7 +192,8 @@ class TtlIndex:
     """
 
     __slots__ = (
-        "_index", "_slice", "_writes", "key_group", "stamp_values", "store", "sweep", "ttl",
+        "_index", "_slice", "_writes", "key_group", "stamp_values", "store", "store_scopes",
+        "sweep", "ttl",
     )
 
     def __init__(
@@ -203,6 +204,7 @@ class TtlIndex:
         self.key_group: Final = key_group
         self.ttl: Final = ttl
         self.sweep: Final = sweep
+        self.store_scopes: Final = store.scopes(key_group)
         self._index = store.scope(INDEX_KEY_GROUP, key_group, b"")
         self._slice = max(1, ttl.ttl // 8)
         self._writes = 0
@@ -246,7 +248,7 @@ class TtlIndex:
                 due.append(index_key)
                 if len(due) == max_entries:
                     break
-        scopes = self.store.scopes(self.key_group)
+        scopes = self.store_scopes
         for index_key in due:
             try:
                 _, key, namespace, user_key = _INDEX_KEY.decode(index_key)
@@ -268,20 +270,40 @@ class TtlIndex:
 
 
 class TtlScope(StoreScope):
-    """A :class:`StoreScope` of a TTL'd state: writes are also recorded in its expiry index."""
+    """A :class:`StoreScope` of a TTL'd state: writes are also recorded in its expiry index.
 
-    __slots__ = ("_ttl_index",)
+    Every operation goes to the store's own scope (``store.scopes``), which engines may make
+    faster than the generic one.
+    """
+
+    __slots__ = ("_inner", "_ttl_index")
 
     def __init__(self, index: TtlIndex, key: bytes, namespace: bytes) -> None:
         super().__init__(index.store, index.key_group, key, namespace)
+        self._inner = index.store_scopes(key, namespace)
         self._ttl_index = index
 
+    def get(self, user_key: bytes) -> bytes | None:
+        return self._inner.get(user_key)
+
+    def delete(self, user_key: bytes) -> None:
+        self._inner.delete(user_key)
+
+    def delete_prefix(self, prefix: bytes = b"") -> None:
+        self._inner.delete_prefix(prefix)
+
+    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> StoreIterator:
+        return self._inner.scan(start=start, end=end, reverse=reverse)
+
+    def first(self, start: bytes = b"") -> tuple[bytes, bytes] | None:
+        return self._inner.first(start)
+
     def put(self, user_key: bytes, value: bytes) -> None:
-        super().put(user_key, value)
+        self._inner.put(user_key, value)
         self._ttl_index.record(self, user_key)
 
     def merge(self, user_key: bytes, value: bytes) -> None:
-        super().merge(user_key, value)
+        self._inner.merge(user_key, value)
         self._ttl_index.record(self, user_key)
 
 
