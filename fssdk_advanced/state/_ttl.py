@@ -92,12 +92,15 @@ class TtlCodec(ScopedCodec[T]):
     found and, with ``on_read_and_write``, a put for each live one.
     """
 
-    __slots__ = ("_inner", "ttl")
+    __slots__ = ("_inner", "_now", "_returns_expired", "_update_on_read", "ttl")
 
     def __init__(self, codec: Codec[T], what: str, ttl: StateTtl) -> None:
         super().__init__(_Stamped(codec, ttl), what)
         self.ttl: Final = ttl
         self._inner = codec.decode
+        self._now = ttl.now
+        self._returns_expired = ttl.returns_expired
+        self._update_on_read = ttl.update_on_read
 
     def _open(self, scope: StoreScope, user_key: bytes, data: bytes, what: str) -> tuple[int, T]:
         """``(expires_at, value)`` of stamped ``data``; ``CorruptStateError`` if it does not
@@ -112,7 +115,7 @@ class TtlCodec(ScopedCodec[T]):
         return self._open(scope, user_key, data, self.what)[1]
 
     def get(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
-        return self._get(scope, user_key, self.ttl.returns_expired)
+        return self._get(scope, user_key, self._returns_expired)
 
     def get_live(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
         return self._get(scope, user_key, False)
@@ -123,14 +126,13 @@ class TtlCodec(ScopedCodec[T]):
         data = scope.get(user_key)
         if data is None:
             return None, False
-        ttl = self.ttl
-        now = ttl.now()
+        now = self._now()
         expires_at, value = self._open(scope, user_key, data, self.what)
         if expires_at <= now:
             scope.delete(user_key)
             return (value, True) if returns_expired else (None, False)
-        if ttl.update_on_read:
-            scope.put(user_key, ttl.stamp(data[STAMP_SIZE:], now))
+        if self._update_on_read:
+            scope.put(user_key, self.ttl.stamp(data[STAMP_SIZE:], now))
         return value, True
 
     def contains(self, scope: StoreScope, user_key: bytes) -> bool:
