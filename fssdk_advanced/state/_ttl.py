@@ -16,7 +16,9 @@ namespace, user key)`` with empty values. ``due`` is the expiry rounded up to a 
 ``ttl // 8`` (at least 1), so repeated writes of one entry within that slice are one index key.
 Byte order is due order: the entries to visit are a prefix of the scope.
 
-Cleanup (:meth:`TtlIndex.cleanup`) visits at most ``max_entries`` due index keys, oldest first:
+Cleanup (:meth:`TtlIndex.cleanup`) seeks from a cursor kept in memory (the last index key it
+visited, so it never walks again over the deletes that RocksDB keeps as tombstones until
+compaction) and visits at most ``max_entries`` due index keys, oldest first:
 for each it reads the entry, deletes what has expired (a list keeps its live elements) and
 deletes the index key. An entry that was written again since has a later index key and is left.
 It runs by itself, :data:`CLEANUP_STEP` index keys every :data:`CLEANUP_EVERY` writes of the
@@ -194,8 +196,8 @@ class TtlIndex:
     """
 
     __slots__ = (
-        "_index", "_slice", "_writes", "key_group", "stamp_values", "store", "store_scopes",
-        "sweep", "ttl",
+        "_cursor", "_index", "_slice", "_writes", "key_group", "stamp_values", "store",
+        "store_scopes", "sweep", "ttl",
     )
 
     def __init__(
@@ -210,6 +212,7 @@ class TtlIndex:
         self._index = store.scope(INDEX_KEY_GROUP, key_group, b"")
         self._slice = max(1, ttl.ttl // 8)
         self._writes = 0
+        self._cursor = b""
 
     def scopes(self, primary_key: bytes, namespace: bytes) -> StoreScope:
         """The :class:`TtlScope` of ``(primary_key, namespace)`` (a Keyed factory's scope maker);
@@ -226,7 +229,9 @@ class TtlIndex:
         ttl = self.ttl
         step = self._slice
         due = min(-(-ttl.expires_at(ttl.now()) // step) * step, _MAX_TIME)
-        self._index.put(_INDEX_KEY.encode((due, scope.key, scope.namespace, user_key)), b"")
+        index_key = _INDEX_KEY.encode((due, scope.key, scope.namespace, user_key))
+        self._index.put(index_key, b"")
+        self._cursor = min(self._cursor, index_key)  # below it only if the clock went back
         self._writes += 1
         if self._writes >= CLEANUP_EVERY:
             self._writes = 0
@@ -244,7 +249,9 @@ class TtlIndex:
             return 0
         now = self.ttl.now()
         end = _INDEX_KEY.encode((now, b"", b"", b"")) if now < _MAX_TIME else b""
-        with self._index.scan(end=end) as scan:
+        if end and end <= self._cursor:
+            return 0
+        with self._index.scan(start=self._cursor, end=end) as scan:
             due: list[bytes] = []
             for index_key, _ in scan:
                 due.append(index_key)
@@ -268,6 +275,8 @@ class TtlIndex:
                 elif kept != data:
                     scope.put(user_key, kept)
             self._index.delete(index_key)
+        if due:
+            self._cursor = due[-1]
         return len(due)
 
 
