@@ -248,7 +248,7 @@ class TtlIndex:
         if max_entries == 0:
             return 0
         now = self.ttl.now()
-        end = _INDEX_KEY.encode((now, b"", b"", b"")) if now < _MAX_TIME else b""
+        end = _INDEX_KEY.encode((now + 1, b"", b"", b"")) if now < _MAX_TIME else b""
         if end and end <= self._cursor:
             return 0
         with self._index.scan(start=self._cursor, end=end) as scan:
