@@ -12,6 +12,7 @@ from benchmarks import (
     queues,
     scaling,
     store,
+    ttl,
     value,
 )
 from benchmarks._harness import Workload
@@ -27,4 +28,5 @@ WORKLOADS: tuple[Workload, ...] = (
     *scaling.WORKLOADS,
     *memory.WORKLOADS,
     *e2e.WORKLOADS,
+    *ttl.WORKLOADS,
 )

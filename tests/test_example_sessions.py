@@ -88,8 +88,8 @@ def expected_sessions(lines: list[str]) -> tuple[list[dict[str, Any]], list[str]
 
 
 def test_generated_input_is_what_the_generator_writes() -> None:
-    done = subprocess.run([sys.executable, str(EXAMPLE / "generate.py")], capture_output=True,
-                          text=True, check=True, timeout=60)
+    done = subprocess.run([sys.executable, str(EXAMPLE / "generate_clicks.py")],
+                          capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout == (EXAMPLE / "clicks.jsonl").read_text()
 
 

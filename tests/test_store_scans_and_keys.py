@@ -11,7 +11,9 @@ from fssdk import ClosedError, ComplexKey, ErrorCode, SDKError, Store
 from fssdk.runtime import Backend, LocalContext, RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk_advanced import MapState
-from tests.conftest import BackendFactory
+
+#: The type of the ``backend_factory`` fixture (tests/conftest.py).
+BackendFactory = Callable[[], Backend]
 
 
 def loop_until(

@@ -99,7 +99,7 @@ def test_moving_average_gives_every_window_and_routes_late_readings(tmp_path: Pa
 
 
 def test_the_moving_average_generator_writes_the_sample_input() -> None:
-    done = run([sys.executable, str(EXAMPLES / "moving_average" / "generate.py")])
+    done = run([sys.executable, str(EXAMPLES / "moving_average" / "generate_readings.py")])
     assert done.stdout == (EXAMPLES / "moving_average" / "readings.jsonl").read_text()
 
 

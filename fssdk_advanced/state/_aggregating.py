@@ -19,6 +19,7 @@ from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
 from fssdk_advanced.state._keyed import KeyedFactory
 from fssdk_advanced.state._values import ScopedCodec
+from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
 ACC = TypeVar("ACC")
@@ -96,12 +97,12 @@ class Folding(Generic[T, ACC, R]):
 
     def _read(self) -> list[ACC]:
         """``[accumulator]``, or ``[]`` when there is none."""
-        acc, found = self._values.get(self._scope, EMPTY)
+        acc, found = self._values.get_live(self._scope, EMPTY)
         return [acc] if found else []  # type: ignore[list-item]
 
     def add(self, value: T) -> None:
         """Fold ``value`` into the accumulator (a new one when empty). One get, one put."""
-        acc, found = self._values.get(self._scope, EMPTY)
+        acc, found = self._values.get_live(self._scope, EMPTY)
         func = self._func
         if not found:
             acc = func.create_accumulator()
@@ -149,6 +150,7 @@ class AggregatingState(Folding[T, ACC, R]):
         agg_func: AggregateFunc[T, ACC, R],
         *,
         migrate: Callable[[Any], ACC] | None = None,
+        ttl: StateTtl | None = None,
     ) -> AggregatingState[T, ACC, R]:
         """The non-keyed aggregate in ``store_name``, its accumulator encoded by ``acc_codec``.
 
@@ -159,9 +161,9 @@ class AggregatingState(Folding[T, ACC, R]):
         check_codec(acc_codec, "acc_codec", owner)
         _check_func(agg_func, owner)
         scope, identity = bind_state(
-            ctx, store_name, owner, KIND, {ROLE: acc_codec}, migrate=migrate
+            ctx, store_name, owner, KIND, {ROLE: acc_codec}, migrate=migrate, ttl=ttl
         )
-        return cls(scope, values_of(identity, ROLE, acc_codec, WHAT, migrate), agg_func)
+        return cls(scope, values_of(identity, ROLE, acc_codec, WHAT, migrate, ttl=ttl), agg_func)
 
     @classmethod
     def from_context_auto_codec(
@@ -172,10 +174,11 @@ class AggregatingState(Folding[T, ACC, R]):
         acc_type: object = None,
         *,
         migrate: Callable[[Any], ACC] | None = None,
+        ttl: StateTtl | None = None,
     ) -> AggregatingState[T, ACC, R]:
         """Like :meth:`from_context` with ``default_codec_for(acc_type)`` for the accumulator."""
         return cls.from_context(
-            ctx, store_name, default_codec_for(acc_type), agg_func, migrate=migrate
+            ctx, store_name, default_codec_for(acc_type), agg_func, migrate=migrate, ttl=ttl
         )
 
 
@@ -200,9 +203,10 @@ class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
         what: str,
         key_codec: Codec[Any] | None,
         migrate: Callable[[Any], ACC] | None,
+        ttl: StateTtl | None,
     ) -> None:
         super().__init__(
-            store, key_group, kind, {role: codec}, key_codec=key_codec, migrate=migrate
+            store, key_group, kind, {role: codec}, key_codec=key_codec, migrate=migrate, ttl=ttl
         )
         self._func = func
         self._values: ScopedCodec[ACC] = self._value_helper(role, codec, what, migrate)
@@ -282,13 +286,14 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], ACC] | None = None,
+        ttl: StateTtl | None = None,
     ) -> None:
         owner = type(self).__name__
         check_codec(acc_codec, "acc_codec", owner)
         _check_func(agg_func, owner)
         super().__init__(
             store, key_group, acc_codec, agg_func,
-            kind=KIND, role=ROLE, what=WHAT, key_codec=key_codec, migrate=migrate,
+            kind=KIND, role=ROLE, what=WHAT, key_codec=key_codec, migrate=migrate, ttl=ttl,
         )
 
     @classmethod
@@ -302,10 +307,13 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], ACC] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
         """The factory for ``key_group`` of ``store_name``."""
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, acc_codec, agg_func, key_codec=key_codec, migrate=migrate)
+        return cls(store, key_group, acc_codec, agg_func, key_codec=key_codec,
+            migrate=migrate, ttl=ttl,
+        )
 
     @classmethod
     def from_context_auto_codec(
@@ -318,11 +326,12 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], ACC] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
         """Like :meth:`from_context` with ``default_codec_for(acc_type)`` for the accumulator."""
         return cls.from_context(
             ctx, store_name, key_group, default_codec_for(acc_type), agg_func,
-            key_codec=key_codec, migrate=migrate,
+            key_codec=key_codec, migrate=migrate, ttl=ttl,
         )
 
     def new_aggregating_state(

@@ -16,7 +16,9 @@ from fssdk import Context, Store, StoreScope
 from fssdk_advanced.codecs import Codec, UnorderedCodecError, codec_signature, default_codec_for
 from fssdk_advanced.codecs._typed import type_name
 from fssdk_advanced.state._identity import RESERVED_PREFIX, Identity, declare
+from fssdk_advanced.state._ttl import Sweep, TtlCodec, TtlIndex, check_ttl, sweep_value
 from fssdk_advanced.state._values import ScopedCodec, scoped_codec
+from fssdk_advanced.time import StateTtl
 
 EMPTY: Final = b""
 
@@ -65,13 +67,19 @@ def bind_state(
     *,
     migrate: Callable[[Any], Any] | None = None,
     make_shared: Callable[[Store], Any] | None = None,
+    ttl: StateTtl | None = None,
+    sweep: Sweep = sweep_value,
+    stamp_values: bool = False,
 ) -> tuple[StoreScope, Identity]:
     """Declare the non-keyed state ``store_name`` (the empty key group) and bind its scope.
 
     ``make_shared(store)`` makes the object shared by the identity's handles, if it needs one.
+    With ``ttl``, the scope records its writes in the state's expiry index (cleaned by
+    ``sweep``).
     """
     store = store_from(ctx, store_name, owner)
     check_migrate(migrate, owner)
+    check_ttl_options(ttl, migrate, owner)
     identity = declare(
         store,
         EMPTY,
@@ -79,8 +87,21 @@ def bind_state(
         codecs,
         migrate=migrate is not None,
         make_shared=None if make_shared is None else lambda: make_shared(store),
+        ttl=None if ttl is None else ttl.ttl_schema(),
     )
-    return store.scope(EMPTY, EMPTY, EMPTY), identity
+    if ttl is None:
+        return store.scope(EMPTY, EMPTY, EMPTY), identity
+    return TtlIndex(store, EMPTY, ttl, sweep, stamp_values).scopes(EMPTY, EMPTY), identity
+
+
+def check_ttl_options(ttl: object, migrate: object, owner: str) -> None:
+    """``TypeError`` for a ``ttl`` that is no StateTtl; ``ValueError`` for ``ttl`` with
+    ``migrate`` (old values carry no stamp, so they cannot be read as TTL'd ones)."""
+    if check_ttl(ttl, owner) is not None and migrate is not None:
+        raise ValueError(
+            f"{owner}: ttl= and migrate= cannot be combined (values written before have no "
+            "expiry stamp); migrate first, then declare the TTL on a new key group or store"
+        )
 
 
 def values_of(
@@ -89,8 +110,13 @@ def values_of(
     codec: Codec[Any],
     what: str,
     migrate: Callable[[Any], Any] | None,
+    *,
+    ttl: StateTtl | None = None,
 ) -> ScopedCodec[Any]:
-    """The value helper of ``role``, reading old values through ``migrate`` when given."""
+    """The value helper of ``role``: stamping with ``ttl``, else reading old values through
+    ``migrate`` when given, else the plain helper."""
+    if ttl is not None:
+        return TtlCodec(codec, what, ttl)
     return scoped_codec(codec, what, migrate, identity.old_decoder(role))
 
 

@@ -78,7 +78,10 @@ def describe_codec(codec: object) -> dict[str, Any]:
 
 
 def make_descriptor(
-    kind: str, codecs: Mapping[str, object], key_codec: object | None
+    kind: str,
+    codecs: Mapping[str, object],
+    key_codec: object | None,
+    ttl: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The descriptor of a declaration, as it reads back from JSON (tuples become lists)."""
     descriptor = {
@@ -86,7 +89,7 @@ def make_descriptor(
         "kind": kind,
         "codecs": {role: describe_codec(codec) for role, codec in codecs.items()},
         PRIMARY_KEY: None if key_codec is None else describe_codec(key_codec),
-        "ttl": None,
+        "ttl": None if ttl is None else dict(ttl),
     }
     canonical: dict[str, Any] = json.loads(json.dumps(descriptor))
     return canonical
@@ -99,7 +102,9 @@ def shown(descriptor: Mapping[str, Any]) -> str:
     )
     primary = descriptor.get(PRIMARY_KEY)
     keys = "" if primary is None else f", primary keys {primary['signature']}"
-    return f"{descriptor['kind']} with codecs ({codecs}){keys}"
+    ttl = descriptor.get("ttl")
+    lifetime = "no TTL" if ttl is None else f"TTL {json.dumps(ttl, sort_keys=True)}"
+    return f"{descriptor['kind']} with codecs ({codecs}){keys}, {lifetime}"
 
 
 def _arguments(inside: str) -> list[str]:
@@ -216,6 +221,12 @@ def _reconcile(
         and schema_change(old_primary["schema"], new_primary["schema"]) is not None
     ):
         raise _conflict(store, key_group, stored, new, "primary keys are encoded another way")
+    if stored.get("ttl") != new["ttl"]:
+        raise _conflict(
+            store, key_group, stored, new,
+            "its TTL differs (stamped and unstamped values cannot be told apart; use a new key "
+            "group or store for the new TTL)",
+        )
     old_codecs: dict[str, Any] = stored["codecs"]
     if set(old_codecs) != set(new["codecs"]):
         raise _conflict(store, key_group, stored, new, "other codec roles")
@@ -254,6 +265,7 @@ def declare(
     key_codec: object | None = None,
     migrate: bool = False,
     make_shared: Callable[[], Any] | None = None,
+    ttl: Mapping[str, Any] | None = None,
 ) -> Identity:
     """Record that ``(store, key_group)`` is a ``kind`` state with ``codecs`` (role -> codec).
 
@@ -261,7 +273,7 @@ def declare(
     when it is new or changed; later ones only compare with the registry. Raises
     ``StateConflictError`` naming both declarations when they disagree (see the module doc).
     """
-    new = make_descriptor(kind, codecs, key_codec)
+    new = make_descriptor(kind, codecs, key_codec, ttl)
     identities = _REGISTRY.get(store)
     if identities is None:
         identities = _REGISTRY[store] = {}

@@ -14,9 +14,16 @@ from typing import Any, Final
 from fssdk import Store, StoreScope
 from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import check_key_group, check_migrate, values_of
+from fssdk_advanced.state._base import (
+    check_key_group,
+    check_migrate,
+    check_ttl_options,
+    values_of,
+)
 from fssdk_advanced.state._identity import Identity, declare
+from fssdk_advanced.state._ttl import Sweep, TtlIndex, sweep_value
 from fssdk_advanced.state._values import ScopedCodec
+from fssdk_advanced.time import StateTtl
 
 
 class KeyedFactory:
@@ -25,7 +32,10 @@ class KeyedFactory:
     ``store`` is public (the store the state lives in); the rest is for the subclasses.
     """
 
-    __slots__ = ("_encode_key", "_identity", "_key_codec", "_key_group", "_scopes", "store")
+    __slots__ = (
+        "_encode_key", "_identity", "_key_codec", "_key_group", "_scopes", "_ttl", "_ttl_index",
+        "store",
+    )
 
     def __init__(
         self,
@@ -37,6 +47,9 @@ class KeyedFactory:
         key_codec: object | None,
         migrate: Callable[[Any], Any] | None,
         make_shared: Callable[[], Any] | None = None,
+        ttl: StateTtl | None = None,
+        sweep: Sweep = sweep_value,
+    stamp_values: bool = False,
     ) -> None:
         owner = type(self).__name__
         check_key_group(key_group, owner)
@@ -44,6 +57,7 @@ class KeyedFactory:
         if key_codec is not None:
             keys = check_codec(key_codec, "key_codec", owner, ordered=True)
         check_migrate(migrate, owner)
+        check_ttl_options(ttl, migrate, owner)
         self._identity: Identity = declare(
             store,
             key_group,
@@ -52,18 +66,35 @@ class KeyedFactory:
             key_codec=key_codec,
             migrate=migrate is not None,
             make_shared=make_shared,
+            ttl=None if ttl is None else ttl.ttl_schema(),
         )
         self.store: Final = store
         self._key_group = key_group
         self._key_codec = keys
         self._encode_key = None if keys is None else keys.encode
-        self._scopes = store.scopes(key_group)
+        self._ttl = ttl
+        self._ttl_index = None
+        if ttl is not None:
+            self._ttl_index = TtlIndex(store, key_group, ttl, sweep, stamp_values)
+        index = self._ttl_index
+        self._scopes = store.scopes(key_group) if index is None else index.scopes
+
+    def cleanup(self, max_entries: int = 1000) -> int:
+        """With ``ttl``: remove expired state found in at most ``max_entries`` due entries of
+        the expiry index, oldest first, and return how many were visited (0 without ``ttl``).
+
+        Writes already run a bounded step of it by themselves (docs/time.md); call it, e.g. in
+        ``take_checkpoint``, to clean state faster. O(max_entries) store operations.
+        """
+        if self._ttl_index is None:
+            return 0
+        return self._ttl_index.cleanup(max_entries)
 
     def _value_helper(
         self, role: str, codec: Codec[Any], what: str, migrate: Callable[[Any], Any] | None
     ) -> ScopedCodec[Any]:
         """The value helper of ``role``, reading old values through ``migrate`` if given."""
-        return values_of(self._identity, role, codec, what, migrate)
+        return values_of(self._identity, role, codec, what, migrate, ttl=self._ttl)
 
     def _scope(self, method: str, primary_key: Any, namespace: bytes) -> StoreScope:
         """The scope of ``primary_key`` in ``namespace``; ``TypeError`` naming what is wrong."""

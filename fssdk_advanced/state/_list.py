@@ -19,6 +19,7 @@ from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
 from fssdk_advanced.state._keyed import KeyedFactory
 from fssdk_advanced.state._values import ScopedCodec, corrupt
+from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
 
@@ -85,6 +86,7 @@ class ListState(Generic[T]):
         codec: Codec[T],
         *,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ListState[T]:
         """The non-keyed list stored in ``store_name``, elements encoded with ``codec``.
 
@@ -94,8 +96,11 @@ class ListState(Generic[T]):
         owner = "ListState.from_context"
         check_codec(codec, "codec", owner)
         roles = {"value": codec}
-        scope, identity = bind_state(ctx, store_name, owner, KIND, roles, migrate=migrate)
-        return cls(scope, values_of(identity, "value", codec, WHAT, migrate))
+        scope, identity = bind_state(
+            ctx, store_name, owner, KIND, roles, migrate=migrate, ttl=ttl,
+            sweep=sweep_list(_stamped_size(codec)),
+        )
+        return cls(scope, values_of(identity, "value", codec, WHAT, migrate, ttl=ttl))
 
     @overload
     @classmethod
@@ -106,6 +111,7 @@ class ListState(Generic[T]):
         value_type: type[T],
         *,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ListState[T]: ...
     @overload
     @classmethod
@@ -116,6 +122,7 @@ class ListState(Generic[T]):
         value_type: object = None,
         *,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ListState[Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -125,9 +132,12 @@ class ListState(Generic[T]):
         value_type: object = None,
         *,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ListState[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)`` for the elements."""
-        return cls.from_context(ctx, store_name, default_codec_for(value_type), migrate=migrate)
+        return cls.from_context(ctx, store_name, default_codec_for(value_type),
+            migrate=migrate, ttl=ttl,
+        )
 
     def _frame(self, value: T) -> bytes:
         codec = self._codec
@@ -178,9 +188,13 @@ class ListState(Generic[T]):
             frames = split_frames(data, self._codec.fixed_size)
         except FrameError as exc:
             raise corrupt(self._scope, EMPTY, f"{WHAT} #{exc.index} does not decode", exc) from exc
-        elements, rewritten = self._values.decode_all(self._scope, EMPTY, frames)
-        if rewritten:
-            self.update(elements)
+        elements, rewrite = self._values.decode_all(self._scope, EMPTY, frames)
+        if rewrite is not None:
+            data = frame_all(rewrite, self._codec.fixed_size)
+            if data:
+                self._scope.put(EMPTY, data)
+            else:
+                self._scope.delete(EMPTY)
         return elements
 
     def clear(self) -> None:
@@ -194,6 +208,34 @@ class FrameError(ValueError):
     def __init__(self, index: int, message: str) -> None:
         super().__init__(message)
         self.index = index
+
+
+def _stamped_size(codec: Codec[Any]) -> int | None:
+    """The fixed size of ``codec``'s elements with a TTL stamp in front."""
+    return None if codec.fixed_size is None else codec.fixed_size + 8
+
+
+def frame_all(encodings: list[bytes], size: int | None) -> bytes:
+    """``encodings`` framed back to back, as :meth:`ListState.add` frames each."""
+    if size is not None:
+        return b"".join(encodings)
+    return b"".join(
+        (_SHORT[len(data)] if len(data) < 0x80 else _varint(len(data))) + data
+        for data in encodings
+    )
+
+
+def sweep_list(size: int | None) -> Callable[[bytes, int], bytes | None]:
+    """The TTL cleanup of a list entry: its expired elements dropped (``None``: all were)."""
+
+    def sweep(data: bytes, now: int) -> bytes | None:
+        live = [
+            part for part in split_frames(data, size)
+            if StateTtl.unstamp(part)[0] > now
+        ]
+        return frame_all(live, size) if live else None
+
+    return sweep
 
 
 def split_frames(data: bytes, size: int | None) -> list[bytes]:
@@ -248,10 +290,12 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> None:
         check_codec(codec, "codec", type(self).__name__)
         super().__init__(
-            store, key_group, KIND, {"value": codec}, key_codec=key_codec, migrate=migrate
+            store, key_group, KIND, {"value": codec}, key_codec=key_codec, migrate=migrate,
+            ttl=ttl, sweep=sweep_list(_stamped_size(codec)),
         )
         self._values: ScopedCodec[T] = self._value_helper("value", codec, WHAT, migrate)
 
@@ -265,10 +309,11 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedListStateFactory[T]:
         """The factory for ``key_group`` of ``store_name``, elements encoded with ``codec``."""
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, codec, key_codec=key_codec, migrate=migrate)
+        return cls(store, key_group, codec, key_codec=key_codec, migrate=migrate, ttl=ttl)
 
     @overload
     @classmethod
@@ -281,6 +326,7 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedListStateFactory[T]: ...
     @overload
     @classmethod
@@ -293,6 +339,7 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedListStateFactory[Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -304,11 +351,12 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedListStateFactory[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         return cls.from_context(
             ctx, store_name, key_group, default_codec_for(value_type),
-            key_codec=key_codec, migrate=migrate,
+            key_codec=key_codec, migrate=migrate, ttl=ttl,
         )
 
     def new_keyed_list(self, primary_key: Any, namespace: bytes = EMPTY) -> KeyedListState[T]:

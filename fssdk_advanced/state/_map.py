@@ -25,6 +25,7 @@ from fssdk_advanced.state._base import (
 )
 from fssdk_advanced.state._keyed import KeyedFactory
 from fssdk_advanced.state._values import ScopedCodec
+from fssdk_advanced.time import StateTtl
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -75,6 +76,7 @@ class MapState(Generic[K, V]):
         value_codec: Codec[V],
         *,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> MapState[K, V]:
         """The non-keyed map stored in ``store_name``; ``key_codec`` must be ordered.
 
@@ -85,9 +87,9 @@ class MapState(Generic[K, V]):
         owner = "MapState.from_context"
         _check_codecs(key_codec, value_codec, owner)
         scope, identity = bind_state(
-            ctx, store_name, owner, KIND, _roles(key_codec, value_codec), migrate=migrate
+            ctx, store_name, owner, KIND, _roles(key_codec, value_codec), migrate=migrate, ttl=ttl
         )
-        values = values_of(identity, "value", value_codec, "map value", migrate)
+        values = values_of(identity, "value", value_codec, "map value", migrate, ttl=ttl)
         return cls(scope, ScopedCodec(key_codec, "map key"), values)
 
     @overload
@@ -100,6 +102,7 @@ class MapState(Generic[K, V]):
         value_type: type[V],
         *,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> MapState[K, V]: ...
     @overload
     @classmethod
@@ -111,6 +114,7 @@ class MapState(Generic[K, V]):
         value_type: object = None,
         *,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> MapState[K, Any]: ...
     @overload
     @classmethod
@@ -122,6 +126,7 @@ class MapState(Generic[K, V]):
         value_type: object = None,
         *,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> MapState[Any, Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -132,11 +137,12 @@ class MapState(Generic[K, V]):
         value_type: object = None,
         *,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> MapState[Any, Any]:
         """Like :meth:`from_context` with default codecs; ``key_type`` needs an ordered one."""
         key_codec = ordered_default(key_type, "key_type", "MapState.from_context_auto_codec")
         return cls.from_context(
-            ctx, store_name, key_codec, default_codec_for(value_type), migrate=migrate
+            ctx, store_name, key_codec, default_codec_for(value_type), migrate=migrate, ttl=ttl
         )
 
     def put(self, key: K, value: V) -> None:
@@ -149,7 +155,7 @@ class MapState(Generic[K, V]):
 
     def contains(self, key: K) -> bool:
         """True when ``key`` is in the map. One get, no decode."""
-        return self._scope.get(self._encode_key(key)) is not None
+        return self._values.contains(self._scope, self._encode_key(key))
 
     def delete(self, key: K) -> None:
         """Remove ``key``; nothing happens when it is missing. One delete."""
@@ -161,7 +167,7 @@ class MapState(Generic[K, V]):
 
     def is_empty(self) -> bool:
         """True when the map has no entry. One seek."""
-        return self._scope.first() is None
+        return self._values.is_empty(self._scope)
 
     def all(self) -> Iterator[tuple[K, V]]:
         """Every ``(key, value)`` in ascending key order, streamed. Same as ``items()``."""
@@ -186,7 +192,7 @@ class MapState(Generic[K, V]):
     ) -> Iterator[K]:
         """The keys of :meth:`items` (values are not decoded)."""
         scan = self._scan(start, end, reverse)
-        return iter(()) if scan is None else self._keys.decode_keys(self._scope, scan)
+        return iter(()) if scan is None else self._values.keys_of(self._scope, scan, self._keys)
 
     def values(
         self, start: K | None = None, end: K | None = None, *, reverse: bool = False
@@ -234,6 +240,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> None:
         _check_codecs(map_key_codec, value_codec, type(self).__name__, "map_key_codec")
         super().__init__(
@@ -242,7 +249,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
             KIND,
             _roles(map_key_codec, value_codec),
             key_codec=key_codec,
-            migrate=migrate,
+            migrate=migrate, ttl=ttl,
         )
         self._keys = ScopedCodec(map_key_codec, "map key")
         self._values: ScopedCodec[V] = self._value_helper(
@@ -260,6 +267,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedMapStateFactory[K, V]:
         """The factory for ``key_group`` of ``store_name``; ``map_key_codec`` must be ordered.
 
@@ -268,7 +276,8 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         """
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
         return cls(
-            store, key_group, map_key_codec, value_codec, key_codec=key_codec, migrate=migrate
+            store, key_group, map_key_codec, value_codec, key_codec=key_codec,
+            migrate=migrate, ttl=ttl,
         )
 
     @overload
@@ -283,6 +292,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedMapStateFactory[K, V]: ...
     @overload
     @classmethod
@@ -296,6 +306,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedMapStateFactory[K, Any]: ...
     @overload
     @classmethod
@@ -309,6 +320,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedMapStateFactory[Any, Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -321,6 +333,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedMapStateFactory[Any, Any]:
         """Like :meth:`from_context` with default codecs; ``key_type`` (the maps' keys) needs an
         ordered one."""
@@ -329,7 +342,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         value_codec = default_codec_for(value_type)
         return cls.from_context(
             ctx, store_name, key_group, map_key_codec, value_codec,
-            key_codec=key_codec, migrate=migrate,
+            key_codec=key_codec, migrate=migrate, ttl=ttl,
         )
 
     def new_keyed_map(self, primary_key: Any, map_name: str = "") -> KeyedMapState[K, V]:

@@ -42,6 +42,7 @@ from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY, bind_state, ordered_default, store_from
 from fssdk_advanced.state._keyed import KeyedFactory
 from fssdk_advanced.state._values import ScopedCodec, corrupt
+from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
 
@@ -160,7 +161,7 @@ class PriorityQueueState(Generic[T]):
 
     @classmethod
     def from_context(
-        cls, ctx: Context, store_name: str, codec: Codec[T]
+        cls, ctx: Context, store_name: str, codec: Codec[T], *, ttl: StateTtl | None = None
     ) -> PriorityQueueState[T]:
         """The non-keyed queue stored in ``store_name``; ``codec`` must be ordered.
 
@@ -170,27 +171,38 @@ class PriorityQueueState(Generic[T]):
         check_codec(codec, "codec", owner, ordered=True)
         scope, identity = bind_state(
             ctx, store_name, owner, KIND, {"element": codec},
-            make_shared=lambda store: _QueueShared(store, EMPTY),
+            make_shared=lambda store: _QueueShared(store, EMPTY), ttl=ttl, stamp_values=True,
         )
-        return cls(scope, ScopedCodec(codec, WHAT), identity.shared)
+        return queue_class(ttl)(scope, ScopedCodec(codec, WHAT), identity.shared)
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, value_type: type[T]
+        cls, ctx: Context, store_name: str, value_type: type[T], *, ttl: StateTtl | None = None
     ) -> PriorityQueueState[T]: ...
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        value_type: object = None,
+        *,
+        ttl: StateTtl | None = None,
     ) -> PriorityQueueState[Any]: ...
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, value_type: object = None
+        cls,
+        ctx: Context,
+        store_name: str,
+        value_type: object = None,
+        *,
+        ttl: StateTtl | None = None,
     ) -> PriorityQueueState[Any]:
         """Like :meth:`from_context` with the ordered default codec of ``value_type``."""
         owner = "PriorityQueueState.from_context_auto_codec"
-        return cls.from_context(ctx, store_name, ordered_default(value_type, "value_type", owner))
+        codec = ordered_default(value_type, "value_type", owner)
+        return cls.from_context(ctx, store_name, codec, ttl=ttl)
 
     def add(self, value: T) -> None:
         """Add ``value`` (duplicates too). One put: O(log n) in the store."""
@@ -301,6 +313,86 @@ class PriorityQueueState(Generic[T]):
 KeyedPriorityQueueState = PriorityQueueState
 
 
+class TtlPriorityQueueState(PriorityQueueState[T]):
+    """A :class:`PriorityQueueState` with ``ttl=``: each element's entry holds its expiry stamp.
+
+    Reads skip (and delete) expired elements from the head, returning one only with
+    ``return_expired_if_not_cleaned_up``; a peek or poll costs one get more than without TTL.
+    """
+
+    __slots__ = ("_ttl",)
+
+    def __init__(self, scope: StoreScope, elements: ScopedCodec[T], shared: _QueueShared) -> None:
+        super().__init__(scope, elements, shared)
+        self._ttl: StateTtl = scope._ttl_index.ttl  # type: ignore[attr-defined]
+
+    def _expires_at(self, user_key: bytes, data: bytes) -> int:
+        try:
+            return StateTtl.unstamp(data)[0]
+        except ValueError as exc:
+            raise corrupt(self._scope, user_key, f"{WHAT} does not decode", exc) from exc
+
+    def _head(self, head: _Head) -> tuple[bytes, T, bool] | None:
+        """The first element to return: ``(user_key, value, removed)``, or ``None``."""
+        ttl = self._ttl
+        now = ttl.now()
+        while True:
+            user_key = self._first(head)
+            if user_key is None:
+                return None
+            data = self._scope.get(user_key)
+            if data is None:  # removed by the incremental cleanup
+                del head.window[0]
+                continue
+            value = self._decode(user_key)
+            if self._expires_at(user_key, data) <= now:
+                self._scope.delete(user_key)
+                del head.window[0]
+                if ttl.returns_expired:
+                    return user_key, value, True
+                continue
+            if ttl.update_on_read:
+                self._scope.put(user_key, EMPTY)
+            return user_key, value, False
+
+    def peek(self) -> tuple[T | None, bool]:
+        found = self._head(self._shared.head(self._scope))
+        return (None, False) if found is None else (found[1], True)
+
+    def poll(self) -> tuple[T | None, bool]:
+        head = self._shared.head(self._scope)
+        found = self._head(head)
+        if found is None:
+            return None, False
+        user_key, value, removed = found
+        if not removed:
+            self._scope.delete(user_key)
+            del head.window[0]
+        return value, True
+
+    def is_empty(self) -> bool:
+        return self.peek()[1] is False
+
+    def _yield_elements(self, scan: StoreIterator) -> Iterator[T]:
+        ttl = self._ttl
+        now = ttl.now()
+        with scan:
+            for user_key, data in scan:
+                value = self._decode(user_key)
+                if self._expires_at(user_key, data) <= now:
+                    self._scope.delete(user_key)
+                    if not ttl.returns_expired:
+                        continue
+                elif ttl.update_on_read:
+                    self._scope.put(user_key, EMPTY)
+                yield value
+
+
+def queue_class(ttl: StateTtl | None) -> type[PriorityQueueState[Any]]:
+    """The queue type for ``ttl``: chosen once, so a queue without TTL runs no TTL code."""
+    return PriorityQueueState if ttl is None else TtlPriorityQueueState
+
+
 def element_bytes(user_key: bytes, fixed_size: int | None) -> bytes:
     """The element encoding inside an entry's user key; ``ValueError`` if it is malformed."""
     if len(user_key) < SEQ_BYTES:
@@ -327,7 +419,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
     (5, True)
     """
 
-    __slots__ = ("_elements", "_shared")
+    __slots__ = ("_elements", "_queue_class", "_shared")
 
     def __init__(
         self,
@@ -336,6 +428,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         codec: Codec[T],
         *,
         key_codec: Codec[Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> None:
         check_codec(codec, "codec", type(self).__name__, ordered=True)
         super().__init__(
@@ -346,7 +439,10 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
             key_codec=key_codec,
             migrate=None,
             make_shared=lambda: _QueueShared(store, key_group),
+            ttl=ttl,
+            stamp_values=True,
         )
+        self._queue_class = queue_class(ttl)
         self._shared: _QueueShared = self._identity.shared
         self._elements = ScopedCodec(codec, WHAT)
 
@@ -359,10 +455,11 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         codec: Codec[T],
         *,
         key_codec: Codec[Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedPriorityQueueStateFactory[T]:
         """The factory for ``key_group`` of ``store_name``; ``codec`` must be ordered."""
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, codec, key_codec=key_codec)
+        return cls(store, key_group, codec, key_codec=key_codec, ttl=ttl)
 
     @overload
     @classmethod
@@ -374,6 +471,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         value_type: type[T],
         *,
         key_codec: Codec[Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedPriorityQueueStateFactory[T]: ...
     @overload
     @classmethod
@@ -385,6 +483,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         value_type: object = None,
         *,
         key_codec: Codec[Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedPriorityQueueStateFactory[Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -395,15 +494,16 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         value_type: object = None,
         *,
         key_codec: Codec[Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedPriorityQueueStateFactory[Any]:
         """Like :meth:`from_context` with the ordered default codec of ``value_type``."""
         owner = f"{cls.__name__}.from_context_auto_codec"
         codec = ordered_default(value_type, "value_type", owner)
-        return cls.from_context(ctx, store_name, key_group, codec, key_codec=key_codec)
+        return cls.from_context(ctx, store_name, key_group, codec, key_codec=key_codec, ttl=ttl)
 
     def new_keyed_priority_queue(
         self, primary_key: Any, namespace: bytes = EMPTY
     ) -> KeyedPriorityQueueState[T]:
         """The queue of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
         scope = self._scope("new_keyed_priority_queue", primary_key, namespace)
-        return PriorityQueueState(scope, self._elements, self._shared)
+        return self._queue_class(scope, self._elements, self._shared)

@@ -17,6 +17,7 @@ from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._aggregating import Folding, FoldingFactory
 from fssdk_advanced.state._base import EMPTY, bind_state, check_callable, store_from, values_of
+from fssdk_advanced.time import StateTtl
 
 V = TypeVar("V")
 
@@ -74,6 +75,7 @@ class ReducingState(Folding[V, V, V]):
         reduce_func: Callable[[V, V], V],
         *,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ReducingState[V]:
         """The non-keyed reduced value stored in ``store_name``.
 
@@ -84,9 +86,9 @@ class ReducingState(Folding[V, V, V]):
         check_codec(value_codec, "value_codec", owner)
         check_callable(reduce_func, "reduce_func", owner)
         scope, identity = bind_state(
-            ctx, store_name, owner, KIND, {ROLE: value_codec}, migrate=migrate
+            ctx, store_name, owner, KIND, {ROLE: value_codec}, migrate=migrate, ttl=ttl
         )
-        values = values_of(identity, ROLE, value_codec, WHAT, migrate)
+        values = values_of(identity, ROLE, value_codec, WHAT, migrate, ttl=ttl)
         return cls(scope, values, _Reduce(reduce_func))
 
     @classmethod
@@ -98,10 +100,11 @@ class ReducingState(Folding[V, V, V]):
         value_type: object = None,
         *,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ReducingState[V]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         return cls.from_context(
-            ctx, store_name, default_codec_for(value_type), reduce_func, migrate=migrate
+            ctx, store_name, default_codec_for(value_type), reduce_func, migrate=migrate, ttl=ttl
         )
 
 
@@ -132,13 +135,14 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> None:
         owner = type(self).__name__
         check_codec(value_codec, "value_codec", owner)
         check_callable(reduce_func, "reduce_func", owner)
         super().__init__(
             store, key_group, value_codec, _Reduce(reduce_func),
-            kind=KIND, role=ROLE, what=WHAT, key_codec=key_codec, migrate=migrate,
+            kind=KIND, role=ROLE, what=WHAT, key_codec=key_codec, migrate=migrate, ttl=ttl,
         )
 
     @classmethod
@@ -152,11 +156,13 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedReducingStateFactory[V]:
         """The factory for ``key_group`` of ``store_name``."""
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
         return cls(
-            store, key_group, value_codec, reduce_func, key_codec=key_codec, migrate=migrate
+            store, key_group, value_codec, reduce_func, key_codec=key_codec,
+            migrate=migrate, ttl=ttl,
         )
 
     @classmethod
@@ -170,11 +176,13 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], V] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedReducingStateFactory[V]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         codec: Codec[Any] = default_codec_for(value_type)
         return cls.from_context(
-            ctx, store_name, key_group, codec, reduce_func, key_codec=key_codec, migrate=migrate
+            ctx, store_name, key_group, codec, reduce_func, key_codec=key_codec,
+            migrate=migrate, ttl=ttl,
         )
 
     def new_reducing_state(

@@ -15,6 +15,7 @@ from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
 from fssdk_advanced.state._keyed import KeyedFactory
 from fssdk_advanced.state._values import ScopedCodec
+from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
 
@@ -52,6 +53,7 @@ class ValueState(Generic[T]):
         codec: Codec[T],
         *,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ValueState[T]:
         """The non-keyed value stored in ``store_name``, encoded with ``codec``.
 
@@ -61,8 +63,8 @@ class ValueState(Generic[T]):
         owner = "ValueState.from_context"
         check_codec(codec, "codec", owner)
         roles = {"value": codec}
-        scope, identity = bind_state(ctx, store_name, owner, KIND, roles, migrate=migrate)
-        return cls(scope, values_of(identity, "value", codec, WHAT, migrate))
+        scope, identity = bind_state(ctx, store_name, owner, KIND, roles, migrate=migrate, ttl=ttl)
+        return cls(scope, values_of(identity, "value", codec, WHAT, migrate, ttl=ttl))
 
     @overload
     @classmethod
@@ -73,6 +75,7 @@ class ValueState(Generic[T]):
         value_type: type[T],
         *,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ValueState[T]: ...
     @overload
     @classmethod
@@ -83,6 +86,7 @@ class ValueState(Generic[T]):
         value_type: object = None,
         *,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ValueState[Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -92,9 +96,12 @@ class ValueState(Generic[T]):
         value_type: object = None,
         *,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> ValueState[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
-        return cls.from_context(ctx, store_name, default_codec_for(value_type), migrate=migrate)
+        return cls.from_context(ctx, store_name, default_codec_for(value_type),
+            migrate=migrate, ttl=ttl,
+        )
 
     def update(self, value: T) -> None:
         """Set the value. One put."""
@@ -143,10 +150,11 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> None:
         check_codec(codec, "codec", type(self).__name__)
         super().__init__(
-            store, key_group, KIND, {"value": codec}, key_codec=key_codec, migrate=migrate
+            store, key_group, KIND, {"value": codec}, key_codec=key_codec, migrate=migrate, ttl=ttl
         )
         self._values: ScopedCodec[T] = self._value_helper("value", codec, WHAT, migrate)
 
@@ -160,10 +168,11 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedValueStateFactory[T]:
         """The factory for ``key_group`` of ``store_name``, values encoded with ``codec``."""
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, codec, key_codec=key_codec, migrate=migrate)
+        return cls(store, key_group, codec, key_codec=key_codec, migrate=migrate, ttl=ttl)
 
     @overload
     @classmethod
@@ -176,6 +185,7 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], T] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedValueStateFactory[T]: ...
     @overload
     @classmethod
@@ -188,6 +198,7 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedValueStateFactory[Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -199,11 +210,12 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         *,
         key_codec: Codec[Any] | None = None,
         migrate: Callable[[Any], Any] | None = None,
+        ttl: StateTtl | None = None,
     ) -> KeyedValueStateFactory[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         return cls.from_context(
             ctx, store_name, key_group, default_codec_for(value_type),
-            key_codec=key_codec, migrate=migrate,
+            key_codec=key_codec, migrate=migrate, ttl=ttl,
         )
 
     def new_keyed_value(self, primary_key: Any, namespace: bytes = EMPTY) -> KeyedValueState[T]:

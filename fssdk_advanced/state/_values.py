@@ -4,8 +4,8 @@ Every state type holds a :class:`ScopedCodec` per codec role and calls ``encode`
 ``get``/``decode`` on read, never the codec directly. A decode failure becomes a
 ``CorruptStateError`` naming store, scope and key, here and only here. Options that change how a
 stored value is read hook in as subclasses, so the state types stay as they are:
-:class:`MigratingCodec` (``migrate=``) reads values the codec no longer reads; state TTL will
-stamp on ``encode`` and check the stamp on ``decode``.
+:class:`MigratingCodec` (``migrate=``) reads values the codec no longer reads; ``TtlCodec``
+(``ttl=``, in ``_ttl``) stamps on ``encode`` and checks the stamp on every read.
 
 Cost: ``encode`` is the codec's bound method itself; ``decode`` adds one call around the codec.
 """
@@ -74,28 +74,39 @@ class ScopedCodec(Generic[T]):
         except ValueError as exc:
             return self._undecodable(scope, user_key, data, exc), True
 
+    def contains(self, scope: StoreScope, user_key: bytes) -> bool:
+        """True when ``user_key`` holds a value. One get, no decode."""
+        return scope.get(user_key) is not None
+
+    def is_empty(self, scope: StoreScope) -> bool:
+        """True when ``scope`` holds no value. One seek."""
+        return scope.first() is None
+
+    #: The value to build on when writing (a fold's accumulator): the same as :meth:`get`
+    #: here; with TTL, an expired value reads as missing whatever the visibility, as Flink's
+    #: TTL'd aggregating and reducing states never fold into an expired accumulator.
+    get_live = get
+
     def decode_all(
         self, scope: StoreScope, user_key: bytes, parts: Sequence[bytes]
-    ) -> tuple[list[T], bool]:
-        """The values of ``parts`` (one entry's elements) and whether any had to be rewritten.
+    ) -> tuple[list[T], list[bytes] | None]:
+        """The values of ``parts`` (one entry's elements), and the encodings to store back in
+        their place (``None``: keep the entry as it is).
 
-        Nothing is written back here: the caller owns the entry's layout and rewrites it when
-        the flag is set.
+        Nothing is written back here: the caller owns the entry's layout.
         """
         decode = self._decode
         try:
-            return [decode(part) for part in parts], False
+            return [decode(part) for part in parts], None
         except ValueError:
             pass
         out: list[T] = []
-        rewritten = False
         for index, part in enumerate(parts):
             try:
                 out.append(decode(part))
             except ValueError as exc:
                 out.append(self._read_old(scope, user_key, part, exc, f"{self.what} #{index}"))
-                rewritten = True
-        return out, rewritten
+        return out, [self.encode(value) for value in out]
 
     def decode_pairs(
         self, scope: StoreScope, scan: StoreIterator, keys: ScopedCodec[K]
@@ -116,6 +127,10 @@ class ScopedCodec(Generic[T]):
                         self.decode(scope, user_key, data),
                     )
                 yield pair
+
+    def keys_of(self, scope: StoreScope, scan: StoreIterator, keys: ScopedCodec[K]) -> Iterator[K]:
+        """The user keys of ``scan`` holding values of this helper, decoded by ``keys``."""
+        return keys.decode_keys(scope, scan)
 
     def decode_keys(self, scope: StoreScope, scan: StoreIterator) -> Iterator[T]:
         """The user keys of ``scan`` decoded by this helper (values are not read); closes it."""

@@ -5,7 +5,7 @@ decimal). Eight sensors report every 4 to 12 s for half an hour, temperatures dr
 Readings arrive up to 8 s out of order (the example's watermark trails by 10 s), and a few
 arrive minutes late.
 
-    python examples/moving_average/generate.py > examples/moving_average/readings.jsonl
+    python examples/moving_average/generate_readings.py > examples/moving_average/readings.jsonl
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ bursts: clicks a few seconds apart, bursts separated by pauses that are mostly m
 the 30 s session gap, some just under or just over it. Clicks arrive up to 4 s out of order (the
 example's watermark trails by 5 s), and a few arrive minutes late.
 
-    python examples/sessions/generate.py > examples/sessions/clicks.jsonl
+    python examples/sessions/generate_clicks.py > examples/sessions/clicks.jsonl
 """
 
 from __future__ import annotations
