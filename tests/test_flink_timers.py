@@ -27,6 +27,7 @@ from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.runtime._loader import load_operator
 from fssdk_advanced import IntCodec, KeyedValueStateFactory, StringCodec
 from fssdk_advanced.time import Timer, TimerService
+from fssdk_advanced.time._timers import EngineTimers
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS = ROOT / "examples" / "sessions" / "sessions.py"
@@ -229,10 +230,12 @@ def _service(key: bytes = b"alice") -> tuple[TimerService, FakeFlink, CurrentCal
     call = CurrentCall(key, flink)
     store = FlinkStore("timers", FakeMapState(call), call)
 
+    engine: EngineTimers = FlinkTimers(store, call)  # mypy checks the protocol here
+
     class Ctx(LocalContext):
-        def engine_timers(self, name: str) -> FlinkTimers:
+        def engine_timers(self, name: str) -> EngineTimers:
             assert name == "timers"
-            return FlinkTimers(store, call)
+            return engine
 
     return TimerService.from_context(Ctx(MemoryBackend()), "timers"), flink, call
 

@@ -38,6 +38,10 @@ from ``hi``, which also steps over the tombstones of fired timers that RocksDB k
 compaction. The window lives in memory, shared by every service on the same store object; a new
 store object (a restarted process) seeks from the start of the scope once.
 
+Engines: a Context that offers ``engine_timers(store_name)`` (Flink's) keeps the timers in the
+engine's own timer service; :meth:`TimerService.from_context` then returns a service that checks
+the arguments and delegates to it (:class:`EngineTimers`), and the clocks are the engine's.
+
 Recovery: firing deletes the timer from the store as the timer is handed out, so the deletion
 is part of the same checkpoint as whatever the operator wrote while handling it. A timer fired
 before a checkpoint is gone from that checkpoint and never fires again; a timer registered after
@@ -251,6 +255,8 @@ class TimerService:
         """The timer service persisted in the store ``store_name`` of ``ctx``.
 
         Two point reads (the clocks) the first time a store object is used; none afterwards.
+        A context with its own timers (``ctx.engine_timers(store_name)``, see
+        :class:`EngineTimers`; Flink's) gets a service that delegates to them instead.
         """
         if not isinstance(ctx, Context):
             raise TypeError(
