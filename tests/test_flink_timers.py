@@ -170,8 +170,11 @@ class FakeJob:
             self._collect(self.function.on_timer(timestamp, FakeContext(self.flink, key)))
 
 
-def _sessions_driver() -> Any:
-    return load_operator(str(SESSIONS)).driver
+def _sessions_factory(folder: Path) -> Any:
+    """A factory of the sessions driver, loaded from a copy with a name no other test imports."""
+    copy = folder / "sessions_on_fake_flink.py"
+    copy.write_bytes(SESSIONS.read_bytes())
+    return lambda: load_operator(str(copy)).driver
 
 
 def _clicks(count: int, users: int, seed: int) -> list[bytes]:
@@ -196,13 +199,16 @@ def _by_user(lines: list[bytes]) -> dict[str, list[bytes]]:
 
 
 @needs_pyflink
-def test_unchanged_sessions_give_the_same_per_user_sessions_as_the_local_timer_service() -> None:
+def test_unchanged_sessions_give_the_same_per_user_sessions_as_the_local_timer_service(
+    tmp_path: Path,
+) -> None:
     clicks = _clicks(400, 9, seed=3)
     config = {"gap_ms": "5000"}
-    local_driver = _sessions_driver()
+    sessions = _sessions_factory(tmp_path)
+    local_driver = sessions()
     ctx = LocalContext(MemoryBackend(), config=config)
     local_driver.init(ctx, config)
-    job = FakeJob(_sessions_driver, config)
+    job = FakeJob(sessions, config)
     highest = MIN
     for data in clicks:
         click = json.loads(data)
