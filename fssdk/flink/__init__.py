@@ -1,7 +1,8 @@
 """Run fssdk operators on Apache Flink through PyFlink, with all their state in Flink keyed state.
 
 - :class:`DriverFunction`: a PyFlink ``KeyedProcessFunction`` that runs a Driver; each store is a
-  :class:`FlinkStore` over a ``MapState<bytes, bytes>`` of the current key.
+  :class:`FlinkStore` over a ``MapState<bytes, bytes>`` of the current key, and
+  ``fssdk_advanced``'s ``TimerService`` runs on Flink's timers through :class:`FlinkTimers`.
 - :func:`keyed_stage`: ``key_by`` + :class:`DriverFunction` + side outputs, for your own
   DataStream programs; :class:`KeyedStage` is what it returns.
 - :func:`local_configuration`: a mini-cluster configuration (RocksDB, checkpoints, thread mode);
@@ -20,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from fssdk.flink._store import CurrentKey, FlinkStore, MapStateLike
+from fssdk.flink._timers import CurrentCall, FlinkTimers, FlinkTimerServiceLike
 
 if TYPE_CHECKING:
     from fssdk.flink._function import BYTES, DriverFunction, FlinkContext
@@ -35,11 +37,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BYTES",
+    "CurrentCall",
     "CurrentKey",
     "DriverFunction",
     "FlinkContext",
     "FlinkJobResult",
     "FlinkStore",
+    "FlinkTimerServiceLike",
+    "FlinkTimers",
     "JsonFieldTimestamp",
     "KeyedStage",
     "MapStateLike",

@@ -10,7 +10,8 @@ an event-time timer just after the current watermark; when Flink's watermark pas
 timer fires with that key current and the function calls ``Driver.process_watermark(ctx, 0, W)``
 (``W``: Flink's current watermark), then asks for the next one. So a driver's watermark code
 runs once per key and watermark advance, reaching that key's state; Flink checkpoints the
-timers with the state.
+timers with the state. Every Flink timer, including those of ``fssdk_advanced``'s
+``TimerService`` (:meth:`FlinkContext.engine_timers`), calls ``process_watermark`` the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from fssdk._context import Context
 from fssdk._driver import Driver
 from fssdk._errors import ClosedError, UnexpectedResultError
 from fssdk._store import Store
-from fssdk.flink._store import CurrentKey, FlinkStore
+from fssdk.flink._store import FlinkStore
+from fssdk.flink._timers import CurrentCall, FlinkTimers
 from fssdk.runtime._backend import check_store_name
 
 #: Flink's largest watermark: the end of event time (a bounded input ends with it).
@@ -49,7 +51,7 @@ class FlinkContext(Context):
         self,
         runtime_context: RuntimeContext,
         config: Mapping[str, str],
-        current: CurrentKey,
+        current: CurrentCall,
         targets: frozenset[int] | None,
     ) -> None:
         self._runtime_context = runtime_context
@@ -57,6 +59,7 @@ class FlinkContext(Context):
         self._current = current
         self._targets = targets
         self._stores: dict[str, FlinkStore] = {}
+        self._timers: dict[str, FlinkTimers] = {}
         self._outputs: list[tuple[int, bytes]] | None = None
         self._closed = False
 
@@ -100,6 +103,17 @@ class FlinkContext(Context):
             state = self._runtime_context.get_map_state(descriptor)
             store = self._stores[name] = FlinkStore(name, state, self._current)
         return store
+
+    def engine_timers(self, store_name: str) -> FlinkTimers:
+        """Flink's timer service for ``fssdk_advanced``'s ``TimerService.from_context(ctx,
+        store_name)``: timers are Flink timers of the current key (see :class:`FlinkTimers`).
+        """
+        timers = self._timers.get(store_name)
+        if timers is None:
+            store = self.get_or_create_store(store_name)
+            assert isinstance(store, FlinkStore)
+            timers = self._timers[store_name] = FlinkTimers(store, self._current)
+        return timers
 
     @property
     def config(self) -> Mapping[str, str]:
@@ -176,7 +190,7 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
         self._tagged = tagged
         self._driver: Driver | None = None
         self._ctx: FlinkContext | None = None
-        self._current = CurrentKey()
+        self._current = CurrentCall()
 
     def open(self, runtime_context: RuntimeContext) -> None:
         source = self._driver_source
@@ -207,15 +221,17 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
         context, driver = self._ctx, self._driver
         assert context is not None, "process_element before open"
         assert driver is not None, "process_element before open"
+        timers = ctx.timer_service()
         self._current.value = ctx.get_current_key()
+        self._current.timer_service = timers
         outputs = context._collecting()
         try:
             driver.process(context, 0, data)
         finally:
             context._done()
             self._current.value = None
+            self._current.timer_service = None
         if self._process_watermarks:
-            timers = ctx.timer_service()
             watermark = timers.current_watermark()
             if watermark < MAX_WATERMARK:
                 timers.register_event_time_timer(watermark + 1)
@@ -228,13 +244,15 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
         timers = ctx.timer_service()
         watermark = timers.current_watermark()
         self._current.value = ctx.get_current_key()
+        self._current.timer_service = timers
         outputs = context._collecting()
         try:
             driver.process_watermark(context, 0, watermark)
         finally:
             context._done()
             self._current.value = None
-        if watermark < MAX_WATERMARK:
+            self._current.timer_service = None
+        if self._process_watermarks and watermark < MAX_WATERMARK:
             timers.register_event_time_timer(watermark + 1)
         return self._route(False, outputs)
 

@@ -12,6 +12,14 @@ store name; its map keys are the key format's physical keys without the stream k
   key's only. Outside a record (``init``, ``close``) there is no partition: simple-key reads
   see nothing (``None``, ``[]``) and every write raises, so that nothing is written and lost.
 
+- State descriptors: ``fssdk_advanced`` records each declared state's identity under
+  ``ComplexKey(b"\\x00fssdk_advanced/identity", key_group, b"", b"")`` when ``init`` declares it,
+  where no stream key is current. They describe the store, not a key, so a FlinkStore keeps them
+  in the memory of its parallel instance: every instance runs the same ``init`` and records the
+  same ones. Conflicting declarations within a job are caught; a job restored from a savepoint
+  is not checked against the declarations of the job that wrote it (Flink keeps no non-keyed
+  state for a keyed Python function).
+
 Costs (``n`` = entries of the current key in this store, all scopes together): ``get``, ``put``
 and ``delete`` are one map access; ``merge`` is a read and a write of the whole value (MapState
 has no merge operator); ``delete_prefix``, ``list_states``, ``list_complex`` and
@@ -23,7 +31,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Final, Protocol
 
 from fssdk import _keyformat as kf
 from fssdk._complex_key import ComplexKey
@@ -31,6 +39,8 @@ from fssdk._errors import WrongKeyError
 from fssdk._store import Iterator, Pair, Store, StoreScope, check_bytes, check_complex_key
 
 _BASE_TAIL = len(kf.BASE_SUFFIX)
+#: The key group of ``fssdk_advanced``'s state descriptors (see the module docstring).
+DESCRIPTOR_KEY_GROUP: Final = b"\x00fssdk_advanced/identity"
 
 
 class MapStateLike(Protocol):
@@ -82,6 +92,7 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         super().__init__(name)
         self._state = state
         self._current = current
+        self._descriptors: dict[ComplexKey, bytes] = {}
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -153,13 +164,27 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
 
     def put(self, key: ComplexKey, value: bytes) -> None:
         check_bytes(value, "value", "put")
+        if self._is_descriptor(key, "put"):
+            self._descriptors[key] = value
+            return
         self._state.put(self._physical(key, "put"), value)
 
     def get(self, key: ComplexKey) -> bytes | None:
+        if self._is_descriptor(key, "get"):
+            return self._descriptors.get(key)
         return self._state.get(self._physical(key, "get"))
 
     def delete(self, key: ComplexKey) -> None:
+        if self._is_descriptor(key, "delete"):
+            self._descriptors.pop(key, None)
+            return
         self._state.remove(self._physical(key, "delete"))
+
+    def _is_descriptor(self, key: ComplexKey, operation: str) -> bool:
+        if type(key) is ComplexKey and key.key_group == DESCRIPTOR_KEY_GROUP:
+            self._check_open(operation)
+            return True
+        return False
 
     def merge(self, key: ComplexKey, value: bytes) -> None:
         """Append ``value``: one read and one write of the whole value (no merge operator)."""

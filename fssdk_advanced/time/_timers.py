@@ -38,6 +38,10 @@ from ``hi``, which also steps over the tombstones of fired timers that RocksDB k
 compaction. The window lives in memory, shared by every service on the same store object; a new
 store object (a restarted process) seeks from the start of the scope once.
 
+Engines: a Context that offers ``engine_timers(store_name)`` (Flink's) keeps the timers in the
+engine's own timer service; :meth:`TimerService.from_context` then returns a service that checks
+the arguments and delegates to it (:class:`EngineTimers`), and the clocks are the engine's.
+
 Recovery: firing deletes the timer from the store as the timer is handed out, so the deletion
 is part of the same checkpoint as whatever the operator wrote while handling it. A timer fired
 before a checkpoint is gone from that checkpoint and never fires again; a timer registered after
@@ -49,7 +53,7 @@ from __future__ import annotations
 import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 from fssdk import Context, CorruptStateError, Store, StoreScope
 from fssdk_advanced.codecs import BytesCodec, IntCodec, TupleCodec
@@ -187,6 +191,11 @@ def _read_time(clock: StoreScope, name: bytes) -> int | None:
 _SHARED: Final[weakref.WeakKeyDictionary[Store, _Shared]] = weakref.WeakKeyDictionary()
 
 
+class _WatermarkSource(Protocol):
+    @property
+    def watermark(self) -> int | None: ...
+
+
 class EventTimeClock:
     """A zero-argument clock reading a timer service's current watermark (event-time TTL).
 
@@ -197,7 +206,7 @@ class EventTimeClock:
     __slots__ = ("_initial", "_shared")
     time_domain: Final = "event-time"
 
-    def __init__(self, shared: _Shared, initial: int) -> None:
+    def __init__(self, shared: _WatermarkSource, initial: int) -> None:
         self._shared = shared
         self._initial = initial
 
@@ -246,11 +255,16 @@ class TimerService:
         """The timer service persisted in the store ``store_name`` of ``ctx``.
 
         Two point reads (the clocks) the first time a store object is used; none afterwards.
+        A context with its own timers (``ctx.engine_timers(store_name)``, see
+        :class:`EngineTimers`; Flink's) gets a service that delegates to them instead.
         """
         if not isinstance(ctx, Context):
             raise TypeError(
                 f"TimerService.from_context: ctx must be an fssdk.Context, not {type(ctx).__name__}"
             )
+        engine_timers = getattr(ctx, "engine_timers", None)
+        if engine_timers is not None:
+            return _EngineTimerService(engine_timers(store_name))
         return cls(ctx.get_or_create_store(store_name))
 
     def __repr__(self) -> str:
@@ -381,3 +395,105 @@ class TimerService:
         """Assert that both cached heads agree with the store (tests call it)."""
         self._shared.event._check(self._event)
         self._shared.processing._check(self._processing)
+
+
+# -- engines with their own timers -----------------------------------------------------------
+
+EVENT_TIME: Final = "event-time"
+PROCESSING_TIME: Final = "processing-time"
+
+
+class EngineTimers(Protocol):
+    """An engine's own timer service, kept in one store: what a Context offering
+    ``engine_timers(store_name)`` returns (``fssdk.flink.FlinkTimers`` on Flink).
+
+    :meth:`TimerService.from_context` uses it when the context has ``engine_timers``, so the
+    engine keeps, checkpoints and triggers the timers; arguments arrive checked. ``domain`` is
+    :data:`EVENT_TIME` or :data:`PROCESSING_TIME`.
+    """
+
+    @property
+    def store(self) -> Store: ...
+
+    def register(self, domain: str, key: bytes, namespace: bytes, timestamp: int) -> None:
+        """Register the timer (registering it twice keeps one)."""
+
+    def delete(self, domain: str, key: bytes, namespace: bytes, timestamp: int) -> None:
+        """Forget the timer; a missing one is fine."""
+
+    def fire(self, domain: str, bound: int) -> Iterator[tuple[int, bytes, bytes]]:
+        """Lazily yield and forget the due timers (timestamp ``<= bound``), smallest first."""
+
+    def current_time(self, domain: str) -> int | None:
+        """The engine's watermark or processing time (``None`` when it has none)."""
+
+
+class _EngineClock:
+    """The watermark of an engine, for :class:`EventTimeClock`."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: EngineTimers) -> None:
+        self._engine = engine
+
+    @property
+    def watermark(self) -> int | None:
+        return self._engine.current_time(EVENT_TIME)
+
+
+class _EngineTimerService(TimerService):
+    """A TimerService whose timers live in the engine's timer service (see EngineTimers).
+
+    Checks arguments as the store-backed service does; the clocks are the engine's.
+    """
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: EngineTimers) -> None:
+        self.store = engine.store  # type: ignore[misc]
+        self._engine = engine
+
+    def __repr__(self) -> str:
+        return f"<TimerService of {self._engine!r}>"
+
+    def register_event_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
+        _queue_key(key, namespace, timestamp, "register_event_time_timer")
+        self._engine.register(EVENT_TIME, key, namespace, timestamp)
+
+    def delete_event_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
+        _queue_key(key, namespace, timestamp, "delete_event_time_timer")
+        self._engine.delete(EVENT_TIME, key, namespace, timestamp)
+
+    def register_processing_time_timer(
+        self, key: bytes, namespace: bytes, timestamp: int
+    ) -> None:
+        _queue_key(key, namespace, timestamp, "register_processing_time_timer")
+        self._engine.register(PROCESSING_TIME, key, namespace, timestamp)
+
+    def delete_processing_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
+        _queue_key(key, namespace, timestamp, "delete_processing_time_timer")
+        self._engine.delete(PROCESSING_TIME, key, namespace, timestamp)
+
+    @property
+    def current_watermark(self) -> int | None:
+        return self._engine.current_time(EVENT_TIME)
+
+    @property
+    def current_processing_time(self) -> int | None:
+        return self._engine.current_time(PROCESSING_TIME)
+
+    def advance_watermark(self, watermark: int) -> Iterator[Timer]:
+        watermark = _check_time(watermark, "watermark", "advance_watermark")
+        return self._fired(EVENT_TIME, watermark)
+
+    def advance_processing_time(self, now: int) -> Iterator[Timer]:
+        now = _check_time(now, "now", "advance_processing_time")
+        return self._fired(PROCESSING_TIME, now)
+
+    def _fired(self, domain: str, bound: int) -> Iterator[Timer]:
+        for timestamp, key, namespace in self._engine.fire(domain, bound):
+            yield Timer(timestamp, key, namespace)
+
+    def event_time_clock(self, initial: int = MIN_TIME) -> Callable[[], int]:
+        initial = _check_time(initial, "initial", "event_time_clock")
+        return EventTimeClock(_EngineClock(self._engine), initial)
