@@ -71,23 +71,43 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks",
         description="Benchmark fssdk state on MemoryStore and RocksDBStore against raw rocksdict.",
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes and fewer repeats: a smoke run under a minute")
-    parser.add_argument("--filter", action="append", default=[], metavar="NAME",
-                        help="only workloads whose name contains NAME (or matches it as a glob); "
-                             "repeatable")
-    parser.add_argument("--backend", action="append", default=[], metavar="memory|rocksdb|raw",
-                        help="targets to run (repeatable or comma separated; default all); raw "
-                             "includes its WriteBatch row")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes and fewer repeats: a smoke run under a minute",
+    )
+    parser.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only workloads whose name contains NAME (or matches it as a glob); repeatable",
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        default=[],
+        metavar="memory|rocksdb|raw",
+        help="targets to run (repeatable or comma separated; default all); raw "
+        "includes its WriteBatch row",
+    )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write every figure as JSON")
-    parser.add_argument("--plot", type=Path, metavar="FILE",
-                        help="draw the scaling curves as a PNG (needs matplotlib)")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="draw the scaling curves as a PNG (needs matplotlib)",
+    )
     parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per figure")
-    parser.add_argument("--in-process", action="store_true",
-                        help="measure every figure in this process, one after the other, instead "
-                             "of in interleaved worker processes (for profiling the benchmarks)")
-    parser.add_argument("--list", action="store_true",
-                        help="list the workloads and their operation mix, then exit")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="measure every figure in this process, one after the other, instead "
+        "of in interleaved worker processes (for profiling the benchmarks)",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the workloads and their operation mix, then exit"
+    )
     args = parser.parse_args(argv)
     try:
         args.targets = _backends(args.backend or ["raw,memory,rocksdb"])
@@ -121,15 +141,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Result] = []
     load_start = _load()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="fssdk-bench-") as root, Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with (
+        tempfile.TemporaryDirectory(prefix="fssdk-bench-") as root,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("benchmarks", total=len(steps))
         for group in groups(steps):
             first = group[0]
@@ -145,19 +168,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not err.is_terminal:
                 statuses = ", ".join(sorted({result.status for result in done}))
                 seconds = max(result.seconds for result in done)
-                err.print(f"[{len(results)}/{len(steps)}] {label}: {statuses} ({seconds:.1f} s)",
-                          highlight=False)
+                err.print(
+                    f"[{len(results)}/{len(steps)}] {label}: {statuses} ({seconds:.1f} s)",
+                    highlight=False,
+                )
     wall = time.perf_counter() - started
     load = (load_start, _load())
     attach_ratios(results)
     checks = check_targets(results)
     print_report(out, workloads, results, args.targets, checks)
     mode = "quick" if settings.quick else "full"
-    out.print(f"{len(results)} figures ({mode} run) in {wall:.1f} s; load average "
-              f"{load[0]:.2f} at the start, {load[1]:.2f} at the end")
+    out.print(
+        f"{len(results)} figures ({mode} run) in {wall:.1f} s; load average "
+        f"{load[0]:.2f} at the start, {load[1]:.2f} at the end"
+    )
     if args.out is not None:
-        write_json(args.out, to_json(workloads=workloads, results=results, checks=checks,
-                                     settings=settings, wall_seconds=wall, load=load))
+        write_json(
+            args.out,
+            to_json(
+                workloads=workloads,
+                results=results,
+                checks=checks,
+                settings=settings,
+                wall_seconds=wall,
+                load=load,
+            ),
+        )
         out.print(f"results written to {args.out}")
     if args.plot is not None and plot(args.plot, workloads, results, _plain_printer(err)):
         out.print(f"scaling plot written to {args.plot}")

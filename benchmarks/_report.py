@@ -215,41 +215,109 @@ def check_targets(results: Sequence[Result]) -> list[TargetCheck]:
     """The issue's targets (and the tighter ones this project reports against), where measured."""
     index = _index(results)
     checks: list[TargetCheck | None] = [
-        _ratio_check(index=index, results=results, workload="value.update", target=ROCKSDB,
-                     limit=1.0, name="keyed ValueState update vs raw put (rocksdb)"),
-        _ratio_check(index=index, results=results, workload="value.read", target=ROCKSDB,
-                     limit=1.5, name="keyed ValueState read vs raw get (rocksdb)"),
+        _ratio_check(
+            index=index,
+            results=results,
+            workload="value.update",
+            target=ROCKSDB,
+            limit=1.0,
+            name="keyed ValueState update vs raw put (rocksdb)",
+        ),
+        _ratio_check(
+            index=index,
+            results=results,
+            workload="value.read",
+            target=ROCKSDB,
+            limit=1.5,
+            name="keyed ValueState read vs raw get (rocksdb)",
+        ),
     ]
     for target in (MEMORY, ROCKSDB):
-        checks.append(_growth_check(
-            index=index, results=results, workload="scaling.list_add", target=target, limit=2.0,
-            name=f"ListState.add at longest vs shortest list ({target})"))
+        checks.append(
+            _growth_check(
+                index=index,
+                results=results,
+                workload="scaling.list_add",
+                target=target,
+                limit=2.0,
+                name=f"ListState.add at longest vs shortest list ({target})",
+            )
+        )
     for target in (MEMORY, ROCKSDB):
-        checks.append(_growth_check(
-            index=index, results=results, workload="scaling.pq_poll", target=target, limit=2.0,
-            name=f"PriorityQueueState.poll at largest vs smallest queue ({target})"))
-    checks.append(_ratio_check(
-        index=index, results=results, workload="map.iterate", target=ROCKSDB, limit=2.0,
-        name="MapState iteration per entry vs raw iteration (rocksdb)"))
-    checks.append(_ratio_check(
-        index=index, results=results, workload="map.iterate_nonkeyed", target=ROCKSDB, limit=2.0,
-        name="non-keyed MapState iteration per entry vs raw iteration (rocksdb)"))
-    checks.append(_ratio_check(
-        index=index, results=results, workload="map.clear", target=ROCKSDB, limit=1.5,
-        name="KeyedMapState.clear of 4 entries vs raw delete_range (rocksdb)"))
-    checks.append(_ratio_check(
-        index=index, results=results, workload="pq.poll4", target=ROCKSDB, limit=1.5,
-        name="keyed PriorityQueueState.poll, 4 per key, vs raw seek+delete (rocksdb)"))
+        checks.append(
+            _growth_check(
+                index=index,
+                results=results,
+                workload="scaling.pq_poll",
+                target=target,
+                limit=2.0,
+                name=f"PriorityQueueState.poll at largest vs smallest queue ({target})",
+            )
+        )
+    checks.append(
+        _ratio_check(
+            index=index,
+            results=results,
+            workload="map.iterate",
+            target=ROCKSDB,
+            limit=2.0,
+            name="MapState iteration per entry vs raw iteration (rocksdb)",
+        )
+    )
+    checks.append(
+        _ratio_check(
+            index=index,
+            results=results,
+            workload="map.iterate_nonkeyed",
+            target=ROCKSDB,
+            limit=2.0,
+            name="non-keyed MapState iteration per entry vs raw iteration (rocksdb)",
+        )
+    )
+    checks.append(
+        _ratio_check(
+            index=index,
+            results=results,
+            workload="map.clear",
+            target=ROCKSDB,
+            limit=1.5,
+            name="KeyedMapState.clear of 4 entries vs raw delete_range (rocksdb)",
+        )
+    )
+    checks.append(
+        _ratio_check(
+            index=index,
+            results=results,
+            workload="pq.poll4",
+            target=ROCKSDB,
+            limit=1.5,
+            name="keyed PriorityQueueState.poll, 4 per key, vs raw seek+delete (rocksdb)",
+        )
+    )
     for target in (MEMORY, ROCKSDB):
-        checks.append(_growth_check(
-            index=index, results=results, workload="scaling.clear_loop", target=target,
-            limit=2.0, name=f"MapState put+clear+get per iteration, longest vs shortest loop "
-                            f"({target})"))
-    checks.append(_throughput_check(index=index, results=results, workload="e2e.sessions",
-                                    limit=0.8))
-    checks.append(_ratio_check(
-        index=index, results=results, workload="scaling.map_iter", target=ROCKSDB, limit=2.0,
-        name="MapState iteration per entry vs raw, largest map (rocksdb)"))
+        checks.append(
+            _growth_check(
+                index=index,
+                results=results,
+                workload="scaling.clear_loop",
+                target=target,
+                limit=2.0,
+                name=f"MapState put+clear+get per iteration, longest vs shortest loop ({target})",
+            )
+        )
+    checks.append(
+        _throughput_check(index=index, results=results, workload="e2e.sessions", limit=0.8)
+    )
+    checks.append(
+        _ratio_check(
+            index=index,
+            results=results,
+            workload="scaling.map_iter",
+            target=ROCKSDB,
+            limit=2.0,
+            name="MapState iteration per entry vs raw, largest map (rocksdb)",
+        )
+    )
     checks.extend(_flat_check(results, target) for target in (RAW, MEMORY, ROCKSDB))
     return [check for check in checks if check is not None]
 
@@ -279,11 +347,15 @@ def print_report(
     plain = [w for w in workloads if not w.curve and w.name in measured]
     curves = [w for w in workloads if w.curve and w.name in measured and w.family != "memory"]
     if plain:
-        console.print(figures_table("Workloads: µs per op ±half-IQR, ratio to raw rocksdict",
-                                    plain, results, targets))
+        console.print(
+            figures_table(
+                "Workloads: µs per op ±half-IQR, ratio to raw rocksdict", plain, results, targets
+            )
+        )
     if curves:
-        console.print(figures_table("Scaling curves: µs per op at each size", curves, results,
-                                    targets))
+        console.print(
+            figures_table("Scaling curves: µs per op at each size", curves, results, targets)
+        )
     if any("tracemalloc_peak_bytes" in result.extra for result in results):
         console.print(memory_table(results))
     if checks:
@@ -308,7 +380,10 @@ def _commit() -> str:
     try:
         return subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True, cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -343,9 +418,14 @@ def to_json(
         },
         "settings": asdict(settings),
         "workloads": {
-            w.name: {"family": w.family, "unit": w.unit, "curve": w.curve,
-                     "description": w.description}
-            for w in workloads if w.name in measured
+            w.name: {
+                "family": w.family,
+                "unit": w.unit,
+                "curve": w.curve,
+                "description": w.description,
+            }
+            for w in workloads
+            if w.name in measured
         },
         "results": [
             {
@@ -356,9 +436,15 @@ def to_json(
                 "unit": r.unit,
                 "status": r.status,
                 "ops": r.ops,
-                "us_per_op": None if r.stats is None else {
-                    "median": r.stats.median, "q1": r.stats.q1, "q3": r.stats.q3,
-                    "min": r.stats.low, "max": r.stats.high, "iqr": r.stats.iqr,
+                "us_per_op": None
+                if r.stats is None
+                else {
+                    "median": r.stats.median,
+                    "q1": r.stats.q1,
+                    "q3": r.stats.q3,
+                    "min": r.stats.low,
+                    "max": r.stats.high,
+                    "iqr": r.stats.iqr,
                 },
                 "samples_us": r.samples_us,
                 "ratio_to_raw": r.ratio,
@@ -381,17 +467,27 @@ _COLORS = {target: f"C{index}" for index, target in enumerate(TARGETS)}
 
 _PANEL_TITLES = {
     "scaling.list_add": ("ListState.add vs list length", "list length", "µs per add"),
-    "scaling.pq_poll": ("PriorityQueueState.poll late in a drain vs queue size", "queue size",
-                        "µs per poll"),
+    "scaling.pq_poll": (
+        "PriorityQueueState.poll late in a drain vs queue size",
+        "queue size",
+        "µs per poll",
+    ),
     "scaling.map_iter": ("MapState iteration vs map size", "map size", "µs per entry"),
-    "scaling.clear_loop": ("MapState put + clear + get, repeated", "iterations",
-                           "µs per iteration"),
+    "scaling.clear_loop": (
+        "MapState put + clear + get, repeated",
+        "iterations",
+        "µs per iteration",
+    ),
     "scaling.merge": ("Store.merge (append) vs value length", "appends so far", "µs per merge"),
 }
 
 
-def plot(path: Path, workloads: Sequence[Workload], results: Sequence[Result],
-         warn: Callable[[str], None]) -> bool:
+def plot(
+    path: Path,
+    workloads: Sequence[Workload],
+    results: Sequence[Result],
+    warn: Callable[[str], None],
+) -> bool:
     """Draw the scaling curves and the scan memory to ``path`` (PNG); False without matplotlib."""
     try:
         import matplotlib  # noqa: PLC0415 - an optional extra, imported only when plotting
@@ -413,14 +509,21 @@ def plot(path: Path, workloads: Sequence[Workload], results: Sequence[Result],
         is_memory = workload.family == "memory"
         title, xlabel, ylabel = _PANEL_TITLES.get(
             workload.name,
-            (f"{workload.name}: peak memory while scanning one scope", "scope entries",
-             "tracemalloc peak (KiB)") if is_memory else (workload.name, "n", "µs per op"),
+            (
+                f"{workload.name}: peak memory while scanning one scope",
+                "scope entries",
+                "tracemalloc peak (KiB)",
+            )
+            if is_memory
+            else (workload.name, "n", "µs per op"),
         )
         for target in TARGETS:
             points = sorted(
                 (r.n, r.extra["tracemalloc_peak_bytes"] / KIB if is_memory else r.stats.median)
                 for r in measured
-                if r.workload == workload.name and r.target == target and r.stats is not None
+                if r.workload == workload.name
+                and r.target == target
+                and r.stats is not None
                 and (not is_memory or "tracemalloc_peak_bytes" in r.extra)
             )
             if points:
@@ -433,7 +536,7 @@ def plot(path: Path, workloads: Sequence[Workload], results: Sequence[Result],
         axis.set_ylabel(ylabel)
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=8)
-    for axis in list(axes.flat)[len(curves):]:
+    for axis in list(axes.flat)[len(curves) :]:
         axis.set_visible(False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)

@@ -103,9 +103,7 @@ def missing_requirements(workload: Workload) -> list[str]:
     return [name for name in workload.requires if not hasattr(module, name)]
 
 
-def plan(
-    workloads: Iterable[Workload], targets: Sequence[str], settings: Settings
-) -> list[Step]:
+def plan(workloads: Iterable[Workload], targets: Sequence[str], settings: Settings) -> list[Step]:
     """Every figure to measure, workload by workload, size by size, in table target order."""
     return [
         Step(workload, n, target)
@@ -207,13 +205,17 @@ class _Worker:
             text=True,
             env=env,
         )
-        self._send(json.dumps({
-            "workload": step.workload.name,
-            "n": step.n,
-            "target": step.target,
-            "settings": asdict(settings),
-            "root": str(root),
-        }))
+        self._send(
+            json.dumps(
+                {
+                    "workload": step.workload.name,
+                    "n": step.n,
+                    "target": step.target,
+                    "settings": asdict(settings),
+                    "root": str(root),
+                }
+            )
+        )
 
     def _send(self, line: str) -> None:
         assert self._process.stdin is not None
@@ -261,8 +263,9 @@ class _Worker:
     def result(self) -> Result:
         """The figure, once the worker is closed."""
         workload = self.step.workload
-        result = Result(workload.name, workload.family, self.step.target, self.step.n,
-                        workload.unit, "ok")
+        result = Result(
+            workload.name, workload.family, self.step.target, self.step.n, workload.unit, "ok"
+        )
         if self.error is not None:
             result.status, result.note = "error", self.error
             return result
@@ -285,9 +288,15 @@ def run_group(steps: Sequence[Step], settings: Settings, root: Path) -> list[Res
         missing = missing_requirements(step.workload)
         if missing:
             workload = step.workload
-            skipped[step] = Result(workload.name, workload.family, step.target, step.n,
-                                   workload.unit, "skipped",
-                                   note="fssdk_advanced lacks " + ", ".join(missing))
+            skipped[step] = Result(
+                workload.name,
+                workload.family,
+                step.target,
+                step.n,
+                workload.unit,
+                "skipped",
+                note="fssdk_advanced lacks " + ", ".join(missing),
+            )
     workers = [_Worker(step, settings, root) for step in steps if step not in skipped]
     total = settings.warmup + settings.repeats
     for worker in workers:

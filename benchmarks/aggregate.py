@@ -138,8 +138,13 @@ def raw_reduce_add(env: RawEnv, n: int, settings: Settings) -> Bench:
 
 
 WORKLOADS = (
-    Workload("aggregate.add", aggregate_add, raw_aggregate_add,
-             requires=("KeyedAggregatingStateFactory", "IntCodec", "TupleCodec")),
-    Workload("reduce.add", reduce_add, raw_reduce_add,
-             requires=("KeyedReducingStateFactory", "IntCodec")),
+    Workload(
+        "aggregate.add",
+        aggregate_add,
+        raw_aggregate_add,
+        requires=("KeyedAggregatingStateFactory", "IntCodec", "TupleCodec"),
+    ),
+    Workload(
+        "reduce.add", reduce_add, raw_reduce_add, requires=("KeyedReducingStateFactory", "IntCodec")
+    ),
 )

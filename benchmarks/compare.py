@@ -58,10 +58,18 @@ def rows(before: dict[str, Any], after: dict[str, Any]) -> list[list[str]]:
             continue
         workload, n, target = key
         was, now = previous["us_per_op"]["median"], new["us_per_op"]["median"]
-        found.append([
-            workload, f"{n:,}", target, fmt_us(was), fmt_us(now), f"{now / was:.2f}x",
-            _ratio(previous.get("ratio_to_raw")), _ratio(new.get("ratio_to_raw")),
-        ])
+        found.append(
+            [
+                workload,
+                f"{n:,}",
+                target,
+                fmt_us(was),
+                fmt_us(now),
+                f"{now / was:.2f}x",
+                _ratio(previous.get("ratio_to_raw")),
+                _ratio(new.get("ratio_to_raw")),
+            ]
+        )
     return found
 
 
@@ -74,16 +82,29 @@ def target_rows(before: dict[str, Any], after: dict[str, Any]) -> list[list[str]
     for name in [*new, *(name for name in old if name not in new)]:
         was, now = old.get(name), new.get(name)
         limit = (now or was or {}).get("limit", "")
-        found.append([
-            name, limit,
-            was["measured"] if was else "-", verdict[was["met"]] if was else "-",
-            now["measured"] if now else "-", verdict[now["met"]] if now else "-",
-        ])
+        found.append(
+            [
+                name,
+                limit,
+                was["measured"] if was else "-",
+                verdict[was["met"]] if was else "-",
+                now["measured"] if now else "-",
+                verdict[now["met"]] if now else "-",
+            ]
+        )
     return found
 
 
-FIGURE_HEADER = ["workload", "n", "target", "before µs", "after µs", "after/before",
-                 "before x raw", "after x raw"]
+FIGURE_HEADER = [
+    "workload",
+    "n",
+    "target",
+    "before µs",
+    "after µs",
+    "after/before",
+    "before x raw",
+    "after x raw",
+]
 TARGET_HEADER = ["target", "limit", "before", "verdict", "after", "verdict"]
 #: Columns of text, left-aligned; the others hold figures.
 TEXT_COLUMNS = {"workload", "target", "limit", "before", "after", "verdict"}
@@ -96,8 +117,10 @@ def _run_line(label: str, document: dict[str, Any]) -> str:
         value = meta.get(name)
         return f"{value:.2f}" if isinstance(value, int | float) else "?"
 
-    return (f"{label}: commit {meta.get('commit', '?')}, {meta.get('wall_seconds', '?')} s, load "
-            f"average {number('load_average_start')} → {number('load_average_end')}")
+    return (
+        f"{label}: commit {meta.get('commit', '?')}, {meta.get('wall_seconds', '?')} s, load "
+        f"average {number('load_average_start')} → {number('load_average_end')}"
+    )
 
 
 def markdown(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:

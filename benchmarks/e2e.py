@@ -38,8 +38,12 @@ WATERMARK_DELAY_MS: Final = 2_000
 #: Event time of the first view (ms since the epoch).
 EPOCH_MS: Final = 1_700_000_000_000
 REQUIRES: Final = (
-    "KeyedValueStateFactory", "KeyedListStateFactory", "KeyedMapStateFactory",
-    "KeyedAggregatingStateFactory", "PriorityQueueState", "ValueState",
+    "KeyedValueStateFactory",
+    "KeyedListStateFactory",
+    "KeyedMapStateFactory",
+    "KeyedAggregatingStateFactory",
+    "PriorityQueueState",
+    "ValueState",
 )
 PAGES: Final = tuple(f"/p/{index}" for index in range(50))
 
@@ -63,8 +67,14 @@ def page_views(n: int, *, seed: int = SEED) -> list[bytes]:
         ts = start
         for _ in range(rng.randint(2, 30)):
             page = PAGES[min(int(rng.expovariate(0.15)), len(PAGES) - 1)]
-            line = json.dumps({"user": f"u{user:05d}", "ts": ts, "page": page,
-                               "dwell_ms": rng.randint(100, 30_000)}).encode()
+            line = json.dumps(
+                {
+                    "user": f"u{user:05d}",
+                    "ts": ts,
+                    "page": page,
+                    "dwell_ms": rng.randint(100, 30_000),
+                }
+            ).encode()
             views.append((ts + rng.randint(0, MAX_DELAY_MS), len(views), line))
             last, ts = ts, ts + rng.randint(500, 10_000)
         idle_from[user] = last + GAP_MS + 1
@@ -141,8 +151,9 @@ class RunnerBench:
         """Count what the last run emitted (sessions, late views), then remove the files."""
         late = self.root / "sessions.jsonl.1"
         self.extra["sessions"] = float(len(self.output.read_bytes().splitlines()))
-        self.extra["late_views"] = float(len(late.read_bytes().splitlines())
-                                         if late.exists() else 0)
+        self.extra["late_views"] = float(
+            len(late.read_bytes().splitlines()) if late.exists() else 0
+        )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -158,7 +169,4 @@ def _events(settings: Settings) -> tuple[int, ...]:
     return (settings.events,)
 
 
-WORKLOADS = (
-    Workload("e2e.sessions", sessions, points=_events, requires=REQUIRES,
-             unit="record"),
-)
+WORKLOADS = (Workload("e2e.sessions", sessions, points=_events, requires=REQUIRES, unit="record"),)

@@ -16,9 +16,9 @@ from benchmarks._harness import Bench, Settings, StoreEnv, Workload
 from fssdk import Context
 
 
-def _creations(make: Callable[[Context], Any], method: str, argument: Any) -> Callable[
-    [StoreEnv, int, Settings], Bench
-]:
+def _creations(
+    make: Callable[[Context], Any], method: str, argument: Any
+) -> Callable[[StoreEnv, int, Settings], Bench]:
     def build(env: StoreEnv, n: int, settings: Settings) -> Bench:
         new = getattr(make(env.ctx), method)
         keys = primary_keys(n)
@@ -37,17 +37,30 @@ def _creations(make: Callable[[Context], Any], method: str, argument: Any) -> Ca
 
 
 WORKLOADS = (
-    Workload("factory.value", _creations(value.factory, "new_keyed_value", b""),
-             requires=value.REQUIRES),
-    Workload("factory.list", _creations(lists.factory, "new_keyed_list", b""),
-             requires=lists.REQUIRES),
-    Workload("factory.map", _creations(maps.factory, "new_keyed_map", maps.MAP_NAME),
-             requires=maps.REQUIRES),
-    Workload("factory.pq", _creations(queues.factory, "new_keyed_priority_queue", b""),
-             requires=queues.REQUIRES),
-    Workload("factory.aggregating",
-             _creations(aggregate.aggregating_factory, "new_aggregating_state", ""),
-             requires=("KeyedAggregatingStateFactory", "IntCodec", "TupleCodec")),
-    Workload("factory.reducing", _creations(aggregate.reducing_factory, "new_reducing_state", b""),
-             requires=("KeyedReducingStateFactory", "IntCodec")),
+    Workload(
+        "factory.value", _creations(value.factory, "new_keyed_value", b""), requires=value.REQUIRES
+    ),
+    Workload(
+        "factory.list", _creations(lists.factory, "new_keyed_list", b""), requires=lists.REQUIRES
+    ),
+    Workload(
+        "factory.map",
+        _creations(maps.factory, "new_keyed_map", maps.MAP_NAME),
+        requires=maps.REQUIRES,
+    ),
+    Workload(
+        "factory.pq",
+        _creations(queues.factory, "new_keyed_priority_queue", b""),
+        requires=queues.REQUIRES,
+    ),
+    Workload(
+        "factory.aggregating",
+        _creations(aggregate.aggregating_factory, "new_aggregating_state", ""),
+        requires=("KeyedAggregatingStateFactory", "IntCodec", "TupleCodec"),
+    ),
+    Workload(
+        "factory.reducing",
+        _creations(aggregate.reducing_factory, "new_reducing_state", b""),
+        requires=("KeyedReducingStateFactory", "IntCodec"),
+    ),
 )

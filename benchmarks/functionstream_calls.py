@@ -15,7 +15,7 @@ from pathlib import Path
 from fssdk.functionstream import build_component, source_digest
 from fssdk.functionstream.host import ComponentRuntime, ContractKv, FunctionStreamKv, Kv
 
-OPERATOR = b'''
+OPERATOR = b"""
 import fssdk
 
 class Loop(fssdk.BaseDriver):
@@ -39,7 +39,7 @@ class Loop(fssdk.BaseDriver):
                 store.get(fssdk.ComplexKey(b"g", b"user", b"", b"k%d" % (i % 1000)))
 
 fssdk.run(Loop())
-'''
+"""
 
 
 def _component(cache: Path) -> Path:

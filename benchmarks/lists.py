@@ -97,8 +97,9 @@ def raw_list_get(env: RawEnv, n: int, settings: Settings) -> Bench:
     records = appends(n)
     per_record = record_each(adder, records)
     apply(env.db, flat(per_record))
-    bounds = {key: bounds_of(writes[-1].key) for (key, _), writes in zip(records, per_record,
-                                                                          strict=True)}
+    bounds = {
+        key: bounds_of(writes[-1].key) for (key, _), writes in zip(records, per_record, strict=True)
+    }
     keys = primary_keys(max(1, n // LENGTH), seed=1)
     bench = scanner(env, [bounds[key] for key in keys], n)
     bench.ops = len(keys)

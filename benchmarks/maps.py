@@ -100,8 +100,10 @@ def raw_map_get(env: RawEnv, n: int, settings: Settings) -> Bench:
     records = entries(n)
     per_record = record_each(putter, records)
     apply(env.db, flat(per_record))
-    key_of = {(key, map_key): writes[-1].key
-              for (key, map_key, _), writes in zip(records, per_record, strict=True)}
+    key_of = {
+        (key, map_key): writes[-1].key
+        for (key, map_key, _), writes in zip(records, per_record, strict=True)
+    }
     reads = entries(n)
     random.Random(1).shuffle(reads)
     return getter(env, [key_of[(key, map_key)] for key, map_key, _ in reads])
@@ -125,8 +127,10 @@ def iterate_raw(env: RawEnv, n: int, size: int) -> Bench:
     records = entries(n, size)
     per_record = record_each(putter, records)
     apply(env.db, flat(per_record))
-    bounds = {key: bounds_of(writes[-1].key) for (key, _, _), writes in zip(records, per_record,
-                                                                             strict=True)}
+    bounds = {
+        key: bounds_of(writes[-1].key)
+        for (key, _, _), writes in zip(records, per_record, strict=True)
+    }
     return scanner(env, [bounds[key] for key in primary_keys(max(1, n // size), seed=1)], n)
 
 
@@ -145,8 +149,9 @@ def clear_fill(n: int, generation: int) -> list[tuple[bytes, int, int]]:
     """``(primary key, map key, value)``: ``CLEAR_SIZE`` entries for each of n fresh maps."""
     maps = primary_keys(n, generation=generation)
     values = ints(n * CLEAR_SIZE, seed=SEED + generation)
-    found = [(maps[index // CLEAR_SIZE], index % CLEAR_SIZE, value)
-             for index, value in enumerate(values)]
+    found = [
+        (maps[index // CLEAR_SIZE], index % CLEAR_SIZE, value) for index, value in enumerate(values)
+    ]
     random.Random(SEED + generation).shuffle(found)
     return found
 
@@ -191,10 +196,16 @@ def raw_map_clear(env: RawEnv, n: int, settings: Settings) -> Bench:
         records = clear_fill(n, generation)
         per_record = record_each(putter, records)
         apply(db, flat(per_record))
-        bounds = {key: bounds_of(writes[-1].key)
-                  for (key, _, _), writes in zip(records, per_record, strict=True)}
-        ranges[:] = [[(fresh(low), fresh(high)) for low, high in
-                      (bounds[key] for key in clear_order(n, generation))]]
+        bounds = {
+            key: bounds_of(writes[-1].key)
+            for (key, _, _), writes in zip(records, per_record, strict=True)
+        }
+        ranges[:] = [
+            [
+                (fresh(low), fresh(high))
+                for low, high in (bounds[key] for key in clear_order(n, generation))
+            ]
+        ]
 
     runs = Generations(build)
 
@@ -259,8 +270,14 @@ WORKLOADS = (
     Workload("map.put", map_put, raw_map_put, requires=REQUIRES, batch_row=True),
     Workload("map.get", map_get, raw_map_get, requires=REQUIRES),
     Workload("map.iterate", map_iterate, raw_map_iterate, requires=REQUIRES, unit="entry"),
-    Workload("map.iterate_nonkeyed", map_iterate_nonkeyed, raw_map_iterate_nonkeyed,
-             requires=("MapState", "IntCodec"), unit="entry"),
-    Workload("map.clear", map_clear, raw_map_clear, points=_clears, requires=REQUIRES,
-             unit="clear"),
+    Workload(
+        "map.iterate_nonkeyed",
+        map_iterate_nonkeyed,
+        raw_map_iterate_nonkeyed,
+        requires=("MapState", "IntCodec"),
+        unit="entry",
+    ),
+    Workload(
+        "map.clear", map_clear, raw_map_clear, points=_clears, requires=REQUIRES, unit="clear"
+    ),
 )

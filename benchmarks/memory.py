@@ -126,6 +126,7 @@ def _scan_sizes(settings: Settings) -> tuple[int, ...]:
 
 
 WORKLOADS = (
-    Workload("memory.scan", scan_memory, raw_scan_memory, points=_scan_sizes, unit="entry",
-             curve=True),
+    Workload(
+        "memory.scan", scan_memory, raw_scan_memory, points=_scan_sizes, unit="entry", curve=True
+    ),
 )

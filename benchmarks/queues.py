@@ -129,8 +129,9 @@ def raw_pq_peek(env: RawEnv, n: int, settings: Settings) -> Bench:
     records = adds(n)
     per_record = record_each(adder, records)
     apply(env.db, flat(per_record))
-    bounds = {key: bounds_of(writes[-1].key) for (key, _), writes in zip(records, per_record,
-                                                                          strict=True)}
+    bounds = {
+        key: bounds_of(writes[-1].key) for (key, _), writes in zip(records, per_record, strict=True)
+    }
     options: dict[bytes, Any] = {}
     for key, (_, high) in bounds.items():
         options[key] = ReadOptions()

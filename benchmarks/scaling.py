@@ -175,8 +175,10 @@ def raw_pq_poll(env: RawEnv, size: int, settings: Settings) -> DrainBench:
     def fill() -> None:
         per_record = record_each(queues.adder, order.adds)
         apply(env.db, flat(per_record))
-        bounds = {key: bounds_of(writes[-1].key)
-                  for (key, _), writes in zip(order.adds, per_record, strict=True)}
+        bounds = {
+            key: bounds_of(writes[-1].key)
+            for (key, _), writes in zip(order.adds, per_record, strict=True)
+        }
         drains.append(queues.RawDrain(env, bounds))
 
     def drain(polls: int) -> None:
@@ -324,12 +326,39 @@ def _clear_loops(settings: Settings) -> tuple[int, ...]:
 
 
 WORKLOADS = (
-    Workload("scaling.list_add", list_add, points=_list_lengths, requires=lists.REQUIRES,
-             curve=True, unit="add"),
-    Workload("scaling.pq_poll", pq_poll, raw_pq_poll, points=_queue_sizes,
-             requires=queues.REQUIRES, curve=True, unit="poll"),
-    Workload("scaling.map_iter", map_iter, raw_map_iter, points=_map_sizes,
-             requires=maps.REQUIRES, curve=True, unit="entry"),
-    Workload("scaling.clear_loop", clear_loop, raw_clear_loop, points=_clear_loops,
-             requires=("MapState",), curve=True, unit="iteration"),
+    Workload(
+        "scaling.list_add",
+        list_add,
+        points=_list_lengths,
+        requires=lists.REQUIRES,
+        curve=True,
+        unit="add",
+    ),
+    Workload(
+        "scaling.pq_poll",
+        pq_poll,
+        raw_pq_poll,
+        points=_queue_sizes,
+        requires=queues.REQUIRES,
+        curve=True,
+        unit="poll",
+    ),
+    Workload(
+        "scaling.map_iter",
+        map_iter,
+        raw_map_iter,
+        points=_map_sizes,
+        requires=maps.REQUIRES,
+        curve=True,
+        unit="entry",
+    ),
+    Workload(
+        "scaling.clear_loop",
+        clear_loop,
+        raw_clear_loop,
+        points=_clear_loops,
+        requires=("MapState",),
+        curve=True,
+        unit="iteration",
+    ),
 )

@@ -58,8 +58,10 @@ def store_put(env: StoreEnv, n: int, settings: Settings) -> Bench:
 def raw_put(env: RawEnv, n: int, settings: Settings) -> Bench:
     """Raw: ``Rdict.put`` of the same physical keys and values (raw-batch: a WriteBatch per
     3 000)."""
-    writes = [Write(physical(ComplexKey(KEY_GROUP, key, b"", USER_KEY)), value)
-              for key, value in put_ops(n)]
+    writes = [
+        Write(physical(ComplexKey(KEY_GROUP, key, b"", USER_KEY)), value)
+        for key, value in put_ops(n)
+    ]
     return writer(env, writes, settings.checkpoint_every)
 
 
@@ -87,8 +89,13 @@ def store_get(env: StoreEnv, n: int, settings: Settings) -> Bench:
 
 def raw_get(env: RawEnv, n: int, settings: Settings) -> Bench:
     """Raw: ``Rdict.get`` of the same physical keys in the same order."""
-    apply(env.db, [Write(physical(ComplexKey(KEY_GROUP, key, b"", USER_KEY)), value)
-                   for key, value in put_ops(n)])
+    apply(
+        env.db,
+        [
+            Write(physical(ComplexKey(KEY_GROUP, key, b"", USER_KEY)), value)
+            for key, value in put_ops(n)
+        ],
+    )
     keys = [physical(ComplexKey(KEY_GROUP, key, b"", USER_KEY)) for key in read_order(n)]
     return getter(env, keys)
 
@@ -177,8 +184,13 @@ def store_scan(env: StoreEnv, n: int, settings: Settings) -> Bench:
 def raw_scan(env: RawEnv, n: int, settings: Settings) -> Bench:
     """Raw: per scope a ``ReadOptions`` with the scope's upper bound and ``Rdict.items(from_key=
     low)`` over the same physical keys, consuming each ``(key, value)``."""
-    apply(env.db, [Write(physical(ComplexKey(KEY_GROUP, key, b"", user_key)), value)
-                   for key, user_key, value in scan_entries(n)])
+    apply(
+        env.db,
+        [
+            Write(physical(ComplexKey(KEY_GROUP, key, b"", user_key)), value)
+            for key, user_key, value in scan_entries(n)
+        ],
+    )
     return scanner(env, [scope_bounds(KEY_GROUP, key, b"") for key in scan_scopes(n)], n)
 
 

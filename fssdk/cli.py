@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fssdk {_version()}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--traceback", action="store_true",
-                        help="on an error, also print the full Python stack")
+    common.add_argument(
+        "--traceback", action="store_true", help="on an error, also print the full Python stack"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(commands, common)
     state = commands.add_parser("state", help="look at a state directory")
@@ -115,44 +116,101 @@ def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
         ),
     )
     run.set_defaults(handler=_run)
-    run.add_argument("operator", metavar="OPERATOR",
-                     help="a .py file or a package.module that calls fssdk.run(driver)")
+    run.add_argument(
+        "operator",
+        metavar="OPERATOR",
+        help="a .py file or a package.module that calls fssdk.run(driver)",
+    )
     run.add_argument("--input", required=True, metavar="FILE|-", help="input records ('-': stdin)")
-    run.add_argument("--output", required=True, metavar="FILE|-",
-                     help="records emitted on target 0 ('-': stdout)")
+    run.add_argument(
+        "--output",
+        required=True,
+        metavar="FILE|-",
+        help="records emitted on target 0 ('-': stdout)",
+    )
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--state-dir", metavar="DIR",
-                       help="RocksDB state, checkpoints and the lock (resumed when it exists)")
-    where.add_argument("--memory", action="store_true",
-                       help="keep state in memory: no state dir, no recovery")
-    run.add_argument("--fresh", action="store_true",
-                     help="start over: discard the state dir's checkpoints and state and rewrite "
-                          "the outputs (asks first; see --yes)")
-    run.add_argument("--yes", action="store_true",
-                     help="with --fresh: do not ask (needed when stdin is not a terminal)")
-    run.add_argument("--checkpoint-interval", type=_positive_int,
-                     default=DEFAULT_CHECKPOINT_INTERVAL, metavar="N",
-                     help=f"checkpoint every N records (default {DEFAULT_CHECKPOINT_INTERVAL})")
-    run.add_argument("--keep-checkpoints", type=_positive_int, default=DEFAULT_KEEP_CHECKPOINTS,
-                     metavar="N", help=f"checkpoints kept (default {DEFAULT_KEEP_CHECKPOINTS})")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
-                     help="a config entry for Driver.init (repeatable; overrides --config-file)")
-    run.add_argument("--config-file", metavar="config.yaml",
-                     help="function config: name, type: processor, init: {key: value}")
-    run.add_argument("--watermark-every", type=_positive_int, metavar="N",
-                     help="call process_watermark every N records")
-    run.add_argument("--watermark-field", metavar="NAME",
-                     help="records are JSON objects; the watermark is the largest integer NAME "
-                          "seen (minus --watermark-delay) instead of the record count")
-    run.add_argument("--watermark-delay", type=_non_negative_int, default=0, metavar="D",
-                     help="with --watermark-field: how far the watermark trails the largest time")
-    run.add_argument("--final-watermark", action="store_true",
-                     help="after the last record, send watermark 2**63-1 (fires every window)")
-    run.add_argument("--side-outputs", metavar="PREFIX",
-                     help="records on target N go to PREFIX.N, emitted watermarks to "
-                          "PREFIX.watermarks (default PREFIX: the --output file)")
-    run.add_argument("-q", "--quiet", action="store_true",
-                     help="no progress bar, no summary (warnings and errors still print)")
+    where.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="RocksDB state, checkpoints and the lock (resumed when it exists)",
+    )
+    where.add_argument(
+        "--memory", action="store_true", help="keep state in memory: no state dir, no recovery"
+    )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: discard the state dir's checkpoints and state and rewrite "
+        "the outputs (asks first; see --yes)",
+    )
+    run.add_argument(
+        "--yes",
+        action="store_true",
+        help="with --fresh: do not ask (needed when stdin is not a terminal)",
+    )
+    run.add_argument(
+        "--checkpoint-interval",
+        type=_positive_int,
+        default=DEFAULT_CHECKPOINT_INTERVAL,
+        metavar="N",
+        help=f"checkpoint every N records (default {DEFAULT_CHECKPOINT_INTERVAL})",
+    )
+    run.add_argument(
+        "--keep-checkpoints",
+        type=_positive_int,
+        default=DEFAULT_KEEP_CHECKPOINTS,
+        metavar="N",
+        help=f"checkpoints kept (default {DEFAULT_KEEP_CHECKPOINTS})",
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="settings",
+        help="a config entry for Driver.init (repeatable; overrides --config-file)",
+    )
+    run.add_argument(
+        "--config-file",
+        metavar="config.yaml",
+        help="function config: name, type: processor, init: {key: value}",
+    )
+    run.add_argument(
+        "--watermark-every",
+        type=_positive_int,
+        metavar="N",
+        help="call process_watermark every N records",
+    )
+    run.add_argument(
+        "--watermark-field",
+        metavar="NAME",
+        help="records are JSON objects; the watermark is the largest integer NAME "
+        "seen (minus --watermark-delay) instead of the record count",
+    )
+    run.add_argument(
+        "--watermark-delay",
+        type=_non_negative_int,
+        default=0,
+        metavar="D",
+        help="with --watermark-field: how far the watermark trails the largest time",
+    )
+    run.add_argument(
+        "--final-watermark",
+        action="store_true",
+        help="after the last record, send watermark 2**63-1 (fires every window)",
+    )
+    run.add_argument(
+        "--side-outputs",
+        metavar="PREFIX",
+        help="records on target N go to PREFIX.N, emitted watermarks to "
+        "PREFIX.watermarks (default PREFIX: the --output file)",
+    )
+    run.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar, no summary (warnings and errors still print)",
+    )
     flink_cli.add_arguments(run)
 
 
@@ -171,24 +229,42 @@ def _add_state_inspect(state_commands: Subcommands, common: argparse.ArgumentPar
     inspect.set_defaults(handler=_inspect)
     inspect.add_argument("state_dir", metavar="DIR")
     source = inspect.add_mutually_exclusive_group()
-    source.add_argument("--checkpoint", type=_positive_int, metavar="ID",
-                        help="read this checkpoint (default: the newest)")
-    source.add_argument("--live", action="store_true",
-                        help="read the live database (only when no run holds the directory)")
-    inspect.add_argument("--verify", action="store_true",
-                         help="open every kept checkpoint and read all of it with checksums "
-                              "verified; report each (exit code 3 if one is damaged)")
+    source.add_argument(
+        "--checkpoint",
+        type=_positive_int,
+        metavar="ID",
+        help="read this checkpoint (default: the newest)",
+    )
+    source.add_argument(
+        "--live",
+        action="store_true",
+        help="read the live database (only when no run holds the directory)",
+    )
+    inspect.add_argument(
+        "--verify",
+        action="store_true",
+        help="open every kept checkpoint and read all of it with checksums "
+        "verified; report each (exit code 3 if one is damaged)",
+    )
     inspect.add_argument("--store", metavar="NAME", help="show this store's key groups and entries")
     inspect.add_argument("--simple", action="store_true", help="with --store: dump its simple keys")
     inspect.add_argument("--key-group", metavar="KG", help="with --store: dump this scope")
-    inspect.add_argument("--keys", action="store_true",
-                         help="with --key-group: list its primary keys (in --namespace if given)")
-    inspect.add_argument("--key", default="", metavar="K",
-                         help="the scope's primary key (default '')")
-    inspect.add_argument("--namespace", metavar="NS",
-                         help="the scope's namespace (default '')")
-    inspect.add_argument("--limit", type=_positive_int, default=100, metavar="N",
-                         help="entries shown in a dump (default 100)")
+    inspect.add_argument(
+        "--keys",
+        action="store_true",
+        help="with --key-group: list its primary keys (in --namespace if given)",
+    )
+    inspect.add_argument(
+        "--key", default="", metavar="K", help="the scope's primary key (default '')"
+    )
+    inspect.add_argument("--namespace", metavar="NS", help="the scope's namespace (default '')")
+    inspect.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="entries shown in a dump (default 100)",
+    )
     inspect.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
@@ -218,9 +294,7 @@ class _ProgressBar:
             transient=True,
         )
         name = operator.rsplit("/", 1)[-1]
-        self._task = self._progress.add_task(
-            name, total=None, records=0, rate=0.0, checkpoints=0
-        )
+        self._task = self._progress.add_task(name, total=None, records=0, rate=0.0, checkpoints=0)
         self._progress.start()
 
     def print(self, message: str) -> None:
@@ -253,9 +327,7 @@ def _size(n: int) -> str:
 
 def format_summary(summary: RunSummary, memory: bool) -> str:
     """The end-of-run summary printed on stderr."""
-    resumed = (
-        f", resumed from checkpoint {summary.resumed_from}" if summary.resumed_from else ""
-    )
+    resumed = f", resumed from checkpoint {summary.resumed_from}" if summary.resumed_from else ""
     lines = [
         f"fssdk: {summary.operator}: {summary.records_this_run:,} records in "
         f"{summary.elapsed:.2f} s ({summary.records_per_second:,.0f} records/s){resumed}; "
@@ -273,7 +345,8 @@ def format_summary(summary: RunSummary, memory: bool) -> str:
         timing = (
             f", {1000 * sum(times) / len(times):.1f} ms each on average "
             f"(max {1000 * max(times):.1f} ms)"
-            if times else ""
+            if times
+            else ""
         )
         lines.append(
             f"  checkpoints: {summary.checkpoints} taken, last #{summary.last_checkpoint_id}"
@@ -298,7 +371,9 @@ def _confirm_fresh(args: argparse.Namespace) -> None:
     checkpoints = state.complete_checkpoints()
     kept = (
         f"checkpoint {checkpoints[-1].id} ({checkpoints[-1].metadata.get('records')} records "
-        "processed)" if checkpoints else "its state"
+        "processed)"
+        if checkpoints
+        else "its state"
     )
     question = (
         f"--fresh discards {kept} of state dir {args.state_dir!r} and rewrites the outputs "
@@ -401,7 +476,9 @@ def _inspect(args: argparse.Namespace) -> int:
             sound = [ck["id"] for ck in report["checkpoints"] if ck["verified"] == "ok"]
             checkpoint_id = sound[-1] if sound else None
         has_data = (
-            bool(report["checkpoints"]) or live or args.store is not None
+            bool(report["checkpoints"])
+            or live
+            or args.store is not None
             or checkpoint_id is not None
         )
         nothing_sound = bool(damaged) and checkpoint_id is None and not live
@@ -418,7 +495,8 @@ def _inspect(args: argparse.Namespace) -> int:
         sound = [ck["id"] for ck in report["checkpoints"] if ck["verified"] == "ok"]
         fallback = (
             f"a run resumes from checkpoint {sound[-1]}, the newest that verifies"
-            if sound else "no checkpoint verifies: start over with `fssdk run ... --fresh`"
+            if sound
+            else "no checkpoint verifies: start over with `fssdk run ... --fresh`"
         )
         raise StateDirError(
             f"state dir {args.state_dir!r}: checkpoint {', '.join(map(str, damaged))} "
@@ -447,14 +525,13 @@ def _verify_checkpoints(state_dir: str, report: dict[str, Any]) -> list[int]:
     return damaged
 
 
-def _read_stores(args: argparse.Namespace, report: dict[str, Any], checkpoint_id: int | None
-                 ) -> None:
+def _read_stores(
+    args: argparse.Namespace, report: dict[str, Any], checkpoint_id: int | None
+) -> None:
     """Add the stores (and a dump or key list, if asked) of checkpoint ``checkpoint_id`` (None:
     the newest, or the live database with ``--live``) to ``report``, decoded through the state
     descriptors where the state library wrote them."""
-    with ins.open_snapshot(
-        args.state_dir, checkpoint_id=checkpoint_id, live=args.live
-    ) as snapshot:
+    with ins.open_snapshot(args.state_dir, checkpoint_id=checkpoint_id, live=args.live) as snapshot:
         report["source"] = snapshot.label
         names = [args.store] if args.store is not None else snapshot.stores
         stats = [ins.store_stats(snapshot, name) for name in names]
@@ -510,9 +587,13 @@ def _dump_json(
             snapshot, args.store, key_group=kg, key=key, namespace=ns, limit=args.limit
         )
         view = views.get(kg)
-        scope = {"store": args.store, "key_group": ins.show_bytes(kg),
-                 "key": ins.show_bytes(key), "namespace": ins.show_bytes(ns),
-                 "kind": None if view is None else view.kind}
+        scope = {
+            "store": args.store,
+            "key_group": ins.show_bytes(kg),
+            "key": ins.show_bytes(key),
+            "namespace": ins.show_bytes(ns),
+            "kind": None if view is None else view.kind,
+        }
     scope["total"] = total
     scope["entries"] = [_entry_json(view, k, v) for k, v in entries]
     return scope
@@ -578,7 +659,8 @@ def _print_report(report: dict[str, Any]) -> None:
     console.print(
         f"state dir {report['path']}: operator {owner.get('operator')} (from "
         f"{owner.get('operator_spec')}), key format v{owner.get('key_format_version')}, {locked}",
-        markup=False, soft_wrap=True,
+        markup=False,
+        soft_wrap=True,
     )
     if report["live_bytes"] is not None:
         console.print(f"live database: {_size(report['live_bytes'])}", soft_wrap=True)
@@ -587,29 +669,47 @@ def _print_report(report: dict[str, Any]) -> None:
         columns = ("id", "records", "input bytes", "size", "created")
         table = _table("checkpoints", (*columns, "verified") if verified else columns)
         for ck in report["checkpoints"]:
-            cells = [str(ck["id"]), f"{ck['records']:,}", f"{ck['input_position']:,}",
-                     _size(ck["bytes"]), str(ck["created"])]
+            cells = [
+                str(ck["id"]),
+                f"{ck['records']:,}",
+                f"{ck['input_position']:,}",
+                _size(ck["bytes"]),
+                str(ck["created"]),
+            ]
             table.add_row(*cells, *([Text(ck["verified"])] if verified else []))
         console.print(table)
     else:
         console.print("no complete checkpoint yet")
     if "stores" not in report:
         return
-    table = _table(f"stores ({report['source']})",
-                   ("store", "simple", "complex", "operands", "groups", "bytes"))
+    table = _table(
+        f"stores ({report['source']})",
+        ("store", "simple", "complex", "operands", "groups", "bytes"),
+    )
     for store in report["stores"]:
-        table.add_row(Text(store["name"]), f"{store['simple_entries']:,}",
-                      f"{store['complex_entries']:,}", f"{store['merge_operands']:,}",
-                      str(store["key_groups"]), _size(store["bytes"]))
+        table.add_row(
+            Text(store["name"]),
+            f"{store['simple_entries']:,}",
+            f"{store['complex_entries']:,}",
+            f"{store['merge_operands']:,}",
+            str(store["key_groups"]),
+            _size(store["bytes"]),
+        )
     console.print(table)
     for store in report["stores"]:
         if store.get("groups"):
-            table = _table(f"key groups of {store['name']}",
-                           ("key group", "entries", "keys", "namespaces", "bytes"))
+            table = _table(
+                f"key groups of {store['name']}",
+                ("key group", "entries", "keys", "namespaces", "bytes"),
+            )
             for group in store["groups"]:
-                table.add_row(Text(group["key_group"]), f"{group['entries']:,}",
-                              f"{group['keys']:,}", f"{group['namespaces']:,}",
-                              _size(group["bytes"]))
+                table.add_row(
+                    Text(group["key_group"]),
+                    f"{group['entries']:,}",
+                    f"{group['keys']:,}",
+                    f"{group['namespaces']:,}",
+                    _size(group["bytes"]),
+                )
             console.print(table)
     if "dump" in report:
         _print_dump(console, report["dump"])
@@ -621,8 +721,10 @@ def _print_dump(console: Console, dump: dict[str, Any]) -> None:
     if dump.get("simple"):
         title = f"simple keys of {dump['store']}"
     else:
-        title = (f"{dump['store']}: key group {dump['key_group']!r}, key {dump['key']!r}, "
-                 f"namespace {dump['namespace']!r}")
+        title = (
+            f"{dump['store']}: key group {dump['key_group']!r}, key {dump['key']!r}, "
+            f"namespace {dump['namespace']!r}"
+        )
     console.print(Text(f"{title}: {dump['total']:,} entries"), soft_wrap=True)
     table = Table()
     table.add_column("key", overflow="fold")
@@ -639,8 +741,10 @@ def _print_keys(console: Console, keys: dict[str, Any]) -> None:
     where = "" if keys["namespace"] is None else f" in namespace {keys['namespace']!r}"
     kind = "" if keys["kind"] is None else f" ({keys['kind']})"
     console.print(
-        Text(f"{keys['store']}: key group {keys['key_group']!r}{kind}: {keys['total']:,} "
-             f"primary keys{where}"),
+        Text(
+            f"{keys['store']}: key group {keys['key_group']!r}{kind}: {keys['total']:,} "
+            f"primary keys{where}"
+        ),
         soft_wrap=True,
     )
     for key in keys["text"]:

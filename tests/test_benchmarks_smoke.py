@@ -33,7 +33,10 @@ WORKLOADS = {
 
 #: Workloads without a raw rocksdict equivalent.
 NO_RAW = {name for name in WORKLOADS if name.startswith("factory.")} | {
-    "scaling.list_add", "e2e.sessions", "ttl.cleanup"}
+    "scaling.list_add",
+    "e2e.sessions",
+    "ttl.cleanup",
+}
 
 
 def run_benchmarks(tmp_path: Path, *args: str) -> dict[str, Any]:
@@ -125,9 +128,7 @@ def test_quick_run_clear_loop_has_two_sizes(quick_run: dict[str, Any]) -> None:
     assert len(sizes) == 2
 
 
-def test_compare_prints_every_common_figure(
-    quick_run: dict[str, Any], tmp_path: Path
-) -> None:
+def test_compare_prints_every_common_figure(quick_run: dict[str, Any], tmp_path: Path) -> None:
     before = tmp_path / "before.json"
     after = tmp_path / "after.json"
     before.write_text(json.dumps(quick_run), encoding="utf-8")
@@ -138,7 +139,11 @@ def test_compare_prints_every_common_figure(
     after.write_text(json.dumps(changed), encoding="utf-8")
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.compare", str(before), str(after), "--markdown"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     lines = [line for line in completed.stdout.splitlines() if line.startswith("| e2e.sessions | ")]

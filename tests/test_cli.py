@@ -30,8 +30,13 @@ def fssdk(
     """``python -m fssdk ARGS``; the result's stderr never holds a Python traceback."""
     done = subprocess.run(
         [sys.executable, "-m", "fssdk", *map(str, args)],
-        input=stdin, capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, **(env or {})}, cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
     assert "Traceback" not in done.stderr, done.stderr
     return done
@@ -53,9 +58,23 @@ def write(path: Path, text: str) -> Path:
 def test_console_script_runs_word_count_on_rocksdb(tmp_path: Path) -> None:
     out = tmp_path / "counts.jsonl"
     done = subprocess.run(
-        [str(CONSOLE_SCRIPT), "run", str(WORD_COUNT), "--input", str(WORDS), "--output", str(out),
-         "--state-dir", str(tmp_path / "state"), "--config-file", str(CONFIG)],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            str(CONSOLE_SCRIPT),
+            "run",
+            str(WORD_COUNT),
+            "--input",
+            str(WORDS),
+            "--output",
+            str(out),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--config-file",
+            str(CONFIG),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     lines = out.read_text().splitlines()
@@ -71,8 +90,12 @@ def test_console_script_runs_word_count_on_rocksdb(tmp_path: Path) -> None:
 def test_memory_backend_gives_the_same_output_as_rocksdb(tmp_path: Path) -> None:
     disk, memory = tmp_path / "disk.jsonl", tmp_path / "memory.jsonl"
     common = ("--input", WORDS, "--config-file", CONFIG, "--checkpoint-interval", 50)
-    assert fssdk("run", WORD_COUNT, *common, "--output", disk,
-                 "--state-dir", tmp_path / "s").returncode == 0
+    assert (
+        fssdk(
+            "run", WORD_COUNT, *common, "--output", disk, "--state-dir", tmp_path / "s"
+        ).returncode
+        == 0
+    )
     done = fssdk("run", WORD_COUNT, *common, "--output", memory, "--memory")
     assert done.returncode == 0, done.stderr
     assert "none persisted (--memory)" in done.stderr
@@ -80,15 +103,26 @@ def test_memory_backend_gives_the_same_output_as_rocksdb(tmp_path: Path) -> None
 
 
 def stored_keys(state_dir: Path, store: str) -> list[str]:
-    done = fssdk("state", "inspect", state_dir, "--store", store, "--simple", "--json",
-                 "--limit", 1000)
+    done = fssdk(
+        "state", "inspect", state_dir, "--store", store, "--simple", "--json", "--limit", 1000
+    )
     assert done.returncode == 0, done.stderr
     return [entry["key"] for entry in json.loads(done.stdout)["dump"]["entries"]]
 
 
 def test_config_file_init_reaches_the_operator(tmp_path: Path) -> None:
-    done = fssdk("run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "o",
-                 "--state-dir", tmp_path / "s", "--config-file", CONFIG)
+    done = fssdk(
+        "run",
+        WORD_COUNT,
+        "--input",
+        WORDS,
+        "--output",
+        tmp_path / "o",
+        "--state-dir",
+        tmp_path / "s",
+        "--config-file",
+        CONFIG,
+    )
     assert done.returncode == 0, done.stderr
     keys = stored_keys(tmp_path / "s", "counter-store")
     assert len(keys) == 138
@@ -96,19 +130,42 @@ def test_config_file_init_reaches_the_operator(tmp_path: Path) -> None:
 
 
 def test_set_overrides_the_config_file(tmp_path: Path) -> None:
-    done = fssdk("run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "o",
-                 "--state-dir", tmp_path / "s", "--config-file", CONFIG,
-                 "--set", "key_prefix=count/", "--set", "unused=a=b")
+    done = fssdk(
+        "run",
+        WORD_COUNT,
+        "--input",
+        WORDS,
+        "--output",
+        tmp_path / "o",
+        "--state-dir",
+        tmp_path / "s",
+        "--config-file",
+        CONFIG,
+        "--set",
+        "key_prefix=count/",
+        "--set",
+        "unused=a=b",
+    )
     assert done.returncode == 0, done.stderr
     assert all(key.startswith("count/") for key in stored_keys(tmp_path / "s", "counter-store"))
 
 
 def test_stdin_to_stdout_works_and_warns_that_it_cannot_be_replayed(tmp_path: Path) -> None:
-    done = fssdk("run", WORD_COUNT, "--input", "-", "--output", "-",
-                 "--state-dir", tmp_path / "s", stdin="b\na\nb\n")
+    done = fssdk(
+        "run",
+        WORD_COUNT,
+        "--input",
+        "-",
+        "--output",
+        "-",
+        "--state-dir",
+        tmp_path / "s",
+        stdin="b\na\nb\n",
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == {
-        "counter_map": {"a": 1, "b": 2}, "total_processed": 3
+        "counter_map": {"a": 1, "b": 2},
+        "total_processed": 3,
     }
     assert "cannot be replayed" in done.stderr
     assert "no exactly-once promise" in done.stderr
@@ -131,14 +188,18 @@ def test_a_grown_input_resumes_with_only_the_new_lines(tmp_path: Path) -> None:
     done = fssdk(*args, "--input", grown)
     assert done.returncode == 0, done.stderr
     assert "2 records in" in done.stderr
-    assert fssdk("run", WORD_COUNT, "--input", grown, "--output", tmp_path / "fresh",
-                 "--memory").returncode == 0
+    assert (
+        fssdk(
+            "run", WORD_COUNT, "--input", grown, "--output", tmp_path / "fresh", "--memory"
+        ).returncode
+        == 0
+    )
     assert (tmp_path / "o").read_bytes() == (tmp_path / "fresh").read_bytes()
 
 
 # -- watermarks and side outputs -----------------------------------------------------------------
 
-EVENT_TIME_OPERATOR = '''
+EVENT_TIME_OPERATOR = """
 import fssdk
 
 class Clock(fssdk.BaseDriver):
@@ -150,13 +211,23 @@ class Clock(fssdk.BaseDriver):
         ctx.emit_watermark(watermark, 2)
 
 fssdk.run(Clock())
-'''
+"""
 
 
 def test_watermark_every_n_records_is_the_record_count(tmp_path: Path) -> None:
     out = tmp_path / "counts.jsonl"
-    done = fssdk("run", WORD_COUNT, "--input", WORDS, "--output", out, "--memory",
-                 "--watermark-every", 100, "--final-watermark")
+    done = fssdk(
+        "run",
+        WORD_COUNT,
+        "--input",
+        WORDS,
+        "--output",
+        out,
+        "--memory",
+        "--watermark-every",
+        100,
+        "--final-watermark",
+    )
     assert done.returncode == 0, done.stderr
     assert Path(f"{out}.watermarks").read_text() == f"0 100\n0 200\n0 {2**63 - 1}\n"
 
@@ -165,9 +236,21 @@ def test_watermark_from_a_json_field_trails_the_largest_time(tmp_path: Path) -> 
     times = [5, 3, 9, 8, 12, 30, 31]
     source = write(tmp_path / "events.jsonl", "".join(f'{{"ts": {t}}}\n' for t in times))
     operator = write(tmp_path / "clock.py", EVENT_TIME_OPERATOR)
-    done = fssdk("run", operator, "--input", source, "--output", tmp_path / "o", "--memory",
-                 "--watermark-field", "ts", "--watermark-delay", 4,
-                 "--side-outputs", tmp_path / "side")
+    done = fssdk(
+        "run",
+        operator,
+        "--input",
+        source,
+        "--output",
+        tmp_path / "o",
+        "--memory",
+        "--watermark-field",
+        "ts",
+        "--watermark-delay",
+        4,
+        "--side-outputs",
+        tmp_path / "side",
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "side.1").read_text().split("\n")[:-1] == [
         f"watermark {w}" for w in (1, 5, 8, 26, 27)
@@ -179,8 +262,17 @@ def test_watermark_from_a_json_field_trails_the_largest_time(tmp_path: Path) -> 
 def test_watermark_field_missing_from_a_record_is_an_error(tmp_path: Path) -> None:
     source = write(tmp_path / "events.jsonl", '{"ts": 1}\n{"time": 2}\n')
     operator = write(tmp_path / "clock.py", EVENT_TIME_OPERATOR)
-    done = fssdk("run", operator, "--input", source, "--output", tmp_path / "o", "--memory",
-                 "--watermark-field", "ts")
+    done = fssdk(
+        "run",
+        operator,
+        "--input",
+        source,
+        "--output",
+        tmp_path / "o",
+        "--memory",
+        "--watermark-field",
+        "ts",
+    )
     assert done.returncode == 2
     assert "--watermark-field 'ts': input line 2 is not a JSON object with that field" in (
         done.stderr
@@ -189,8 +281,18 @@ def test_watermark_field_missing_from_a_record_is_an_error(tmp_path: Path) -> No
 
 def test_side_target_with_stdout_output_needs_side_outputs(tmp_path: Path) -> None:
     operator = write(tmp_path / "clock.py", EVENT_TIME_OPERATOR)
-    done = fssdk("run", operator, "--input", "-", "--output", "-", "--memory",
-                 "--watermark-every", 1, stdin="x\n")
+    done = fssdk(
+        "run",
+        operator,
+        "--input",
+        "-",
+        "--output",
+        "-",
+        "--memory",
+        "--watermark-every",
+        1,
+        stdin="x\n",
+    )
     assert done.returncode == 2
     assert "emitted a record on target 1 but --output is '-'" in done.stderr
     assert "--side-outputs PREFIX" in done.stderr
@@ -204,15 +306,17 @@ def run_word_count(tmp_path: Path, *extra: object) -> subprocess.CompletedProces
 
 
 def test_missing_operator_file(tmp_path: Path) -> None:
-    done = fssdk("run", tmp_path / "nope.py", "--input", WORDS, "--output", tmp_path / "o",
-                 "--memory")
+    done = fssdk(
+        "run", tmp_path / "nope.py", "--input", WORDS, "--output", tmp_path / "o", "--memory"
+    )
     assert done.returncode == 2
     assert f"operator file '{tmp_path / 'nope.py'}' does not exist" in done.stderr
 
 
 def test_missing_operator_module(tmp_path: Path) -> None:
-    done = fssdk("run", "no_such_package.op", "--input", WORDS, "--output", tmp_path / "o",
-                 "--memory")
+    done = fssdk(
+        "run", "no_such_package.op", "--input", WORDS, "--output", tmp_path / "o", "--memory"
+    )
     assert done.returncode == 2
     assert "operator module 'no_such_package.op' not found" in done.stderr
 
@@ -236,8 +340,17 @@ def test_operator_module_from_the_working_directory(tmp_path: Path) -> None:
     package.mkdir()
     write(package / "__init__.py", "")
     write(package / "clock.py", EVENT_TIME_OPERATOR)
-    done = fssdk("run", "ops.clock", "--input", "-", "--output", "-", "--memory",
-                 stdin="a\nb\n", cwd=tmp_path)
+    done = fssdk(
+        "run",
+        "ops.clock",
+        "--input",
+        "-",
+        "--output",
+        "-",
+        "--memory",
+        stdin="a\nb\n",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "a\nb\n"
 
@@ -245,9 +358,22 @@ def test_operator_module_from_the_working_directory(tmp_path: Path) -> None:
 def test_operator_import_error_shows_the_operator_traceback(tmp_path: Path) -> None:
     operator = write(tmp_path / "broken.py", "import fssdk\n\nraise RuntimeError('no config')\n")
     done = subprocess.run(
-        [sys.executable, "-m", "fssdk", "run", str(operator), "--input", str(WORDS),
-         "--output", str(tmp_path / "o"), "--memory"],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "fssdk",
+            "run",
+            str(operator),
+            "--input",
+            str(WORDS),
+            "--output",
+            str(tmp_path / "o"),
+            "--memory",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert f"importing operator file '{operator}' failed" in done.stderr
@@ -259,16 +385,23 @@ def test_operator_import_error_shows_the_operator_traceback(tmp_path: Path) -> N
 @pytest.mark.parametrize("kind", ["missing", "directory"])
 def test_unreadable_input(tmp_path: Path, kind: str) -> None:
     source = tmp_path / "absent.txt" if kind == "missing" else tmp_path
-    done = fssdk("run", WORD_COUNT, "--input", source, "--output", tmp_path / "o",
-                 "--state-dir", tmp_path / "s")
+    done = fssdk(
+        "run",
+        WORD_COUNT,
+        "--input",
+        source,
+        "--output",
+        tmp_path / "o",
+        "--state-dir",
+        tmp_path / "s",
+    )
     assert done.returncode == 4
     reason = "No such file or directory" if kind == "missing" else "is a directory"
     assert f"cannot read input '{source}': {reason}" in done.stderr
 
 
 def test_unwritable_output(tmp_path: Path) -> None:
-    done = fssdk("run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "no" / "o",
-                 "--memory")
+    done = fssdk("run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "no" / "o", "--memory")
     assert done.returncode == 4
     assert f"cannot write output '{tmp_path / 'no' / 'o'}'" in done.stderr
 
@@ -290,12 +423,18 @@ def test_bad_set_syntax(tmp_path: Path, entry: str) -> None:
         ("name: wc\ntype: source\n", "'type' must be one of processor, python, got 'source'"),
         ("name: wc\ntype: processor\nint: {a: b}\n", "unknown key(s) int; valid keys:"),
         ("name: wc\ntype: processor\ninit: [a]\n", "'init' must be a map of strings, got list"),
-        ("name: wc\ntype: processor\ninit: {enabled: yes}\n",
-         "init.enabled must be a string, got bool True"),
-        ("name: wc\ntype: processor\ninit: {on: x}\n",
-         "init key True must be a string (YAML reads on/off/yes/no as booleans: quote it)"),
-        ("name: wc\ntype: processor\ninit: {a: b}\ninit_config: {c: d}\n",
-         "give either 'init' or 'init_config', not both"),
+        (
+            "name: wc\ntype: processor\ninit: {enabled: yes}\n",
+            "init.enabled must be a string, got bool True",
+        ),
+        (
+            "name: wc\ntype: processor\ninit: {on: x}\n",
+            "init key True must be a string (YAML reads on/off/yes/no as booleans: quote it)",
+        ),
+        (
+            "name: wc\ntype: processor\ninit: {a: b}\ninit_config: {c: d}\n",
+            "give either 'init' or 'init_config', not both",
+        ),
     ],
 )
 def test_bad_config_file(tmp_path: Path, text: str, message: str) -> None:
@@ -310,12 +449,17 @@ def test_bad_config_file(tmp_path: Path, text: str, message: str) -> None:
 def test_config_file_numbers_become_strings_and_deployment_keys_are_accepted(
     tmp_path: Path,
 ) -> None:
-    config = write(tmp_path / "config.yaml", (
-        "name: wc\ntype: processor\ninit: {key_prefix: 7}\n"
-        "input-groups: [{inputs: [{input-type: kafka}]}]\noutputs: []\n"
-    ))
-    assert run_word_count(tmp_path, "--state-dir", tmp_path / "s", "--config-file",
-                          config).returncode == 0
+    config = write(
+        tmp_path / "config.yaml",
+        (
+            "name: wc\ntype: processor\ninit: {key_prefix: 7}\n"
+            "input-groups: [{inputs: [{input-type: kafka}]}]\noutputs: []\n"
+        ),
+    )
+    assert (
+        run_word_count(tmp_path, "--state-dir", tmp_path / "s", "--config-file", config).returncode
+        == 0
+    )
     assert all(key.startswith("7") for key in stored_keys(tmp_path / "s", "counter-store"))
 
 
@@ -334,10 +478,23 @@ def test_checkpoint_interval_must_be_positive(tmp_path: Path) -> None:
 def start_paused_run(tmp_path: Path) -> subprocess.Popen[str]:
     """A word_count run that sleeps inside its second checkpoint, holding the state dir."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fssdk", "run", str(WORD_COUNT), "--input", str(WORDS),
-         "--output", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"),
-         "--checkpoint-interval", "100"],
-        stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "fssdk",
+            "run",
+            str(WORD_COUNT),
+            "--input",
+            str(WORDS),
+            "--output",
+            str(tmp_path / "o"),
+            "--state-dir",
+            str(tmp_path / "s"),
+            "--checkpoint-interval",
+            "100",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "FSSDK_TEST_PAUSE_AT": "after-metadata@2"},
     )
     assert proc.stderr is not None
@@ -386,8 +543,9 @@ def test_state_dir_of_another_key_format_version_is_refused(tmp_path: Path) -> N
 def test_state_dir_of_another_operator_is_refused(tmp_path: Path) -> None:
     assert run_word_count(tmp_path, "--state-dir", tmp_path / "s").returncode == 0
     operator = write(tmp_path / "clock.py", EVENT_TIME_OPERATOR)
-    done = fssdk("run", operator, "--input", WORDS, "--output", tmp_path / "o",
-                 "--state-dir", tmp_path / "s")
+    done = fssdk(
+        "run", operator, "--input", WORDS, "--output", tmp_path / "o", "--state-dir", tmp_path / "s"
+    )
     assert done.returncode == 3
     assert "belongs to operator 'word_count:CounterProcessor'" in done.stderr
     assert "not 'clock:Clock'" in done.stderr
@@ -395,8 +553,16 @@ def test_state_dir_of_another_operator_is_refused(tmp_path: Path) -> None:
 
 def test_a_directory_that_is_not_a_state_dir_is_refused(tmp_path: Path) -> None:
     write(tmp_path / "notes.txt", "mine")
-    done = fssdk("run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "o.jsonl",
-                 "--state-dir", tmp_path)
+    done = fssdk(
+        "run",
+        WORD_COUNT,
+        "--input",
+        WORDS,
+        "--output",
+        tmp_path / "o.jsonl",
+        "--state-dir",
+        tmp_path,
+    )
     assert done.returncode == 3
     assert "is not empty and has no fssdk-state.json (notes.txt" in done.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"
@@ -412,8 +578,16 @@ def test_another_configuration_on_resume_is_refused(tmp_path: Path) -> None:
 def test_a_changed_input_is_refused(tmp_path: Path) -> None:
     source = tmp_path / "words.txt"
     source.write_bytes(WORDS.read_bytes())
-    args = ("run", WORD_COUNT, "--input", source, "--output", tmp_path / "o",
-            "--state-dir", tmp_path / "s")
+    args = (
+        "run",
+        WORD_COUNT,
+        "--input",
+        source,
+        "--output",
+        tmp_path / "o",
+        "--state-dir",
+        tmp_path / "s",
+    )
     assert fssdk(*args).returncode == 0
     source.write_bytes(b"five" + WORDS.read_bytes()[4:])
     done = fssdk(*args)
@@ -423,35 +597,60 @@ def test_a_changed_input_is_refused(tmp_path: Path) -> None:
 
 def test_another_output_on_resume_is_refused(tmp_path: Path) -> None:
     assert run_word_count(tmp_path, "--state-dir", tmp_path / "s").returncode == 0
-    done = fssdk("run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "other",
-                 "--state-dir", tmp_path / "s")
+    done = fssdk(
+        "run",
+        WORD_COUNT,
+        "--input",
+        WORDS,
+        "--output",
+        tmp_path / "other",
+        "--state-dir",
+        tmp_path / "s",
+    )
     assert done.returncode == 3
     assert f"writes --output to '{tmp_path / 'o'}', not '{tmp_path / 'other'}'" in done.stderr
 
 
 def test_a_record_with_a_newline_is_refused(tmp_path: Path) -> None:
-    operator = write(tmp_path / "multiline.py", (
-        "import fssdk\n\nclass Two(fssdk.BaseDriver):\n"
-        "    def process(self, ctx, source_id, data):\n"
-        "        ctx.emit(data + b'\\n' + data)\n\nfssdk.run(Two())\n"
-    ))
-    done = fssdk("run", operator, "--input", "-", "--output", tmp_path / "o", "--memory",
-                 stdin="a\n")
+    operator = write(
+        tmp_path / "multiline.py",
+        (
+            "import fssdk\n\nclass Two(fssdk.BaseDriver):\n"
+            "    def process(self, ctx, source_id, data):\n"
+            "        ctx.emit(data + b'\\n' + data)\n\nfssdk.run(Two())\n"
+        ),
+    )
+    done = fssdk(
+        "run", operator, "--input", "-", "--output", tmp_path / "o", "--memory", stdin="a\n"
+    )
     assert done.returncode == 5
     assert "emitted a record with a newline byte on target 0 (b'a\\na')" in done.stderr
     assert "(at input line 1)" in done.stderr
 
 
 def test_an_operator_exception_names_the_call_and_the_line(tmp_path: Path) -> None:
-    operator = write(tmp_path / "picky.py", (
-        "import fssdk\n\nclass Picky(fssdk.BaseDriver):\n"
-        "    def process(self, ctx, source_id, data):\n"
-        "        if data == b'dead':\n"
-        "            raise ValueError('cannot count the dead')\n"
-        "        ctx.emit(data)\n\nfssdk.run(Picky())\n"
-    ))
-    done = fssdk("run", operator, "--input", WORDS, "--output", tmp_path / "o",
-                 "--state-dir", tmp_path / "s", "--checkpoint-interval", 100)
+    operator = write(
+        tmp_path / "picky.py",
+        (
+            "import fssdk\n\nclass Picky(fssdk.BaseDriver):\n"
+            "    def process(self, ctx, source_id, data):\n"
+            "        if data == b'dead':\n"
+            "            raise ValueError('cannot count the dead')\n"
+            "        ctx.emit(data)\n\nfssdk.run(Picky())\n"
+        ),
+    )
+    done = fssdk(
+        "run",
+        operator,
+        "--input",
+        WORDS,
+        "--output",
+        tmp_path / "o",
+        "--state-dir",
+        tmp_path / "s",
+        "--checkpoint-interval",
+        100,
+    )
     line = WORDS.read_text().splitlines().index("dead") + 1
     assert line == 128
     assert done.returncode == 1
@@ -462,7 +661,7 @@ def test_an_operator_exception_names_the_call_and_the_line(tmp_path: Path) -> No
     )
 
 
-FAILING_OPERATOR = '''
+FAILING_OPERATOR = """
 import fssdk
 
 class Failing(fssdk.BaseDriver):
@@ -487,39 +686,74 @@ class Failing(fssdk.BaseDriver):
             raise RuntimeError("close failed")
 
 fssdk.run(Failing())
-'''
+"""
 
 
 @pytest.mark.parametrize(
     ("fail", "message"),
     [
         ("init", "the operator raised KeyError in init(): 'missing table'"),
-        ("process_watermark",
-         "the operator raised ValueError in process_watermark() after input line 10: bad "
-         "watermark 10"),
-        ("take_checkpoint",
-         "the operator raised OSError in take_checkpoint() after input line 100: cannot save 1"),
-        ("check_heartbeat",
-         "the operator's check_heartbeat() returned False after input line 100: it asks for a "
-         "restart; run the same command to start over"),
+        (
+            "process_watermark",
+            "the operator raised ValueError in process_watermark() after input line 10: bad "
+            "watermark 10",
+        ),
+        (
+            "take_checkpoint",
+            "the operator raised OSError in take_checkpoint() after input line 100: cannot save 1",
+        ),
+        (
+            "check_heartbeat",
+            "the operator's check_heartbeat() returned False after input line 100: it asks for a "
+            "restart; run the same command to start over",
+        ),
         ("close", "the operator raised RuntimeError in close(): close failed"),
     ],
 )
 def test_operator_failures_name_the_call(tmp_path: Path, fail: str, message: str) -> None:
     operator = write(tmp_path / "failing.py", FAILING_OPERATOR)
-    done = fssdk("run", operator, "--input", WORDS, "--output", tmp_path / "o",
-                 "--state-dir", tmp_path / "s", "--checkpoint-interval", 100,
-                 "--set", f"fail={fail}", "--watermark-every", 10)
+    done = fssdk(
+        "run",
+        operator,
+        "--input",
+        WORDS,
+        "--output",
+        tmp_path / "o",
+        "--state-dir",
+        tmp_path / "s",
+        "--checkpoint-interval",
+        100,
+        "--set",
+        f"fail={fail}",
+        "--watermark-every",
+        10,
+    )
     assert done.returncode == 1
     assert message in done.stderr
 
 
 def test_ctrl_c_stops_the_run_and_the_same_command_resumes_it(tmp_path: Path) -> None:
-    args = [sys.executable, "-m", "fssdk", "run", str(WORD_COUNT), "--input", str(WORDS),
-            "--output", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"),
-            "--checkpoint-interval", "100"]
-    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "FSSDK_TEST_PAUSE_AT": "after-metadata@2"})
+    args = [
+        sys.executable,
+        "-m",
+        "fssdk",
+        "run",
+        str(WORD_COUNT),
+        "--input",
+        str(WORDS),
+        "--output",
+        str(tmp_path / "o"),
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--checkpoint-interval",
+        "100",
+    ]
+    proc = subprocess.Popen(
+        args,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FSSDK_TEST_PAUSE_AT": "after-metadata@2"},
+    )
     assert proc.stderr is not None
     assert proc.stderr.readline().strip() == "fssdk-test-pause after-metadata 2"
     proc.send_signal(signal.SIGINT)
@@ -535,14 +769,18 @@ def test_ctrl_c_stops_the_run_and_the_same_command_resumes_it(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     assert "72 records in" in done.stderr
     assert "resumed from checkpoint 2;" in done.stderr
-    assert fssdk("run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "whole",
-                 "--memory").returncode == 0
+    assert (
+        fssdk(
+            "run", WORD_COUNT, "--input", WORDS, "--output", tmp_path / "whole", "--memory"
+        ).returncode
+        == 0
+    )
     assert (tmp_path / "o").read_bytes() == (tmp_path / "whole").read_bytes()
 
 
 # -- inspect -------------------------------------------------------------------------------------
 
-SCOPED_OPERATOR = '''
+SCOPED_OPERATOR = """
 import fssdk
 from fssdk import ComplexKey
 
@@ -556,16 +794,41 @@ class Scoped(fssdk.BaseDriver):
         self.store.put(ComplexKey(b"raw", user, b"", b"\\x00\\xff"), b"\\x01\\x02")
 
 fssdk.run(Scoped())
-'''
+"""
 
 
 def test_inspect_shows_key_groups_and_dumps_a_scope(tmp_path: Path) -> None:
     operator = write(tmp_path / "scoped.py", SCOPED_OPERATOR)
     source = write(tmp_path / "carts.txt", "ann tea\nbob jam\nann tea\nann cup\n")
-    assert fssdk("run", operator, "--input", source, "--output", tmp_path / "o",
-                 "--state-dir", tmp_path / "s", "--checkpoint-interval", 2).returncode == 0
-    done = fssdk("state", "inspect", tmp_path / "s", "--store", "scoped", "--key-group", "cart",
-                 "--key", "ann", "--namespace", "2024", "--json")
+    assert (
+        fssdk(
+            "run",
+            operator,
+            "--input",
+            source,
+            "--output",
+            tmp_path / "o",
+            "--state-dir",
+            tmp_path / "s",
+            "--checkpoint-interval",
+            2,
+        ).returncode
+        == 0
+    )
+    done = fssdk(
+        "state",
+        "inspect",
+        tmp_path / "s",
+        "--store",
+        "scoped",
+        "--key-group",
+        "cart",
+        "--key",
+        "ann",
+        "--namespace",
+        "2024",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     groups = {g["key_group"]: g for g in report["stores"][0]["groups"]}
@@ -574,8 +837,19 @@ def test_inspect_shows_key_groups_and_dumps_a_scope(tmp_path: Path) -> None:
     dump = report["dump"]
     assert dump["total"] == 2
     assert [(e["key"], e["value"]) for e in dump["entries"]] == [("cup", "+"), ("tea", "++")]
-    binary = fssdk("state", "inspect", tmp_path / "s", "--store", "scoped", "--key-group", "raw",
-                   "--key", "bob", "--checkpoint", 2)
+    binary = fssdk(
+        "state",
+        "inspect",
+        tmp_path / "s",
+        "--store",
+        "scoped",
+        "--key-group",
+        "raw",
+        "--key",
+        "bob",
+        "--checkpoint",
+        2,
+    )
     assert binary.returncode == 0, binary.stderr
     assert "hex:00ff" in binary.stdout
     assert "hex:0102" in binary.stdout
@@ -606,9 +880,21 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     big.write_bytes(WORDS.read_bytes() * 40)
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fssdk", "run", str(WORD_COUNT), "--input", str(big),
-         "--output", str(tmp_path / "o"), "--memory"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower,
+        [
+            sys.executable,
+            "-m",
+            "fssdk",
+            "run",
+            str(WORD_COUNT),
+            "--input",
+            str(big),
+            "--output",
+            str(tmp_path / "o"),
+            "--memory",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
         env={**os.environ, "COLUMNS": "160", "TERM": "xterm"},
     )
     os.close(follower)
@@ -633,9 +919,21 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
 
 def test_inspect_before_the_first_checkpoint_reads_the_live_database(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fssdk", "run", str(WORD_COUNT), "--input", str(WORDS),
-         "--output", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s")],
-        stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "fssdk",
+            "run",
+            str(WORD_COUNT),
+            "--input",
+            str(WORDS),
+            "--output",
+            str(tmp_path / "o"),
+            "--state-dir",
+            str(tmp_path / "s"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "FSSDK_TEST_PAUSE_AT": "after-snapshot@1"},
     )
     assert proc.stderr is not None
@@ -649,8 +947,16 @@ def test_inspect_before_the_first_checkpoint_reads_the_live_database(tmp_path: P
     refused = fssdk("state", "inspect", tmp_path / "s", "--store", "counter-store")
     assert refused.returncode == 3
     assert "has no complete checkpoint yet (use --live" in refused.stderr
-    live = fssdk("state", "inspect", tmp_path / "s", "--live", "--store", "counter-store",
-                 "--simple", "--json")
+    live = fssdk(
+        "state",
+        "inspect",
+        tmp_path / "s",
+        "--live",
+        "--store",
+        "counter-store",
+        "--simple",
+        "--json",
+    )
     assert live.returncode == 0, live.stderr
     assert json.loads(live.stdout)["dump"]["total"] == 138
 
@@ -675,9 +981,14 @@ def test_run_operator_is_the_same_runner_from_python(tmp_path: Path) -> None:
             ctx.emit(data.upper())
 
     seen: list[RunProgress] = []
-    summary = run_operator(Upper(), input=str(WORDS), output=str(tmp_path / "o"),
-                           state_dir=tmp_path / "s", checkpoint_interval=100,
-                           progress=seen.append)
+    summary = run_operator(
+        Upper(),
+        input=str(WORDS),
+        output=str(tmp_path / "o"),
+        state_dir=tmp_path / "s",
+        checkpoint_interval=100,
+        progress=seen.append,
+    )
     assert (tmp_path / "o").read_text() == WORDS.read_text().upper()
     assert (summary.records, summary.checkpoints, summary.last_checkpoint_id) == (272, 3, 3)
     assert summary.operator == f"test_cli:{Upper.__qualname__}"

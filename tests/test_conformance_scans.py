@@ -154,6 +154,10 @@ class ScanMachine(RuleBasedStateMachine):
 def test_scans_interleaved_with_buffered_writes_match_the_reference() -> None:
     run_state_machine_as_test(
         ScanMachine,
-        settings=settings(settings(), max_examples=max(60, settings().max_examples // 2),
-                          stateful_step_count=30, deadline=None),
+        settings=settings(
+            settings(),
+            max_examples=max(60, settings().max_examples // 2),
+            stateful_step_count=30,
+            deadline=None,
+        ),
     )

@@ -26,8 +26,11 @@ FINAL = 2**63 - 1
 
 def readme_command(out_dir: Path) -> list[str]:
     """The ``fssdk run`` line of the README, writing into ``out_dir``."""
-    lines = [line.strip() for line in (EXAMPLE / "README.md").read_text().splitlines()
-             if line.strip().startswith("fssdk run ")]
+    lines = [
+        line.strip()
+        for line in (EXAMPLE / "README.md").read_text().splitlines()
+        if line.strip().startswith("fssdk run ")
+    ]
     assert len(lines) == 1
     args = shlex.split(lines[0])
     args[args.index("--output") + 1] = str(out_dir / "sessions.jsonl")
@@ -36,8 +39,15 @@ def readme_command(out_dir: Path) -> list[str]:
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          check=False, env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -58,8 +68,15 @@ def expected_sessions(lines: list[str]) -> tuple[list[dict[str, Any]], list[str]
         )
         for (_, user, start), session in due:
             open_sessions[user].remove(session)
-            closed.append({"user": user, "start": start, "end": session["last"] + GAP,
-                           "clicks": session["clicks"], "pages": sorted(session["pages"])})
+            closed.append(
+                {
+                    "user": user,
+                    "start": start,
+                    "end": session["last"] + GAP,
+                    "clicks": session["clicks"],
+                    "pages": sorted(session["pages"]),
+                }
+            )
 
     watermark: int | None = None
     largest: int | None = None
@@ -88,8 +105,13 @@ def expected_sessions(lines: list[str]) -> tuple[list[dict[str, Any]], list[str]
 
 
 def test_generated_input_is_what_the_generator_writes() -> None:
-    done = subprocess.run([sys.executable, str(EXAMPLE / "generate_clicks.py")],
-                          capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE / "generate_clicks.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert done.stdout == (EXAMPLE / "clicks.jsonl").read_text()
 
 
@@ -123,9 +145,12 @@ def test_a_larger_gap_gives_fewer_longer_sessions(tmp_path: Path) -> None:
 def database_dump(path: Path) -> list[tuple[str, object, object]]:
     """Every entry of every column family of the database at ``path``, in order."""
     families = Rdict.list_cf(str(path))
-    db = Rdict(str(path), Options(raw_mode=True),
-               column_families={n: Options(raw_mode=True) for n in families if n != "default"},
-               access_type=AccessType.read_only())
+    db = Rdict(
+        str(path),
+        Options(raw_mode=True),
+        column_families={n: Options(raw_mode=True) for n in families if n != "default"},
+        access_type=AccessType.read_only(),
+    )
     try:
         entries: list[tuple[str, object, object]] = [("default", k, v) for k, v in db.items()]
         for name in sorted(families):
@@ -148,9 +173,14 @@ def results(out_dir: Path) -> dict[str, object]:
 
 def kill_when_paused(cmd: list[str], stage: str, checkpoint_id: int) -> None:
     """Run ``cmd`` until the runner pauses at ``stage`` of ``checkpoint_id``, then SIGKILL it."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True,
-                            env={**os.environ, "FSSDK_TEST_PAUSE_AT": f"{stage}@{checkpoint_id}"})
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FSSDK_TEST_PAUSE_AT": f"{stage}@{checkpoint_id}"},
+    )
     assert proc.stderr is not None
     line = ""
     for line in proc.stderr:

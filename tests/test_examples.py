@@ -39,8 +39,15 @@ def readme_command(example: str, tmp_path: Path) -> list[str]:
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False, env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -48,8 +55,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Complet
 def kill_in_checkpoint_then_resume(cmd: list[str], checkpoint_id: int) -> None:
     """Run ``cmd`` until it pauses inside checkpoint ``checkpoint_id``, SIGKILL it, rerun it."""
     pause = {"FSSDK_TEST_PAUSE_AT": f"after-snapshot@{checkpoint_id}"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **pause})
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, **pause}
+    )
     assert proc.stderr is not None
     marker = proc.stderr.readline().strip()
     proc.send_signal(signal.SIGKILL)
@@ -72,16 +80,15 @@ def test_word_count_counts_the_gettysburg_address(tmp_path: Path) -> None:
     assert last == {"counter_map": dict(collections.Counter(words)), "total_processed": 272}
     assert last["counter_map"]["that"] == 13
     middle = json.loads(lines[99])
-    assert middle == {"counter_map": dict(collections.Counter(words[:100])),
-                      "total_processed": 100}
+    assert middle == {"counter_map": dict(collections.Counter(words[:100])), "total_processed": 100}
 
 
 # -- windowed_fares ------------------------------------------------------------------------------
 
 
-def expected_windows(trips: list[dict[str, Any]], size: int, delay: int) -> tuple[
-    list[dict[str, Any]], list[dict[str, Any]]
-]:
+def expected_windows(
+    trips: list[dict[str, Any]], size: int, delay: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Fired windows and late trips as the example documents them (a watermark after each trip)."""
     windows: dict[tuple[str, int], list[int]] = collections.defaultdict(list)
     late = []
@@ -97,9 +104,13 @@ def expected_windows(trips: list[dict[str, Any]], size: int, delay: int) -> tupl
         watermark = largest - delay if watermark is None else max(watermark, largest - delay)
     fired = [
         {
-            "zone": zone, "window_start": start, "window_end": start + size,
-            "trips": len(cents), "total_fare": sum(cents) / 100,
-            "avg_fare": round(sum(cents) / len(cents) / 100, 2), "max_fare": max(cents) / 100,
+            "zone": zone,
+            "window_start": start,
+            "window_end": start + size,
+            "trips": len(cents),
+            "total_fare": sum(cents) / 100,
+            "avg_fare": round(sum(cents) / len(cents) / 100, 2),
+            "max_fare": max(cents) / 100,
         }
         for (zone, start), cents in windows.items()
     ]
@@ -130,8 +141,10 @@ def test_windowed_fares_resumes_exactly_after_a_kill_in_a_checkpoint(tmp_path: P
     (tmp_path / "crashed").mkdir()
     kill_in_checkpoint_then_resume([*crashed, "--checkpoint-interval", "400"], 2)
     for suffix in ("", ".1", ".watermarks"):
-        assert (Path(f"{tmp_path / 'crashed' / 'out.jsonl'}{suffix}").read_bytes()
-                == Path(f"{tmp_path / 'reference' / 'out.jsonl'}{suffix}").read_bytes())
+        assert (
+            Path(f"{tmp_path / 'crashed' / 'out.jsonl'}{suffix}").read_bytes()
+            == Path(f"{tmp_path / 'reference' / 'out.jsonl'}{suffix}").read_bytes()
+        )
 
 
 # -- top_k ---------------------------------------------------------------------------------------
@@ -188,5 +201,6 @@ def test_top_k_resumes_exactly_after_a_kill_in_a_checkpoint(tmp_path: Path) -> N
     run([*readme_command("top_k", tmp_path / "reference"), "--checkpoint-interval", "500"])
     crashed = [*readme_command("top_k", tmp_path / "crashed"), "--checkpoint-interval", "500"]
     kill_in_checkpoint_then_resume(crashed, 3)
-    assert ((tmp_path / "crashed" / "out.jsonl").read_bytes()
-            == (tmp_path / "reference" / "out.jsonl").read_bytes())
+    assert (tmp_path / "crashed" / "out.jsonl").read_bytes() == (
+        tmp_path / "reference" / "out.jsonl"
+    ).read_bytes()

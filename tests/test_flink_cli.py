@@ -11,12 +11,18 @@ from fssdk.cli import main
     ("options", "message"),
     [
         (["--engine", "flink"], "--engine flink needs --key-field NAME"),
-        (["--engine", "flink", "--key-field", "user", "--memory"],
-         "--memory does not apply to --engine flink"),
-        (["--engine", "flink", "--key-field", "user", "--state-dir", "s"],
-         "--state-dir does not apply to --engine flink"),
-        (["--engine", "flink", "--key-field", "user", "--final-watermark"],
-         "--final-watermark does not apply to --engine flink"),
+        (
+            ["--engine", "flink", "--key-field", "user", "--memory"],
+            "--memory does not apply to --engine flink",
+        ),
+        (
+            ["--engine", "flink", "--key-field", "user", "--state-dir", "s"],
+            "--state-dir does not apply to --engine flink",
+        ),
+        (
+            ["--engine", "flink", "--key-field", "user", "--final-watermark"],
+            "--final-watermark does not apply to --engine flink",
+        ),
         (["--key-field", "user", "--memory"], "--key-field needs --engine flink"),
         (["--savepoint", "sp", "--memory"], "--savepoint needs --engine flink"),
         (["--from-savepoint", "sp", "--memory"], "--from-savepoint needs --engine flink"),
@@ -32,7 +38,19 @@ def test_engine_options_are_checked(
 
 
 def test_flink_refuses_stdin(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "op.py", "--input", "-", "--output", "out.txt", "--engine", "flink",
-                 "--key-field", "user"])
+    code = main(
+        [
+            "run",
+            "op.py",
+            "--input",
+            "-",
+            "--output",
+            "out.txt",
+            "--engine",
+            "flink",
+            "--key-field",
+            "user",
+        ]
+    )
     assert code == 2
     assert "--input - (stdin) is not supported" in capsys.readouterr().err

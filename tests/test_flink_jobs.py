@@ -43,8 +43,13 @@ def _env() -> dict[str, str]:
 
 def _run(args: Sequence[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=_env(), capture_output=True, text=True,
-        timeout=300, check=False,
+        [sys.executable, *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if check and done.returncode != 0:
         raise AssertionError(f"{args} exited {done.returncode}:\n{done.stderr[-3000:]}")
@@ -89,15 +94,40 @@ def test_click_counter_rescales_from_a_savepoint_with_every_key_exact(tmp_path: 
     (tmp_path / "second.jsonl").write_text("\n".join(second) + "\n", encoding="utf-8")
     (tmp_path / "all.jsonl").write_text("\n".join(first + second) + "\n", encoding="utf-8")
 
-    _fssdk(tmp_path, "clicks.py", "--input", "all.jsonl", "--output", "expected.jsonl",
-           "--memory")
-    _fssdk(tmp_path, "clicks.py", "--engine", "flink", "--key-field", "user",
-           "--parallelism", "2", "--input", "first.jsonl", "--output", "first.out",
-           "--savepoint", "savepoints")
+    _fssdk(tmp_path, "clicks.py", "--input", "all.jsonl", "--output", "expected.jsonl", "--memory")
+    _fssdk(
+        tmp_path,
+        "clicks.py",
+        "--engine",
+        "flink",
+        "--key-field",
+        "user",
+        "--parallelism",
+        "2",
+        "--input",
+        "first.jsonl",
+        "--output",
+        "first.out",
+        "--savepoint",
+        "savepoints",
+    )
     assert list((tmp_path / "savepoints").glob("savepoint-*/_metadata"))
-    _fssdk(tmp_path, "clicks.py", "--engine", "flink", "--key-field", "user",
-           "--parallelism", "3", "--input", "second.jsonl", "--output", "second.out",
-           "--from-savepoint", "savepoints")
+    _fssdk(
+        tmp_path,
+        "clicks.py",
+        "--engine",
+        "flink",
+        "--key-field",
+        "user",
+        "--parallelism",
+        "3",
+        "--input",
+        "second.jsonl",
+        "--output",
+        "second.out",
+        "--from-savepoint",
+        "savepoints",
+    )
 
     expected = _per_key(_lines(tmp_path / "expected.jsonl"), "user")
     before = _per_key(_lines(tmp_path / "first.out"), "user")
@@ -110,7 +140,7 @@ def test_click_counter_rescales_from_a_savepoint_with_every_key_exact(tmp_path: 
         assert json.loads(after[user][0])["clicks"] == len(before[user]) + 1
 
 
-WRONG_KEY_OPERATOR = '''
+WRONG_KEY_OPERATOR = """
 import json
 import fssdk
 
@@ -126,14 +156,25 @@ class Meddler(fssdk.BaseDriver):
 
 
 fssdk.run(Meddler())
-'''
+"""
 
 
 def test_touching_another_keys_state_fails_the_job_naming_both_keys(tmp_path: Path) -> None:
     (tmp_path / "meddler.py").write_text(WRONG_KEY_OPERATOR, encoding="utf-8")
     (tmp_path / "in.jsonl").write_text('{"user": "u1"}\n', encoding="utf-8")
-    done = _fssdk(tmp_path, "meddler.py", "--engine", "flink", "--key-field", "user",
-                  "--input", "in.jsonl", "--output", "out.jsonl", check=False)
+    done = _fssdk(
+        tmp_path,
+        "meddler.py",
+        "--engine",
+        "flink",
+        "--key-field",
+        "user",
+        "--input",
+        "in.jsonl",
+        "--output",
+        "out.jsonl",
+        check=False,
+    )
     assert done.returncode == 1, done.stderr[-2000:]
     assert "WrongKeyError" in done.stderr
     assert "key b'someone-else' while processing key b'u1'" in done.stderr
@@ -265,12 +306,38 @@ def test_user_program_runs_examples_and_every_store_call_like_fssdk_run(tmp_path
     (tmp_path / "program.py").write_text(textwrap.dedent(USER_PROGRAM), encoding="utf-8")
     access_log = ROOT / "examples" / "top_k" / "access.log"
 
-    _fssdk(tmp_path, str(top_k), "--input", str(access_log), "--output", "top.expected",
-           "--memory", "--set", "k=3")
-    _fssdk(tmp_path, "store_smoke.py", "--input", "events.jsonl", "--output", "smoke.expected",
-           "--memory")
-    _run(["program.py", str(top_k), str(smoke), str(access_log), "events.jsonl", "flink.out",
-          "checkpoints"], tmp_path)
+    _fssdk(
+        tmp_path,
+        str(top_k),
+        "--input",
+        str(access_log),
+        "--output",
+        "top.expected",
+        "--memory",
+        "--set",
+        "k=3",
+    )
+    _fssdk(
+        tmp_path,
+        "store_smoke.py",
+        "--input",
+        "events.jsonl",
+        "--output",
+        "smoke.expected",
+        "--memory",
+    )
+    _run(
+        [
+            "program.py",
+            str(top_k),
+            str(smoke),
+            str(access_log),
+            "events.jsonl",
+            "flink.out",
+            "checkpoints",
+        ],
+        tmp_path,
+    )
 
     got: dict[str, list[str]] = defaultdict(list)
     for line in _lines(tmp_path / "flink.out"):
@@ -290,5 +357,8 @@ def test_user_program_runs_examples_and_every_store_call_like_fssdk_run(tmp_path
         reports = [json.loads(line) for line in lines]
         watermarks = [report["watermark"] for report in reports]
         assert watermarks == sorted(watermarks), user
-        assert reports[-1] == {"user": user, "watermark": 2**63 - 1,
-                               "count": len(smoke_expected[user])}
+        assert reports[-1] == {
+            "user": user,
+            "watermark": 2**63 - 1,
+            "count": len(smoke_expected[user]),
+        }

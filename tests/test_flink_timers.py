@@ -142,8 +142,7 @@ class FakeJob:
     def __init__(self, driver: Any, config: dict[str, str]) -> None:
         from fssdk.flink import DriverFunction  # needs PyFlink, unlike the other fakes
 
-        self.function = DriverFunction(driver, config=config, process_watermarks=True,
-                                       tagged=True)
+        self.function = DriverFunction(driver, config=config, process_watermarks=True, tagged=True)
         self.flink = FakeFlink()
         self.runtime = FakeRuntimeContext(self.function._current)
         self.function.open(self.runtime)
@@ -274,8 +273,11 @@ def test_advance_yields_the_due_timers_in_order_and_sees_changes_while_firing() 
         if timer.timestamp == 5:
             timers.register_event_time_timer(b"alice", b"new", 7)
             timers.delete_event_time_timer(b"alice", b"n", 30)
-    assert fired == [Timer(5, b"alice", b"x"), Timer(7, b"alice", b"new"),
-                     Timer(30, b"alice", b"m")]
+    assert fired == [
+        Timer(5, b"alice", b"x"),
+        Timer(7, b"alice", b"new"),
+        Timer(30, b"alice", b"m"),
+    ]
     assert flink.timers == {("event", b"alice", 50)}
     assert list(timers.advance_watermark(49)) == []
     assert list(timers.advance_watermark(MAX)) == [Timer(50, b"alice", b"late")]
@@ -330,14 +332,44 @@ def test_sessions_on_flink_at_parallelism_2_match_fssdk_run(tmp_path: Path) -> N
     (tmp_path / "clicks.jsonl").write_bytes(b"\n".join(clicks) + b"\n")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    common = [sys.executable, "-m", "fssdk", "run", str(SESSIONS), "-q", "--input",
-              "clicks.jsonl", "--set", "gap_ms=5000", "--watermark-field", "ts",
-              "--watermark-delay", "1000"]
-    for extra in (["--output", "local.jsonl", "--memory", "--final-watermark"],
-                  ["--output", "flink.jsonl", "--engine", "flink", "--key-field", "user",
-                   "--parallelism", "2"]):
-        done = subprocess.run([*common, *extra], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=300, check=False)
+    common = [
+        sys.executable,
+        "-m",
+        "fssdk",
+        "run",
+        str(SESSIONS),
+        "-q",
+        "--input",
+        "clicks.jsonl",
+        "--set",
+        "gap_ms=5000",
+        "--watermark-field",
+        "ts",
+        "--watermark-delay",
+        "1000",
+    ]
+    for extra in (
+        ["--output", "local.jsonl", "--memory", "--final-watermark"],
+        [
+            "--output",
+            "flink.jsonl",
+            "--engine",
+            "flink",
+            "--key-field",
+            "user",
+            "--parallelism",
+            "2",
+        ],
+    ):
+        done = subprocess.run(
+            [*common, *extra],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
     expected = _by_user((tmp_path / "local.jsonl").read_bytes().splitlines())
     assert len(expected) == 12

@@ -190,7 +190,7 @@ def kv_mode(kv: Kv) -> str:
     return "contract" if isinstance(kv, ContractKv) else "functionstream"
 
 
-PROBE = b'''
+PROBE = b"""
 import fssdk
 
 class Probe(fssdk.BaseDriver):
@@ -219,7 +219,7 @@ class Probe(fssdk.BaseDriver):
 
     def close(self, ctx):
         ctx.emit(b"closed")
-'''
+"""
 
 
 def _probe(runtime: ComponentRuntime, kv: Kv, class_name: str = "") -> ComponentInstance:

@@ -22,7 +22,7 @@ from rocksdict import AccessType, Options, Rdict
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Counts each record in a store, emits ``record count``; watermarks become output lines.
-COUNTER = '''
+COUNTER = """
 import fssdk
 
 class Counter(fssdk.BaseDriver):
@@ -38,16 +38,25 @@ class Counter(fssdk.BaseDriver):
         ctx.emit(b"watermark " + str(watermark).encode())
 
 fssdk.run(Counter())
-'''
+"""
 
 
-def fssdk(*args: object, cwd: Path | None = None, env: dict[str, str] | None = None,
-          stdin: str | None = None, prefix: tuple[str, ...] = ()
-          ) -> subprocess.CompletedProcess[str]:
+def fssdk(
+    *args: object,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    prefix: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
     """``python -m fssdk ARGS``; its stderr never holds a Python traceback."""
     done = subprocess.run(
         [*prefix, sys.executable, "-m", "fssdk", *map(str, args)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=cwd, input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+        input=stdin,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
     assert "Traceback" not in done.stderr, done.stderr
@@ -65,15 +74,28 @@ def run_args(tmp_path: Path, name: str, source: Path, *extra: object) -> list[ob
     operator = tmp_path / "counter.py"
     if not operator.exists():
         counter(tmp_path)
-    return ["run", operator, "--input", source, "--output", tmp_path / f"{name}.out",
-            "--state-dir", tmp_path / f"{name}.state", *extra]
+    return [
+        "run",
+        operator,
+        "--input",
+        source,
+        "--output",
+        tmp_path / f"{name}.out",
+        "--state-dir",
+        tmp_path / f"{name}.state",
+        *extra,
+    ]
 
 
 def database_dump(path: Path) -> list[tuple[str, object, object]]:
     """Every entry of every column family of the database at ``path``, in order."""
     families = Rdict.list_cf(str(path))
-    db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only(),
-               column_families={n: Options(raw_mode=True) for n in families if n != "default"})
+    db = Rdict(
+        str(path),
+        Options(raw_mode=True),
+        access_type=AccessType.read_only(),
+        column_families={n: Options(raw_mode=True) for n in families if n != "default"},
+    )
     try:
         entries: list[tuple[str, object, object]] = [("default", k, v) for k, v in db.items()]
         for name in sorted(families):
@@ -103,7 +125,9 @@ def test_a_first_start_killed_before_the_state_file_rename_starts_fresh(tmp_path
     source.write_text(words(50))
     args = run_args(tmp_path, "s", source, "--checkpoint-interval", 10)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fssdk", *map(str, args)], stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "fssdk", *map(str, args)],
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), "FSSDK_TEST_PAUSE_AT": "adopt-before-rename"},
     )
     assert proc.stderr is not None
@@ -208,7 +232,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_newest_that_verifies(
 ) -> None:
     args, source = damaged_run(tmp_path, damage)
     with open(source, "a") as handle:
-        handle.write(words(30)[len(words(25)):])
+        handle.write(words(30)[len(words(25)) :])
     done = fssdk(*args)
     assert done.returncode == 0, done.stderr
     assert "fssdk: warning: checkpoint 3: Corruption: " in done.stderr
@@ -286,8 +310,9 @@ def test_inspect_reads_a_read_only_state_dir(tmp_path: Path) -> None:
     for path in [state, *state.rglob("*")]:
         path.chmod(path.stat().st_mode & ~0o222)
     try:
-        done = fssdk("state", "inspect", state, "--json", "--store", "counts",
-                     prefix=unprivileged())
+        done = fssdk(
+            "state", "inspect", state, "--json", "--store", "counts", prefix=unprivileged()
+        )
     finally:
         for path in [state, *state.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
@@ -306,16 +331,14 @@ def test_inspect_of_an_unreadable_state_dir_is_an_error_line(tmp_path: Path) -> 
     finally:
         table.chmod(0o644)
     assert done.returncode == 3
-    assert done.stderr.startswith(
-        f"fssdk: error: cannot read state dir '{tmp_path / 's.state'}': "
-    )
+    assert done.stderr.startswith(f"fssdk: error: cannot read state dir '{tmp_path / 's.state'}': ")
     assert "Permission denied" in done.stderr
     assert "needs read access to every file of it" in done.stderr
 
 
 # -- the operator's frames -------------------------------------------------------------------------
 
-FAILING = '''
+FAILING = """
 import fssdk
 
 def lookup(table, key):
@@ -326,7 +349,7 @@ class Picky(fssdk.BaseDriver):
         ctx.emit(lookup({b"a": b"1"}, data))
 
 fssdk.run(Picky())
-'''
+"""
 
 
 def test_an_operator_exception_shows_the_operator_frames_only(tmp_path: Path) -> None:
@@ -352,17 +375,33 @@ def test_traceback_option_shows_the_full_stack(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("b\n")
     done = subprocess.run(
-        [sys.executable, "-m", "fssdk", "run", str(operator), "--input", str(source),
-         "--output", str(tmp_path / "o"), "--memory", "--traceback"],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "fssdk",
+            "run",
+            str(operator),
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "o"),
+            "--memory",
+            "--traceback",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 1
     assert "Traceback (most recent call last):" in done.stderr
     assert "_runner.py" in done.stderr
     assert f'File "{operator}", line 5, in lookup' in done.stderr
-    assert done.stderr.rstrip().splitlines()[-1].startswith(
-        "fssdk: error: the operator raised KeyError in process() on input line 1"
+    assert (
+        done.stderr.rstrip()
+        .splitlines()[-1]
+        .startswith("fssdk: error: the operator raised KeyError in process() on input line 1")
     )
 
 
@@ -435,7 +474,10 @@ def test_fresh_asks_on_a_terminal(tmp_path: Path, answer: str, code: int) -> Non
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "fssdk", *map(str, args), "--fresh"],
-        stdin=follower, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdin=follower,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     os.close(follower)
@@ -474,7 +516,7 @@ def test_a_changed_operator_file_on_resume_is_reported_as_an_upgrade(tmp_path: P
 
 # -- SIGTERM ---------------------------------------------------------------------------------------
 
-GATED = '''
+GATED = """
 import os
 import sys
 import fssdk
@@ -496,20 +538,36 @@ class Gated(fssdk.BaseDriver):
                 fifo.read()
 
 fssdk.run(Gated())
-'''
+"""
 
 
 def test_sigterm_stops_at_a_record_boundary_and_the_same_command_resumes(tmp_path: Path) -> None:
     operator = counter(tmp_path, GATED)
     source = tmp_path / "in.txt"
     source.write_text("".join(f"r{i}\n" for i in range(400)))
-    args = [sys.executable, "-m", "fssdk", "run", str(operator), "--input", str(source),
-            "--output", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"),
-            "--checkpoint-interval", "100"]
+    args = [
+        sys.executable,
+        "-m",
+        "fssdk",
+        "run",
+        str(operator),
+        "--input",
+        str(source),
+        "--output",
+        str(tmp_path / "o"),
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--checkpoint-interval",
+        "100",
+    ]
     gate = tmp_path / "gate"
     os.mkfifo(gate)
-    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT), "GATE": str(gate)})
+    proc = subprocess.Popen(
+        args,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "GATE": str(gate)},
+    )
     assert proc.stderr is not None
     assert proc.stderr.readline() == "at 150\n"
     proc.send_signal(signal.SIGTERM)
@@ -523,22 +581,44 @@ def test_sigterm_stops_at_a_record_boundary_and_the_same_command_resumes(tmp_pat
         "run the same command to resume from it" in rest
     )
     assert "Traceback" not in rest
-    done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr
     assert "300 records in" in done.stderr
     assert (tmp_path / "o").read_text() == source.read_text()
 
 
 def test_sigterm_while_waiting_for_input_stops_at_once(tmp_path: Path) -> None:
-    operator = counter(tmp_path, COUNTER.replace(
-        "ctx.emit(data + b\" \" + str(n).encode())",
-        "import sys; sys.stderr.write('got %s\\n' % data.decode()); sys.stderr.flush()",
-    ))
+    operator = counter(
+        tmp_path,
+        COUNTER.replace(
+            'ctx.emit(data + b" " + str(n).encode())',
+            "import sys; sys.stderr.write('got %s\\n' % data.decode()); sys.stderr.flush()",
+        ),
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fssdk", "run", str(operator), "--input", "-",
-         "--output", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s")],
-        stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "fssdk",
+            "run",
+            str(operator),
+            "--input",
+            "-",
+            "--output",
+            str(tmp_path / "o"),
+            "--state-dir",
+            str(tmp_path / "s"),
+        ],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.stdin is not None
@@ -561,15 +641,29 @@ def test_sigterm_while_waiting_for_input_stops_at_once(tmp_path: Path) -> None:
 def test_running_an_operator_file_directly_says_how_to_run_it(tmp_path: Path) -> None:
     operator = counter(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "counter.py"], capture_output=True, text=True,
-                          timeout=60, check=False, cwd=tmp_path, env=env)
+    done = subprocess.run(
+        [sys.executable, "counter.py"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
     assert done.returncode == 0
     assert done.stderr == (
         "fssdk: this registers the operator; run it with `fssdk run counter.py --input FILE "
         "--output FILE --state-dir DIR` (see fssdk run --help)\n"
     )
-    imported = subprocess.run([sys.executable, "-c", "import counter"], capture_output=True,
-                              text=True, timeout=60, check=False, cwd=tmp_path, env=env)
+    imported = subprocess.run(
+        [sys.executable, "-c", "import counter"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
     assert imported.stderr == ""
     source = tmp_path / "in.txt"
     source.write_text("a\n")

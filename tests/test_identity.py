@@ -29,6 +29,7 @@ from fssdk_advanced.state import _identity
 BackendFactory = Callable[[], Backend]
 R = TypeVar("R")
 
+
 @pytest.fixture
 def ctx(backend: Backend) -> Iterator[LocalContext]:
     context = LocalContext(backend)
@@ -346,5 +347,9 @@ def test_migrate_must_be_callable(ctx: LocalContext) -> None:
         ValueState.from_context(ctx, "v", IntCodec(), migrate=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="migrate must be callable"):
         KeyedValueStateFactory.from_context(
-            ctx, "v", b"g", IntCodec(), migrate=3  # type: ignore[arg-type]
+            ctx,
+            "v",
+            b"g",
+            IntCodec(),
+            migrate=3,  # type: ignore[arg-type]
         )

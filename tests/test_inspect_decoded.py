@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-TYPED_OPERATOR = '''
+TYPED_OPERATOR = """
 import fssdk
 from fssdk_advanced import (
     IntCodec, JsonCodec, KeyedListStateFactory, KeyedMapStateFactory,
@@ -41,7 +41,7 @@ class Typed(fssdk.BaseDriver):
         self.queue.new_keyed_priority_queue((user, int(n))).add(-int(n))
 
 fssdk.run(Typed())
-'''
+"""
 
 LINES = "ann paris 3\nbob rome 5\nann oslo -2\n"
 
@@ -50,7 +50,11 @@ def fssdk(*args: object) -> subprocess.CompletedProcess[str]:
     """``python -m fssdk ARGS``; the result's stderr never holds a Python traceback."""
     done = subprocess.run(
         [sys.executable, "-m", "fssdk", *map(str, args)],
-        capture_output=True, text=True, timeout=120, check=False, env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=dict(os.environ),
     )
     assert "Traceback" not in done.stderr, done.stderr
     return done
@@ -63,8 +67,9 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     operator.write_text(TYPED_OPERATOR)
     source = tmp / "in.txt"
     source.write_text(LINES)
-    done = fssdk("run", operator, "--input", source, "--output", tmp / "out",
-                 "--state-dir", tmp / "s")
+    done = fssdk(
+        "run", operator, "--input", source, "--output", tmp / "out", "--state-dir", tmp / "s"
+    )
     assert done.returncode == 0, done.stderr
     return tmp / "s"
 
@@ -101,8 +106,9 @@ def test_map_entries_show_tuple_keys_and_msgpack_values(state_dir: Path) -> None
         (["oslo", -2], {"n": -2, "b": "hex:00"}),
         (["paris", 3], {"n": 3, "b": "hex:00"}),
     ]
-    text = fssdk("state", "inspect", state_dir, "--store", "typed", "--key-group", "places",
-                 "--key", "ann")
+    text = fssdk(
+        "state", "inspect", state_dir, "--store", "typed", "--key-group", "places", "--key", "ann"
+    )
     assert text.returncode == 0, text.stderr
     assert '("oslo", -2)' in text.stdout
     assert '"n": 3' in text.stdout
@@ -120,8 +126,9 @@ def test_listing_the_primary_keys_of_a_key_group(state_dir: Path) -> None:
     assert (places["total"], places["keys"]) == (2, ["ann"])
     queue = inspect(state_dir, "--key-group", "queue", "--keys")["keys"]
     assert queue["keys"] == [["ann", -2], ["ann", 3], ["bob", 5]]
-    text = fssdk("state", "inspect", state_dir, "--store", "typed", "--key-group", "queue",
-                 "--keys")
+    text = fssdk(
+        "state", "inspect", state_dir, "--store", "typed", "--key-group", "queue", "--keys"
+    )
     assert text.returncode == 0, text.stderr
     assert '("ann", -2)' in text.stdout
     assert "3 primary keys" in text.stdout

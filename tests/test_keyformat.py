@@ -214,7 +214,7 @@ def test_decode_components_refuses_other_key_spaces() -> None:
 def test_successor_bounds_exactly_the_strings_with_a_prefix(prefix: bytes, other: bytes) -> None:
     assume(prefix.rstrip(b"\xff"))
     assert (prefix <= other < kf.successor(prefix)) == other.startswith(prefix)
-    assert (prefix <= prefix + other < kf.successor(prefix))
+    assert prefix <= prefix + other < kf.successor(prefix)
 
 
 def test_successor_of_only_ff_bytes_is_refused() -> None:

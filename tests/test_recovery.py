@@ -79,14 +79,24 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def command(root: Path, name: str, sleep_us: int) -> list[str]:
     return [
-        sys.executable, "-m", "fssdk", "run", str(root / "recorder.py"),
-        "--input", str(root / "input.txt"),
-        "--output", str(root / f"{name}.out"),
-        "--state-dir", str(root / f"{name}.state"),
-        "--checkpoint-interval", str(INTERVAL),
-        "--watermark-every", "25",
+        sys.executable,
+        "-m",
+        "fssdk",
+        "run",
+        str(root / "recorder.py"),
+        "--input",
+        str(root / "input.txt"),
+        "--output",
+        str(root / f"{name}.out"),
+        "--state-dir",
+        str(root / f"{name}.state"),
+        "--checkpoint-interval",
+        str(INTERVAL),
+        "--watermark-every",
+        "25",
         "--final-watermark",
-        "--set", f"sleep_us={sleep_us}",
+        "--set",
+        f"sleep_us={sleep_us}",
     ]
 
 
@@ -145,7 +155,7 @@ def test_uninterrupted_run_is_deterministic(workdir: Path, reference: dict[str, 
 def test_a_memory_run_writes_the_same_outputs(workdir: Path, reference: dict[str, object]) -> None:
     cmd = command(workdir, "memory", 0)
     at = cmd.index("--state-dir")
-    run_to_completion([*cmd[:at], "--memory", *cmd[at + 2:]])
+    run_to_completion([*cmd[:at], "--memory", *cmd[at + 2 :]])
     out = workdir / "memory.out"
     assert out.read_bytes() == reference["output"]
     assert Path(f"{out}.1").read_bytes() == reference["target 1"]
@@ -154,7 +164,10 @@ def test_a_memory_run_writes_the_same_outputs(workdir: Path, reference: dict[str
 
 def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, **(env or {})},
     )
 
@@ -302,9 +315,21 @@ def queue_runs(workdir: Path) -> dict[str, Path]:
     operator.write_text(QUEUE_OPERATOR)
     dirs = {}
     for name in ("queue-reference", "queue-crashed"):
-        cmd = [sys.executable, "-m", "fssdk", "run", str(operator),
-               "--input", str(workdir / "input.txt"), "--output", str(workdir / f"{name}.out"),
-               "--state-dir", str(workdir / f"{name}.state"), "--checkpoint-interval", "300"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "fssdk",
+            "run",
+            str(operator),
+            "--input",
+            str(workdir / "input.txt"),
+            "--output",
+            str(workdir / f"{name}.out"),
+            "--state-dir",
+            str(workdir / f"{name}.state"),
+            "--checkpoint-interval",
+            "300",
+        ]
         if name == "queue-crashed":
             kill_when_paused(cmd, "after-snapshot", 2)
         run_to_completion(cmd)
@@ -313,7 +338,7 @@ def queue_runs(workdir: Path) -> dict[str, Path]:
 
 
 def test_priority_queue_operator_outputs_are_exact_after_a_kill(
-    queue_runs: dict[str, Path]
+    queue_runs: dict[str, Path],
 ) -> None:
     reference, crashed = queue_runs["queue-reference"], queue_runs["queue-crashed"]
     assert Path(f"{crashed}.out").read_bytes() == Path(f"{reference}.out").read_bytes()

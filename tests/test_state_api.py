@@ -102,24 +102,48 @@ def add(a: int, b: int) -> int:
 
 #: One way to declare each kind of state on ``(ctx, store_name, key_group)``, and to write 1.
 KINDS: dict[str, Callable[[LocalContext, str, bytes], Callable[[], Any]]] = {
-    "value": lambda ctx, name, kg: lambda: KeyedValueStateFactory.from_context(
-        ctx, name, kg, IntCodec()
-    ).new_keyed_value(b"k", b"").update(1),
-    "list": lambda ctx, name, kg: lambda: KeyedListStateFactory.from_context(
-        ctx, name, kg, IntCodec()
-    ).new_keyed_list(b"k", b"").add(1),
-    "map": lambda ctx, name, kg: lambda: KeyedMapStateFactory.from_context(
-        ctx, name, kg, IntCodec(), IntCodec()
-    ).new_keyed_map(b"k", "").put(1, 1),
-    "queue": lambda ctx, name, kg: lambda: KeyedPriorityQueueStateFactory.from_context(
-        ctx, name, kg, IntCodec()
-    ).new_keyed_priority_queue(b"k", b"").add(1),
-    "aggregating": lambda ctx, name, kg: lambda: KeyedAggregatingStateFactory.from_context(
-        ctx, name, kg, IntCodec(), Count()
-    ).new_aggregating_state(b"k", "").add(1),
-    "reducing": lambda ctx, name, kg: lambda: KeyedReducingStateFactory.from_context(
-        ctx, name, kg, IntCodec(), add
-    ).new_reducing_state(b"k", b"").add(1),
+    "value": lambda ctx, name, kg: (
+        lambda: (
+            KeyedValueStateFactory.from_context(ctx, name, kg, IntCodec())
+            .new_keyed_value(b"k", b"")
+            .update(1)
+        )
+    ),
+    "list": lambda ctx, name, kg: (
+        lambda: (
+            KeyedListStateFactory.from_context(ctx, name, kg, IntCodec())
+            .new_keyed_list(b"k", b"")
+            .add(1)
+        )
+    ),
+    "map": lambda ctx, name, kg: (
+        lambda: (
+            KeyedMapStateFactory.from_context(ctx, name, kg, IntCodec(), IntCodec())
+            .new_keyed_map(b"k", "")
+            .put(1, 1)
+        )
+    ),
+    "queue": lambda ctx, name, kg: (
+        lambda: (
+            KeyedPriorityQueueStateFactory.from_context(ctx, name, kg, IntCodec())
+            .new_keyed_priority_queue(b"k", b"")
+            .add(1)
+        )
+    ),
+    "aggregating": lambda ctx, name, kg: (
+        lambda: (
+            KeyedAggregatingStateFactory.from_context(ctx, name, kg, IntCodec(), Count())
+            .new_aggregating_state(b"k", "")
+            .add(1)
+        )
+    ),
+    "reducing": lambda ctx, name, kg: (
+        lambda: (
+            KeyedReducingStateFactory.from_context(ctx, name, kg, IntCodec(), add)
+            .new_reducing_state(b"k", b"")
+            .add(1)
+        )
+    ),
 }
 
 
@@ -136,7 +160,10 @@ def test_exports_are_exactly_the_api() -> None:
         assert getattr(fssdk_advanced, name) is not None
     assert set(fssdk_advanced.state.__all__) <= API
     assert set(fssdk_advanced.codecs.__all__) - API == {
-        "CodecBase", "codec_signature", "codec_schema", "schema_change"
+        "CodecBase",
+        "codec_signature",
+        "codec_schema",
+        "schema_change",
     }
 
 

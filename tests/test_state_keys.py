@@ -104,9 +104,7 @@ def test_keys_lists_the_distinct_primary_keys_in_byte_order(ctx: LocalContext, k
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_keys_of_a_namespace_lists_only_keys_with_state_there(
-    ctx: LocalContext, kind: str
-) -> None:
+def test_keys_of_a_namespace_lists_only_keys_with_state_there(ctx: LocalContext, kind: str) -> None:
     make, write = KINDS[kind]
     factory = make(ctx, None)
     write(factory, b"alice", "w1")
@@ -119,9 +117,7 @@ def test_keys_of_a_namespace_lists_only_keys_with_state_there(
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_keys_are_decoded_with_the_key_codec_in_value_order(
-    ctx: LocalContext, kind: str
-) -> None:
+def test_keys_are_decoded_with_the_key_codec_in_value_order(ctx: LocalContext, kind: str) -> None:
     make, write = KINDS[kind]
     factory = make(ctx, IntCodec())
     for key in (10, -5, 3, 2**40, -(2**63)):

@@ -90,8 +90,16 @@ def test_int_and_float_keys_iterate_numerically(ctx: LocalContext) -> None:
     floats.put(-0.0, "-0.0")
     floats.put(float("inf"), "inf")
     assert [k for k, _ in ints.all()] == [-(2**63), -1, 0, 2, 10, 2**63 - 1]
-    assert [v for _, v in floats.all()] == ["-9223372036854775808", "-1", "-0.0", "0", "2", "10",
-                                           "9223372036854775807", "inf"]
+    assert [v for _, v in floats.all()] == [
+        "-9223372036854775808",
+        "-1",
+        "-0.0",
+        "0",
+        "2",
+        "10",
+        "9223372036854775807",
+        "inf",
+    ]
 
 
 def test_tuple_keys_iterate_in_tuple_order(ctx: LocalContext) -> None:

@@ -367,7 +367,6 @@ def test_shared_cursor_state_holds_its_invariants(ctx: LocalContext) -> None:
         factory._shared._check()
 
 
-
 def test_a_closed_and_dropped_store_with_a_queue_is_freed(tmp_path: Path) -> None:
     """The per-store registry holds stores weakly; the queue's shared state must not pin them."""
     backend = RocksDBBackend(tmp_path / "db")

@@ -501,7 +501,11 @@ def delete_the_scope_then_refill(store: Store) -> None:
 WRITES_DURING_A_SCAN: dict[str, Callable[[Store], None]] = {
     write.__name__: write
     for write in (
-        delete_each, put_ahead, merge_ahead, delete_the_scope, delete_the_scope_then_refill
+        delete_each,
+        put_ahead,
+        merge_ahead,
+        delete_the_scope,
+        delete_the_scope_then_refill,
     )
 }
 
@@ -536,6 +540,7 @@ def test_a_scan_opened_before_writes_ignores_them_even_unread(store: Store) -> N
 
 
 KEY = ck(b"g", b"k\x00", b"", b"u")
+
 
 def nothing(store: Store) -> None:
     return None

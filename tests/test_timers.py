@@ -126,11 +126,21 @@ def test_the_time_package_exports_exactly_its_documented_names() -> None:
 
 
 def test_due_timers_fire_in_timestamp_then_key_then_namespace_order(timers: TimerService) -> None:
-    for key, ns, ts in [(b"b", b"", 5), (b"a", b"y", 5), (b"a", b"x", 5), (b"c", b"", 1),
-                        (b"a\x00", b"", 5), (b"z", b"", 6)]:
+    for key, ns, ts in [
+        (b"b", b"", 5),
+        (b"a", b"y", 5),
+        (b"a", b"x", 5),
+        (b"c", b"", 1),
+        (b"a\x00", b"", 5),
+        (b"z", b"", 6),
+    ]:
         timers.register_event_time_timer(key, ns, ts)
     assert fire(timers.advance_watermark(5)) == [
-        (1, b"c", b""), (5, b"a", b"x"), (5, b"a", b"y"), (5, b"a\x00", b""), (5, b"b", b""),
+        (1, b"c", b""),
+        (5, b"a", b"x"),
+        (5, b"a", b"y"),
+        (5, b"a\x00", b""),
+        (5, b"b", b""),
     ]
     assert fire(timers.advance_watermark(6)) == [(6, b"z", b"")]
 
@@ -297,7 +307,9 @@ def test_event_time_clock_reads_the_watermark(timers: TimerService) -> None:
     ],
 )
 def test_bad_arguments_raise_naming_the_argument(
-    timers: TimerService, call: Callable[[TimerService], object], error: type[Exception],
+    timers: TimerService,
+    call: Callable[[TimerService], object],
+    error: type[Exception],
     message: str,
 ) -> None:
     with pytest.raises(error, match=message):
@@ -306,9 +318,7 @@ def test_bad_arguments_raise_naming_the_argument(
 
 def test_repr_names_the_store_and_the_clocks(timers: TimerService) -> None:
     timers.advance_watermark(7)
-    assert repr(timers) == (
-        f"<TimerService of {timers.store!r} watermark=7 processing_time=None>"
-    )
+    assert repr(timers) == (f"<TimerService of {timers.store!r} watermark=7 processing_time=None>")
 
 
 def test_from_context_needs_a_context_and_a_store() -> None:

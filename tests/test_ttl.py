@@ -71,7 +71,9 @@ def test_ttl_and_options_are_keyword_only_after_ttl() -> None:
 def test_defaults() -> None:
     ttl = StateTtl(1000)
     assert (ttl.ttl, ttl.update_type, ttl.visibility) == (
-        1000, "on_create_and_write", "never_return_expired"
+        1000,
+        "on_create_and_write",
+        "never_return_expired",
     )
     assert not ttl.update_on_read
     assert not ttl.returns_expired
@@ -178,13 +180,17 @@ def test_schema_is_json_and_names_every_setting() -> None:
         60_000, update_type="on_read_and_write", visibility="return_expired_if_not_cleaned_up"
     )
     schema = ttl.ttl_schema()
-    assert json.loads(json.dumps(schema)) == schema == {
-        "format": 1,
-        "ttl": 60_000,
-        "update_type": "on_read_and_write",
-        "visibility": "return_expired_if_not_cleaned_up",
-        "time_domain": "processing-time",
-    }
+    assert (
+        json.loads(json.dumps(schema))
+        == schema
+        == {
+            "format": 1,
+            "ttl": 60_000,
+            "update_type": "on_read_and_write",
+            "visibility": "return_expired_if_not_cleaned_up",
+            "time_domain": "processing-time",
+        }
+    )
 
 
 @pytest.mark.parametrize(

@@ -478,7 +478,8 @@ class TtlMachine(RuleBasedStateMachine):
         ]
         self.m_map = {
             k: (v, self.expires() if self.on_read else e)
-            for k, (v, e) in self.m_map.items() if self.live(e)
+            for k, (v, e) in self.m_map.items()
+            if self.live(e)
         }
         assert got == returned
 

@@ -111,8 +111,14 @@ def test_bad_window_sizes_raise_naming_the_argument(
 def test_the_package_exports_its_documented_names() -> None:
     names = set(fssdk_advanced.windows.__all__)
     assert {"TumblingWindows", "SlidingWindows", "SessionWindows", "WindowedAggregation"} <= names
-    for name in ("TumblingWindows", "SlidingWindows", "SessionWindows", "Window",
-                 "WindowedAggregation", "WindowResult"):
+    for name in (
+        "TumblingWindows",
+        "SlidingWindows",
+        "SessionWindows",
+        "Window",
+        "WindowedAggregation",
+        "WindowResult",
+    ):
         assert name in fssdk_advanced.__all__
         assert getattr(fssdk_advanced, name) is getattr(fssdk_advanced.windows, name)
 
@@ -218,8 +224,12 @@ def test_reducing_and_list_states_hold_window_contents(backend: Backend) -> None
         by_list.add(b"k", ts, ts)
     by_sum.advance_watermark(100)
     by_list.advance_watermark(100)
-    assert rec.results == [(b"k", Window(0, 18), 8), (b"k", Window(20, 30), 20),
-                           (b"k", Window(0, 18), [0, 8]), (b"k", Window(20, 30), [20])]
+    assert rec.results == [
+        (b"k", Window(0, 18), 8),
+        (b"k", Window(20, 30), 20),
+        (b"k", Window(0, 18), [0, 8]),
+        (b"k", Window(20, 30), [20]),
+    ]
 
 
 def test_bad_arguments_raise_naming_them(store: Store) -> None:
@@ -290,8 +300,14 @@ class CountingStore(Store):
         self.inner.delete_prefix(key)
 
     def scan_complex(
-        self, key_group: bytes, key: bytes, namespace: bytes, *,
-        start: bytes = b"", end: bytes = b"", reverse: bool = False,
+        self,
+        key_group: bytes,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
     ) -> StoreIterator:
         self.scans += 1
         inner = self.inner.scan_complex(
@@ -353,8 +369,11 @@ class Model:
     def add(self, key: bytes, ts: int, value: int) -> None:
         if self.assigner.merging:
             (merged,) = self.assigner.assign(ts)
-            touching = [w for (k, w) in self.open if k == key
-                        and w.start < merged.end and merged.start < w.end]
+            touching = [
+                w
+                for (k, w) in self.open
+                if k == key and w.start < merged.end and merged.start < w.end
+            ]
             if not touching and self.closed(merged):
                 self.late.append((key, ts, value))
                 return
@@ -381,9 +400,11 @@ class Model:
             return
         self.watermark = watermark
         due = []
-        for (key, w) in self.open:
-            if self.emit == "final" and (old is None or w.max_timestamp > old) and (
-                w.max_timestamp <= watermark
+        for key, w in self.open:
+            if (
+                self.emit == "final"
+                and (old is None or w.max_timestamp > old)
+                and (w.max_timestamp <= watermark)
             ):
                 due.append((w.max_timestamp, key, w.encode(), 0, w))
             if w.max_timestamp + self.lateness <= watermark:
@@ -397,8 +418,14 @@ class Model:
 
 KEYS = st.sampled_from([b"a", b"b", b"a\x00"])
 ASSIGNERS = st.sampled_from(
-    [TumblingWindows(10), TumblingWindows(7, 3), SlidingWindows(10, 5), SlidingWindows(9, 2, 1),
-     SessionWindows(5), SessionWindows(12)]
+    [
+        TumblingWindows(10),
+        TumblingWindows(7, 3),
+        SlidingWindows(10, 5),
+        SlidingWindows(9, 2, 1),
+        SessionWindows(5),
+        SessionWindows(12),
+    ]
 )
 
 
@@ -422,8 +449,12 @@ class WindowMachine(RuleBasedStateMachine):
         store = LocalContext(self.backend).get_or_create_store("windows")
         factory = KeyedAggregatingStateFactory(store, b"w", IntCodec(), _SumOnly())
         self.agg = WindowedAggregation(
-            factory, self.model.assigner, on_result=self.record, on_late=self.record_late,
-            allowed_lateness=self.model.lateness, emit=self.model.emit,  # type: ignore[arg-type]
+            factory,
+            self.model.assigner,
+            on_result=self.record,
+            on_late=self.record_late,
+            allowed_lateness=self.model.lateness,
+            emit=self.model.emit,  # type: ignore[arg-type]
         )
 
     def record(self, out: WindowResult[Any]) -> None:
@@ -433,8 +464,11 @@ class WindowMachine(RuleBasedStateMachine):
         self.late.append((key, ts, value))
 
     @precondition(lambda self: self.model is None)
-    @rule(assigner=ASSIGNERS, lateness=st.sampled_from([0, 0, 3, 20]),
-          emit=st.sampled_from(["final", "current"]))
+    @rule(
+        assigner=ASSIGNERS,
+        lateness=st.sampled_from([0, 0, 3, 20]),
+        emit=st.sampled_from(["final", "current"]),
+    )
     def configure(self, assigner: WindowAssigner, lateness: int, emit: str) -> None:
         self.model = Model(assigner, lateness, emit)
         self.results: list[Any] = []
@@ -458,8 +492,9 @@ class WindowMachine(RuleBasedStateMachine):
         self.agg.advance_watermark(watermark)
         self.model.advance(watermark)
 
-    @precondition(lambda self: self.model is not None and self.backend_kind == "rocksdb"
-                  and self.reopens < 2)
+    @precondition(
+        lambda self: self.model is not None and self.backend_kind == "rocksdb" and self.reopens < 2
+    )
     @rule()
     def reopen(self) -> None:
         self.backend.close()

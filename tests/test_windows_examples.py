@@ -78,8 +78,13 @@ def expected_averages(
             windows[reading["sensor"], start].append(round(reading["celsius"] * 10))
         watermark = max(ts - delay, watermark if watermark is not None else ts - delay)
     fired = [
-        {"sensor": sensor, "window_start": start, "window_end": start + size,
-         "readings": len(tenths), "average": round(sum(tenths) / len(tenths) / 10, 2)}
+        {
+            "sensor": sensor,
+            "window_start": start,
+            "window_end": start + size,
+            "readings": len(tenths),
+            "average": round(sum(tenths) / len(tenths) / 10, 2),
+        }
         for (sensor, start), tenths in windows.items()
     ]
     return fired, late
@@ -109,8 +114,9 @@ def test_moving_average_resumes_exactly_after_a_kill_in_a_checkpoint(tmp_path: P
     crashed = [*readme_command("moving_average", tmp_path / "crashed"), *interval]
     for checkpoint_id in (2, 4):
         pause = {"FSSDK_TEST_PAUSE_AT": f"after-snapshot@{checkpoint_id}"}
-        proc = subprocess.Popen(crashed, cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                                env={**os.environ, **pause})
+        proc = subprocess.Popen(
+            crashed, cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, **pause}
+        )
         assert proc.stderr is not None
         marker = proc.stderr.readline().strip()
         proc.send_signal(signal.SIGKILL)

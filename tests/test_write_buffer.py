@@ -150,8 +150,12 @@ def test_no_read_writes_to_the_table() -> None:
     scope.delete_prefix(b"4")
     store.put_state(b"a", b"1")
     assert scope.get(b"1") == b"v+"
-    assert list(scope.scan(reverse=True)) == [(b"3", b"v"), (b"2", b"v"), (b"1", b"v+"),
-                                              (b"0", b"v")]
+    assert list(scope.scan(reverse=True)) == [
+        (b"3", b"v"),
+        (b"2", b"v"),
+        (b"1", b"v+"),
+        (b"0", b"v"),
+    ]
     assert scope.first(b"2") == (b"2", b"v")
     assert store.list_states(b"", b"") == [b"a"]
     assert list(store.scan_keys(b"g")) == [b"k"]

@@ -80,8 +80,9 @@ def parse_view(data: bytes) -> tuple[bytes, int, str, int]:
     if not isinstance(view, dict):
         raise ValueError(f"a page view must be a JSON object, got {data[:80]!r}")
     user, ts, page, dwell = view.get("user"), view.get("ts"), view.get("page"), view.get("dwell_ms")
-    if not (isinstance(user, str) and type(ts) is int and isinstance(page, str)
-            and type(dwell) is int):
+    if not (
+        isinstance(user, str) and type(ts) is int and isinstance(page, str) and type(dwell) is int
+    ):
         raise ValueError(f"a page view needs str user and page, int ts and dwell_ms: {data[:80]!r}")
     return user.encode(), ts, page, dwell
 
@@ -95,12 +96,15 @@ class Sessions(fssdk.BaseDriver):
             raise ValueError(f"gap_ms must be positive, got {self.gap}")
         ints = IntCodec()
         self.bounds = KeyedValueStateFactory.from_context(
-            ctx, "sessions", b"bounds", TupleCodec(ints, ints, ints))
+            ctx, "sessions", b"bounds", TupleCodec(ints, ints, ints)
+        )
         self.path = KeyedListStateFactory.from_context(ctx, "sessions", b"path", StringCodec())
         self.pages = KeyedMapStateFactory.from_context(
-            ctx, "sessions", b"pages", StringCodec(), ints)
+            ctx, "sessions", b"pages", StringCodec(), ints
+        )
         self.dwell = KeyedAggregatingStateFactory.from_context(
-            ctx, "sessions", b"dwell", TupleCodec(ints, ints, ints), DwellStats())
+            ctx, "sessions", b"dwell", TupleCodec(ints, ints, ints), DwellStats()
+        )
         self.timers = PriorityQueueState.from_context(ctx, "timers", TupleCodec(ints, BytesCodec()))
         self.watermark = ValueState.from_context(ctx, "watermark", ints)
 

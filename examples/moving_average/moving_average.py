@@ -77,14 +77,21 @@ class MovingAverage(fssdk.BaseDriver):
             ctx, "averages", b"means", Mean(), list[int]
         )
         self.averages = WindowedAggregation(
-            means, windows, on_result=self.emit,
+            means,
+            windows,
+            on_result=self.emit,
             allowed_lateness=int(config.get("allowed_lateness", "0")),
         )
 
     def emit(self, fired: WindowResult[tuple[int, float]]) -> None:
         sensor, window, (count, average) = fired
-        out = {"sensor": sensor.decode(), "window_start": window.start,
-               "window_end": window.end, "readings": count, "average": average}
+        out = {
+            "sensor": sensor.decode(),
+            "window_start": window.start,
+            "window_end": window.end,
+            "readings": count,
+            "average": average,
+        }
         self.ctx.emit(json.dumps(out, sort_keys=True).encode())
 
     def process(self, ctx: fssdk.Context, source_id: int, data: bytes) -> None:

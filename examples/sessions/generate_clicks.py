@@ -31,8 +31,13 @@ def clicks(rng: random.Random) -> list[dict[str, object]]:
         while ts < START_MS + HOUR_MS:
             for _ in range(rng.randint(1, 8)):
                 page = rng.choice(PAGES)
-                events.append((ts + rng.randrange(0, 4_000), len(events),
-                               {"ts": ts, "user": user, "page": page}))
+                events.append(
+                    (
+                        ts + rng.randrange(0, 4_000),
+                        len(events),
+                        {"ts": ts, "user": user, "page": page},
+                    )
+                )
                 ts += rng.randrange(500, 20_000)
             ts += rng.choice((rng.randrange(25_000, 35_000), rng.randrange(60_000, 900_000)))
     events.sort(key=lambda event: (event[0], event[1]))

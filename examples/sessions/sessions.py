@@ -93,8 +93,13 @@ class Sessions(fssdk.BaseDriver):
             if not found or session is None:
                 raise RuntimeError(f"timer {timer} has no session")
             last, clicks, pages = session
-            out = {"user": timer.key.decode(), "start": start, "end": last + self.gap,
-                   "clicks": clicks, "pages": pages}
+            out = {
+                "user": timer.key.decode(),
+                "start": start,
+                "end": last + self.gap,
+                "clicks": clicks,
+                "pages": pages,
+            }
             ctx.emit(json.dumps(out, sort_keys=True).encode())
             sessions.delete(start)
         ctx.emit_watermark(watermark)

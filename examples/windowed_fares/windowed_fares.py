@@ -102,8 +102,12 @@ class WindowedFares(fssdk.BaseDriver):
 
     def emit(self, fired: WindowResult[dict[str, Any]]) -> None:
         key, window, stats = fired
-        out = {"zone": key.decode(), "window_start": window.start, "window_end": window.end,
-               **stats}
+        out = {
+            "zone": key.decode(),
+            "window_start": window.start,
+            "window_end": window.end,
+            **stats,
+        }
         self.ctx.emit(json.dumps(out, sort_keys=True).encode())
 
     def process(self, ctx: fssdk.Context, source_id: int, data: bytes) -> None:

@@ -135,8 +135,12 @@ class WindowedFares(fssdk.BaseDriver):
             window = self.windows.new_aggregating_state(zone.encode(), str(start))
             stats, exists = window.get()
             if exists and stats is not None:
-                out = {"zone": zone, "window_start": start, "window_end": start + self.size,
-                       **stats}
+                out = {
+                    "zone": zone,
+                    "window_start": start,
+                    "window_end": start + self.size,
+                    **stats,
+                }
                 ctx.emit(json.dumps(out, sort_keys=True).encode())
             window.clear()
         self.watermark.update(watermark)

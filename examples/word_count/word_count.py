@@ -53,7 +53,7 @@ class CounterProcessor(fssdk.BaseDriver):
         prefix = self.key_prefix.encode()
         for key in self.store.list_states(prefix, prefix_end(prefix)):
             count = self._count(key)
-            self.counter_map[key[len(prefix):].decode()] = count
+            self.counter_map[key[len(prefix) :].decode()] = count
             self.total_processed += count
 
     def _count(self, key: bytes) -> int:

@@ -16,10 +16,14 @@ from fssdk.runtime._run_errors import UsageError
 _LOCAL_ONLY = {
     "state_dir": ("--state-dir", "state lives in Flink (use --savepoint / --from-savepoint)"),
     "memory": ("--memory", "state lives in Flink's RocksDB backend"),
-    "watermark_every": ("--watermark-every", "give --watermark-field: Flink watermarks come "
-                        "from record timestamps"),
-    "final_watermark": ("--final-watermark", "the end of the input sends it on Flink, unless "
-                        "--savepoint keeps the job's time open"),
+    "watermark_every": (
+        "--watermark-every",
+        "give --watermark-field: Flink watermarks come from record timestamps",
+    ),
+    "final_watermark": (
+        "--final-watermark",
+        "the end of the input sends it on Flink, unless --savepoint keeps the job's time open",
+    ),
 }
 
 
@@ -28,23 +32,43 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
     flink = run.add_argument_group(
         "Flink (--engine flink; needs the flink extra and Java 17; see docs/flink.md)"
     )
-    flink.add_argument("--engine", choices=("local", "flink"), default="local",
-                       help="local: this process (default); flink: a local Flink mini-cluster")
-    flink.add_argument("--key-field", metavar="NAME",
-                       help="records are JSON objects keyed by field NAME (required with flink)")
-    flink.add_argument("--parallelism", type=int, default=1, metavar="N",
-                       help="parallel instances of the operator (default 1)")
-    flink.add_argument("--savepoint", metavar="DIR",
-                       help="once every input line is processed, stop with a savepoint in DIR")
-    flink.add_argument("--from-savepoint", metavar="DIR",
-                       help="start from this savepoint (or the newest one in DIR), at any "
-                            "--parallelism")
+    flink.add_argument(
+        "--engine",
+        choices=("local", "flink"),
+        default="local",
+        help="local: this process (default); flink: a local Flink mini-cluster",
+    )
+    flink.add_argument(
+        "--key-field",
+        metavar="NAME",
+        help="records are JSON objects keyed by field NAME (required with flink)",
+    )
+    flink.add_argument(
+        "--parallelism",
+        type=int,
+        default=1,
+        metavar="N",
+        help="parallel instances of the operator (default 1)",
+    )
+    flink.add_argument(
+        "--savepoint",
+        metavar="DIR",
+        help="once every input line is processed, stop with a savepoint in DIR",
+    )
+    flink.add_argument(
+        "--from-savepoint",
+        metavar="DIR",
+        help="start from this savepoint (or the newest one in DIR), at any --parallelism",
+    )
 
 
 def check_local(args: argparse.Namespace) -> None:
     """Raise UsageError when Flink options are given without ``--engine flink``."""
-    for name, option in (("key_field", "--key-field"), ("savepoint", "--savepoint"),
-                         ("from_savepoint", "--from-savepoint")):
+    for name, option in (
+        ("key_field", "--key-field"),
+        ("savepoint", "--savepoint"),
+        ("from_savepoint", "--from-savepoint"),
+    ):
         if getattr(args, name) is not None:
             raise UsageError(f"{option} needs --engine flink")
     if args.state_dir is None and not args.memory:

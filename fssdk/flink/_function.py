@@ -197,8 +197,7 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
         driver = source if isinstance(source, Driver) else source()
         if not isinstance(driver, Driver):
             raise TypeError(
-                f"DriverFunction: the driver factory returned {type(driver).__name__}, "
-                "not a Driver"
+                f"DriverFunction: the driver factory returned {type(driver).__name__}, not a Driver"
             )
         targets = None if self._tagged else frozenset(self._tags)
         self._ctx = FlinkContext(runtime_context, self._config, self._current, targets)
@@ -263,4 +262,3 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
         tags = self._tags
         for target, data in outputs:
             yield data if target == 0 else (tags[target], data)
-

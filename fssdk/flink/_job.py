@@ -130,9 +130,7 @@ def keyed_stage(
         .uid(uid)
         .name(name or uid)
     )
-    return KeyedStage(
-        output, {target: output.get_side_output(tag) for target, tag in tags.items()}
-    )
+    return KeyedStage(output, {target: output.get_side_output(tag) for target, tag in tags.items()})
 
 
 # -- the command line's job ------------------------------------------------------------------
@@ -332,15 +330,21 @@ def run_file_job(
     expected = count_lines(input)
     restore = find_savepoint(from_savepoint) if from_savepoint is not None else None
     function = DriverFunction(
-        _driver_source(driver), config=config,
-        process_watermarks=timestamp_field is not None, tagged=True,
+        _driver_source(driver),
+        config=config,
+        process_watermarks=timestamp_field is not None,
+        tagged=True,
     )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fssdk-flink-") as scratch:
         env = StreamExecutionEnvironment.get_execution_environment(
-            local_configuration(parallelism, os.path.join(scratch, "checkpoints"),
-                          from_savepoint=restore, checkpoint_interval_ms=checkpoint_interval_ms,
-                          mode=mode)
+            local_configuration(
+                parallelism,
+                os.path.join(scratch, "checkpoints"),
+                from_savepoint=restore,
+                checkpoint_interval_ms=checkpoint_interval_ms,
+                mode=mode,
+            )
         )
         run_id = uuid.uuid4().hex
         # Source and collect sink get fresh uids each run: a resumed job reads a new input

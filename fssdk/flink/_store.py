@@ -156,7 +156,8 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         skip = len(kf.SIMPLE_TAG)
         keys = [physical[skip:] for physical in self._matching(kf.SIMPLE_TAG)]
         return sorted(
-            key for key in keys
+            key
+            for key in keys
             if key >= start_inclusive and (not end_exclusive or key < end_exclusive)
         )
 

@@ -96,7 +96,7 @@ def _decode_entry(scope: StoreScope, user_key: bytes, value: bytes) -> tuple[int
             at += _LENGTH.size
             if at + length > len(value):
                 raise ValueError(f"namespace of {length} bytes at byte {at} is truncated")
-            namespaces.append(value[at:at + length])
+            namespaces.append(value[at : at + length])
             at += length
     except ValueError as exc:
         raise CorruptStateError(
@@ -127,8 +127,7 @@ class FlinkTimers:
             key_group = _KEY_GROUPS[domain]
         except KeyError:
             raise ValueError(
-                f"FlinkTimers: domain must be {EVENT_TIME!r} or {PROCESSING_TIME!r}, "
-                f"not {domain!r}"
+                f"FlinkTimers: domain must be {EVENT_TIME!r} or {PROCESSING_TIME!r}, not {domain!r}"
             ) from None
         return self.store.scope(key_group, key, b"")
 
@@ -169,7 +168,11 @@ class FlinkTimers:
         self._store_rest(domain, scope, user_key, timestamp, namespaces)
 
     def _store_rest(
-        self, domain: str, scope: StoreScope, user_key: bytes, timestamp: int,
+        self,
+        domain: str,
+        scope: StoreScope,
+        user_key: bytes,
+        timestamp: int,
         namespaces: list[bytes],
     ) -> None:
         if namespaces:

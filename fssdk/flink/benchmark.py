@@ -107,15 +107,26 @@ def _key(name: str, record: str) -> bytes:
 def _fssdk_run_rate(input_path: str, scratch: str) -> float:
     operator = Path(scratch) / "clicks_operator.py"
     operator.write_text(
-        "import fssdk\nfrom fssdk.flink.benchmark import ClickCounter\n"
-        "fssdk.run(ClickCounter())\n",
+        "import fssdk\nfrom fssdk.flink.benchmark import ClickCounter\nfssdk.run(ClickCounter())\n",
         encoding="utf-8",
     )
     done = subprocess.run(
-        [sys.executable, "-m", "fssdk", "run", str(operator), "--input", input_path,
-         "--output", os.path.join(scratch, "out.jsonl"), "--state-dir",
-         os.path.join(scratch, "state")],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "fssdk",
+            "run",
+            str(operator),
+            "--input",
+            input_path,
+            "--output",
+            os.path.join(scratch, "out.jsonl"),
+            "--state-dir",
+            os.path.join(scratch, "state"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     found = re.search(r"\(([\d,]+) records/s\)", done.stderr)
     if found is None:
@@ -148,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
                 adapter = max(adapter, _flink_rate(input_path, parallelism, args.mode, False))
                 native = max(native, _flink_rate(input_path, parallelism, args.mode, True))
             rows.append((f"fssdk.flink adapter ({args.mode})", parallelism, adapter, native))
-            rows.append((f"hand-written PyFlink, ValueState ({args.mode})", parallelism, native,
-                         None))
+            rows.append(
+                (f"hand-written PyFlink, ValueState ({args.mode})", parallelism, native, None)
+            )
     print(f"{args.records:,} records, {args.users:,} users, best of {args.repeat}\n")
     print("| job | parallelism | records/s | adapter / hand-written |\n|---|---|---|---|")
     for name, parallelism, rate, versus in rows:

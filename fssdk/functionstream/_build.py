@@ -81,9 +81,7 @@ def _componentize_py() -> str:
     try:
         version = importlib.metadata.version("componentize-py")
     except importlib.metadata.PackageNotFoundError as exc:
-        raise BuildError(
-            "componentize-py is not installed: pip install 'fssdk[wasm]'"
-        ) from exc
+        raise BuildError("componentize-py is not installed: pip install 'fssdk[wasm]'") from exc
     if version != COMPONENTIZE_PY_VERSION:
         raise BuildError(
             f"componentize-py {version} is installed; the component is built with "

@@ -575,9 +575,7 @@ class ComponentDriver(BaseDriver):
 STORE_SERVICE: Final = Path(__file__).parent / "_store_service.py"
 
 
-def store_service(
-    runtime: ComponentRuntime, kv: Kv, mode: str | None = None
-) -> ComponentInstance:
+def store_service(runtime: ComponentRuntime, kv: Kv, mode: str | None = None) -> ComponentInstance:
     """An instance running the store service operator (``fs-custom`` store calls) over ``kv``."""
     if mode is None:
         mode = CONTRACT_MODE if isinstance(kv, ContractKv) else FUNCTIONSTREAM_MODE

@@ -81,8 +81,9 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def write_json_atomic(path: Path, document: Mapping[str, Any], *, pause_stage: str = "",
-                      checkpoint_id: int = 0) -> None:
+def write_json_atomic(
+    path: Path, document: Mapping[str, Any], *, pause_stage: str = "", checkpoint_id: int = 0
+) -> None:
     """Write ``document`` to ``path`` so that readers see the old file or the whole new one."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -222,8 +223,14 @@ class StateDir:
     # -- ownership and locking ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], operator_identity: str, operator_spec: str,
-             *, fresh: bool = False) -> StateDir:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        operator_identity: str,
+        operator_spec: str,
+        *,
+        fresh: bool = False,
+    ) -> StateDir:
         """Create or adopt ``path`` for a run of ``operator_identity`` and lock it.
 
         Refuses (``StateDirError``) a path that is a file, a non-empty directory that is not a
@@ -318,13 +325,17 @@ class StateDir:
         where = str(self.path)
         state_file = self.path / STATE_FILE
         if not state_file.exists():
-            write_json_atomic(state_file, {
-                "layout_version": LAYOUT_VERSION,
-                "key_format_version": kf.FORMAT_VERSION,
-                "operator": operator_identity,
-                "operator_spec": operator_spec,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }, pause_stage="adopt-before-rename")
+            write_json_atomic(
+                state_file,
+                {
+                    "layout_version": LAYOUT_VERSION,
+                    "key_format_version": kf.FORMAT_VERSION,
+                    "operator": operator_identity,
+                    "operator_spec": operator_spec,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                },
+                pause_stage="adopt-before-rename",
+            )
             return
         owner = self.read_state_file()
         if owner is None:
@@ -344,7 +355,7 @@ class StateDir:
             return
         for entry in self.checkpoints_path.iterdir():
             if entry.name.startswith(_CHECKPOINT_PREFIX):
-                digits = entry.name[len(_CHECKPOINT_PREFIX):].split(".", 1)[0]
+                digits = entry.name[len(_CHECKPOINT_PREFIX) :].split(".", 1)[0]
                 if digits.isdigit():
                     yield int(digits), entry
 
@@ -398,10 +409,15 @@ class StateDir:
                 fsync_path(database / name)
         fsync_path(self.checkpoints_path)
         test_pause("after-snapshot", checkpoint_id)
-        document = {**metadata, "id": checkpoint_id, "layout_version": LAYOUT_VERSION,
-                    "key_format_version": kf.FORMAT_VERSION}
-        write_json_atomic(meta_path, document, pause_stage="before-rename",
-                          checkpoint_id=checkpoint_id)
+        document = {
+            **metadata,
+            "id": checkpoint_id,
+            "layout_version": LAYOUT_VERSION,
+            "key_format_version": kf.FORMAT_VERSION,
+        }
+        write_json_atomic(
+            meta_path, document, pause_stage="before-rename", checkpoint_id=checkpoint_id
+        )
         test_pause("after-metadata", checkpoint_id)
         return CheckpointInfo(checkpoint_id, database, document)
 

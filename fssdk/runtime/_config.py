@@ -74,7 +74,7 @@ def _init_value(path: str, key: object, value: object) -> str:
         return str(value)
     kind = "null" if value is None else type(value).__name__
     raise UsageError(
-        f"{path}: init.{key} must be a string, got {kind} {value!r} (quote it: {key}: \"...\")"
+        f'{path}: init.{key} must be a string, got {kind} {value!r} (quote it: {key}: "...")'
     )
 
 
@@ -87,8 +87,7 @@ def parse_function_config(document: object, path: str) -> FunctionConfig:
     unknown = sorted(str(key) for key in document if key not in allowed)
     if unknown:
         raise UsageError(
-            f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: "
-            f"{', '.join(sorted(allowed))}"
+            f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(allowed))}"
         )
     name = document.get("name")
     if not isinstance(name, str) or not name.strip():

@@ -192,7 +192,9 @@ def open_snapshot(
             access_type=AccessType.read_only(),
         )
         try:
-            stores = sorted(n[len(_STORE_PREFIX):] for n in families if n.startswith(_STORE_PREFIX))
+            stores = sorted(
+                n[len(_STORE_PREFIX) :] for n in families if n.startswith(_STORE_PREFIX)
+            )
             yield Snapshot(label, db, stores)
         finally:
             db.close()

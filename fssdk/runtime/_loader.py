@@ -158,7 +158,10 @@ def load_operator(spec: str) -> LoadedOperator:
         ) from exc
     source, digest = _source_of(driver, module)
     return LoadedOperator(
-        driver=driver, spec=spec, identity=identity_of(driver), source=source,
+        driver=driver,
+        spec=spec,
+        identity=identity_of(driver),
+        source=source,
         source_sha256=digest,
     )
 
@@ -173,6 +176,9 @@ def operator_from_driver(driver: Driver) -> LoadedOperator:
     cls = type(driver)
     source, digest = _source_of(driver, None)
     return LoadedOperator(
-        driver=driver, spec=f"{cls.__module__}.{cls.__qualname__}", identity=identity_of(driver),
-        source=source, source_sha256=digest,
+        driver=driver,
+        spec=f"{cls.__module__}.{cls.__qualname__}",
+        identity=identity_of(driver),
+        source=source,
+        source_sha256=digest,
     )

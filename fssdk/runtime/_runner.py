@@ -368,8 +368,10 @@ class _Runner:
             "configuration", meta.get("config"), self.settings.config, "--set/--config-file"
         )
         self._check_same(
-            "watermark settings", meta.get("watermark_settings"),
-            self.settings.watermark_settings(), "the --watermark-* options",
+            "watermark settings",
+            meta.get("watermark_settings"),
+            self.settings.watermark_settings(),
+            "the --watermark-* options",
         )
         recorded_input = meta["input"]
         position = int(recorded_input["position"])
@@ -610,10 +612,11 @@ class _Runner:
         source = str(self.operator.source) if self.operator.source is not None else None
         starts = [i for i, frame in enumerate(frames) if frame.filename == source]
         if not starts:
-            starts = [i for i, frame in enumerate(frames)
-                      if not frame.filename.startswith(_RUNTIME_DIR)]
+            starts = [
+                i for i, frame in enumerate(frames) if not frame.filename.startswith(_RUNTIME_DIR)
+            ]
         lines = ["operator traceback (most recent call last):\n"]
-        lines += traceback.format_list(frames[starts[0]:] if starts else frames)
+        lines += traceback.format_list(frames[starts[0] :] if starts else frames)
         lines += traceback.format_exception_only(exc)
         return "".join(lines).rstrip()
 
@@ -628,7 +631,8 @@ class _Runner:
         if not self.driver.check_heartbeat(ctx):
             kept = self._kept_checkpoint()
             restart = (
-                f"run the same command to resume from checkpoint {kept}" if kept is not None
+                f"run the same command to resume from checkpoint {kept}"
+                if kept is not None
                 else "run the same command to start over"
             )
             raise OperatorFailedError(
@@ -686,14 +690,16 @@ class _Runner:
     def _report(self) -> None:
         if self.progress is None or self.input is None:
             return
-        self.progress(RunProgress(
-            records=self.records,
-            records_this_run=self.records - self.records_at_start,
-            input_position=self.position,
-            input_size=self.input.size,
-            checkpoints=self.checkpoints_taken,
-            elapsed=time.monotonic() - self.started,
-        ))
+        self.progress(
+            RunProgress(
+                records=self.records,
+                records_this_run=self.records - self.records_at_start,
+                input_position=self.position,
+                input_size=self.input.size,
+                checkpoints=self.checkpoints_taken,
+                elapsed=time.monotonic() - self.started,
+            )
+        )
 
     def _summary(self) -> RunSummary:
         main = self.outputs.path_of("0")
@@ -742,7 +748,8 @@ class _Runner:
         """The error for a stop signal now: where the run was and what the state dir keeps."""
         signal_number = self.stop_signal or signal.SIGINT
         stopped = (
-            "interrupted" if signal_number == signal.SIGINT
+            "interrupted"
+            if signal_number == signal.SIGINT
             else f"terminated ({signal.Signals(signal_number).name})"
         )
         checkpoint = self._kept_checkpoint()

@@ -323,8 +323,7 @@ class WriteBuffer:
             stream = LAYOUT.fold(stream, reverse)
         entries = scope.entries
         pending = [
-            (physical, _freeze(entries[physical]))
-            for physical in scope.keys_in(low, high, reverse)
+            (physical, _freeze(entries[physical])) for physical in scope.keys_in(low, high, reverse)
         ]
         if not pending:
             return stream

@@ -124,9 +124,10 @@ class BufferedStore(Store):
         low, high = LAYOUT.simple_range(start_inclusive, end_exclusive)
         key_of = LAYOUT.simple_key_of
         try:
-            return [key_of(physical) for physical, _ in self._buffer.scan(
-                SIMPLE_TAG, self._buffer.simple, low, high
-            )]
+            return [
+                key_of(physical)
+                for physical, _ in self._buffer.scan(SIMPLE_TAG, self._buffer.simple, low, high)
+            ]
         except Exception as exc:
             self._failed("list_states", start_inclusive, exc)
 

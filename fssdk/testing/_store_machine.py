@@ -632,9 +632,7 @@ class StoreMachine(RuleBasedStateMachine):
         reverse=st.booleans(),
         via=VIAS,
     )
-    def open_scan(
-        self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, via: str
-    ) -> None:
+    def open_scan(self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, via: str) -> None:
         """Open a scan of ``key``'s scope on both stores, to be read while other steps run."""
         entries = self.entries(key.scope)
         low, high = start.resolve(entries), end.resolve(entries)

@@ -251,9 +251,7 @@ def _name(method: str, name: object) -> bytes:
     try:
         return name.encode("utf-8")  # type: ignore[attr-defined, no-any-return]
     except AttributeError:
-        raise TypeError(
-            f"{method}: state_name must be a str, not {type(name).__name__}"
-        ) from None
+        raise TypeError(f"{method}: state_name must be a str, not {type(name).__name__}") from None
 
 
 class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
@@ -292,8 +290,16 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
         check_codec(acc_codec, "acc_codec", owner)
         _check_func(agg_func, owner)
         super().__init__(
-            store, key_group, acc_codec, agg_func,
-            kind=KIND, role=ROLE, what=WHAT, key_codec=key_codec, migrate=migrate, ttl=ttl,
+            store,
+            key_group,
+            acc_codec,
+            agg_func,
+            kind=KIND,
+            role=ROLE,
+            what=WHAT,
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     @classmethod
@@ -311,8 +317,14 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
         """The factory for ``key_group`` of ``store_name``."""
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, acc_codec, agg_func, key_codec=key_codec,
-            migrate=migrate, ttl=ttl,
+        return cls(
+            store,
+            key_group,
+            acc_codec,
+            agg_func,
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     @classmethod
@@ -330,8 +342,14 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
         """Like :meth:`from_context` with ``default_codec_for(acc_type)`` for the accumulator."""
         return cls.from_context(
-            ctx, store_name, key_group, default_codec_for(acc_type), agg_func,
-            key_codec=key_codec, migrate=migrate, ttl=ttl,
+            ctx,
+            store_name,
+            key_group,
+            default_codec_for(acc_type),
+            agg_func,
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     def new_aggregating_state(

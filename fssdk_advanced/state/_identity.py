@@ -223,7 +223,10 @@ def _reconcile(
         raise _conflict(store, key_group, stored, new, "primary keys are encoded another way")
     if stored.get("ttl") != new["ttl"]:
         raise _conflict(
-            store, key_group, stored, new,
+            store,
+            key_group,
+            stored,
+            new,
             "its TTL differs (stamped and unstamped values cannot be told apart; use a new key "
             "group or store for the new TTL)",
         )
@@ -243,12 +246,18 @@ def _reconcile(
             continue
         if role not in VALUE_ROLES:
             raise _conflict(
-                store, key_group, stored, new,
+                store,
+                key_group,
+                stored,
+                new,
                 f"{role}: {reasons[0]} (the {role} order would change; it cannot be migrated)",
             )
         if not migrate:
             raise _conflict(
-                store, key_group, stored, new,
+                store,
+                key_group,
+                stored,
+                new,
                 f"{role}: {reasons[0]}; pass migrate= (old value -> new value) to read the old "
                 "values",
             )

@@ -33,7 +33,13 @@ class KeyedFactory:
     """
 
     __slots__ = (
-        "_encode_key", "_identity", "_key_codec", "_key_group", "_scopes", "_ttl", "_ttl_index",
+        "_encode_key",
+        "_identity",
+        "_key_codec",
+        "_key_group",
+        "_scopes",
+        "_ttl",
+        "_ttl_index",
         "store",
     )
 
@@ -49,7 +55,7 @@ class KeyedFactory:
         make_shared: Callable[[], Any] | None = None,
         ttl: StateTtl | None = None,
         sweep: Sweep = sweep_value,
-    stamp_values: bool = False,
+        stamp_values: bool = False,
     ) -> None:
         owner = type(self).__name__
         check_key_group(key_group, owner)

@@ -97,7 +97,13 @@ class ListState(Generic[T]):
         check_codec(codec, "codec", owner)
         roles = {"value": codec}
         scope, identity = bind_state(
-            ctx, store_name, owner, KIND, roles, migrate=migrate, ttl=ttl,
+            ctx,
+            store_name,
+            owner,
+            KIND,
+            roles,
+            migrate=migrate,
+            ttl=ttl,
             sweep=sweep_list(_stamped_size(codec)),
         )
         return cls(scope, values_of(identity, "value", codec, WHAT, migrate, ttl=ttl))
@@ -135,8 +141,12 @@ class ListState(Generic[T]):
         ttl: StateTtl | None = None,
     ) -> ListState[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)`` for the elements."""
-        return cls.from_context(ctx, store_name, default_codec_for(value_type),
-            migrate=migrate, ttl=ttl,
+        return cls.from_context(
+            ctx,
+            store_name,
+            default_codec_for(value_type),
+            migrate=migrate,
+            ttl=ttl,
         )
 
     def _frame(self, value: T) -> bytes:
@@ -220,8 +230,7 @@ def frame_all(encodings: list[bytes], size: int | None) -> bytes:
     if size is not None:
         return b"".join(encodings)
     return b"".join(
-        (_SHORT[len(data)] if len(data) < 0x80 else _varint(len(data))) + data
-        for data in encodings
+        (_SHORT[len(data)] if len(data) < 0x80 else _varint(len(data))) + data for data in encodings
     )
 
 
@@ -229,10 +238,7 @@ def sweep_list(size: int | None) -> Callable[[bytes, int], bytes | None]:
     """The TTL cleanup of a list entry: its expired elements dropped (``None``: all were)."""
 
     def sweep(data: bytes, now: int) -> bytes | None:
-        live = [
-            part for part in split_frames(data, size)
-            if StateTtl.unstamp(part)[0] > now
-        ]
+        live = [part for part in split_frames(data, size) if StateTtl.unstamp(part)[0] > now]
         return frame_all(live, size) if live else None
 
     return sweep
@@ -294,8 +300,14 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
     ) -> None:
         check_codec(codec, "codec", type(self).__name__)
         super().__init__(
-            store, key_group, KIND, {"value": codec}, key_codec=key_codec, migrate=migrate,
-            ttl=ttl, sweep=sweep_list(_stamped_size(codec)),
+            store,
+            key_group,
+            KIND,
+            {"value": codec},
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
+            sweep=sweep_list(_stamped_size(codec)),
         )
         self._values: ScopedCodec[T] = self._value_helper("value", codec, WHAT, migrate)
 
@@ -355,8 +367,13 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
     ) -> KeyedListStateFactory[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         return cls.from_context(
-            ctx, store_name, key_group, default_codec_for(value_type),
-            key_codec=key_codec, migrate=migrate, ttl=ttl,
+            ctx,
+            store_name,
+            key_group,
+            default_codec_for(value_type),
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     def new_keyed_list(self, primary_key: Any, namespace: bytes = EMPTY) -> KeyedListState[T]:

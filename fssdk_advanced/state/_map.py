@@ -210,7 +210,6 @@ class MapState(Generic[K, V]):
         return self._scope.scan(start=low, end=high, reverse=reverse)
 
 
-
 KeyedMapState = MapState
 
 
@@ -249,7 +248,8 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
             KIND,
             _roles(map_key_codec, value_codec),
             key_codec=key_codec,
-            migrate=migrate, ttl=ttl,
+            migrate=migrate,
+            ttl=ttl,
         )
         self._keys = ScopedCodec(map_key_codec, "map key")
         self._values: ScopedCodec[V] = self._value_helper(
@@ -276,8 +276,13 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         """
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
         return cls(
-            store, key_group, map_key_codec, value_codec, key_codec=key_codec,
-            migrate=migrate, ttl=ttl,
+            store,
+            key_group,
+            map_key_codec,
+            value_codec,
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     @overload
@@ -341,8 +346,14 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         map_key_codec = ordered_default(key_type, "key_type", owner)
         value_codec = default_codec_for(value_type)
         return cls.from_context(
-            ctx, store_name, key_group, map_key_codec, value_codec,
-            key_codec=key_codec, migrate=migrate, ttl=ttl,
+            ctx,
+            store_name,
+            key_group,
+            map_key_codec,
+            value_codec,
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     def new_keyed_map(self, primary_key: Any, map_name: str = "") -> KeyedMapState[K, V]:

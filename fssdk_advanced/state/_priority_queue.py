@@ -170,8 +170,14 @@ class PriorityQueueState(Generic[T]):
         owner = "PriorityQueueState.from_context"
         check_codec(codec, "codec", owner, ordered=True)
         scope, identity = bind_state(
-            ctx, store_name, owner, KIND, {"element": codec},
-            make_shared=lambda store: _QueueShared(store, EMPTY), ttl=ttl, stamp_values=True,
+            ctx,
+            store_name,
+            owner,
+            KIND,
+            {"element": codec},
+            make_shared=lambda store: _QueueShared(store, EMPTY),
+            ttl=ttl,
+            stamp_values=True,
         )
         return queue_class(ttl)(scope, ScopedCodec(codec, WHAT), identity.shared)
 

@@ -141,8 +141,16 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         check_codec(value_codec, "value_codec", owner)
         check_callable(reduce_func, "reduce_func", owner)
         super().__init__(
-            store, key_group, value_codec, _Reduce(reduce_func),
-            kind=KIND, role=ROLE, what=WHAT, key_codec=key_codec, migrate=migrate, ttl=ttl,
+            store,
+            key_group,
+            value_codec,
+            _Reduce(reduce_func),
+            kind=KIND,
+            role=ROLE,
+            what=WHAT,
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     @classmethod
@@ -161,8 +169,13 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         """The factory for ``key_group`` of ``store_name``."""
         store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
         return cls(
-            store, key_group, value_codec, reduce_func, key_codec=key_codec,
-            migrate=migrate, ttl=ttl,
+            store,
+            key_group,
+            value_codec,
+            reduce_func,
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     @classmethod
@@ -181,8 +194,14 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         codec: Codec[Any] = default_codec_for(value_type)
         return cls.from_context(
-            ctx, store_name, key_group, codec, reduce_func, key_codec=key_codec,
-            migrate=migrate, ttl=ttl,
+            ctx,
+            store_name,
+            key_group,
+            codec,
+            reduce_func,
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     def new_reducing_state(

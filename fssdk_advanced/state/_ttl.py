@@ -196,8 +196,16 @@ class TtlIndex:
     """
 
     __slots__ = (
-        "_cursor", "_index", "_slice", "_writes", "key_group", "stamp_values", "store",
-        "store_scopes", "sweep", "ttl",
+        "_cursor",
+        "_index",
+        "_slice",
+        "_writes",
+        "key_group",
+        "stamp_values",
+        "store",
+        "store_scopes",
+        "sweep",
+        "ttl",
     )
 
     def __init__(
@@ -316,7 +324,6 @@ class TtlScope(StoreScope):
     def merge(self, user_key: bytes, value: bytes) -> None:
         self._inner.merge(user_key, value)
         self._ttl_index.record(self, user_key)
-
 
 
 class StampingScope(TtlScope):

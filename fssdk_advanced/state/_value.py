@@ -99,8 +99,12 @@ class ValueState(Generic[T]):
         ttl: StateTtl | None = None,
     ) -> ValueState[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
-        return cls.from_context(ctx, store_name, default_codec_for(value_type),
-            migrate=migrate, ttl=ttl,
+        return cls.from_context(
+            ctx,
+            store_name,
+            default_codec_for(value_type),
+            migrate=migrate,
+            ttl=ttl,
         )
 
     def update(self, value: T) -> None:
@@ -214,8 +218,13 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
     ) -> KeyedValueStateFactory[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         return cls.from_context(
-            ctx, store_name, key_group, default_codec_for(value_type),
-            key_codec=key_codec, migrate=migrate, ttl=ttl,
+            ctx,
+            store_name,
+            key_group,
+            default_codec_for(value_type),
+            key_codec=key_codec,
+            migrate=migrate,
+            ttl=ttl,
         )
 
     def new_keyed_value(self, primary_key: Any, namespace: bytes = EMPTY) -> KeyedValueState[T]:

@@ -90,9 +90,7 @@ def _check_time(value: object, argument: str, operation: str) -> int:
     if type(value) is not int:
         raise TypeError(f"{operation}: {argument} must be an int, not {type(value).__name__}")
     if not MIN_TIME <= value <= MAX_TIME:
-        raise ValueError(
-            f"{operation}: {argument} must be a signed 64-bit int, got {value!r}"
-        )
+        raise ValueError(f"{operation}: {argument} must be a signed 64-bit int, got {value!r}")
     return value
 
 
@@ -296,9 +294,7 @@ class TimerService:
         self._event.delete(user_key)
         self._shared.event.removed(user_key)
 
-    def register_processing_time_timer(
-        self, key: bytes, namespace: bytes, timestamp: int
-    ) -> None:
+    def register_processing_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
         """Fire ``(timestamp, key, namespace)`` once processing time reaches ``timestamp``.
 
         As :meth:`register_event_time_timer`, for :meth:`advance_processing_time`.
@@ -464,9 +460,7 @@ class _EngineTimerService(TimerService):
         _queue_key(key, namespace, timestamp, "delete_event_time_timer")
         self._engine.delete(EVENT_TIME, key, namespace, timestamp)
 
-    def register_processing_time_timer(
-        self, key: bytes, namespace: bytes, timestamp: int
-    ) -> None:
+    def register_processing_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
         _queue_key(key, namespace, timestamp, "register_processing_time_timer")
         self._engine.register(PROCESSING_TIME, key, namespace, timestamp)
 

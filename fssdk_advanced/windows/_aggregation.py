@@ -230,9 +230,7 @@ class WindowedAggregation(Generic[T, R]):
         self._on_late = on_late
         self._sessions: KeyedMapStateFactory[int, int] | None = None
         if assigner.merging:
-            self._sessions = KeyedMapStateFactory(
-                store, SESSIONS_KEY_GROUP, IntCodec(), IntCodec()
-            )
+            self._sessions = KeyedMapStateFactory(store, SESSIONS_KEY_GROUP, IntCodec(), IntCodec())
 
     @property
     def current_watermark(self) -> int | None:
@@ -253,7 +251,8 @@ class WindowedAggregation(Generic[T, R]):
             windows = self._merge_session(key, timestamp, watermark)
         else:
             windows = [
-                window for window in self.assigner.assign(timestamp)
+                window
+                for window in self.assigner.assign(timestamp)
                 if not self._closed(window, watermark)
             ]
         if not windows:
@@ -322,9 +321,7 @@ class WindowedAggregation(Generic[T, R]):
         sessions = self._sessions.new_keyed_map(key)
         overlapping = [
             Window(start, end)
-            for start, end in itertools.islice(
-                sessions.items(end=timestamp + 1, reverse=True), 1
-            )
+            for start, end in itertools.islice(sessions.items(end=timestamp + 1, reverse=True), 1)
             if end > timestamp
         ]
         overlapping += [Window(start, end) for start, end in sessions.items(timestamp + 1, new.end)]
