@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fssdk import Store
-from fssdk.runtime import Backend, MemoryBackend, RocksDBBackend
+from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.testing import load_profile, register_profiles
 
 # Profiles "ci" (the default) and "thorough" (HYPOTHESIS_PROFILE=thorough): see docs/testing.md.
@@ -48,3 +48,11 @@ def durable_backend_factory(
     if request.node.callspec.params["backend_factory"] == "memory":
         pytest.skip("MemoryBackend keeps nothing once closed")
     return backend_factory
+
+
+@pytest.fixture
+def ctx(backend: Backend) -> Iterator[LocalContext]:
+    """A LocalContext over ``backend`` (every backend), closed after the test."""
+    context = LocalContext(backend)
+    yield context
+    context.close()

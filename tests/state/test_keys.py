@@ -1,0 +1,205 @@
+"""Typed primary keys (``key_codec=``) and ``keys(namespace=None)`` on every Keyed factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from fssdk.runtime import LocalContext
+from fssdk_advanced import (
+    IntCodec,
+    JsonCodec,
+    KeyedAggregatingStateFactory,
+    KeyedListStateFactory,
+    KeyedMapStateFactory,
+    KeyedPriorityQueueStateFactory,
+    KeyedReducingStateFactory,
+    KeyedValueStateFactory,
+    StringCodec,
+    TupleCodec,
+    UnorderedCodecError,
+)
+
+
+class Count:
+    def create_accumulator(self) -> int:
+        return 0
+
+    def add(self, value: object, acc: int) -> int:
+        return acc + 1
+
+    def get_result(self, acc: int) -> int:
+        return acc
+
+    def merge(self, a: int, b: int) -> int:
+        return a + b
+
+
+def _add(a: int, b: int) -> int:
+    return a + b
+
+
+#: Per kind: make the factory (with optional key_codec), and write state for (key, namespace).
+Maker = Callable[[LocalContext, Any], Any]
+Writer = Callable[[Any, Any, str], None]
+KINDS: dict[str, tuple[Maker, Writer]] = {
+    "value": (
+        lambda ctx, kc: KeyedValueStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=kc
+        ),
+        lambda f, k, ns: f.new_keyed_value(k, ns.encode()).update(1),
+    ),
+    "list": (
+        lambda ctx, kc: KeyedListStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=kc
+        ),
+        lambda f, k, ns: f.new_keyed_list(k, ns.encode()).add(1),
+    ),
+    "map": (
+        lambda ctx, kc: KeyedMapStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), IntCodec(), key_codec=kc
+        ),
+        lambda f, k, ns: f.new_keyed_map(k, ns).put(1, 1),
+    ),
+    "queue": (
+        lambda ctx, kc: KeyedPriorityQueueStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=kc
+        ),
+        lambda f, k, ns: f.new_keyed_priority_queue(k, ns.encode()).add(1),
+    ),
+    "aggregating": (
+        lambda ctx, kc: KeyedAggregatingStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), Count(), key_codec=kc
+        ),
+        lambda f, k, ns: f.new_aggregating_state(k, ns).add("x"),
+    ),
+    "reducing": (
+        lambda ctx, kc: KeyedReducingStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), _add, key_codec=kc
+        ),
+        lambda f, k, ns: f.new_reducing_state(k, ns.encode()).add(1),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_keys_lists_the_distinct_primary_keys_in_byte_order(ctx: LocalContext, kind: str) -> None:
+    make, write = KINDS[kind]
+    factory = make(ctx, None)
+    assert list(factory.keys()) == []
+    keys = [b"user12", b"user1", b"", b"\x00", b"a\x00b", b"\xff", b"a"]
+    for key in keys:
+        write(factory, key, "w1")
+        write(factory, key, "w2")
+    assert list(factory.keys()) == sorted(keys)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_keys_of_a_namespace_lists_only_keys_with_state_there(ctx: LocalContext, kind: str) -> None:
+    make, write = KINDS[kind]
+    factory = make(ctx, None)
+    write(factory, b"alice", "w1")
+    write(factory, b"bob", "w2")
+    write(factory, b"carol", "w1")
+    write(factory, b"carol", "w2")
+    assert list(factory.keys(b"w1")) == [b"alice", b"carol"]
+    assert list(factory.keys(namespace=b"w2")) == [b"bob", b"carol"]
+    assert list(factory.keys(b"w")) == []
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_keys_are_decoded_with_the_key_codec_in_value_order(ctx: LocalContext, kind: str) -> None:
+    make, write = KINDS[kind]
+    factory = make(ctx, IntCodec())
+    for key in (10, -5, 3, 2**40, -(2**63)):
+        write(factory, key, "")
+    assert list(factory.keys()) == [-(2**63), -5, 3, 10, 2**40]
+
+
+def test_keys_see_only_their_key_group_and_store(ctx: LocalContext) -> None:
+    factory = KeyedValueStateFactory.from_context(ctx, "s", b"g", IntCodec())
+    KeyedValueStateFactory.from_context(ctx, "s", b"g2", IntCodec()).new_keyed_value(b"x").update(1)
+    KeyedValueStateFactory.from_context(ctx, "t", b"g", IntCodec()).new_keyed_value(b"y").update(1)
+    factory.new_keyed_value(b"z").update(1)
+    assert list(factory.keys()) == [b"z"]
+
+
+def test_a_key_without_state_is_not_listed(ctx: LocalContext) -> None:
+    factory = KeyedMapStateFactory.from_context(ctx, "s", b"g", StringCodec(), IntCodec())
+    factory.new_keyed_map(b"a").put("x", 1)
+    factory.new_keyed_map(b"b").put("x", 1)
+    factory.new_keyed_map(b"a").clear()
+    assert list(factory.keys()) == [b"b"]
+
+
+def test_keys_streams(ctx: LocalContext) -> None:
+    factory = KeyedValueStateFactory.from_context(ctx, "s", b"g", IntCodec(), key_codec=IntCodec())
+    for key in range(500):
+        factory.new_keyed_value(key).update(key)
+    keys = factory.keys()
+    assert next(keys) == 0
+    assert next(keys) == 1
+    assert sum(1 for _ in keys) == 498
+
+
+def test_typed_keys_address_the_same_state_as_their_encoding(ctx: LocalContext) -> None:
+    typed = KeyedValueStateFactory.from_context_auto_codec(
+        ctx, "s", b"g", int, key_codec=StringCodec()
+    )
+    typed.new_keyed_value("alice").update(3)
+    assert typed.new_keyed_value("alice").value() == (3, True)
+    assert typed.new_keyed_value("bob").value() == (None, False)
+    assert list(typed.keys()) == ["alice"]
+    store = ctx.get_or_create_store("s")
+    assert [k for k, _ in store.scan_complex(b"g", b"alice", b"")] == [b""]
+
+
+def test_tuple_keys(ctx: LocalContext) -> None:
+    codec = TupleCodec(StringCodec(), IntCodec())
+    factory = KeyedListStateFactory.from_context_auto_codec(ctx, "s", b"g", str, key_codec=codec)
+    factory.new_keyed_list(("b", 1)).add("x")
+    factory.new_keyed_list(("a", 2)).add("y")
+    factory.new_keyed_list(("a", -1)).add("z")
+    assert list(factory.keys()) == [("a", -1), ("a", 2), ("b", 1)]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_an_unordered_key_codec_is_refused_at_construction(ctx: LocalContext, kind: str) -> None:
+    with pytest.raises(UnorderedCodecError, match="key_codec"):
+        KINDS[kind][0](ctx, JsonCodec())
+
+
+def test_a_key_of_the_wrong_type_raises_naming_the_codec(ctx: LocalContext) -> None:
+    factory = KeyedValueStateFactory.from_context(ctx, "s", b"g", IntCodec(), key_codec=IntCodec())
+    with pytest.raises(TypeError, match=r"new_keyed_value: primary_key .* IntCodec\(\) key"):
+        factory.new_keyed_value(b"alice")
+    with pytest.raises(TypeError, match="keys: namespace must be bytes"):
+        factory.keys("w")  # type: ignore[arg-type]
+
+
+def test_auto_codec_constructors_take_key_codec(ctx: LocalContext) -> None:
+    kc = StringCodec()
+    values = KeyedValueStateFactory.from_context_auto_codec(ctx, "a", b"g", int, key_codec=kc)
+    lists = KeyedListStateFactory.from_context_auto_codec(ctx, "b", b"g", int, key_codec=kc)
+    maps = KeyedMapStateFactory.from_context_auto_codec(ctx, "c", b"g", str, int, key_codec=kc)
+    queues = KeyedPriorityQueueStateFactory.from_context_auto_codec(
+        ctx, "d", b"g", int, key_codec=kc
+    )
+    aggregates = KeyedAggregatingStateFactory.from_context_auto_codec(
+        ctx, "e", b"g", Count(), int, key_codec=kc
+    )
+    reductions = KeyedReducingStateFactory.from_context_auto_codec(
+        ctx, "f", b"g", _add, int, key_codec=kc
+    )
+    values.new_keyed_value("k").update(1)
+    lists.new_keyed_list("k").add(1)
+    maps.new_keyed_map("k").put("x", 1)
+    queues.new_keyed_priority_queue("k").add(1)
+    aggregates.new_aggregating_state("k").add(1)
+    reductions.new_reducing_state("k").add(1)
+    for factory in (values, lists, maps, queues, aggregates, reductions):
+        assert list(factory.keys()) == ["k"]
+    aggregates.merge_namespaces("k", "all", [""])
+    assert aggregates.new_aggregating_state("k", "all").get() == (1, True)

@@ -1,0 +1,374 @@
+"""PriorityQueueState and KeyedPriorityQueueStateFactory on every backend."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import itertools
+import random
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fssdk import ComplexKey, CorruptStateError, StateConflictError
+from fssdk import Iterator as StoreIterator
+from fssdk._store import StoreScope
+from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
+from fssdk.stores import MemoryStore
+from fssdk_advanced import (
+    BytesCodec,
+    FloatCodec,
+    IntCodec,
+    KeyedPriorityQueueState,
+    KeyedPriorityQueueStateFactory,
+    MsgpackCodec,
+    PriorityQueueState,
+    StringCodec,
+    TupleCodec,
+    UnorderedCodecError,
+)
+from fssdk_advanced.state import _priority_queue as pq
+
+SEQ_KEY = pq.SEQ_KEY_PREFIX + b"g"
+
+
+@dataclasses.dataclass
+class Job:
+    name: str
+
+
+def drain(queue: PriorityQueueState[Any]) -> list[Any]:
+    out: list[Any] = []
+    while True:
+        value, found = queue.poll()
+        if not found:
+            return out
+        out.append(value)
+
+
+def test_empty_queue(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    assert queue.peek() == (None, False)
+    assert queue.poll() == (None, False)
+    assert queue.is_empty()
+    assert list(queue.all()) == []
+
+
+def test_poll_returns_ascending_and_peek_does_not_remove(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    for value in (5, -3, 12, 0):
+        queue.add(value)
+    assert queue.peek() == (-3, True)
+    assert queue.peek() == (-3, True)
+    assert not queue.is_empty()
+    assert drain(queue) == [-3, 0, 5, 12]
+    assert queue.is_empty()
+
+
+def test_duplicates_are_kept(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    queue.add(5)
+    queue.add(5)
+    queue.add(1)
+    assert list(queue.all()) == [1, 5, 5]
+    assert drain(queue) == [1, 5, 5]
+
+
+def test_variable_length_elements_keep_value_order(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", BytesCodec())
+    elements = [b"b", b"a\x00", b"", b"a", b"ab", b"\x00", b"a\x00\x00", b"a\x01", b"a"]
+    for element in elements:
+        queue.add(element)
+    assert list(queue.all()) == sorted(elements)
+    assert drain(queue) == sorted(elements)
+
+
+def test_tuple_and_float_elements(ctx: LocalContext) -> None:
+    tuples = PriorityQueueState.from_context(ctx, "t", TupleCodec(StringCodec(), IntCodec()))
+    for pair in [("ab", 1), ("a", 2), ("a", -1)]:
+        tuples.add(pair)
+    assert drain(tuples) == [("a", -1), ("a", 2), ("ab", 1)]
+    floats = PriorityQueueState.from_context_auto_codec(ctx, "f", float)
+    for number in [float("nan"), 1.5, -0.0, float("-inf"), 0.0]:
+        floats.add(number)
+    out = drain(floats)
+    assert out[:4] == [float("-inf"), -0.0, 0.0, 1.5]
+    assert out[4] != out[4]
+
+
+def test_equal_elements_are_stored_in_insertion_order(ctx: LocalContext) -> None:
+    factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", StringCodec())
+    for _ in range(3):
+        factory.new_keyed_priority_queue(b"k", b"").add("same")
+    store = ctx.get_or_create_store("q")
+    keys = store.list_complex(b"g", b"k", b"", b"", b"")
+    assert [key[:-8] for key in keys] == [b"same\x00\x01"] * 3
+    seqs = [int.from_bytes(key[-8:], "big") for key in keys]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 3
+
+
+def test_layout_of_fixed_size_elements_has_no_terminator(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    queue.add(7)
+    store = ctx.get_or_create_store("q")
+    (user_key,) = store.list_complex(b"", b"", b"", b"", b"")
+    assert user_key[:8] == IntCodec().encode(7)
+    assert len(user_key) == 16
+    assert store.get(ComplexKey(b"", b"", b"", user_key)) == b""
+
+
+def test_sequence_numbers_keep_growing_across_reopen(
+    backend_factory: Callable[[], Backend],
+) -> None:
+    with backend_factory() as backend:
+        if isinstance(backend, MemoryBackend):
+            pytest.skip("the memory backend keeps nothing across reopen")
+        ctx = LocalContext(backend)
+        factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
+        factory.new_keyed_priority_queue(b"k", b"").add(5)
+    with backend_factory() as backend:
+        ctx = LocalContext(backend)
+        factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
+        factory.new_keyed_priority_queue(b"k", b"").add(5)
+        factory.new_keyed_priority_queue(b"k", b"").add(1)
+        store = ctx.get_or_create_store("q")
+        assert store.get_state(SEQ_KEY) == (3).to_bytes(8, "big")
+        keys = store.list_complex(b"g", b"k", b"", b"", b"")
+        fives = [int.from_bytes(key[8:], "big") for key in keys if key[:8] == IntCodec().encode(5)]
+        assert len(fives) == 2
+        assert fives == [0, 1]
+        assert drain(factory.new_keyed_priority_queue(b"k", b"")) == [1, 5, 5]
+
+
+def test_queue_survives_reopen_mid_drain(backend_factory: Callable[[], Backend]) -> None:
+    values = list(range(200))
+    random.Random(1).shuffle(values)
+    with backend_factory() as backend:
+        if isinstance(backend, MemoryBackend):
+            pytest.skip("the memory backend keeps nothing across reopen")
+        queue = PriorityQueueState.from_context(LocalContext(backend), "q", IntCodec())
+        for value in values:
+            queue.add(value)
+        assert [queue.poll()[0] for _ in range(150)] == list(range(150))
+    with backend_factory() as backend:
+        queue = PriorityQueueState.from_context(LocalContext(backend), "q", IntCodec())
+        queue.add(3)
+        assert drain(queue) == [3, *range(150, 200)]
+
+
+def test_clear_empties_and_the_queue_is_usable_afterwards(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    for value in range(10):
+        queue.add(value)
+    queue.poll()
+    queue.clear()
+    assert queue.peek() == (None, False)
+    assert list(queue.all()) == []
+    queue.add(4)
+    queue.add(2)
+    assert drain(queue) == [2, 4]
+
+
+def test_all_after_polls_and_adds_below_the_head(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    for value in range(100):
+        queue.add(value)
+    for _ in range(60):
+        queue.poll()
+    queue.add(-1)
+    queue.add(59)
+    assert list(queue.all()) == [-1, 59, *range(60, 100)]
+    assert queue.poll() == (-1, True)
+    assert queue.poll() == (59, True)
+
+
+def test_adds_below_a_full_window_stay_ordered(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    queue.add(10_000)
+    for _ in range(6):
+        queue.add(10_001)
+        queue.peek()
+        queue.poll()
+    for value in range(5 * pq.WINDOW, 0, -1):
+        queue.add(value)
+    assert drain(queue) == [*range(1, 5 * pq.WINDOW + 1), 10_001]
+
+
+def test_keyed_queues_are_isolated(ctx: LocalContext) -> None:
+    factory = KeyedPriorityQueueStateFactory.from_context_auto_codec(ctx, "q", b"g", int)
+    other = KeyedPriorityQueueStateFactory.from_context_auto_codec(ctx, "q", b"h", int)
+    factory.new_keyed_priority_queue(b"user1", b"").add(1)
+    factory.new_keyed_priority_queue(b"user1", b"w").add(2)
+    factory.new_keyed_priority_queue(b"user12", b"").add(3)
+    other.new_keyed_priority_queue(b"user1", b"").add(4)
+    assert list(factory.new_keyed_priority_queue(b"user1", b"").all()) == [1]
+    assert factory.new_keyed_priority_queue(b"user1", b"w").poll() == (2, True)
+    assert factory.new_keyed_priority_queue(b"user1", b"w").poll() == (None, False)
+    factory.new_keyed_priority_queue(b"user1", b"").clear()
+    assert factory.new_keyed_priority_queue(b"user12", b"").peek() == (3, True)
+    assert other.new_keyed_priority_queue(b"user1", b"").peek() == (4, True)
+    assert isinstance(factory.new_keyed_priority_queue(b"x"), KeyedPriorityQueueState)
+
+
+def test_many_scopes_beyond_the_cursor_cache(ctx: LocalContext, monkeypatch: Any) -> None:
+    monkeypatch.setattr(pq, "MAX_CURSORS", 2)
+    factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
+    keys = [b"a", b"b", b"c", b"d"]
+    for round_ in range(20):
+        for index, key in enumerate(keys):
+            factory.new_keyed_priority_queue(key, b"").add(100 * index + round_)
+    for round_ in range(20):
+        for index, key in enumerate(keys):
+            assert factory.new_keyed_priority_queue(key, b"").poll() == (100 * index + round_, True)
+    for key in keys:
+        assert factory.new_keyed_priority_queue(key, b"").is_empty()
+
+
+class _RecordingScope(StoreScope):
+    """Records where every scan of the scope starts."""
+
+    __slots__ = ()
+
+    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> StoreIterator:
+        starts: list[bytes] = self.store.starts  # type: ignore[attr-defined]
+        starts.append(start)
+        return super().scan(start=start, end=end, reverse=reverse)
+
+
+class _RecordingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__("recording")
+        self.starts: list[bytes] = []
+
+    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        return _RecordingScope(self, key_group, key, namespace)
+
+
+def test_polls_seek_past_the_polled_head_and_rarely(monkeypatch: Any) -> None:
+    store = _RecordingStore()
+    factory = KeyedPriorityQueueStateFactory(store, b"g", IntCodec())
+    values = list(range(1_000))
+    random.Random(2).shuffle(values)
+    for value in values:
+        factory.new_keyed_priority_queue(b"k", b"").add(value)
+    polled = [factory.new_keyed_priority_queue(b"k", b"").poll()[0] for _ in range(1_000)]
+    assert polled == list(range(1_000))
+    starts = store.starts
+    assert starts[0] == b""
+    assert all(a < b for a, b in itertools.pairwise(starts))
+    assert len(starts) <= 1_000 // pq.WINDOW + 8
+
+
+def test_unordered_codecs_are_rejected_at_construction(ctx: LocalContext) -> None:
+    with pytest.raises(UnorderedCodecError, match="codec MsgpackCodec"):
+        PriorityQueueState.from_context(ctx, "q", MsgpackCodec())
+    with pytest.raises(TypeError, match="not ordered"):
+        KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", MsgpackCodec(Job))
+    with pytest.raises(ValueError, match="value_type=None has no ordered codec"):
+        PriorityQueueState.from_context_auto_codec(ctx, "q")
+    with pytest.raises(UnorderedCodecError, match="Job has no ordered codec"):
+        KeyedPriorityQueueStateFactory.from_context_auto_codec(ctx, "q", b"g", Job)
+
+
+def test_a_corrupt_entry_raises_and_stays(ctx: LocalContext) -> None:
+    factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", StringCodec())
+    queue = factory.new_keyed_priority_queue(b"user1", b"w")
+    queue.add("b")
+    ctx.get_or_create_store("q").put(ComplexKey(b"g", b"user1", b"w", b"a" + bytes(8)), b"")
+    with pytest.raises(CorruptStateError, match=r"'q'.*b'g'.*b'user1'.*b'w'"):
+        queue.peek()
+    with pytest.raises(CorruptStateError, match="queue element does not decode") as info:
+        factory.new_keyed_priority_queue(b"user1", b"w").poll()
+    assert isinstance(info.value.__cause__, ValueError)
+    with pytest.raises(CorruptStateError):
+        list(queue.all())
+
+
+@pytest.mark.parametrize(
+    ("codec", "user_key"),
+    [
+        (IntCodec(), b"\x00" * 4),  # shorter than a sequence number
+        (IntCodec(), b"\x00" * 17),  # element of 9 bytes
+        (StringCodec(), b"a\x00\x01x" + bytes(8)),  # bytes after the terminator
+        (StringCodec(), b"\xff\xfe\x00\x01" + bytes(8)),  # not UTF-8
+    ],
+)
+def test_malformed_entry_keys_are_corrupt(ctx: LocalContext, codec: Any, user_key: bytes) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", codec)
+    ctx.get_or_create_store("q").put(ComplexKey(b"", b"", b"", user_key), b"")
+    with pytest.raises(CorruptStateError):
+        queue.poll()
+
+
+class _ClaimsFixed:
+    """An ordered codec that declares 2-byte encodings but writes any length."""
+
+    ordered = True
+    fixed_size = 2
+
+    def encode(self, value: bytes) -> bytes:
+        return value
+
+    def decode(self, data: bytes) -> bytes:
+        return data
+
+
+def test_a_codec_breaking_its_fixed_size_is_refused(ctx: LocalContext) -> None:
+    queue = PriorityQueueState.from_context(ctx, "q", _ClaimsFixed())
+    with pytest.raises(ValueError, match="declares fixed_size 2"):
+        queue.add(b"abc")
+    queue.add(b"ab")
+    assert queue.poll() == (b"ab", True)
+
+
+def test_a_corrupt_sequence_counter_is_reported(ctx: LocalContext) -> None:
+    ctx.get_or_create_store("q").put_state(SEQ_KEY, b"xx")
+    with pytest.raises(CorruptStateError, match="sequence counter"):
+        KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
+
+
+def test_identity_conflicts(ctx: LocalContext) -> None:
+    PriorityQueueState.from_context(ctx, "q", IntCodec())
+    with pytest.raises(StateConflictError):
+        PriorityQueueState.from_context(ctx, "q", FloatCodec())
+    KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"", IntCodec())
+
+
+def test_bad_arguments(ctx: LocalContext) -> None:
+    factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
+    with pytest.raises(TypeError, match="new_keyed_priority_queue: primary_key and namespace"):
+        factory.new_keyed_priority_queue(b"k", None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="IntCodec encodes int"):
+        factory.new_keyed_priority_queue(b"k").add("1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="key_group must be bytes"):
+        KeyedPriorityQueueStateFactory(ctx.get_or_create_store("q"), 1, IntCodec())  # type: ignore[arg-type]
+
+
+def test_shared_cursor_state_holds_its_invariants(ctx: LocalContext) -> None:
+    factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
+    rng = random.Random(3)
+    for _ in range(500):
+        key = rng.choice([b"a", b"b"])
+        if rng.random() < 0.6:
+            factory.new_keyed_priority_queue(key, b"").add(rng.randrange(100))
+        else:
+            factory.new_keyed_priority_queue(key, b"").poll()
+        factory._shared._check()
+
+
+def test_a_closed_and_dropped_store_with_a_queue_is_freed(tmp_path: Path) -> None:
+    """The per-store registry holds stores weakly; the queue's shared state must not pin them."""
+    backend = RocksDBBackend(tmp_path / "db")
+    ctx = LocalContext(backend)
+    queue = PriorityQueueState.from_context(ctx, "queue", IntCodec())
+    queue.add(3)
+    store = weakref.ref(ctx.get_or_create_store("queue"))
+    ctx.close()
+    backend.close()
+    del queue, ctx, backend
+    gc.collect()
+    assert store() is None

@@ -1,0 +1,524 @@
+"""State TTL wired into every state type: expiry, visibility, update types, cleanup, identity."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+
+from fssdk import StateConflictError
+from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
+from fssdk_advanced.codecs import IntCodec, StringCodec
+from fssdk_advanced.state import (
+    AggregatingState,
+    KeyedAggregatingStateFactory,
+    KeyedListStateFactory,
+    KeyedMapStateFactory,
+    KeyedPriorityQueueStateFactory,
+    KeyedReducingStateFactory,
+    KeyedValueStateFactory,
+    ListState,
+    MapState,
+    PriorityQueueState,
+    ReducingState,
+    ValueState,
+)
+from fssdk_advanced.state import _ttl as ttl_module
+from fssdk_advanced.state._ttl import INDEX_KEY_GROUP, TtlScope
+from fssdk_advanced.time import StateTtl, TimerService
+
+#: The type of the ``backend_factory`` fixture (tests/conftest.py).
+BackendFactory = Callable[[], Backend]
+
+R = TypeVar("R")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class Sum:
+    def create_accumulator(self) -> int:
+        return 0
+
+    def add(self, value: int, acc: int) -> int:
+        return acc + value
+
+    def get_result(self, acc: int) -> int:
+        return acc
+
+    def merge(self, a: int, b: int) -> int:
+        return a + b
+
+
+def test_value_expires_and_is_removed_on_read(ctx: LocalContext) -> None:
+    clock = Clock()
+    state = ValueState.from_context(ctx, "v", IntCodec(), ttl=StateTtl(10, clock=clock))
+    state.update(7)
+    clock.now = 9
+    assert state.value() == (7, True)
+    clock.now = 10
+    assert state.value() == (None, False)
+    assert state._scope.get(b"") is None
+
+
+def test_return_expired_if_not_cleaned_up_returns_it_once(ctx: LocalContext) -> None:
+    clock = Clock()
+    ttl = StateTtl(10, visibility="return_expired_if_not_cleaned_up", clock=clock)
+    state = ValueState.from_context(ctx, "v", IntCodec(), ttl=ttl)
+    state.update(7)
+    clock.now = 50
+    assert state.value() == (7, True)
+    assert state.value() == (None, False)
+
+
+def test_on_read_and_write_extends_the_lifetime(ctx: LocalContext) -> None:
+    clock = Clock()
+    read = ValueState.from_context(
+        ctx, "r", IntCodec(), ttl=StateTtl(10, update_type="on_read_and_write", clock=clock)
+    )
+    write = ValueState.from_context(ctx, "w", IntCodec(), ttl=StateTtl(10, clock=clock))
+    read.update(1)
+    write.update(1)
+    clock.now = 8
+    assert read.value() == (1, True)
+    assert write.value() == (1, True)
+    clock.now = 15
+    assert read.value() == (1, True)
+    assert write.value() == (None, False)
+
+
+def test_reducing_and_aggregating_restart_from_scratch_after_expiry(ctx: LocalContext) -> None:
+    clock = Clock()
+    ttl = StateTtl(10, clock=clock)
+    reducing = ReducingState.from_context(ctx, "r", IntCodec(), lambda a, b: a + b, ttl=ttl)
+    aggregating = AggregatingState.from_context(ctx, "a", IntCodec(), Sum(), ttl=ttl)
+    for state in (reducing, aggregating):
+        state.add(3)
+        state.add(4)
+    assert reducing.get() == (7, True)
+    assert aggregating.get() == (7, True)
+    clock.now = 20
+    reducing.add(1)
+    aggregating.add(1)
+    assert reducing.get() == (1, True)
+    assert aggregating.get() == (1, True)
+
+
+def test_list_elements_expire_one_by_one(ctx: LocalContext) -> None:
+    clock = Clock()
+    state = ListState.from_context(ctx, "l", IntCodec(), ttl=StateTtl(10, clock=clock))
+    state.add(1)
+    clock.now = 5
+    state.add_all([2, 3])
+    assert state.get() == [1, 2, 3]
+    clock.now = 10
+    assert state.get() == [2, 3]
+    clock.now = 15
+    assert state.get() == []
+    assert state._scope.get(b"") is None
+
+
+def test_map_entries_expire_one_by_one(ctx: LocalContext) -> None:
+    clock = Clock()
+    state = MapState.from_context(
+        ctx, "m", StringCodec(), IntCodec(), ttl=StateTtl(10, clock=clock)
+    )
+    state.put("a", 1)
+    clock.now = 5
+    state.put("b", 2)
+    clock.now = 12
+    assert list(state.items()) == [("b", 2)]
+    assert list(state.keys()) == ["b"]
+    assert not state.contains("a")
+    assert state.contains("b")
+    assert state.get("a") == (None, False)
+    clock.now = 20
+    assert state.is_empty()
+
+
+def test_priority_queue_elements_expire(ctx: LocalContext) -> None:
+    clock = Clock()
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec(), ttl=StateTtl(10, clock=clock))
+    queue.add(5)
+    clock.now = 5
+    queue.add(9)
+    queue.add(1)
+    assert queue.peek() == (1, True)
+    clock.now = 10
+    assert list(queue.all()) == [1, 9]
+    assert queue.poll() == (1, True)
+    assert queue.poll() == (9, True)
+    assert queue.poll() == (None, False)
+
+
+def test_event_time_ttl_follows_the_watermark(ctx: LocalContext) -> None:
+    timers = TimerService.from_context(ctx, "timers")
+    ttl = StateTtl(1_000, clock=timers.event_time_clock(initial=0))
+    assert ttl.ttl_schema()["time_domain"] == "event-time"
+    state = MapState.from_context(ctx, "m", StringCodec(), IntCodec(), ttl=ttl)
+    state.put("a", 1)
+    list(timers.advance_watermark(999))
+    assert state.get("a") == (1, True)
+    list(timers.advance_watermark(1_000))
+    assert state.get("a") == (None, False)
+
+
+def test_cleanup_keeps_the_live_elements_of_a_list(ctx: LocalContext) -> None:
+    clock = Clock()
+    factory = KeyedListStateFactory.from_context(
+        ctx, "s", b"g", StringCodec(), ttl=StateTtl(80, clock=clock)
+    )
+    names = factory.new_keyed_list(b"k")
+    names.add("old" * 50)
+    clock.now = 50
+    names.add("new")
+    clock.now = 100
+    assert factory.cleanup(10) == 1
+    raw = names._scope.get(b"")
+    assert raw is not None
+    assert b"old" not in raw
+    assert names.get() == ["new"]
+
+
+def index_size(ctx: LocalContext, store_name: str, key_group: bytes) -> int:
+    scope = ctx.get_or_create_store(store_name).scope(INDEX_KEY_GROUP, key_group, b"")
+    with scope.scan() as scan:
+        return sum(1 for _ in scan)
+
+
+def stored(factory: Any) -> int:
+    return sum(1 for _ in factory.keys(None))
+
+
+@pytest.mark.parametrize("kind", ["value", "list", "map", "queue"])
+def test_cleanup_removes_state_that_is_never_read(ctx: LocalContext, kind: str) -> None:
+    clock = Clock()
+    ttl = StateTtl(100, clock=clock)
+    write: Callable[[str], None]
+    if kind == "value":
+        values = KeyedValueStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: values.new_keyed_value(key).update(1)  # noqa: E731
+        factory: Any = values
+    elif kind == "list":
+        lists = KeyedListStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: lists.new_keyed_list(key).add(1)  # noqa: E731
+        factory = lists
+    elif kind == "map":
+        maps = KeyedMapStateFactory.from_context(
+            ctx, "s", b"g", StringCodec(), IntCodec(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: maps.new_keyed_map(key).put("x", 1)  # noqa: E731
+        factory = maps
+    else:
+        queues = KeyedPriorityQueueStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: queues.new_keyed_priority_queue(key).add(1)  # noqa: E731
+        factory = queues
+    for n in range(10):
+        write(f"old{n}")
+    assert stored(factory) == 10
+    clock.now = 1_000
+    assert factory.cleanup(4) == 4
+    assert stored(factory) == 6
+    assert factory.cleanup(100) == 6
+    assert stored(factory) == 0
+    assert index_size(ctx, "s", b"g") == 0
+    assert factory.cleanup(100) == 0
+
+
+def test_writes_clean_up_by_themselves_and_the_store_levels_off(ctx: LocalContext) -> None:
+    clock = Clock()
+    factory = KeyedValueStateFactory.from_context(
+        ctx, "s", b"g", IntCodec(), key_codec=IntCodec(), ttl=StateTtl(1_000, clock=clock)
+    )
+    sizes = []
+    for step in range(20_000):
+        clock.now = step
+        factory.new_keyed_value(step).update(step)
+        if step % 5_000 == 4_999:
+            sizes.append(stored(factory))
+    assert max(sizes) <= 1_200, sizes
+    assert index_size(ctx, "s", b"g") <= 1_200
+
+
+def test_without_ttl_the_plain_helpers_are_used(ctx: LocalContext) -> None:
+    from fssdk_advanced.state._values import ScopedCodec
+
+    state = ValueState.from_context(ctx, "v", IntCodec())
+    assert type(state._values) is ScopedCodec
+    assert not isinstance(state._scope, TtlScope)
+    assert type(PriorityQueueState.from_context(ctx, "q", IntCodec())) is PriorityQueueState
+
+
+def test_ttl_argument_is_checked(ctx: LocalContext) -> None:
+    with pytest.raises(TypeError, match="ttl"):
+        ValueState.from_context(ctx, "v", IntCodec(), ttl=10)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="migrate"):
+        ValueState.from_context(ctx, "w", IntCodec(), ttl=StateTtl(1), migrate=lambda v: v)
+
+
+def in_run(open_backend: BackendFactory, body: Callable[[LocalContext], R]) -> R:
+    with open_backend() as backend:
+        ctx = LocalContext(backend)
+        try:
+            return body(ctx)
+        finally:
+            ctx.close()
+
+
+def test_changing_ttl_across_a_restart_is_refused(durable_backend_factory: BackendFactory) -> None:
+    def write(ctx: LocalContext) -> None:
+        ValueState.from_context(ctx, "v", IntCodec()).update(5)
+
+    def with_ttl(ctx: LocalContext) -> object:
+        return ValueState.from_context(ctx, "v", IntCodec(), ttl=StateTtl(60_000))
+
+    in_run(durable_backend_factory, write)
+    with pytest.raises(StateConflictError, match=r"no TTL.*TTL \{"):
+        in_run(durable_backend_factory, with_ttl)
+
+    def ttl_write(ctx: LocalContext) -> None:
+        ValueState.from_context(ctx, "t", IntCodec(), ttl=StateTtl(60_000)).update(5)
+
+    def other_ttl(ctx: LocalContext) -> object:
+        return ValueState.from_context(ctx, "t", IntCodec(), ttl=StateTtl(30_000))
+
+    def no_ttl(ctx: LocalContext) -> object:
+        return ValueState.from_context(ctx, "t", IntCodec())
+
+    def same_ttl(ctx: LocalContext) -> object:
+        return ValueState.from_context(ctx, "t", IntCodec(), ttl=StateTtl(60_000)).value()
+
+    in_run(durable_backend_factory, ttl_write)
+    with pytest.raises(StateConflictError, match=r"60000.*30000"):
+        in_run(durable_backend_factory, other_ttl)
+    with pytest.raises(StateConflictError, match="TTL"):
+        in_run(durable_backend_factory, no_ttl)
+    assert in_run(durable_backend_factory, same_ttl) == (5, True)
+
+
+TTLS = st.tuples(
+    st.sampled_from(["on_create_and_write", "on_read_and_write"]),
+    st.sampled_from(["never_return_expired", "return_expired_if_not_cleaned_up"]),
+)
+
+
+class TtlMachine(RuleBasedStateMachine):
+    """Every state type with TTL against a model, under a clock the test moves.
+
+    The automatic cleanup step is switched off so that what is still stored is predictable;
+    the ``cleanup`` rule removes every expired entry, as ``cleanup(max_entries)`` does when
+    ``max_entries`` covers the whole index.
+    """
+
+    LIFE = 10
+
+    def make_backend(self) -> Backend:
+        return MemoryBackend()
+
+    @initialize(options=TTLS)
+    def start(self, options: tuple[str, str]) -> None:
+        self.saved_every = ttl_module.CLEANUP_EVERY
+        setattr(ttl_module, "CLEANUP_EVERY", 2**62)  # noqa: B010 - a Final constant
+        self.clock = Clock()
+        self.update_type, self.visibility = options
+        self.on_read = self.update_type == "on_read_and_write"
+        self.returns = self.visibility == "return_expired_if_not_cleaned_up"
+        ttl = StateTtl(
+            self.LIFE, update_type=self.update_type, visibility=self.visibility, clock=self.clock
+        )
+        self.ctx = LocalContext(self.make_backend())
+        ctx = self.ctx
+        self.factories: list[Any] = [
+            KeyedValueStateFactory.from_context(ctx, "s", b"v", IntCodec(), ttl=ttl),
+            KeyedListStateFactory.from_context(ctx, "s", b"l", IntCodec(), ttl=ttl),
+            KeyedMapStateFactory.from_context(ctx, "s", b"m", IntCodec(), IntCodec(), ttl=ttl),
+            KeyedPriorityQueueStateFactory.from_context(ctx, "s", b"q", IntCodec(), ttl=ttl),
+            KeyedReducingStateFactory.from_context(
+                ctx, "s", b"r", IntCodec(), lambda a, b: a + b, ttl=ttl
+            ),
+            KeyedAggregatingStateFactory.from_context(ctx, "s", b"a", IntCodec(), Sum(), ttl=ttl),
+        ]
+        value, lists, maps, queues, reducing, aggregating = self.factories
+        self.value = value.new_keyed_value(b"k")
+        self.list = lists.new_keyed_list(b"k")
+        self.map = maps.new_keyed_map(b"k")
+        self.queue = queues.new_keyed_priority_queue(b"k")
+        self.reducing = reducing.new_reducing_state(b"k")
+        self.aggregating = aggregating.new_aggregating_state(b"k")
+        # the model: (value, expires_at) per value, element and entry
+        self.m_value: tuple[int, int] | None = None
+        self.m_reducing: tuple[int, int] | None = None
+        self.m_aggregating: tuple[int, int] | None = None
+        self.m_list: list[tuple[int, int]] = []
+        self.m_map: dict[int, tuple[int, int]] = {}
+        self.m_queue: list[tuple[int, int, int]] = []  # (value, order, expires_at)
+        self.order = 0
+
+    def teardown(self) -> None:
+        setattr(ttl_module, "CLEANUP_EVERY", self.saved_every)  # noqa: B010
+        self.ctx.close()
+
+    def expires(self) -> int:
+        return self.clock.now + self.LIFE
+
+    def live(self, expires_at: int) -> bool:
+        return expires_at > self.clock.now
+
+    def read_one(self, model: tuple[int, int] | None) -> tuple[tuple[int | None, bool], Any]:
+        """What reading ``model`` returns, and the model after the read."""
+        if model is None:
+            return (None, False), None
+        if not self.live(model[1]):
+            return ((model[0], True) if self.returns else (None, False)), None
+        return (model[0], True), (model[0], self.expires()) if self.on_read else model
+
+    def fold(self, model: tuple[int, int] | None, v: int) -> tuple[int, int]:
+        base = model[0] if model is not None and self.live(model[1]) else 0
+        return base + v, self.expires()
+
+    @rule(step=st.integers(0, 12))
+    def advance(self, step: int) -> None:
+        self.clock.now += step
+
+    @rule()
+    def cleanup(self) -> None:
+        for factory in self.factories:
+            factory.cleanup(10_000)
+        live = self.live
+        self.m_value = self.m_value if self.m_value and live(self.m_value[1]) else None
+        self.m_reducing = self.m_reducing if self.m_reducing and live(self.m_reducing[1]) else None
+        self.m_aggregating = (
+            self.m_aggregating if self.m_aggregating and live(self.m_aggregating[1]) else None
+        )
+        self.m_list = [(v, e) for v, e in self.m_list if live(e)]
+        self.m_map = {k: (v, e) for k, (v, e) in self.m_map.items() if live(e)}
+        self.m_queue = [(v, o, e) for v, o, e in self.m_queue if live(e)]
+
+    @rule(v=st.integers(-5, 5))
+    def update_value(self, v: int) -> None:
+        self.value.update(v)
+        self.m_value = (v, self.expires())
+
+    @rule()
+    def read_value(self) -> None:
+        expected, self.m_value = self.read_one(self.m_value)
+        assert self.value.value() == expected
+
+    @rule(v=st.integers(-5, 5))
+    def add_reducing(self, v: int) -> None:
+        self.reducing.add(v)
+        self.m_reducing = self.fold(self.m_reducing, v)
+
+    @rule(v=st.integers(-5, 5))
+    def add_aggregating(self, v: int) -> None:
+        self.aggregating.add(v)
+        self.m_aggregating = self.fold(self.m_aggregating, v)
+
+    @rule()
+    def read_folds(self) -> None:
+        expected, self.m_reducing = self.read_one(self.m_reducing)
+        assert self.reducing.get() == expected
+        expected, self.m_aggregating = self.read_one(self.m_aggregating)
+        assert self.aggregating.get() == expected
+
+    @rule(v=st.integers(-5, 5))
+    def add(self, v: int) -> None:
+        self.list.add(v)
+        self.m_list.append((v, self.expires()))
+
+    @rule()
+    def read_list(self) -> None:
+        got = self.list.get()
+        returned = [v for v, e in self.m_list if self.live(e) or self.returns]
+        live = [(v, e) for v, e in self.m_list if self.live(e)]
+        self.m_list = [(v, self.expires()) for v, _ in live] if self.on_read else live
+        assert got == returned
+
+    @rule(k=st.integers(0, 3), v=st.integers(-5, 5))
+    def put(self, k: int, v: int) -> None:
+        self.map.put(k, v)
+        self.m_map[k] = (v, self.expires())
+
+    @rule(k=st.integers(0, 3))
+    def get(self, k: int) -> None:
+        expected, model = self.read_one(self.m_map.get(k))
+        if model is None:
+            self.m_map.pop(k, None)
+        else:
+            self.m_map[k] = model
+        assert self.map.get(k) == expected
+
+    @rule()
+    def items(self) -> None:
+        got = list(self.map.items())
+        returned = [
+            (k, v) for k, (v, e) in sorted(self.m_map.items()) if self.live(e) or self.returns
+        ]
+        self.m_map = {
+            k: (v, self.expires() if self.on_read else e)
+            for k, (v, e) in self.m_map.items()
+            if self.live(e)
+        }
+        assert got == returned
+
+    @rule(v=st.integers(-5, 5))
+    def queue_add(self, v: int) -> None:
+        self.queue.add(v)
+        self.m_queue.append((v, self.order, self.expires()))
+        self.order += 1
+        self.m_queue.sort()
+
+    def queue_head(self) -> tuple[tuple[int | None, bool], bool]:
+        """What peek returns and whether it took the element out (an expired one)."""
+        while self.m_queue:
+            v, order, e = self.m_queue[0]
+            if not self.live(e):
+                del self.m_queue[0]
+                if self.returns:
+                    return (v, True), True
+                continue
+            if self.on_read:
+                self.m_queue[0] = (v, order, self.expires())
+            return (v, True), False
+        return (None, False), False
+
+    @rule()
+    def peek(self) -> None:
+        expected, _ = self.queue_head()
+        assert self.queue.peek() == expected
+
+    @rule()
+    def poll(self) -> None:
+        expected, removed = self.queue_head()
+        if expected[1] and not removed:
+            del self.m_queue[0]
+        assert self.queue.poll() == expected
+
+
+class RocksDBTtlMachine(TtlMachine):
+    def make_backend(self) -> Backend:
+        self.directory = tempfile.TemporaryDirectory()
+        return RocksDBBackend(self.directory.name)
+
+    def teardown(self) -> None:
+        super().teardown()
+        self.directory.cleanup()
+
+
+TestTtlMachine = TtlMachine.TestCase
+TestRocksDBTtlMachine = RocksDBTtlMachine.TestCase

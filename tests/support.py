@@ -1,0 +1,139 @@
+"""Helpers shared by the test packages: the command line, database dumps, a counting store.
+
+Fixtures live in ``tests/conftest.py``; what a test calls by name lives here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from rocksdict import AccessType, Options, Rdict
+
+from fssdk import ComplexKey, Store
+from fssdk import Iterator as StoreIterator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_fssdk(
+    *args: object,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    prefix: tuple[str, ...] = (),
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m fssdk ARGS`` in a subprocess; its stderr never holds a Python traceback.
+
+    ``prefix`` goes before the interpreter (``("nice",)``, say); ``env`` is added to this
+    process's environment, with the project root on ``PYTHONPATH``.
+    """
+    done = subprocess.run(
+        [*prefix, sys.executable, "-m", "fssdk", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
+        input=stdin,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def database_dump(path: Path) -> list[tuple[str, object, object]]:
+    """Every entry of every column family of the RocksDB database at ``path``, in order."""
+    families = Rdict.list_cf(str(path))
+    db = Rdict(
+        str(path),
+        Options(raw_mode=True),
+        access_type=AccessType.read_only(),
+        column_families={n: Options(raw_mode=True) for n in families if n != "default"},
+    )
+    try:
+        entries: list[tuple[str, object, object]] = [("default", k, v) for k, v in db.items()]
+        for name in sorted(families):
+            if name != "default":
+                entries += [(name, k, v) for k, v in db.get_column_family(name).items()]
+    finally:
+        db.close()
+    return entries
+
+
+class CountingStore(Store):
+    """A store that forwards to ``inner`` and counts what reaches it: point ``reads``,
+    ``scans``, entries ``scanned`` and ``writes``. For tests of cost claims."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner.name)
+        self.inner = inner
+        self.reads = self.scans = self.scanned = self.writes = 0
+
+    def reset(self) -> None:
+        self.reads = self.scans = self.scanned = self.writes = 0
+
+    def put_state(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
+        self.inner.put_state(key, value)
+
+    def get_state(self, key: bytes) -> bytes | None:
+        self.reads += 1
+        return self.inner.get_state(key)
+
+    def delete_state(self, key: bytes) -> None:
+        self.writes += 1
+        self.inner.delete_state(key)
+
+    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+        self.scans += 1
+        found = self.inner.list_states(start_inclusive, end_exclusive)
+        self.scanned += len(found)
+        return found
+
+    def put(self, key: ComplexKey, value: bytes) -> None:
+        self.writes += 1
+        self.inner.put(key, value)
+
+    def get(self, key: ComplexKey) -> bytes | None:
+        self.reads += 1
+        return self.inner.get(key)
+
+    def delete(self, key: ComplexKey) -> None:
+        self.writes += 1
+        self.inner.delete(key)
+
+    def merge(self, key: ComplexKey, value: bytes) -> None:
+        self.writes += 1
+        self.inner.merge(key, value)
+
+    def delete_prefix(self, key: ComplexKey) -> None:
+        self.writes += 1
+        self.inner.delete_prefix(key)
+
+    def scan_complex(
+        self,
+        key_group: bytes,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> StoreIterator:
+        self.scans += 1
+        inner = self.inner.scan_complex(
+            key_group, key, namespace, start=start, end=end, reverse=reverse
+        )
+
+        def counted() -> Iterator[tuple[bytes, bytes]]:
+            with inner:
+                for pair in inner:
+                    self.scanned += 1
+                    yield pair
+
+        return StoreIterator(counted())
