@@ -15,6 +15,7 @@ from typing import Any
 
 from benchmarks._data import KEY_GROUP, primary_keys
 from benchmarks._harness import Bench, Settings, StoreEnv, Workload, chunked
+from fssdk.reserved import TTL_INDEX_KEY_GROUP
 
 STORE = "bench-ttl"
 LIFE = 500
@@ -37,9 +38,7 @@ def _factory(env: StoreEnv, store: str, clock: _Clock) -> Any:
 
 
 def _index_entries(env: StoreEnv, store: str) -> int:
-    from fssdk_advanced.state._ttl import INDEX_KEY_GROUP  # noqa: PLC0415
-
-    scope = env.store(store).scope(INDEX_KEY_GROUP, KEY_GROUP, b"")
+    scope = env.store(store).scope(TTL_INDEX_KEY_GROUP, KEY_GROUP, b"")
     with scope.scan() as scan:
         return sum(1 for _ in scan)
 

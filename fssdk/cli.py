@@ -37,6 +37,7 @@ from rich.text import Text
 
 from fssdk._errors import SDKError
 from fssdk.flink import _cli as flink_cli
+from fssdk.reserved import is_reserved
 from fssdk.runtime import _inspect as ins
 from fssdk.runtime._checkpoint import StateDir, verify_copy
 from fssdk.runtime._config import build_config
@@ -640,7 +641,7 @@ def _stats_json(stats: ins.StoreStats, views: dict[bytes, Any] | None) -> dict[s
                 "bytes": group.size,
             }
             for group in stats.key_groups.values()
-            if not ins.is_reserved_group(group.key_group)
+            if not is_reserved(group.key_group)
         ]
     return document
 

@@ -11,6 +11,7 @@ import types
 import pytest
 
 import fssdk
+import fssdk.reserved
 import fssdk.runtime
 import fssdk.stores
 import fssdk.testing
@@ -35,6 +36,20 @@ FSSDK_EXTRAS = {
 }
 
 #: API.md section 3, then the base class of backends and the runner behind ``fssdk run``.
+RESERVED_API = {
+    "EVENT_TIMERS_KEY_GROUP",
+    "HIDDEN_PREFIX",
+    "IDENTITY_KEY_GROUP",
+    "LIBRARY_PREFIX",
+    "MAX_TIME",
+    "MIN_TIME",
+    "PROCESSING_TIMERS_KEY_GROUP",
+    "QUEUE_SEQ_PREFIX",
+    "SESSIONS_KEY_GROUP",
+    "TIMER_CLOCK_KEY_GROUP",
+    "TTL_INDEX_KEY_GROUP",
+    "is_reserved",
+}
 RUNTIME_API = {"LocalContext", "MemoryBackend", "RocksDBBackend"}
 RUNTIME_EXTRAS = {
     "Backend",
@@ -86,8 +101,9 @@ def public_names(module: types.ModuleType) -> set[str]:
         (fssdk.runtime, RUNTIME_API | RUNTIME_EXTRAS),
         (fssdk.stores, {"MemoryStore", "RocksDBStore"}),
         (fssdk.testing, TESTING_API),
+        (fssdk.reserved, RESERVED_API),
     ],
-    ids=["fssdk", "fssdk.runtime", "fssdk.stores", "fssdk.testing"],
+    ids=["fssdk", "fssdk.runtime", "fssdk.stores", "fssdk.testing", "fssdk.reserved"],
 )
 def test_exports_are_exactly_the_documented_names(
     module: types.ModuleType, expected: set[str]
@@ -97,7 +113,9 @@ def test_exports_are_exactly_the_documented_names(
     assert list(module.__all__) == sorted(module.__all__)
 
 
-@pytest.mark.parametrize("module", [fssdk, fssdk.runtime, fssdk.stores, fssdk.testing])
+@pytest.mark.parametrize(
+    "module", [fssdk, fssdk.runtime, fssdk.stores, fssdk.testing, fssdk.reserved]
+)
 def test_every_export_has_a_docstring(module: types.ModuleType) -> None:
     undocumented = [
         name

@@ -30,10 +30,10 @@ from fssdk._errors import ClosedError, UnexpectedResultError
 from fssdk._store import Store
 from fssdk.flink._store import FlinkStore
 from fssdk.flink._timers import CurrentCall, FlinkTimers
+from fssdk.reserved import MAX_TIME
 from fssdk.runtime._backend import check_store_name
 
 #: Flink's largest watermark: the end of event time (a bounded input ends with it).
-MAX_WATERMARK: Final = 2**63 - 1
 
 #: The type of every record, output and side output: Python bytes, pickled by Flink.
 BYTES: Final = Types.PICKLED_BYTE_ARRAY()
@@ -232,7 +232,7 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
             self._current.timer_service = None
         if self._process_watermarks:
             watermark = timers.current_watermark()
-            if watermark < MAX_WATERMARK:
+            if watermark < MAX_TIME:
                 timers.register_event_time_timer(watermark + 1)
         return self._route(True, outputs)
 
@@ -251,7 +251,7 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
             context._done()
             self._current.value = None
             self._current.timer_service = None
-        if self._process_watermarks and watermark < MAX_WATERMARK:
+        if self._process_watermarks and watermark < MAX_TIME:
             timers.register_event_time_timer(watermark + 1)
         return self._route(False, outputs)
 

@@ -13,7 +13,7 @@ store name; its map keys are the key format's physical keys without the stream k
   see nothing (``None``, ``[]``) and every write raises, so that nothing is written and lost.
 
 - State descriptors: ``fssdk_advanced`` records each declared state's identity under
-  ``ComplexKey(b"\\x00fssdk_advanced/identity", key_group, b"", b"")`` when ``init`` declares it,
+  ``ComplexKey(IDENTITY_KEY_GROUP, key_group, b"", b"")`` when ``init`` declares it,
   where no stream key is current. They describe the store, not a key, so a FlinkStore keeps them
   in the memory of its parallel instance: every instance runs the same ``init`` and records the
   same ones. Conflicting declarations within a job are caught; a job restored from a savepoint
@@ -31,16 +31,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Final, Protocol
+from typing import Protocol
 
 from fssdk import _keyformat as kf
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import WrongKeyError
 from fssdk._store import Iterator, Pair, Store, StoreScope, check_bytes, check_complex_key
+from fssdk.reserved import IDENTITY_KEY_GROUP
 
 _BASE_TAIL = len(kf.BASE_SUFFIX)
 #: The key group of ``fssdk_advanced``'s state descriptors (see the module docstring).
-DESCRIPTOR_KEY_GROUP: Final = b"\x00fssdk_advanced/identity"
 
 
 class MapStateLike(Protocol):
@@ -182,7 +182,7 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         self._state.remove(self._physical(key, "delete"))
 
     def _is_descriptor(self, key: ComplexKey, operation: str) -> bool:
-        if type(key) is ComplexKey and key.key_group == DESCRIPTOR_KEY_GROUP:
+        if type(key) is ComplexKey and key.key_group == IDENTITY_KEY_GROUP:
             self._check_open(operation)
             return True
         return False

@@ -30,15 +30,14 @@ from typing import Final, Protocol
 from fssdk._errors import CorruptStateError
 from fssdk._store import StoreScope
 from fssdk.flink._store import CurrentKey, FlinkStore
+from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, MAX_TIME, MIN_TIME, PROCESSING_TIMERS_KEY_GROUP
 
 EVENT_TIME: Final = "event-time"
 PROCESSING_TIME: Final = "processing-time"
 _KEY_GROUPS: Final = {
-    EVENT_TIME: b"fssdk_advanced/timers/event",
-    PROCESSING_TIME: b"fssdk_advanced/timers/processing",
+    EVENT_TIME: EVENT_TIMERS_KEY_GROUP,
+    PROCESSING_TIME: PROCESSING_TIMERS_KEY_GROUP,
 }
-_MIN_TIME: Final = -(2**63)
-_MAX_TIME: Final = 2**63 - 1
 _TIME: Final = struct.Struct(">Q")
 _LENGTH: Final = struct.Struct(">I")
 
@@ -75,7 +74,7 @@ class CurrentCall(CurrentKey):
 
 
 def _encode_time(timestamp: int) -> bytes:
-    return _TIME.pack(timestamp - _MIN_TIME)
+    return _TIME.pack(timestamp - MIN_TIME)
 
 
 def _encode_namespaces(namespaces: list[bytes]) -> bytes:
@@ -102,7 +101,7 @@ def _decode_entry(scope: StoreScope, user_key: bytes, value: bytes) -> tuple[int
         raise CorruptStateError(
             f"{scope.describe(user_key)}: timer entry does not decode: {exc}"
         ) from exc
-    return _TIME.unpack(user_key)[0] + _MIN_TIME, namespaces
+    return _TIME.unpack(user_key)[0] + MIN_TIME, namespaces
 
 
 class FlinkTimers:
@@ -192,7 +191,7 @@ class FlinkTimers:
         """
         key = self.store._key_of_now("fire timers")
         scope = self._scope(domain, key)
-        end = b"" if bound == _MAX_TIME else _encode_time(bound + 1)
+        end = b"" if bound == MAX_TIME else _encode_time(bound + 1)
         while True:
             with scope.scan(end=end) as scan:
                 first = next(iter(scan), None)
@@ -217,4 +216,4 @@ class FlinkTimers:
         if domain == PROCESSING_TIME:
             return service.current_processing_time()
         watermark = service.current_watermark()
-        return None if watermark == _MIN_TIME else watermark
+        return None if watermark == MIN_TIME else watermark

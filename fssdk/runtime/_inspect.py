@@ -15,15 +15,17 @@ import itertools
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from rocksdict import AccessType, Options, Rdict
 
 from fssdk import _keyformat as kf
 from fssdk._keyformat import LAYOUT
+from fssdk.reserved import IDENTITY_KEY_GROUP
 from fssdk.runtime._checkpoint import (
     STATE_FILE,
     CheckpointInfo,
@@ -256,30 +258,51 @@ def dump_scope(
 # -- values shown through the state library's descriptors ---------------------------------------
 
 
-def state_views(snapshot: Snapshot, store: str) -> dict[bytes, Any]:
-    """The :class:`fssdk_advanced.StateView` of every key group of ``store`` with a descriptor.
+class StateView(Protocol):
+    """How a state library shows one key group's primary keys and entries, given the descriptor
+    it stored at ``ComplexKey(IDENTITY_KEY_GROUP, key_group, b"", b"")``.
 
-    ``fssdk_advanced`` is imported here, when asked, never when ``fssdk`` is: the SDK does not
-    depend on the state library. A descriptor that does not parse is left out (its key group
-    then shows as bytes).
+    A library offers views through the :data:`STATE_VIEWS` entry-point group: a callable that
+    takes the descriptor's bytes and returns a view, or raises ``ValueError`` for a descriptor
+    that is not its own (fssdk_advanced registers ``StateView.from_descriptor``). So inspect
+    decodes typed state without fssdk importing the library.
     """
-    from fssdk_advanced import StateView  # noqa: PLC0415 - the layers: see the docstring
 
-    head = LAYOUT.group_head(StateView.DESCRIPTOR_KEY_GROUP)
-    views: dict[bytes, Any] = {}
+    @property
+    def kind(self) -> str:
+        """The state's kind (``"MapState"``, ...)."""
+
+    def primary_key(self, key: bytes) -> Any:
+        """``key`` decoded with the state's key codec."""
+
+    def entry(self, user_key: bytes, value: bytes) -> tuple[Any, Any]:
+        """One entry as ``(what addresses it, its value)``, decoded."""
+
+
+#: The entry-point group through which state libraries offer :class:`StateView` s.
+STATE_VIEWS: Final = "fssdk.state_views"
+
+
+def _view_makers() -> list[Callable[[bytes], StateView]]:
+    return [entry.load() for entry in entry_points(group=STATE_VIEWS)]
+
+
+def state_views(snapshot: Snapshot, store: str) -> dict[bytes, StateView]:
+    """The :class:`StateView` of every key group of ``store`` whose descriptor a library that
+    is installed reads. A descriptor none reads is left out (its key group then shows as bytes).
+    """
+    makers = _view_makers()
+    head = LAYOUT.group_head(IDENTITY_KEY_GROUP)
+    views: dict[bytes, StateView] = {}
     for base, value in LAYOUT.fold(snapshot.table(store).scan(head, LAYOUT.successor(head))):
         _, key_group, _, user_key = LAYOUT.decode_components(base)
-        if not user_key:
+        if user_key:
+            continue
+        for make in makers:
             with contextlib.suppress(ValueError):
-                views[key_group] = StateView.from_descriptor(value)
+                views[key_group] = make(value)
+                break
     return views
-
-
-def is_reserved_group(key_group: bytes) -> bool:
-    """True for the state library's own key groups (descriptors), hidden from listings."""
-    from fssdk_advanced import StateView  # noqa: PLC0415 - lazily, as in state_views
-
-    return key_group == StateView.DESCRIPTOR_KEY_GROUP
 
 
 def list_keys(

@@ -36,6 +36,7 @@ from types import FrameType
 from typing import Any, BinaryIO, Final
 
 from fssdk._driver import Driver
+from fssdk.reserved import MAX_TIME
 from fssdk.runtime._backend import Backend, MemoryBackend
 from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, check_compatible, tree_size
 from fssdk.runtime._context import LocalContext
@@ -52,7 +53,6 @@ from fssdk.runtime._run_errors import (
 )
 
 #: The watermark sent after the last record with ``final_watermark``: fires every window.
-FINAL_WATERMARK: Final = 2**63 - 1
 DEFAULT_CHECKPOINT_INTERVAL: Final = 10_000
 DEFAULT_KEEP_CHECKPOINTS: Final = 3
 _PROGRESS_EVERY: Final = 2048
@@ -464,7 +464,7 @@ class _Runner:
         if self.dirty and not self.tail:
             self._call("checkpoint", lambda: self._checkpoint(ctx))
         if self.settings.final_watermark and not self.final_sent:
-            self._call("process_watermark", lambda: self._send_watermark(ctx, FINAL_WATERMARK))
+            self._call("process_watermark", lambda: self._send_watermark(ctx, MAX_TIME))
             self.final_sent = True
         self._report()
         self._call("close", lambda: self.driver.close(ctx))
@@ -810,7 +810,7 @@ def run_operator(
     runs on a MemoryBackend instead (no recovery); ``fresh=True`` first discards the state
     dir's checkpoints and database (no question asked). Watermarks: every ``watermark_every``
     records (the record count, or with ``watermark_field`` the largest integer of that JSON
-    field seen, minus ``watermark_delay``), and ``FINAL_WATERMARK`` after the last record when
+    field seen, minus ``watermark_delay``), and ``MAX_TIME`` after the last record when
     ``final_watermark``. Side targets and emitted watermarks go to ``side_outputs``
     (default: ``output``) + ``.N`` / ``.watermarks``. ``progress`` is called every few thousand
     records and at each checkpoint; ``warn`` receives warnings (default: stderr). In the main

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from fssdk import Context, Store, StoreScope
+from fssdk.reserved import HIDDEN_PREFIX, LIBRARY_PREFIX, is_reserved
 from fssdk_advanced.codecs import Codec, UnorderedCodecError, codec_signature, default_codec_for
 from fssdk_advanced.codecs._typed import type_name
-from fssdk_advanced.state._identity import RESERVED_PREFIX, Identity, declare
+from fssdk_advanced.state._identity import Identity, declare
 from fssdk_advanced.state._ttl import Sweep, TtlCodec, TtlIndex, check_ttl, sweep_value
 from fssdk_advanced.state._values import ScopedCodec, scoped_codec
 from fssdk_advanced.time import StateTtl
@@ -30,18 +31,19 @@ def store_from(ctx: object, store_name: object, owner: str) -> Store:
     return ctx.get_or_create_store(store_name)  # type: ignore[arg-type]
 
 
-def check_key_group(key_group: object, owner: str) -> bytes:
-    """Return ``key_group`` if it is ``bytes`` outside the library's reserved key groups.
+def check_key_group(key_group: object, owner: str, *, library: bool = False) -> bytes:
+    """Return ``key_group`` if it is ``bytes`` outside the libraries' reserved key groups.
 
-    ``TypeError`` for another type; ``ValueError`` for a key group starting with
-    ``RESERVED_PREFIX`` (where state descriptors live).
+    ``TypeError`` for another type; ``ValueError`` for a key group :mod:`fssdk.reserved`
+    reserves (descriptors, the TTL index, timers, sessions), unless ``library`` (the state
+    the libraries keep for themselves in them).
     """
     if type(key_group) is not bytes:
         raise TypeError(f"{owner}: key_group must be bytes, not {type(key_group).__name__}")
-    if key_group.startswith(RESERVED_PREFIX):
+    if not library and is_reserved(key_group):
         raise ValueError(
             f"{owner}: key_group {key_group!r} is reserved (key groups starting with "
-            f"{RESERVED_PREFIX!r} hold the library's own metadata)"
+            f"{LIBRARY_PREFIX!r} or {HIDDEN_PREFIX!r} hold the libraries' own state)"
         )
     return key_group
 

@@ -4,10 +4,9 @@ The store name and key group name a state, as a state name does in Flink. The fi
 of an identity writes a *descriptor* into the store itself, through the Store API only, so that
 it works on any Store (RocksDB, the engines' stores) and outlives the process:
 
-- where: complex key ``(DESCRIPTOR_KEY_GROUP, key_group, b"", b"")``. Key groups starting with
-  :data:`RESERVED_PREFIX` (a NUL byte, then ``fssdk_advanced/``) belong to the library; the
-  Keyed factories refuse them, so a user's state never lands there and a factory's
-  ``keys()`` never lists a descriptor.
+- where: complex key ``(IDENTITY_KEY_GROUP, key_group, b"", b"")``. Key groups reserved by
+  :mod:`fssdk.reserved` belong to the libraries; the state constructors refuse them, so a
+  user's state never lands there and a factory's ``keys()`` never lists a descriptor.
 - what: UTF-8 JSON ``{"format": 1, "kind": ..., "codecs": {role: {"signature", "schema"}},
   "primary_key": {...} | null, "ttl": null}``, plus ``"migrating_from": {role: ...}`` while
   values written under an incompatible older codec may remain.
@@ -31,6 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from fssdk import ComplexKey, CorruptStateError, StateConflictError, Store
+from fssdk.reserved import IDENTITY_KEY_GROUP
 from fssdk_advanced.codecs import (
     BoolCodec,
     BytesCodec,
@@ -47,8 +47,6 @@ from fssdk_advanced.codecs import (
 )
 
 FORMAT_VERSION: Final = 1
-RESERVED_PREFIX: Final = b"\x00fssdk_advanced/"
-DESCRIPTOR_KEY_GROUP: Final = RESERVED_PREFIX + b"identity"
 
 #: Roles whose codec encodes values (read through ``migrate=``); the others encode keys or
 #: queue elements, whose byte order is the state's order, so a change there is never migrated.
@@ -69,7 +67,7 @@ _PLAIN_CODECS: Final[dict[str, Callable[[], Codec[Any]]]] = {
 
 def descriptor_key(key_group: bytes) -> ComplexKey:
     """Where the descriptor of ``key_group`` lives in its store."""
-    return ComplexKey(DESCRIPTOR_KEY_GROUP, key_group, b"", b"")
+    return ComplexKey(IDENTITY_KEY_GROUP, key_group, b"", b"")
 
 
 def describe_codec(codec: object) -> dict[str, Any]:

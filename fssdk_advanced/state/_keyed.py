@@ -9,7 +9,7 @@ primary keys are values of that codec's type, encoded once per handle; without o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from fssdk import Store, StoreScope
 from fssdk_advanced.codecs import Codec
@@ -31,6 +31,10 @@ class KeyedFactory:
 
     ``store`` is public (the store the state lives in); the rest is for the subclasses.
     """
+
+    #: True on the libraries' own factories (a private subclass), which may use the key groups
+    #: :mod:`fssdk.reserved` keeps from user state.
+    _LIBRARY_STATE: ClassVar[bool] = False
 
     __slots__ = (
         "_encode_key",
@@ -58,7 +62,7 @@ class KeyedFactory:
         stamp_values: bool = False,
     ) -> None:
         owner = type(self).__name__
-        check_key_group(key_group, owner)
+        check_key_group(key_group, owner, library=self._LIBRARY_STATE)
         keys = None
         if key_codec is not None:
             keys = check_codec(key_codec, "key_codec", owner, ordered=True)

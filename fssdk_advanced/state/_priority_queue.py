@@ -7,7 +7,7 @@ otherwise (``00`` -> ``00 FF``, then ``00 01``; see :mod:`fssdk_advanced.codecs.
 their lengths; ``seq`` makes duplicates distinct entries and orders equal elements by insertion.
 
 Sequence numbers come from a counter per store and key group, monotonic across restarts: every
-``add`` writes the next number to the simple key ``SEQ_KEY_PREFIX + key_group`` of the store, in
+``add`` writes the next number to the simple key ``QUEUE_SEQ_PREFIX + key_group`` of the store, in
 the same write buffer as the element (a buffer keeps one pending write per key, so the database
 sees one counter write per flush). A snapshot therefore holds exactly the counter of its
 elements, and a run restored from it numbers the replayed elements as the first run did: the
@@ -36,6 +36,7 @@ from typing import Any, Final, Generic, TypeVar, overload
 
 from fssdk import ClosedError, Context, CorruptStateError, Store, StoreScope
 from fssdk import Iterator as StoreIterator
+from fssdk.reserved import QUEUE_SEQ_PREFIX
 from fssdk_advanced.codecs import Codec, codec_signature
 from fssdk_advanced.codecs._ordered import escape_terminated, read_terminated
 from fssdk_advanced.codecs._protocol import check_codec
@@ -49,7 +50,6 @@ T = TypeVar("T")
 KIND: Final = "PriorityQueueState"
 WHAT: Final = "queue element"
 
-SEQ_KEY_PREFIX: Final = b"fssdk_advanced/pq-seq/"
 SEQ_BYTES: Final = 8
 WINDOW: Final = 32
 MAX_CURSORS: Final = 4096
@@ -88,7 +88,7 @@ class _QueueShared:
     __slots__ = ("_heads", "_next_seq", "_seq_key", "_store")
 
     def __init__(self, store: Store, key_group: bytes) -> None:
-        self._seq_key = SEQ_KEY_PREFIX + key_group
+        self._seq_key = QUEUE_SEQ_PREFIX + key_group
         stored = store.get_state(self._seq_key)
         if stored is not None and len(stored) != SEQ_BYTES:
             raise CorruptStateError(

@@ -10,7 +10,7 @@ plain ones, so a state without TTL runs exactly the code it ran before:
 - a :class:`TtlScope` (a :class:`StoreScope`) whose writes also record the entry in the state's
   *expiry index*, so that :class:`TtlIndex` can find expired entries of scopes nobody reads again.
 
-Expiry index: one scope per state, ``(INDEX_KEY_GROUP, key_group, b"")``, whose user keys are
+Expiry index: one scope per state, ``(TTL_INDEX_KEY_GROUP, key_group, b"")``, whose user keys are
 ``TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())`` of ``(due, primary key,
 namespace, user key)`` with empty values. ``due`` is the expiry rounded up to a multiple of
 ``ttl // 8`` (at least 1), so repeated writes of one entry within that slice are one index key.
@@ -34,21 +34,19 @@ from typing import Any, Final, TypeVar
 
 from fssdk import Iterator as StoreIterator
 from fssdk import Store, StoreScope
+from fssdk.reserved import MAX_TIME, TTL_INDEX_KEY_GROUP
 from fssdk_advanced.codecs import BytesCodec, Codec, IntCodec, TupleCodec, codec_signature
-from fssdk_advanced.state._identity import RESERVED_PREFIX
 from fssdk_advanced.state._values import ScopedCodec, corrupt
 from fssdk_advanced.time import StateTtl
+from fssdk_advanced.time._ttl import STAMP_SIZE
 
 T = TypeVar("T")
 K = TypeVar("K")
 
-INDEX_KEY_GROUP: Final = RESERVED_PREFIX + b"ttl"
 CLEANUP_EVERY: Final = 16
 CLEANUP_STEP: Final = 32
-STAMP_SIZE: Final = 8
 
 _INDEX_KEY: Final = TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())
-_MAX_TIME: Final = 2**63 - 1
 
 #: How an entry's stored bytes are cleaned: ``(data, now) -> new data``, ``None`` to delete it.
 Sweep = Callable[[bytes, int], bytes | None]
@@ -217,7 +215,7 @@ class TtlIndex:
         self.ttl: Final = ttl
         self.sweep: Final = sweep
         self.store_scopes: Final = store.scopes(key_group)
-        self._index = store.scope(INDEX_KEY_GROUP, key_group, b"")
+        self._index = store.scope(TTL_INDEX_KEY_GROUP, key_group, b"")
         self._slice = max(1, ttl.ttl // 8)
         self._writes = 0
         self._cursor = b""
@@ -236,7 +234,7 @@ class TtlIndex:
         """
         ttl = self.ttl
         step = self._slice
-        due = min(-(-ttl.expires_at(ttl.now()) // step) * step, _MAX_TIME)
+        due = min(-(-ttl.expires_at(ttl.now()) // step) * step, MAX_TIME)
         index_key = _INDEX_KEY.encode((due, scope.key, scope.namespace, user_key))
         self._index.put(index_key, b"")
         self._cursor = min(self._cursor, index_key)  # below it only if the clock went back
@@ -256,7 +254,7 @@ class TtlIndex:
         if max_entries == 0:
             return 0
         now = self.ttl.now()
-        end = _INDEX_KEY.encode((now + 1, b"", b"", b"")) if now < _MAX_TIME else b""
+        end = _INDEX_KEY.encode((now + 1, b"", b"", b"")) if now < MAX_TIME else b""
         if end and end <= self._cursor:
             return 0
         with self._index.scan(start=self._cursor, end=end) as scan:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 from fssdk_advanced.codecs import Codec
-from fssdk_advanced.state._identity import DESCRIPTOR_KEY_GROUP, PRIMARY_KEY, plain_codec
+from fssdk_advanced.state._identity import PRIMARY_KEY, plain_codec
 from fssdk_advanced.state._list import split_frames
 from fssdk_advanced.state._priority_queue import element_bytes
 
@@ -30,11 +30,12 @@ class StateView:
     """How to show the primary keys and entries of one key group, given its descriptor.
 
     Build it with :meth:`from_descriptor` from the bytes stored at
-    ``ComplexKey(StateView.DESCRIPTOR_KEY_GROUP, key_group, b"", b"")``. Decoding raises
+    ``ComplexKey(fssdk.reserved.IDENTITY_KEY_GROUP, key_group, b"", b"")``. Decoding raises
     ``ValueError`` for bytes that do not decode.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
     >>> from fssdk import ComplexKey
+    >>> from fssdk.reserved import IDENTITY_KEY_GROUP
     >>> from fssdk_advanced import KeyedMapStateFactory, StringCodec, TupleCodec, IntCodec
     >>> ctx = LocalContext(MemoryBackend())
     >>> maps = KeyedMapStateFactory.from_context(
@@ -43,14 +44,12 @@ class StateView:
     >>> maps.new_keyed_map("alice").put(("x", 1), 5)
     >>> store = ctx.get_or_create_store("m")
     >>> view = StateView.from_descriptor(
-    ...     store.get(ComplexKey(StateView.DESCRIPTOR_KEY_GROUP, b"g", b"", b"")))
+    ...     store.get(ComplexKey(IDENTITY_KEY_GROUP, b"g", b"", b"")))
     >>> view.kind, view.primary_key(b"alice")
     ('MapState', 'alice')
     >>> [view.entry(k, v) for k, v in store.scan_complex(b"g", b"alice", b"")]
     [(('x', 1), 5)]
     """
-
-    DESCRIPTOR_KEY_GROUP: ClassVar[bytes] = DESCRIPTOR_KEY_GROUP
 
     __slots__ = ("_element", "_key", "_value", "kind")
 

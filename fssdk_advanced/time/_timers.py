@@ -56,11 +56,15 @@ from collections.abc import Callable, Iterator
 from typing import Final, NamedTuple, Protocol
 
 from fssdk import Context, CorruptStateError, Store, StoreScope
+from fssdk.reserved import (
+    EVENT_TIMERS_KEY_GROUP,
+    MAX_TIME,
+    MIN_TIME,
+    PROCESSING_TIMERS_KEY_GROUP,
+    TIMER_CLOCK_KEY_GROUP,
+)
 from fssdk_advanced.codecs import BytesCodec, IntCodec, TupleCodec
 
-EVENT_KEY_GROUP: Final = b"fssdk_advanced/timers/event"
-PROCESSING_KEY_GROUP: Final = b"fssdk_advanced/timers/processing"
-CLOCK_KEY_GROUP: Final = b"fssdk_advanced/timers/clock"
 WATERMARK_KEY: Final = b"watermark"
 PROCESSING_TIME_KEY: Final = b"processing-time"
 
@@ -69,9 +73,6 @@ WINDOW: Final = 64
 
 A seek costs far more than reading a key (on RocksDB it also writes out the store's write
 buffer), so a refill reads a full window, as Flink's cache of the queue's head does."""
-
-MIN_TIME: Final = -(2**63)
-MAX_TIME: Final = 2**63 - 1
 
 _TIME: Final = IntCodec()
 _TIMER: Final = TupleCodec(IntCodec(), BytesCodec(), BytesCodec())
@@ -240,9 +241,9 @@ class TimerService:
                 f"TimerService: store must be an fssdk.Store, not {type(store).__name__}"
             )
         self.store: Final = store
-        self._event = store.scope(EVENT_KEY_GROUP, _EMPTY, _EMPTY)
-        self._processing = store.scope(PROCESSING_KEY_GROUP, _EMPTY, _EMPTY)
-        self._clock = store.scope(CLOCK_KEY_GROUP, _EMPTY, _EMPTY)
+        self._event = store.scope(EVENT_TIMERS_KEY_GROUP, _EMPTY, _EMPTY)
+        self._processing = store.scope(PROCESSING_TIMERS_KEY_GROUP, _EMPTY, _EMPTY)
+        self._clock = store.scope(TIMER_CLOCK_KEY_GROUP, _EMPTY, _EMPTY)
         shared = _SHARED.get(store)
         if shared is None:
             shared = _SHARED[store] = _Shared(self._clock)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from fssdk.reserved import MAX_TIME, MIN_TIME
 from fssdk_advanced.codecs import IntCodec
 
 ON_CREATE_AND_WRITE: Final = "on_create_and_write"
@@ -32,8 +33,7 @@ STAMP_FORMAT: Final = 1
 """Version of the stamp layout, recorded in :meth:`StateTtl.ttl_schema`."""
 
 STAMP_SIZE: Final = 8
-MAX_TIME: Final = 2**63 - 1
-MIN_TIME: Final = -(2**63)
+"""Bytes of the expiry stamp in front of every TTL'd value."""
 
 _TIME: Final = IntCodec()
 

@@ -7,8 +7,8 @@ emits results as the watermark passes, through a :class:`fssdk_advanced.TimerSer
 windows section of docs/state.md.
 """
 
+from fssdk.reserved import SESSIONS_KEY_GROUP
 from fssdk_advanced.windows._aggregation import (
-    SESSIONS_KEY_GROUP,
     EmitMode,
     WindowedAggregation,
     WindowResult,

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, Final, Generic, Literal, NamedTuple, Protocol, TypeVar
 
 from fssdk import CorruptStateError
+from fssdk.reserved import SESSIONS_KEY_GROUP
 from fssdk_advanced.codecs import IntCodec
 from fssdk_advanced.state import (
     KeyedAggregatingStateFactory,
@@ -40,9 +41,15 @@ from fssdk_advanced.windows._assigners import Window, WindowAssigner, check_time
 T = TypeVar("T")
 R = TypeVar("R")
 
-SESSIONS_KEY_GROUP: Final = b"fssdk_advanced/windows/sessions"
 
 EmitMode = Literal["final", "current"]
+
+
+class _SessionIndex(KeyedMapStateFactory[int, int]):
+    """The open sessions of each key (start -> end), kept in the reserved key group."""
+
+    __slots__ = ()
+    _LIBRARY_STATE = True
 
 
 class WindowResult(NamedTuple, Generic[R]):
@@ -230,7 +237,7 @@ class WindowedAggregation(Generic[T, R]):
         self._on_late = on_late
         self._sessions: KeyedMapStateFactory[int, int] | None = None
         if assigner.merging:
-            self._sessions = KeyedMapStateFactory(store, SESSIONS_KEY_GROUP, IntCodec(), IntCodec())
+            self._sessions = _SessionIndex(store, SESSIONS_KEY_GROUP, IntCodec(), IntCodec())
 
     @property
     def current_watermark(self) -> int | None:

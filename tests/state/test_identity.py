@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from fssdk import ComplexKey, StateConflictError, Store
+from fssdk import ComplexKey, StateConflictError, Store, reserved
+from fssdk.reserved import IDENTITY_KEY_GROUP
 from fssdk.runtime import Backend, LocalContext
 from fssdk.stores import MemoryStore
 from fssdk_advanced import (
@@ -24,7 +25,6 @@ from fssdk_advanced import (
     StringCodec,
     ValueState,
 )
-from fssdk_advanced.state import _identity
 
 BackendFactory = Callable[[], Backend]
 R = TypeVar("R")
@@ -72,7 +72,7 @@ def read_as(cls: type, **kwargs: Any) -> Callable[[LocalContext], Any]:
 
 def test_the_first_declaration_writes_a_descriptor(store: Store) -> None:
     KeyedMapStateFactory(store, b"carts", StringCodec(), IntCodec(), key_codec=StringCodec())
-    data = store.get(ComplexKey(_identity.DESCRIPTOR_KEY_GROUP, b"carts", b"", b""))
+    data = store.get(ComplexKey(IDENTITY_KEY_GROUP, b"carts", b"", b""))
     assert data is not None
     descriptor = json.loads(data)
     assert descriptor["format"] == 1
@@ -111,11 +111,30 @@ def test_a_declaration_costs_one_read_and_the_first_one_write() -> None:
     assert (fresh.gets, fresh.puts) == (1, 0)
 
 
-def test_reserved_key_groups_are_refused(store: Store) -> None:
-    with pytest.raises(ValueError, match="reserved"):
-        KeyedValueStateFactory(store, _identity.DESCRIPTOR_KEY_GROUP, IntCodec())
-    with pytest.raises(ValueError, match="reserved"):
-        KeyedListStateFactory(store, _identity.RESERVED_PREFIX + b"mine", IntCodec())
+RESERVED_GROUPS = [
+    reserved.IDENTITY_KEY_GROUP,
+    reserved.TTL_INDEX_KEY_GROUP,
+    reserved.EVENT_TIMERS_KEY_GROUP,
+    reserved.PROCESSING_TIMERS_KEY_GROUP,
+    reserved.TIMER_CLOCK_KEY_GROUP,
+    reserved.SESSIONS_KEY_GROUP,
+    reserved.HIDDEN_PREFIX + b"mine",
+    reserved.LIBRARY_PREFIX + b"mine",
+]
+
+
+@pytest.mark.parametrize("key_group", RESERVED_GROUPS)
+def test_every_reserved_key_group_is_refused_for_user_state(store: Store, key_group: bytes) -> None:
+    for make in (
+        lambda: KeyedValueStateFactory(store, key_group, IntCodec()),
+        lambda: KeyedListStateFactory(store, key_group, IntCodec()),
+    ):
+        with pytest.raises(ValueError, match="reserved"):
+            make()
+
+
+def test_a_key_group_that_only_contains_a_reserved_name_is_the_users(store: Store) -> None:
+    KeyedValueStateFactory(store, b"x" + reserved.EVENT_TIMERS_KEY_GROUP, IntCodec())
 
 
 def test_descriptors_stay_out_of_every_key_group(ctx: LocalContext) -> None:
@@ -130,7 +149,7 @@ def test_descriptors_stay_out_of_every_key_group(ctx: LocalContext) -> None:
 def test_a_corrupt_descriptor_raises_naming_the_key_group(store: Store) -> None:
     from fssdk import CorruptStateError
 
-    store.put(ComplexKey(_identity.DESCRIPTOR_KEY_GROUP, b"g", b"", b""), b"{not json")
+    store.put(ComplexKey(IDENTITY_KEY_GROUP, b"g", b"", b""), b"{not json")
     with pytest.raises(CorruptStateError, match=r"store 'test-store' key group b'g'"):
         KeyedValueStateFactory(store, b"g", IntCodec())
 

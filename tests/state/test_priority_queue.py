@@ -16,6 +16,7 @@ import pytest
 from fssdk import ComplexKey, CorruptStateError, StateConflictError
 from fssdk import Iterator as StoreIterator
 from fssdk._store import StoreScope
+from fssdk.reserved import QUEUE_SEQ_PREFIX
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk_advanced import (
@@ -32,7 +33,7 @@ from fssdk_advanced import (
 )
 from fssdk_advanced.state import _priority_queue as pq
 
-SEQ_KEY = pq.SEQ_KEY_PREFIX + b"g"
+SEQ_KEY = QUEUE_SEQ_PREFIX + b"g"
 
 
 @dataclasses.dataclass

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from fssdk import StateConflictError
+from fssdk.reserved import TTL_INDEX_KEY_GROUP
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk_advanced.codecs import IntCodec, StringCodec
 from fssdk_advanced.state import (
@@ -28,7 +29,7 @@ from fssdk_advanced.state import (
     ValueState,
 )
 from fssdk_advanced.state import _ttl as ttl_module
-from fssdk_advanced.state._ttl import INDEX_KEY_GROUP, TtlScope
+from fssdk_advanced.state._ttl import TtlScope
 from fssdk_advanced.time import StateTtl, TimerService
 
 #: The type of the ``backend_factory`` fixture (tests/conftest.py).
@@ -190,7 +191,7 @@ def test_cleanup_keeps_the_live_elements_of_a_list(ctx: LocalContext) -> None:
 
 
 def index_size(ctx: LocalContext, store_name: str, key_group: bytes) -> int:
-    scope = ctx.get_or_create_store(store_name).scope(INDEX_KEY_GROUP, key_group, b"")
+    scope = ctx.get_or_create_store(store_name).scope(TTL_INDEX_KEY_GROUP, key_group, b"")
     with scope.scan() as scan:
         return sum(1 for _ in scan)
 

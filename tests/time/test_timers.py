@@ -22,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import fssdk_advanced.time as time_package
 from fssdk import ComplexKey, CorruptStateError, Store
+from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, TIMER_CLOCK_KEY_GROUP
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk_advanced.time import StateTtl, Timer, TimerService, _timers
@@ -253,16 +254,16 @@ def test_from_context_needs_a_context_and_a_store() -> None:
 
 
 def test_a_corrupt_timer_key_raises_naming_the_store_and_stays(store: Store) -> None:
-    store.put(ComplexKey(_timers.EVENT_KEY_GROUP, b"", b"", b"\x00\x01"), b"")
+    store.put(ComplexKey(EVENT_TIMERS_KEY_GROUP, b"", b"", b"\x00\x01"), b"")
     timers = TimerService(store)
     with pytest.raises(CorruptStateError, match="timer key does not decode") as caught:
         fire(timers.advance_watermark(MAX))
     assert "test-store" in str(caught.value)
-    assert store.get(ComplexKey(_timers.EVENT_KEY_GROUP, b"", b"", b"\x00\x01")) == b""
+    assert store.get(ComplexKey(EVENT_TIMERS_KEY_GROUP, b"", b"", b"\x00\x01")) == b""
 
 
 def test_a_corrupt_clock_raises_naming_the_store(store: Store) -> None:
-    store.put(ComplexKey(_timers.CLOCK_KEY_GROUP, b"", b"", _timers.WATERMARK_KEY), b"xx")
+    store.put(ComplexKey(TIMER_CLOCK_KEY_GROUP, b"", b"", _timers.WATERMARK_KEY), b"xx")
     with pytest.raises(CorruptStateError, match="clock does not decode"):
         TimerService(store)
 
