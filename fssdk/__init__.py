@@ -8,7 +8,7 @@ ListState, ...) lives in :mod:`fssdk_advanced`; the local runtime and its backen
 """
 
 from fssdk._complex_key import ComplexKey
-from fssdk._context import Context
+from fssdk._context import Context, EngineTimers, TimeDomain
 from fssdk._driver import BaseDriver, Driver, run
 from fssdk._errors import (
     ClosedError,
@@ -34,6 +34,7 @@ __all__ = [
     "Context",
     "CorruptStateError",
     "Driver",
+    "EngineTimers",
     "ErrorCode",
     "InvalidDriverError",
     "InvalidStoreNameError",
@@ -46,6 +47,7 @@ __all__ = [
     "StoreInternalError",
     "StoreNotFoundError",
     "StoreScope",
+    "TimeDomain",
     "UnexpectedResultError",
     "WrongKeyError",
     "run",

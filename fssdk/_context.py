@@ -1,12 +1,46 @@
-"""Context: what an operator sees of the runtime (emit, stores, configuration)."""
+"""Context: what an operator sees of the runtime (emit, stores, configuration, engine timers)."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+import enum
+from collections.abc import Iterator, Mapping
 from types import TracebackType
+from typing import Protocol
 
 from fssdk._store import Store
+
+
+class TimeDomain(enum.StrEnum):
+    """The two clocks timers follow: the watermark (event time) and the wall clock."""
+
+    EVENT = "event-time"
+    PROCESSING = "processing-time"
+
+
+class EngineTimers(Protocol):
+    """An engine's own timer service, keeping the timers of one store: what
+    :meth:`Context.engine_timers` returns on an engine that has one (Flink's).
+
+    ``fssdk_advanced.TimerService.from_context`` delegates to it, so the engine keeps,
+    checkpoints, rescales and triggers the timers; arguments arrive checked.
+    """
+
+    @property
+    def store(self) -> Store:
+        """The store the timers belong to."""
+
+    def register(self, domain: TimeDomain, key: bytes, namespace: bytes, timestamp: int) -> None:
+        """Register the timer (registering it twice keeps one)."""
+
+    def delete(self, domain: TimeDomain, key: bytes, namespace: bytes, timestamp: int) -> None:
+        """Forget the timer; a missing one is fine."""
+
+    def fire(self, domain: TimeDomain, bound: int) -> Iterator[tuple[int, bytes, bytes]]:
+        """Lazily yield and forget the due timers (timestamp ``<= bound``), smallest first."""
+
+    def current_time(self, domain: TimeDomain) -> int | None:
+        """The engine's watermark or processing time (``None`` when it has none)."""
 
 
 class Context(abc.ABC):
@@ -38,6 +72,16 @@ class Context(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release everything; later calls raise ``ClosedError`` (``RUNTIME_CLOSED``)."""
+
+    def engine_timers(self, store_name: str) -> EngineTimers | None:
+        """The engine's own timers for the timers kept in store ``store_name``, or ``None``.
+
+        An optional capability: ``None`` (the default; the local runtime and Function Stream)
+        means timers live in the store itself, which ``fssdk_advanced.TimerService`` manages.
+        An engine with keyed timers of its own (Flink) returns them, and the TimerService
+        delegates to them.
+        """
+        return None
 
     def __enter__(self) -> Context:
         return self

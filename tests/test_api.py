@@ -22,6 +22,8 @@ FSSDK_API = {"BaseDriver", "ComplexKey", "Context", "Driver", "ErrorCode", "Iter
 FSSDK_API |= {"Store", "run"}
 FSSDK_EXTRAS = {
     "ClosedError",
+    "EngineTimers",
+    "TimeDomain",
     "CorruptStateError",
     "InvalidDriverError",
     "InvalidStoreNameError",

@@ -27,16 +27,15 @@ import struct
 from collections.abc import Iterator
 from typing import Final, Protocol
 
+from fssdk._context import TimeDomain
 from fssdk._errors import CorruptStateError
 from fssdk._store import StoreScope
 from fssdk.flink._store import CurrentKey, FlinkStore
 from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, MAX_TIME, MIN_TIME, PROCESSING_TIMERS_KEY_GROUP
 
-EVENT_TIME: Final = "event-time"
-PROCESSING_TIME: Final = "processing-time"
 _KEY_GROUPS: Final = {
-    EVENT_TIME: EVENT_TIMERS_KEY_GROUP,
-    PROCESSING_TIME: PROCESSING_TIMERS_KEY_GROUP,
+    TimeDomain.EVENT: EVENT_TIMERS_KEY_GROUP,
+    TimeDomain.PROCESSING: PROCESSING_TIMERS_KEY_GROUP,
 }
 _TIME: Final = struct.Struct(">Q")
 _LENGTH: Final = struct.Struct(">I")
@@ -109,7 +108,7 @@ class FlinkTimers:
 
     Implements ``fssdk_advanced.time``'s engine-timer protocol: :class:`TimerService`
     checks the arguments and calls :meth:`register`, :meth:`delete`, :meth:`fire` and
-    :meth:`current_time`. ``domain`` is ``"event-time"`` or ``"processing-time"``.
+    :meth:`current_time`. ``domain`` is a :class:`fssdk.TimeDomain`.
     """
 
     __slots__ = ("_call", "store")
@@ -121,12 +120,13 @@ class FlinkTimers:
     def __repr__(self) -> str:
         return f"<FlinkTimers in {self.store!r}>"
 
-    def _scope(self, domain: str, key: bytes) -> StoreScope:
+    def _scope(self, domain: TimeDomain, key: bytes) -> StoreScope:
         try:
             key_group = _KEY_GROUPS[domain]
         except KeyError:
             raise ValueError(
-                f"FlinkTimers: domain must be {EVENT_TIME!r} or {PROCESSING_TIME!r}, not {domain!r}"
+                f"FlinkTimers: domain must be a TimeDomain ({TimeDomain.EVENT.value!r} or "
+                f"{TimeDomain.PROCESSING.value!r}), not {domain!r}"
             ) from None
         return self.store.scope(key_group, key, b"")
 
@@ -135,7 +135,7 @@ class FlinkTimers:
         assert service is not None, "a keyed state access outside a call passed the key check"
         return service
 
-    def register(self, domain: str, key: bytes, namespace: bytes, timestamp: int) -> None:
+    def register(self, domain: TimeDomain, key: bytes, namespace: bytes, timestamp: int) -> None:
         """Add ``namespace`` at ``timestamp``; a new timestamp registers a Flink timer."""
         scope = self._scope(domain, key)
         user_key = _encode_time(timestamp)
@@ -148,12 +148,12 @@ class FlinkTimers:
         scope.put(user_key, _encode_namespaces(namespaces))
         if len(namespaces) == 1:
             service = self._flink()
-            if domain == EVENT_TIME:
+            if domain == TimeDomain.EVENT:
                 service.register_event_time_timer(timestamp)
             else:
                 service.register_processing_time_timer(timestamp)
 
-    def delete(self, domain: str, key: bytes, namespace: bytes, timestamp: int) -> None:
+    def delete(self, domain: TimeDomain, key: bytes, namespace: bytes, timestamp: int) -> None:
         """Remove ``namespace`` at ``timestamp``; its last one deletes the Flink timer."""
         scope = self._scope(domain, key)
         user_key = _encode_time(timestamp)
@@ -168,7 +168,7 @@ class FlinkTimers:
 
     def _store_rest(
         self,
-        domain: str,
+        domain: TimeDomain,
         scope: StoreScope,
         user_key: bytes,
         timestamp: int,
@@ -179,12 +179,12 @@ class FlinkTimers:
             return
         scope.delete(user_key)
         service = self._flink()
-        if domain == EVENT_TIME:
+        if domain == TimeDomain.EVENT:
             service.delete_event_time_timer(timestamp)
         else:
             service.delete_processing_time_timer(timestamp)
 
-    def fire(self, domain: str, bound: int) -> Iterator[tuple[int, bytes, bytes]]:
+    def fire(self, domain: TimeDomain, bound: int) -> Iterator[tuple[int, bytes, bytes]]:
         """Yield and remove the current key's timers with timestamp ``<= bound``, smallest
         first (ties by namespace); each is removed as it is yielded, and a timer registered
         or deleted meanwhile is seen, because every step reads the key's timers afresh.
@@ -207,13 +207,13 @@ class FlinkTimers:
             self._store_rest(domain, scope, user_key, timestamp, namespaces)
             yield timestamp, key, namespace
 
-    def current_time(self, domain: str) -> int | None:
+    def current_time(self, domain: TimeDomain) -> int | None:
         """Flink's watermark (``None`` before the first) or processing time of the current
         call; ``None`` outside a record or timer (``init``, ``close``)."""
         service = self._call.timer_service
         if service is None:
             return None
-        if domain == PROCESSING_TIME:
+        if domain == TimeDomain.PROCESSING:
             return service.current_processing_time()
         watermark = service.current_watermark()
         return None if watermark == MIN_TIME else watermark

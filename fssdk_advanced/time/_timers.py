@@ -55,7 +55,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Final, NamedTuple, Protocol
 
-from fssdk import Context, CorruptStateError, Store, StoreScope
+from fssdk import Context, CorruptStateError, EngineTimers, Store, StoreScope, TimeDomain
 from fssdk.reserved import (
     EVENT_TIMERS_KEY_GROUP,
     MAX_TIME,
@@ -261,9 +261,9 @@ class TimerService:
             raise TypeError(
                 f"TimerService.from_context: ctx must be an fssdk.Context, not {type(ctx).__name__}"
             )
-        engine_timers = getattr(ctx, "engine_timers", None)
-        if engine_timers is not None:
-            return _EngineTimerService(engine_timers(store_name))
+        engine = ctx.engine_timers(store_name)
+        if engine is not None:
+            return _EngineTimerService(engine)
         return cls(ctx.get_or_create_store(store_name))
 
     def __repr__(self) -> str:
@@ -396,34 +396,6 @@ class TimerService:
 
 # -- engines with their own timers -----------------------------------------------------------
 
-EVENT_TIME: Final = "event-time"
-PROCESSING_TIME: Final = "processing-time"
-
-
-class EngineTimers(Protocol):
-    """An engine's own timer service, kept in one store: what a Context offering
-    ``engine_timers(store_name)`` returns (``fssdk.flink.FlinkTimers`` on Flink).
-
-    :meth:`TimerService.from_context` uses it when the context has ``engine_timers``, so the
-    engine keeps, checkpoints and triggers the timers; arguments arrive checked. ``domain`` is
-    :data:`EVENT_TIME` or :data:`PROCESSING_TIME`.
-    """
-
-    @property
-    def store(self) -> Store: ...
-
-    def register(self, domain: str, key: bytes, namespace: bytes, timestamp: int) -> None:
-        """Register the timer (registering it twice keeps one)."""
-
-    def delete(self, domain: str, key: bytes, namespace: bytes, timestamp: int) -> None:
-        """Forget the timer; a missing one is fine."""
-
-    def fire(self, domain: str, bound: int) -> Iterator[tuple[int, bytes, bytes]]:
-        """Lazily yield and forget the due timers (timestamp ``<= bound``), smallest first."""
-
-    def current_time(self, domain: str) -> int | None:
-        """The engine's watermark or processing time (``None`` when it has none)."""
-
 
 class _EngineClock:
     """The watermark of an engine, for :class:`EventTimeClock`."""
@@ -435,7 +407,7 @@ class _EngineClock:
 
     @property
     def watermark(self) -> int | None:
-        return self._engine.current_time(EVENT_TIME)
+        return self._engine.current_time(TimeDomain.EVENT)
 
 
 class _EngineTimerService(TimerService):
@@ -455,37 +427,37 @@ class _EngineTimerService(TimerService):
 
     def register_event_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
         _queue_key(key, namespace, timestamp, "register_event_time_timer")
-        self._engine.register(EVENT_TIME, key, namespace, timestamp)
+        self._engine.register(TimeDomain.EVENT, key, namespace, timestamp)
 
     def delete_event_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
         _queue_key(key, namespace, timestamp, "delete_event_time_timer")
-        self._engine.delete(EVENT_TIME, key, namespace, timestamp)
+        self._engine.delete(TimeDomain.EVENT, key, namespace, timestamp)
 
     def register_processing_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
         _queue_key(key, namespace, timestamp, "register_processing_time_timer")
-        self._engine.register(PROCESSING_TIME, key, namespace, timestamp)
+        self._engine.register(TimeDomain.PROCESSING, key, namespace, timestamp)
 
     def delete_processing_time_timer(self, key: bytes, namespace: bytes, timestamp: int) -> None:
         _queue_key(key, namespace, timestamp, "delete_processing_time_timer")
-        self._engine.delete(PROCESSING_TIME, key, namespace, timestamp)
+        self._engine.delete(TimeDomain.PROCESSING, key, namespace, timestamp)
 
     @property
     def current_watermark(self) -> int | None:
-        return self._engine.current_time(EVENT_TIME)
+        return self._engine.current_time(TimeDomain.EVENT)
 
     @property
     def current_processing_time(self) -> int | None:
-        return self._engine.current_time(PROCESSING_TIME)
+        return self._engine.current_time(TimeDomain.PROCESSING)
 
     def advance_watermark(self, watermark: int) -> Iterator[Timer]:
         watermark = _check_time(watermark, "watermark", "advance_watermark")
-        return self._fired(EVENT_TIME, watermark)
+        return self._fired(TimeDomain.EVENT, watermark)
 
     def advance_processing_time(self, now: int) -> Iterator[Timer]:
         now = _check_time(now, "now", "advance_processing_time")
-        return self._fired(PROCESSING_TIME, now)
+        return self._fired(TimeDomain.PROCESSING, now)
 
-    def _fired(self, domain: str, bound: int) -> Iterator[Timer]:
+    def _fired(self, domain: TimeDomain, bound: int) -> Iterator[Timer]:
         for timestamp, key, namespace in self._engine.fire(domain, bound):
             yield Timer(timestamp, key, namespace)
 

@@ -21,13 +21,12 @@ from typing import Any
 
 import pytest
 
-from fssdk import ComplexKey, CorruptStateError, StateConflictError, WrongKeyError
+from fssdk import ComplexKey, CorruptStateError, EngineTimers, StateConflictError, WrongKeyError
 from fssdk.flink import CurrentCall, FlinkStore, FlinkTimers
 from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.runtime._loader import load_operator
 from fssdk_advanced import IntCodec, KeyedValueStateFactory, StringCodec
 from fssdk_advanced.time import Timer, TimerService
-from fssdk_advanced.time._timers import EngineTimers
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = ROOT / "examples" / "sessions" / "sessions.py"

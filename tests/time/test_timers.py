@@ -502,3 +502,11 @@ def _on(kind: str) -> type[unittest.TestCase]:
 
 TestTimerMachineMemory = _on("memory")
 TestTimerMachineRocksDB = _on("rocksdb")
+
+
+def test_a_context_without_engine_timers_keeps_timers_in_its_store() -> None:
+    with LocalContext(MemoryBackend()) as ctx:
+        assert ctx.engine_timers("timers") is None
+        timers = TimerService.from_context(ctx, "timers")
+        assert type(timers) is TimerService
+        assert timers.store is ctx.get_or_create_store("timers")
