@@ -7,5 +7,5 @@ for Flink's embedded Python, which every subprocess of the test run would then i
 collect_ignore_glob = [
     "fssdk/flink/_function.py",
     "fssdk/flink/_job.py",
-    "fssdk/flink/benchmark.py",
+    "benchmarks/flink.py",
 ]

@@ -1,6 +1,6 @@
 """Per-call overhead through the test host: ``python -m benchmarks.functionstream_calls``.
 
-Measures, on both kv behaviours of :mod:`fssdk.functionstream.host`: an export call
+Measures, on both kv behaviours of :mod:`fssdk.testing.functionstream`: an export call
 (``fs-process`` of an operator that does nothing), and a Store call made inside the guest (a
 ``put_state`` / ``get_state`` / ``put`` / ``get`` loop inside one ``fs-process``), in µs per call.
 The component is built (or taken from ``--cache``) first. docs/functionstream.md has the results.
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from fssdk.functionstream import build_component, source_digest
-from fssdk.functionstream.host import ComponentRuntime, ContractKv, FunctionStreamKv, Kv
+from fssdk.testing.functionstream import ComponentRuntime, ContractKv, FunctionStreamKv, Kv
 
 OPERATOR = b"""
 import fssdk

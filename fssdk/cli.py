@@ -776,7 +776,7 @@ def _build_component(args: argparse.Namespace) -> int:
     """``fssdk build-component -o FILE``: build, instantiate once, report size and time."""
     try:
         from fssdk.functionstream import build_component  # noqa: PLC0415 - the wasm extra
-        from fssdk.functionstream.host import ComponentRuntime, ContractKv  # noqa: PLC0415
+        from fssdk.testing.functionstream import ComponentRuntime, ContractKv  # noqa: PLC0415
 
         built = build_component(args.output)
         ComponentRuntime(built.path).instantiate(ContractKv())

@@ -31,7 +31,7 @@ from fssdk._store import Store
 from fssdk.flink._store import FlinkStore
 from fssdk.flink._timers import CurrentCall, FlinkTimers
 from fssdk.reserved import MAX_TIME
-from fssdk.runtime._backend import check_store_name
+from fssdk.stores._backend import check_store_name
 
 #: Flink's largest watermark: the end of event time (a bounded input ends with it).
 

@@ -1,6 +1,6 @@
 """An operator that serves Store calls over ``fs-custom``: the conformance kit's way in.
 
-It is sent to the component as source (``fs-exec``) by :func:`fssdk.functionstream.host.
+It is sent to the component as source (``fs-exec``) by :func:`fssdk.testing.functionstream.
 store_service`. A request is a msgpack list: ``["call", store, method, args]``, ``["scan", store,
 [key_group, key, namespace, start, end, reverse]]``, ``["next", scan_id]``, ``["end", scan_id]``
 or ``["close", store]``. The reply is ``[0, result]``, ``[1, ErrorCode name, message]`` for an

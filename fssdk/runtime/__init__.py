@@ -1,8 +1,6 @@
 """The local runtime: backends, a Context over them, and the runner behind ``fssdk run``."""
 
-from fssdk.runtime._backend import Backend, MemoryBackend
 from fssdk.runtime._context import LocalContext
-from fssdk.runtime._rocksdb_backend import RocksDBBackend
 from fssdk.runtime._run_errors import (
     OperatorFailedError,
     OperatorLoadError,
@@ -14,6 +12,8 @@ from fssdk.runtime._run_errors import (
     UsageError,
 )
 from fssdk.runtime._runner import RunProgress, RunSummary, run_operator
+from fssdk.stores._backend import Backend, MemoryBackend
+from fssdk.stores._rocksdb import RocksDBBackend
 
 __all__ = [
     "Backend",

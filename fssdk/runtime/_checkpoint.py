@@ -50,8 +50,8 @@ from typing import Any, Final
 from rocksdict import AccessType, Options, Rdict, ReadOptions
 
 from fssdk import _keyformat as kf
-from fssdk.runtime._rocksdb_backend import RocksDBBackend
 from fssdk.runtime._run_errors import StateDirError
+from fssdk.stores._rocksdb import RocksDBBackend
 
 STATE_FILE: Final = "fssdk-state.json"
 LOCK_FILE: Final = "run.lock"
@@ -92,7 +92,7 @@ def write_json_atomic(
         handle.flush()
         os.fsync(handle.fileno())
     if pause_stage:
-        test_pause(pause_stage, checkpoint_id)
+        pause_point(pause_stage, checkpoint_id)
     os.replace(tmp, path)
     fsync_path(path.parent)
 
@@ -106,7 +106,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def test_pause(stage: str, checkpoint_id: int) -> None:
+def pause_point(stage: str, checkpoint_id: int) -> None:
     """The ``FSSDK_TEST_PAUSE_AT`` hook (see the module docstring); does nothing when unset."""
     wanted = os.environ.get(_PAUSE_ENV)
     if not wanted:
@@ -402,13 +402,13 @@ class StateDir:
         meta_path = self.metadata_path(checkpoint_id)
         for leftover in (meta_path, database, database.with_name(database.name + ".tmp")):
             _remove(leftover)
-        test_pause("before-snapshot", checkpoint_id)
+        pause_point("before-snapshot", checkpoint_id)
         backend.checkpoint(database)
         for name in _UNSYNCED_FILES:
             if (database / name).exists():
                 fsync_path(database / name)
         fsync_path(self.checkpoints_path)
-        test_pause("after-snapshot", checkpoint_id)
+        pause_point("after-snapshot", checkpoint_id)
         document = {
             **metadata,
             "id": checkpoint_id,
@@ -418,7 +418,7 @@ class StateDir:
         write_json_atomic(
             meta_path, document, pause_stage="before-rename", checkpoint_id=checkpoint_id
         )
-        test_pause("after-metadata", checkpoint_id)
+        pause_point("after-metadata", checkpoint_id)
         return CheckpointInfo(checkpoint_id, database, document)
 
     def prune(self, keep: int) -> None:

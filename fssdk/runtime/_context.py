@@ -8,7 +8,7 @@ from types import MappingProxyType
 from fssdk._context import Context
 from fssdk._errors import ClosedError
 from fssdk._store import Store
-from fssdk.runtime._backend import Backend, check_store_name
+from fssdk.stores._backend import Backend, check_store_name
 
 Sink = Callable[[int, bytes], None]
 WatermarkSink = Callable[[int, int], None]

@@ -37,12 +37,10 @@ from typing import Any, BinaryIO, Final
 
 from fssdk._driver import Driver
 from fssdk.reserved import MAX_TIME
-from fssdk.runtime._backend import Backend, MemoryBackend
 from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, check_compatible, tree_size
 from fssdk.runtime._context import LocalContext
 from fssdk.runtime._loader import LoadedOperator, load_operator, operator_from_driver
 from fssdk.runtime._outputs import STDIO, Outputs
-from fssdk.runtime._rocksdb_backend import RocksDBBackend
 from fssdk.runtime._run_errors import (
     OperatorFailedError,
     RunInterruptedError,
@@ -51,6 +49,8 @@ from fssdk.runtime._run_errors import (
     StateDirError,
     UsageError,
 )
+from fssdk.stores._backend import Backend, MemoryBackend
+from fssdk.stores._rocksdb import RocksDBBackend
 
 #: The watermark sent after the last record with ``final_watermark``: fires every window.
 DEFAULT_CHECKPOINT_INTERVAL: Final = 10_000

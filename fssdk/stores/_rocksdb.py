@@ -95,16 +95,12 @@ class RocksDBTable(Table):
         self._reader: Any = None
         self._generation = -1
         self._closed = False
-        self.get = family.get  # type: ignore[method-assign]
+        self.get = family.get
 
     @classmethod
     def reading(cls, name: str, family: Any) -> RocksDBTable:
         """A table over a column family of a database opened read-only (``state inspect``)."""
         return cls(name, None, family, None)
-
-    def get(self, key: bytes) -> bytes | None:  # replaced by the family's own get in __init__
-        value: bytes | None = self._family.get(key)
-        return value
 
     def _fresh_reader(self) -> Any:
         if self._closed:
@@ -161,7 +157,7 @@ class RocksDBTable(Table):
         """Drop the family, its handle and iterators, so that the database can close."""
         self._closed = True
         self._reader = self._family = self._handle = self._database = None
-        self.get = _closed_get  # type: ignore[method-assign]
+        self.get = _closed_get
 
 
 class _Seeker:

@@ -39,9 +39,9 @@ class Table(abc.ABC):
     as ``StoreIOError``); the streams of ``scan`` and ``seeker`` raise ``StoreIOError`` themselves.
     """
 
-    @abc.abstractmethod
-    def get(self, key: bytes) -> bytes | None:
-        """The value at ``key``, or ``None``. One point lookup."""
+    #: ``get(key)``: the value at ``key``, or ``None``. One point lookup. An attribute, so that a
+    #: table can bind its engine's own method and a read costs no Python frame.
+    get: Callable[[bytes], bytes | None]
 
     @abc.abstractmethod
     def first(self, low: bytes, high: bytes) -> Pair | None:

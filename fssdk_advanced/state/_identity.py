@@ -299,8 +299,3 @@ def declare(
     identity = Identity(new, pending, make_shared() if make_shared is not None else None)
     identities[key_group] = identity
     return identity
-
-
-def stored_descriptor(store: Store, key_group: bytes) -> dict[str, Any] | None:
-    """The descriptor stored for ``key_group`` of ``store``, or ``None``. One get."""
-    return _read(store, key_group)

@@ -22,7 +22,9 @@ pytest.importorskip("wasmtime", reason="needs the wasm extra")
 
 from fssdk import ErrorCode, SDKError, Store
 from fssdk.functionstream import CONTRACT_MODE, build_component, source_digest
-from fssdk.functionstream.host import (
+from fssdk.runtime import OperatorFailedError, run_operator
+from fssdk.testing import check_store
+from fssdk.testing.functionstream import (
     ComponentDriver,
     ComponentInstance,
     ComponentRuntime,
@@ -33,8 +35,6 @@ from fssdk.functionstream.host import (
     operator_modules,
     store_service,
 )
-from fssdk.runtime import OperatorFailedError, run_operator
-from fssdk.testing import check_store
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

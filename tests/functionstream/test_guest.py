@@ -17,7 +17,7 @@ from fssdk.functionstream.guest._host import Host
 from fssdk.functionstream.guest._stores import ContractStore, EncodedStore
 from fssdk.testing import check_store
 
-host_module = pytest.importorskip("fssdk.functionstream.host", reason="needs the wasm extra")
+host_module = pytest.importorskip("fssdk.testing.functionstream", reason="needs the wasm extra")
 
 BLOCKER = """
 import sys

@@ -1,6 +1,6 @@
 """Throughput of the Flink adapter beside a hand-written PyFlink job and ``fssdk run``.
 
-``python -m fssdk.flink.benchmark [--records N] [--users U] [--mode thread|process]`` counts
+``python -m benchmarks.flink [--records N] [--users U] [--mode thread|process]`` counts
 clicks per user (the README's ClickCounter) over the same generated input four ways:
 
 - ``fssdk run`` (local runtime, RocksDB state dir, default checkpoints);
@@ -107,7 +107,7 @@ def _key(name: str, record: str) -> bytes:
 def _fssdk_run_rate(input_path: str, scratch: str) -> float:
     operator = Path(scratch) / "clicks_operator.py"
     operator.write_text(
-        "import fssdk\nfrom fssdk.flink.benchmark import ClickCounter\nfssdk.run(ClickCounter())\n",
+        "import fssdk\nfrom benchmarks.flink import ClickCounter\nfssdk.run(ClickCounter())\n",
         encoding="utf-8",
     )
     done = subprocess.run(
@@ -135,7 +135,7 @@ def _fssdk_run_rate(input_path: str, scratch: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fssdk.flink.benchmark")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.flink")
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--mode", choices=("thread", "process"), default="thread")
