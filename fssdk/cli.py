@@ -20,31 +20,28 @@ those of ``--engine flink`` (:mod:`fssdk.flink._cli`).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import sys
-import tempfile
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
-from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
 from fssdk._errors import SDKError
 from fssdk.flink import _cli as flink_cli
-from fssdk.reserved import is_reserved
-from fssdk.runtime import _inspect as ins
-from fssdk.runtime._checkpoint import StateDir, verify_copy
+from fssdk.runtime._checkpoint import StateDir
 from fssdk.runtime._config import build_config
+from fssdk.runtime._inspect_report import (
+    INSPECT_OPTIONS,
+    InspectRequest,
+    format_size,
+    inspect_state_dir,
+)
 from fssdk.runtime._run_errors import (
     OperatorFailedError,
     RunnerError,
-    StateDirError,
     UsageError,
 )
 from fssdk.runtime._runner import (
@@ -317,15 +314,6 @@ class _ProgressBar:
         self._progress.stop()
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def format_summary(summary: RunSummary, memory: bool) -> str:
     """The end-of-run summary printed on stderr."""
     resumed = f", resumed from checkpoint {summary.resumed_from}" if summary.resumed_from else ""
@@ -354,9 +342,9 @@ def format_summary(summary: RunSummary, memory: bool) -> str:
             f"{timing}"
         )
     if summary.state_bytes is not None:
-        lines.append(f"  state: {_size(summary.state_bytes)} on disk")
+        lines.append(f"  state: {format_size(summary.state_bytes)} on disk")
     for path, size in summary.outputs.items():
-        lines.append(f"  output: {path}" + (f" ({_size(size)})" if size is not None else ""))
+        lines.append(f"  output: {path}" + (f" ({format_size(size)})" if size is not None else ""))
     return "\n".join(lines)
 
 
@@ -435,323 +423,9 @@ def _run(args: argparse.Namespace) -> int:
 # -- fssdk state inspect -----------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _reading_state_dir(path: str) -> Iterator[None]:
-    """Translate what reading a state dir raises into :class:`StateDirError` (exit code 3).
-
-    RocksDB reports damage and refused reads as a bare ``Exception`` (``Corruption: ...``,
-    ``IO error: ...``), Python and rocksdict missing rights as an ``OSError``; nothing else in
-    ``state inspect`` raises either.
-    """
-    try:
-        yield
-    except RunnerError:
-        raise
-    except Exception as exc:
-        if not isinstance(exc, OSError) and type(exc) is not Exception:
-            raise
-        found = " ".join(str(exc).split())
-        if isinstance(exc, PermissionError) or "Permission denied" in found:
-            raise StateDirError(
-                f"cannot read state dir {path!r}: {found}: inspecting needs read access to "
-                "every file of it (run as its owner)"
-            ) from exc
-        raise StateDirError(
-            f"state dir {path!r}: RocksDB cannot read it: {found}; `fssdk state inspect "
-            f"{path} --verify` checks every kept checkpoint, `--checkpoint ID` reads another"
-        ) from exc
-
-
 def _inspect(args: argparse.Namespace) -> int:
-    if (args.simple or args.key_group is not None) and args.store is None:
-        raise UsageError("--simple and --key-group need --store NAME")
-    if args.simple and args.key_group is not None:
-        raise UsageError("give either --simple or --key-group, not both")
-    if args.keys and args.key_group is None:
-        raise UsageError("--keys needs --store NAME --key-group KG")
-    with _reading_state_dir(args.state_dir):
-        report: dict[str, Any] = ins.describe_state_dir(args.state_dir)
-        damaged = _verify_checkpoints(args.state_dir, report) if args.verify else []
-        checkpoint_id, live = args.checkpoint, args.live
-        if args.verify and checkpoint_id is None and not live:
-            sound = [ck["id"] for ck in report["checkpoints"] if ck["verified"] == "ok"]
-            checkpoint_id = sound[-1] if sound else None
-        has_data = (
-            bool(report["checkpoints"])
-            or live
-            or args.store is not None
-            or checkpoint_id is not None
-        )
-        nothing_sound = bool(damaged) and checkpoint_id is None and not live
-        if has_data and not nothing_sound:
-            _read_stores(args, report, checkpoint_id)
-    if args.json:
-        for entry in report.get("dump", {}).get("entries", ()):
-            del entry["text"]
-        report.get("keys", {}).pop("text", None)
-        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    else:
-        _print_report(report)
-    if damaged:
-        sound = [ck["id"] for ck in report["checkpoints"] if ck["verified"] == "ok"]
-        fallback = (
-            f"a run resumes from checkpoint {sound[-1]}, the newest that verifies"
-            if sound
-            else "no checkpoint verifies: start over with `fssdk run ... --fresh`"
-        )
-        raise StateDirError(
-            f"state dir {args.state_dir!r}: checkpoint {', '.join(map(str, damaged))} "
-            f"damaged; {fallback}. Checkpoints share their table files (hard links), so one "
-            "damaged file can break several; keep a backup copy of the state dir for such cases"
-        )
-    return 0
-
-
-def _verify_checkpoints(state_dir: str, report: dict[str, Any]) -> list[int]:
-    """Verify each kept checkpoint through a scratch copy; note each result in ``report``.
-
-    Returns the ids of the damaged ones.
-    """
-    state = StateDir(state_dir)
-    damaged: list[int] = []
-    with tempfile.TemporaryDirectory(prefix="fssdk-verify-") as scratch:
-        for entry in report["checkpoints"]:
-            try:
-                problem = verify_copy(state.checkpoint_path(entry["id"]), Path(scratch) / "db")
-            except FileNotFoundError:
-                problem = "pruned by the run in progress while being verified"
-            entry["verified"] = problem or "ok"
-            if problem is not None:
-                damaged.append(entry["id"])
-    return damaged
-
-
-def _read_stores(
-    args: argparse.Namespace, report: dict[str, Any], checkpoint_id: int | None
-) -> None:
-    """Add the stores (and a dump or key list, if asked) of checkpoint ``checkpoint_id`` (None:
-    the newest, or the live database with ``--live``) to ``report``, decoded through the state
-    descriptors where the state library wrote them."""
-    with ins.open_snapshot(args.state_dir, checkpoint_id=checkpoint_id, live=args.live) as snapshot:
-        report["source"] = snapshot.label
-        names = [args.store] if args.store is not None else snapshot.stores
-        stats = [ins.store_stats(snapshot, name) for name in names]
-        views = ins.state_views(snapshot, args.store) if args.store is not None else {}
-        report["stores"] = [
-            _stats_json(s, views if args.store is not None else None) for s in stats
-        ]
-        if args.store is not None and args.keys:
-            report["keys"] = _keys_json(snapshot, args, views)
-        elif args.store is not None and (args.simple or args.key_group is not None):
-            report["dump"] = _dump_json(snapshot, args, views)
-
-
-def _keys_json(
-    snapshot: ins.Snapshot, args: argparse.Namespace, views: dict[bytes, Any]
-) -> dict[str, Any]:
-    kg = ins.parse_bytes(args.key_group, "--key-group")
-    ns = None if args.namespace is None else ins.parse_bytes(args.namespace, "--namespace")
-    keys, total = ins.list_keys(snapshot, args.store, kg, ns, args.limit)
-    view = views.get(kg)
-    decoded = [key if view is None else _primary_key(view, key) for key in keys]
-    return {
-        "store": args.store,
-        "key_group": ins.show_bytes(kg),
-        "namespace": None if ns is None else ins.show_bytes(ns),
-        "kind": None if view is None else view.kind,
-        "total": total,
-        "keys": [ins.shown_value(key) for key in decoded],
-        "text": [ins.value_text(key) for key in decoded],
-    }
-
-
-def _primary_key(view: Any, key: bytes) -> Any:
-    """``key`` decoded through ``view``, or as bytes when it does not decode."""
-    try:
-        return view.primary_key(key)
-    except ValueError:
-        return key
-
-
-def _dump_json(
-    snapshot: ins.Snapshot, args: argparse.Namespace, views: dict[bytes, Any]
-) -> dict[str, Any]:
-    view = None
-    if args.simple:
-        entries, total = ins.dump_simple(snapshot, args.store, args.limit)
-        scope: dict[str, Any] = {"store": args.store, "simple": True}
-    else:
-        kg = ins.parse_bytes(args.key_group, "--key-group")
-        key = ins.parse_bytes(args.key, "--key")
-        ns = ins.parse_bytes(args.namespace or "", "--namespace")
-        entries, total = ins.dump_scope(
-            snapshot, args.store, key_group=kg, key=key, namespace=ns, limit=args.limit
-        )
-        view = views.get(kg)
-        scope = {
-            "store": args.store,
-            "key_group": ins.show_bytes(kg),
-            "key": ins.show_bytes(key),
-            "namespace": ins.show_bytes(ns),
-            "kind": None if view is None else view.kind,
-        }
-    scope["total"] = total
-    scope["entries"] = [_entry_json(view, k, v) for k, v in entries]
-    return scope
-
-
-def _entry_json(view: Any, user_key: bytes, value: bytes) -> dict[str, Any]:
-    """One dumped entry: decoded through ``view`` when there is one (``text``: for tables)."""
-    entry: dict[str, Any] = {"value_bytes": len(value)}
-    decoded_key: Any = user_key
-    decoded: Any = value
-    if view is not None:
-        try:
-            shown_key, decoded = view.entry(user_key, value)
-        except ValueError as exc:
-            entry["error"] = f"does not decode as {view.kind}: {exc}"
-        else:
-            decoded_key = user_key if shown_key is None else shown_key
-    entry["key"], entry["value"] = ins.shown_value(decoded_key), ins.shown_value(decoded)
-    entry["text"] = [ins.value_text(decoded_key), ins.value_text(decoded)]
-    return entry
-
-
-def _stats_json(stats: ins.StoreStats, views: dict[bytes, Any] | None) -> dict[str, Any]:
-    """A store's counts; with ``views`` (one store asked for), its key groups and their kinds.
-
-    The state library's own key group (its descriptors) is not listed.
-    """
-    document: dict[str, Any] = {
-        "name": stats.name,
-        "simple_entries": stats.simple_entries,
-        "complex_entries": stats.complex_entries,
-        "merge_operands": stats.merge_operands,
-        "bytes": stats.size,
-        "key_groups": len(stats.key_groups),
-    }
-    if views is not None:
-        document["groups"] = [
-            {
-                "key_group": ins.show_bytes(group.key_group),
-                "kind": views[group.key_group].kind if group.key_group in views else None,
-                "entries": group.entries,
-                "keys": len(group.keys),
-                "namespaces": len(group.namespaces),
-                "bytes": group.size,
-            }
-            for group in stats.key_groups.values()
-            if not is_reserved(group.key_group)
-        ]
-    return document
-
-
-def _table(title: str, columns: Sequence[str]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for i, column in enumerate(columns):
-        table.add_column(column, justify="left" if i == 0 else "right", overflow="fold")
-    return table
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    console = Console(highlight=False, soft_wrap=False)
-    owner = report["owner"]
-    locked = f"in use by pid {report['lock_holder']}" if report["locked"] else "not in use"
-    console.print(
-        f"state dir {report['path']}: operator {owner.get('operator')} (from "
-        f"{owner.get('operator_spec')}), key format v{owner.get('key_format_version')}, {locked}",
-        markup=False,
-        soft_wrap=True,
-    )
-    if report["live_bytes"] is not None:
-        console.print(f"live database: {_size(report['live_bytes'])}", soft_wrap=True)
-    if report["checkpoints"]:
-        verified = "verified" in report["checkpoints"][0]
-        columns = ("id", "records", "input bytes", "size", "created")
-        table = _table("checkpoints", (*columns, "verified") if verified else columns)
-        for ck in report["checkpoints"]:
-            cells = [
-                str(ck["id"]),
-                f"{ck['records']:,}",
-                f"{ck['input_position']:,}",
-                _size(ck["bytes"]),
-                str(ck["created"]),
-            ]
-            table.add_row(*cells, *([Text(ck["verified"])] if verified else []))
-        console.print(table)
-    else:
-        console.print("no complete checkpoint yet")
-    if "stores" not in report:
-        return
-    table = _table(
-        f"stores ({report['source']})",
-        ("store", "simple", "complex", "operands", "groups", "bytes"),
-    )
-    for store in report["stores"]:
-        table.add_row(
-            Text(store["name"]),
-            f"{store['simple_entries']:,}",
-            f"{store['complex_entries']:,}",
-            f"{store['merge_operands']:,}",
-            str(store["key_groups"]),
-            _size(store["bytes"]),
-        )
-    console.print(table)
-    for store in report["stores"]:
-        if store.get("groups"):
-            table = _table(
-                f"key groups of {store['name']}",
-                ("key group", "entries", "keys", "namespaces", "bytes"),
-            )
-            for group in store["groups"]:
-                table.add_row(
-                    Text(group["key_group"]),
-                    f"{group['entries']:,}",
-                    f"{group['keys']:,}",
-                    f"{group['namespaces']:,}",
-                    _size(group["bytes"]),
-                )
-            console.print(table)
-    if "dump" in report:
-        _print_dump(console, report["dump"])
-    if "keys" in report:
-        _print_keys(console, report["keys"])
-
-
-def _print_dump(console: Console, dump: dict[str, Any]) -> None:
-    if dump.get("simple"):
-        title = f"simple keys of {dump['store']}"
-    else:
-        title = (
-            f"{dump['store']}: key group {dump['key_group']!r}, key {dump['key']!r}, "
-            f"namespace {dump['namespace']!r}"
-        )
-    console.print(Text(f"{title}: {dump['total']:,} entries"), soft_wrap=True)
-    table = Table()
-    table.add_column("key", overflow="fold")
-    table.add_column("value", overflow="fold")
-    for entry in dump["entries"]:
-        key, value = entry["text"]
-        table.add_row(Text(key or '""'), Text(value or '""'))
-    console.print(table)
-    if dump["total"] > len(dump["entries"]):
-        console.print(f"... {dump['total'] - len(dump['entries']):,} more (--limit)")
-
-
-def _print_keys(console: Console, keys: dict[str, Any]) -> None:
-    where = "" if keys["namespace"] is None else f" in namespace {keys['namespace']!r}"
-    kind = "" if keys["kind"] is None else f" ({keys['kind']})"
-    console.print(
-        Text(
-            f"{keys['store']}: key group {keys['key_group']!r}{kind}: {keys['total']:,} "
-            f"primary keys{where}"
-        ),
-        soft_wrap=True,
-    )
-    for key in keys["text"]:
-        console.print(Text(key or '""'), soft_wrap=True)
-    if keys["total"] > len(keys["keys"]):
-        console.print(f"... {keys['total'] - len(keys['keys']):,} more (--limit)")
+    request = InspectRequest(**{name: getattr(args, name) for name in INSPECT_OPTIONS})
+    return inspect_state_dir(request)
 
 
 # -- fssdk build-component ---------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``fssdk state inspect``: what a state directory holds, read without disturbing a run.
+"""``fssdk state inspect``: what a state directory holds, read without disturbing a run
+(the report and its printing: :mod:`fssdk.runtime._inspect_report`).
 
 The state is read from the newest complete checkpoint (or one chosen by id, or the live database
 when no run holds the directory). The chosen database is first copied to a temporary directory

@@ -37,10 +37,11 @@ from typing import Any, BinaryIO, Final
 
 from fssdk._driver import Driver
 from fssdk.reserved import MAX_TIME
-from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, check_compatible, tree_size
+from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, tree_size
 from fssdk.runtime._context import LocalContext
 from fssdk.runtime._loader import LoadedOperator, load_operator, operator_from_driver
 from fssdk.runtime._outputs import STDIO, Outputs
+from fssdk.runtime._recovery import RunIdentity, newest_sound, plan_resume
 from fssdk.runtime._run_errors import (
     OperatorFailedError,
     RunInterruptedError,
@@ -307,143 +308,37 @@ class _Runner:
         self.outputs.open_main(truncate_to=None)
 
     def _resume(self, checkpoints: list[CheckpointInfo]) -> None:
-        """Resume from the newest checkpoint that verifies; then discard the damaged newer ones.
-
-        Damage is said on stderr. When none verifies, the run is refused: checkpoints share
-        their table files (hard links), so one damaged file can break all of them.
-        """
-        assert self.state is not None
-        damaged: list[CheckpointInfo] = []
-        problems: list[str] = []
-        for checkpoint in reversed(checkpoints):
-            problem = self.state.verify(checkpoint)
-            if problem is None:
-                break
-            damaged.append(checkpoint)
-            problems.append(f"checkpoint {checkpoint.id}: {problem}")
-        else:
-            raise StateDirError(
-                f"state dir {str(self.state.path)!r}: every kept checkpoint is damaged "
-                f"({'; '.join(problems)}). Checkpoints share their table files (hard links), so "
-                "one damaged file can break them all: start over with --fresh (or another "
-                "--state-dir), or put back a copy of the state dir from a backup"
-            )
-        if damaged:
-            ids = ", ".join(str(info.id) for info in damaged)
-            self.warn(
-                f"{'; '.join(problems)}; falling back to checkpoint {checkpoint.id}, the newest "
-                f"that verifies (checkpoint {ids} is discarded; the run redoes its records "
-                "exactly)"
-            )
-        self._resume_checked(checkpoint)
-        self.state.discard(damaged)
-
-    def _resume_checked(self, checkpoint: CheckpointInfo) -> None:
-        """Check that ``checkpoint`` can be resumed by this run, then restore it."""
-        try:
-            self._resume_from(checkpoint)
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, RunnerError):
-                raise
-            assert self.state is not None
-            raise StateDirError(
-                f"state dir {str(self.state.path)!r}: the metadata of checkpoint {checkpoint.id} "
-                f"is malformed ({type(exc).__name__}: {exc}); it was not written by this fssdk"
-            ) from exc
-
-    def _resume_from(self, checkpoint: CheckpointInfo) -> None:
-        assert self.state is not None
-        assert self.input is not None
-        meta = checkpoint.metadata
-        where = str(self.state.path)
-        check_compatible(meta, where)
-        recorded_source = meta.get("operator_sha256")
-        current_source = self.operator.source_sha256
-        if recorded_source and current_source and recorded_source != current_source:
-            self.warn(
-                f"operator changed since checkpoint {checkpoint.id}: running the new code on the "
-                "existing state (upgrade)"
-            )
-        self._check_same(
-            "configuration", meta.get("config"), self.settings.config, "--set/--config-file"
+        """Resume from the newest sound checkpoint (see :mod:`fssdk.runtime._recovery`), then
+        discard the damaged newer ones."""
+        state, source = self.state, self.input
+        assert state is not None
+        assert source is not None
+        checkpoint, damaged = newest_sound(state, checkpoints, self.warn)
+        run = RunIdentity(
+            operator_sha256=self.operator.source_sha256,
+            config=self.settings.config,
+            watermark_settings=self.settings.watermark_settings(),
+            input_replayable=source.replayable,
+            output_path=self.outputs.path_of,
         )
-        self._check_same(
-            "watermark settings",
-            meta.get("watermark_settings"),
-            self.settings.watermark_settings(),
-            "the --watermark-* options",
-        )
-        recorded_input = meta["input"]
-        position = int(recorded_input["position"])
-        if recorded_input["kind"] == "file":
-            if not self.input.replayable:
-                raise StateDirError(
-                    f"state dir {where!r} has consumed {position} bytes of "
-                    f"{recorded_input['path']!r}; resume with that file as --input (not a stream)"
-                )
-            self.input.skip_to(position, recorded_input["sha256"], checkpoint.id)
-        else:
-            self.warn(
-                f"checkpoint {checkpoint.id} was fed from a stream ({recorded_input['path']!r}): "
-                "its state is resumed and this input is read from its start"
-            )
-            position = 0
-        outputs: dict[str, dict[str, Any]] = meta["outputs"]
-        for key, recorded in outputs.items():
-            self._check_output(key, recorded, checkpoint.id)
-        self.state.restore(checkpoint)
-        for stale in self.outputs.stale_side_files(set(outputs)):
+        resume = plan_resume(state, checkpoint, run, self.warn)
+        if resume.input_sha256 is not None:
+            source.skip_to(resume.input_position, resume.input_sha256, checkpoint.id)
+        state.restore(checkpoint)
+        for stale in self.outputs.stale_side_files(set(resume.outputs)):
             stale.unlink()
-        main = outputs.get("0", {"length": 0})
+        main = resume.outputs.get("0", {"length": 0})
         self.outputs.open_main(truncate_to=main["length"])
-        for key, recorded in outputs.items():
+        for key, recorded in resume.outputs.items():
             if key != "0" and recorded["length"] is not None:
                 self.outputs.reopen(key, recorded["length"])
-        self.records = self.records_at_start = int(meta["records"])
-        self.position = position
+        self.records = self.records_at_start = resume.records
+        self.position = resume.input_position
         self.last_checkpoint_id = self.resumed_from = checkpoint.id
-        watermark = meta["watermark"]
-        self.max_event = watermark["max_event"]
-        self.last_watermark = watermark["last"]
-        self.final_sent = bool(watermark.get("final_sent", False))
-
-    def _check_same(self, what: str, recorded: object, current: object, option: str) -> None:
-        if recorded == current:
-            return
-        assert self.state is not None
-        raise StateDirError(
-            f"state dir {str(self.state.path)!r} was run with other {what}: "
-            f"{json.dumps(recorded, sort_keys=True)}, now {json.dumps(current, sort_keys=True)}; "
-            f"pass the same {option}, or use another --state-dir"
-        )
-
-    def _check_output(self, key: str, recorded: Mapping[str, Any], checkpoint_id: int) -> None:
-        path, length = recorded["path"], recorded["length"]
-        current = self.outputs.path_of(key)
-        name = "--output" if key == "0" else f"output {key!r}"
-        if path is None:
-            self.warn(
-                f"checkpoint {checkpoint_id} wrote {name} to stdout: records emitted after it by "
-                "the interrupted run cannot be taken back"
-            )
-            return
-        if current is None or str(current) != path:
-            shown = "stdout" if current is None else repr(str(current))
-            flag = "--output" if key == "0" else "--side-outputs"
-            raise StateDirError(
-                f"this state dir writes {name} to {path!r}, not {shown}: pass the same {flag} to "
-                "resume, or use another --state-dir"
-            )
-        try:
-            size = os.stat(path).st_size
-        except FileNotFoundError:
-            size = -1
-        if size < length:
-            state = "is missing" if size < 0 else f"has {size} bytes"
-            raise StateDirError(
-                f"output {path!r} {state} but checkpoint {checkpoint_id} recorded {length}: it was "
-                "changed outside fssdk, so the run cannot resume exactly; use another --state-dir"
-            )
+        self.max_event = resume.max_event
+        self.last_watermark = resume.last_watermark
+        self.final_sent = resume.final_sent
+        state.discard(damaged)
 
     # -- the loop ----------------------------------------------------------------------------
 
