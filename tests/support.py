@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 from rocksdict import AccessType, Options, Rdict
 
@@ -137,3 +138,25 @@ class CountingStore(Store):
                     yield pair
 
         return StoreIterator(counted())
+
+
+def python_calls(operation: Callable[[], object]) -> int:
+    """How many Python-level function calls ``operation()`` makes (``sys.setprofile``'s
+    ``call`` events, the call of ``operation`` itself not counted; C functions are not counted).
+
+    Deterministic where timing is not: a call-budget test pins this count for a hot path, so a
+    change that adds frames fails a test instead of a benchmark months later.
+    """
+    calls = 0
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        operation()
+    finally:
+        sys.setprofile(None)
+    return calls - 1
