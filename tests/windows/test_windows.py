@@ -3,6 +3,7 @@ machine checking it (out of order, lateness, session merges, reopen) against a m
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import unittest
@@ -64,14 +65,14 @@ def brute_force(size: int, slide: int, offset: int, timestamp: int) -> list[Wind
 
 @given(st.integers(1, 50), st.data(), TIMES)
 def test_tumbling_windows_hold_exactly_their_timestamps(size: int, data: Any, ts: int) -> None:
-    offset = data.draw(st.integers(0, size - 1))
+    offset = data.draw(st.integers(1 - size, size - 1))
     assert TumblingWindows(size, offset).assign(ts) == brute_force(size, size, offset, ts)
 
 
 @given(st.integers(1, 50), st.data(), TIMES)
 def test_sliding_windows_hold_exactly_their_timestamps(size: int, data: Any, ts: int) -> None:
     slide = data.draw(st.integers(1, size))
-    offset = data.draw(st.integers(0, slide - 1))
+    offset = data.draw(st.integers(1 - slide, slide - 1))
     windows = SlidingWindows(size, slide, offset).assign(ts)
     assert windows == brute_force(size, slide, offset, ts)
     assert windows == sorted(windows)
@@ -92,11 +93,16 @@ def test_window_ids_sort_as_start_then_end(a: int, b: int, c: int, d: int) -> No
     ("make", "error", "words"),
     [
         (lambda: TumblingWindows(0), ValueError, "size must be positive"),
-        (lambda: TumblingWindows(10, 10), ValueError, "offset must be in [0, size=10)"),
+        (lambda: TumblingWindows(10, 10), ValueError, "offset must satisfy abs(offset) < size=10"),
+        (lambda: TumblingWindows(10, -10), ValueError, "abs(offset) < size=10, got -10"),
         (lambda: TumblingWindows(1.5), TypeError, "size must be an int"),  # type: ignore[arg-type]
         (lambda: SlidingWindows(10, 0), ValueError, "slide must be positive"),
         (lambda: SlidingWindows(10, 20), ValueError, "must not exceed size"),
-        (lambda: SlidingWindows(10, 5, 5), ValueError, "offset must be in [0, slide=5)"),
+        (
+            lambda: SlidingWindows(10, 5, -5),
+            ValueError,
+            "offset must satisfy abs(offset) < slide=5",
+        ),
         (lambda: SessionWindows(-1), ValueError, "gap must be positive"),
         (lambda: SessionWindows("5"), TypeError, "gap must be an int"),  # type: ignore[arg-type]
     ],
@@ -104,8 +110,17 @@ def test_window_ids_sort_as_start_then_end(a: int, b: int, c: int, d: int) -> No
 def test_bad_window_sizes_raise_naming_the_argument(
     make: Callable[[], object], error: type[Exception], words: str
 ) -> None:
-    with pytest.raises(error, match=words.replace("[", r"\[").replace(")", r"\)")):
+    with pytest.raises(error, match=re.escape(words)):
         make()
+
+
+def test_a_negative_offset_shifts_windows_back_as_flinks_idiom_does() -> None:
+    day, hour = 86_400_000, 3_600_000
+    utc_plus_8 = TumblingWindows(day, -8 * hour)
+    assert utc_plus_8.offset == 16 * hour
+    assert utc_plus_8.assign(0) == [Window(-8 * hour, 16 * hour)]
+    assert utc_plus_8.assign(16 * hour) == [Window(16 * hour, 40 * hour)]
+    assert SlidingWindows(60, 20, -5).assign(0) == SlidingWindows(60, 20, 15).assign(0)
 
 
 def test_the_package_exports_its_documented_names() -> None:
