@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fssdk import ComplexKey
-from fssdk.runtime import LocalContext, MemoryBackend, RocksDBBackend
+from fssdk import ComplexKey, Context
+from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk_advanced import (
     AggregateFunc,
     AggregatingState,
@@ -24,8 +25,12 @@ from fssdk_advanced import (
     Max,
     Mean,
     Min,
+    SessionWindows,
+    StringCodec,
     Sum,
     TupleCodec,
+    WindowedAggregation,
+    WindowResult,
 )
 from tests.conftest import BackendFactory
 
@@ -99,6 +104,27 @@ def test_builtin_aggregations_merge_namespaces_as_one_fold(ctx: LocalContext, na
     factory.merge_namespaces(b"k", "x", ["y", "z"])
     assert factory.new_aggregating_state(b"k", "x").get() == (python([5, -2, 7, 0, 4, 1]), True)
     assert factory.new_aggregating_state(b"k", "y").get() == (None, False)
+
+
+def test_builtin_aggregations_run_windowed_aggregations_with_typed_keys(
+    backend: Backend,
+) -> None:
+    results: list[tuple[str, float]] = []
+
+    def record(ctx: Context, fired: WindowResult[float]) -> None:
+        results.append((fired.key, fired.result))
+
+    ctx = LocalContext(backend)
+    means = KeyedAggregatingStateFactory.from_context_auto_codec(
+        ctx, "w", b"mean", Mean(float), key_codec=StringCodec()
+    )
+    windows: WindowedAggregation[float, float] = WindowedAggregation(
+        means, SessionWindows(10), on_result=record
+    )
+    for ts, value in ((0, 1.0), (30, 8.0), (15, 2.5), (8, 6.0)):
+        windows.add(ctx, "sensor", ts, value)
+    windows.advance_watermark(ctx, 100)
+    assert results == [("sensor", statistics.mean([1.0, 2.5, 6.0])), ("sensor", 8.0)]
 
 
 def test_an_explicit_accumulator_type_still_chooses_the_codec(ctx: LocalContext) -> None:
