@@ -4,7 +4,8 @@ Codecs turn values into bytes (ordered codecs where byte order must be value ord
 types (:class:`ValueState`, :class:`ListState`, :class:`MapState`, :class:`PriorityQueueState`,
 :class:`AggregatingState`, :class:`ReducingState`) are each written once over a store scope, and
 the Keyed* factories bind one scope per primary key and namespace. Each state's identity (kind and
-codecs) is recorded in its store; :class:`StateView` reads it back for tools. Time: the
+codecs) is recorded in its store; :class:`StateView` reads it back for tools. Built-in
+aggregations: :class:`Count`, :class:`Sum`, :class:`Min`, :class:`Max`, :class:`Mean`. Time: the
 :class:`TimerService` and :class:`StateTtl` (docs/time.md). See docs/state.md.
 
 >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -34,6 +35,7 @@ from fssdk_advanced.codecs import (
 from fssdk_advanced.state import (
     AggregateFunc,
     AggregatingState,
+    Count,
     KeyedAggregatingState,
     KeyedAggregatingStateFactory,
     KeyedListState,
@@ -48,9 +50,13 @@ from fssdk_advanced.state import (
     KeyedValueStateFactory,
     ListState,
     MapState,
+    Max,
+    Mean,
+    Min,
     PriorityQueueState,
     ReducingState,
     StateView,
+    Sum,
     ValueState,
 )
 from fssdk_advanced.time import StateTtl, Timer, TimerService
@@ -70,6 +76,7 @@ __all__ = [
     "BoolCodec",
     "BytesCodec",
     "Codec",
+    "Count",
     "FloatCodec",
     "IntCodec",
     "JsonCodec",
@@ -87,6 +94,9 @@ __all__ = [
     "KeyedValueStateFactory",
     "ListState",
     "MapState",
+    "Max",
+    "Mean",
+    "Min",
     "MsgpackCodec",
     "PickleCodec",
     "PriorityQueueState",
@@ -96,6 +106,7 @@ __all__ = [
     "StateTtl",
     "StateView",
     "StringCodec",
+    "Sum",
     "Timer",
     "TimerService",
     "TumblingWindows",

@@ -3,11 +3,12 @@
 Each input record is a reading, ``{"ts": seconds, "sensor": "...", "celsius": 21.4}``, in
 roughly time order. Readings are grouped per sensor into sliding windows of ``window_seconds``
 (config, default 60) starting every ``slide_seconds`` (default 20), so each reading counts in
-three windows. When the watermark passes a window's end (plus ``allowed_lateness``, default 0)
-the window is emitted on target 0 as one JSON line,
-``{"sensor", "window_start", "window_end", "readings", "average"}``, and cleared. A reading
-whose windows have all closed is late: it goes, unchanged, to target 1 (``FILE.1`` with
-``fssdk run --output FILE``).
+three windows. When the watermark passes a window's end the window is emitted on target 0 as
+one JSON line, ``{"sensor", "window_start", "window_end", "readings", "average"}``; with an
+``allowed_lateness`` (default 0) a late reading within it updates its windows and emits them
+again (``emit="on_end_and_late"``), and a window is cleared once the watermark passes its end
+plus the lateness. A reading whose windows have all closed is late: it goes, unchanged, to
+target 1 (``FILE.1`` with ``fssdk run --output FILE``).
 
 State: one :class:`WindowedAggregation` over ``SlidingWindows`` in the store ``averages``; per
 sensor and window a :class:`Mean` accumulator (count and sum of tenths of a degree: exact).
@@ -69,7 +70,6 @@ class MovingAverage(fssdk.BaseDriver):
     """Per sensor and sliding window: the number of readings and their average."""
 
     def init(self, ctx: fssdk.Context, config: Mapping[str, str]) -> None:
-        self.ctx = ctx
         windows = SlidingWindows(
             int(config.get("window_seconds", "60")), int(config.get("slide_seconds", "20"))
         )
@@ -81,26 +81,27 @@ class MovingAverage(fssdk.BaseDriver):
             windows,
             on_result=self.emit,
             allowed_lateness=int(config.get("allowed_lateness", "0")),
+            emit="on_end_and_late",
         )
 
-    def emit(self, fired: WindowResult[tuple[int, float]]) -> None:
-        sensor, window, (count, average) = fired
+    def emit(self, ctx: fssdk.Context, fired: WindowResult[tuple[int, float]]) -> None:
+        count, average = fired.result
         out = {
-            "sensor": sensor.decode(),
-            "window_start": window.start,
-            "window_end": window.end,
+            "sensor": fired.key.decode(),
+            "window_start": fired.window.start,
+            "window_end": fired.window.end,
             "readings": count,
             "average": average,
         }
-        self.ctx.emit(json.dumps(out, sort_keys=True).encode())
+        ctx.emit(json.dumps(out, sort_keys=True).encode())
 
     def process(self, ctx: fssdk.Context, source_id: int, data: bytes) -> None:
         ts, sensor, tenths = parse_reading(data)
-        if not self.averages.add(sensor.encode(), ts, tenths):
+        if not self.averages.add(ctx, sensor.encode(), ts, tenths):
             ctx.emit(data, 1)
 
     def process_watermark(self, ctx: fssdk.Context, source_id: int, watermark: int) -> None:
-        self.averages.advance_watermark(watermark)
+        self.averages.advance_watermark(ctx, watermark)
         ctx.emit_watermark(watermark)
 
 

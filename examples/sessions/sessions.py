@@ -1,13 +1,13 @@
-"""Per-user sessions in event time: clicks less than ``gap_ms`` apart belong to one session.
+"""Per-user sessions in event time: clicks at most ``gap_ms`` apart belong to one session.
 
 Each input record is a click, ``{"ts": milliseconds, "user": "...", "page": "..."}``, in roughly
 time order. A click at ``ts`` opens the session window ``[ts, ts + gap)``; windows of one user
-that overlap merge (as Flink's event-time session windows do), so a session is a run of clicks
-with no pause of ``gap_ms`` (config, default 30 000) or more, and it ends ``gap_ms`` after its
-last click. When the watermark passes that end the session is emitted on target 0 as one JSON
-line, ``{"user", "start", "end", "clicks", "pages"}`` (``pages``: the distinct pages, sorted).
-A click that falls in no open session and whose own window has already ended is late: it goes,
-unchanged, to target 1 (``FILE.1`` with ``fssdk run --output FILE``).
+that overlap or touch merge (as Flink's event-time session windows do), so a session is a run of
+clicks with no pause of more than ``gap_ms`` (config, default 30 000), and it ends ``gap_ms``
+after its last click. When the watermark passes that end the session is emitted on target 0 as
+one JSON line, ``{"user", "start", "end", "clicks", "pages"}`` (``pages``: the distinct pages,
+sorted). A click that falls in no open session and whose own window has already ended is late:
+it goes, unchanged, to target 1 (``FILE.1`` with ``fssdk run --output FILE``).
 
 State:
 
@@ -67,7 +67,7 @@ class Sessions(fssdk.BaseDriver):
         overlapping = [
             (start, session)
             for start, session in sessions.all()
-            if start < ts + self.gap and ts < session[0] + self.gap
+            if start <= ts + self.gap and ts <= session[0] + self.gap
         ]
         watermark = self.timers.current_watermark
         if not overlapping and watermark is not None and ts + self.gap - 1 <= watermark:

@@ -5,9 +5,9 @@ time order. Trips are grouped per zone into tumbling windows of ``window_seconds
 default 300): window ``[start, start + size)`` holds the trips with ``start <= ts < start + size``.
 
 State: one :class:`WindowedAggregation` over ``TumblingWindows(window_seconds)`` in the store
-``windows``: a :class:`KeyedAggregatingStateFactory` keyed by zone holds one
-:class:`FareStats` accumulator per zone and window, and the aggregation's timer service one
-timer per window at its last second.
+``windows``: a :class:`KeyedAggregatingStateFactory` keyed by zone (a ``str``, through
+``key_codec=StringCodec()``) holds one :class:`FareStats` accumulator per zone and window, and
+the aggregation's timer service one timer per window at its last second.
 
 A watermark ``W`` says no trip at or before ``W`` is still to come. On each one the windows whose
 last second is ``<= W`` fire: each is emitted as one JSON line on target 0 and cleared. A trip
@@ -34,6 +34,7 @@ from typing import Any
 import fssdk
 from fssdk_advanced import (
     KeyedAggregatingStateFactory,
+    StringCodec,
     TumblingWindows,
     WindowedAggregation,
     WindowResult,
@@ -94,29 +95,27 @@ class WindowedFares(fssdk.BaseDriver):
         size = int(config.get("window_seconds", "300"))
         if size < 1:
             raise ValueError(f"window_seconds must be positive, got {size}")
-        self.ctx = ctx
         fares = KeyedAggregatingStateFactory.from_context_auto_codec(
-            ctx, "windows", b"fares", FareStats(), FareAccumulator
+            ctx, "windows", b"fares", FareStats(), FareAccumulator, key_codec=StringCodec()
         )
         self.windows = WindowedAggregation(fares, TumblingWindows(size), on_result=self.emit)
 
-    def emit(self, fired: WindowResult[dict[str, Any]]) -> None:
-        key, window, stats = fired
+    def emit(self, ctx: fssdk.Context, fired: WindowResult[dict[str, Any]]) -> None:
         out = {
-            "zone": key.decode(),
-            "window_start": window.start,
-            "window_end": window.end,
-            **stats,
+            "zone": fired.key,
+            "window_start": fired.window.start,
+            "window_end": fired.window.end,
+            **fired.result,
         }
-        self.ctx.emit(json.dumps(out, sort_keys=True).encode())
+        ctx.emit(json.dumps(out, sort_keys=True).encode())
 
     def process(self, ctx: fssdk.Context, source_id: int, data: bytes) -> None:
         ts, zone, cents = parse_trip(data)
-        if not self.windows.add(zone.encode(), ts, cents):
+        if not self.windows.add(ctx, zone, ts, cents):
             ctx.emit(data, 1)
 
     def process_watermark(self, ctx: fssdk.Context, source_id: int, watermark: int) -> None:
-        self.windows.advance_watermark(watermark)
+        self.windows.advance_watermark(ctx, watermark)
         ctx.emit_watermark(watermark)
 
 

@@ -572,7 +572,7 @@ class ComponentDriver(BaseDriver):
         instance.close()
 
 
-STORE_SERVICE: Final = Path(__file__).parent / "_store_service.py"
+STORE_SERVICE: Final = Path(__file__).parents[1] / "functionstream" / "_store_service.py"
 
 
 def store_service(runtime: ComponentRuntime, kv: Kv, mode: str | None = None) -> ComponentInstance:

@@ -1,4 +1,5 @@
-"""The six state types and their Keyed* factories, each written once over a StoreScope."""
+"""The six state types and their Keyed* factories, each written once over a StoreScope, and the
+built-in aggregations (:class:`Count`, :class:`Sum`, :class:`Min`, :class:`Max`, :class:`Mean`)."""
 
 from fssdk_advanced.state._aggregating import (
     AggregateFunc,
@@ -6,6 +7,7 @@ from fssdk_advanced.state._aggregating import (
     KeyedAggregatingState,
     KeyedAggregatingStateFactory,
 )
+from fssdk_advanced.state._builtin_aggregates import Count, Max, Mean, Min, Sum
 from fssdk_advanced.state._list import KeyedListState, KeyedListStateFactory, ListState
 from fssdk_advanced.state._map import KeyedMapState, KeyedMapStateFactory, MapState
 from fssdk_advanced.state._priority_queue import (
@@ -24,6 +26,7 @@ from fssdk_advanced.state._view import StateView
 __all__ = [
     "AggregateFunc",
     "AggregatingState",
+    "Count",
     "KeyedAggregatingState",
     "KeyedAggregatingStateFactory",
     "KeyedListState",
@@ -38,8 +41,12 @@ __all__ = [
     "KeyedValueStateFactory",
     "ListState",
     "MapState",
+    "Max",
+    "Mean",
+    "Min",
     "PriorityQueueState",
     "ReducingState",
     "StateView",
+    "Sum",
     "ValueState",
 ]

@@ -38,7 +38,10 @@ class AggregateFunc(Protocol[T_contra, ACC, R_co]):
     """How an :class:`AggregatingState` folds values of type ``T`` into a result ``R``.
 
     Implement it structurally or by subclassing. The accumulator ``ACC`` is what is stored, so
-    keep it small (a count and a sum, not the values).
+    keep it small (a count and a sum, not the values). A func may declare
+    ``accumulator_codec``, the codec to store its accumulator with when
+    ``from_context_auto_codec`` is given no accumulator type (the built-in :class:`Count`,
+    :class:`Sum`, :class:`Min`, :class:`Max` and :class:`Mean` do).
 
     >>> class Average(AggregateFunc[float, tuple[float, int], float]):
     ...     def create_accumulator(self) -> tuple[float, int]:
@@ -68,6 +71,18 @@ class AggregateFunc(Protocol[T_contra, ACC, R_co]):
     @abc.abstractmethod
     def merge(self, a: ACC, b: ACC) -> ACC:
         """One accumulator holding both ``a`` and ``b`` (for merging namespaces)."""
+
+
+def accumulator_codec_for(agg_func: object, acc_type: object) -> Codec[Any]:
+    """The accumulator codec of ``from_context_auto_codec``: ``default_codec_for(acc_type)``;
+    with no ``acc_type``, the ``accumulator_codec`` ``agg_func`` declares, if it declares one
+    (the built-in aggregations do)."""
+    if acc_type is None:
+        declared = getattr(agg_func, "accumulator_codec", None)
+        if declared is not None:
+            check_codec(declared, "accumulator_codec", type(agg_func).__name__)
+            return declared  # type: ignore[no-any-return]
+    return default_codec_for(acc_type)
 
 
 def _check_func(agg_func: object, owner: str) -> None:
@@ -176,10 +191,10 @@ class AggregatingState(Folding[T, ACC, R]):
         migrate: Callable[[Any], ACC] | None = None,
         ttl: StateTtl | None = None,
     ) -> AggregatingState[T, ACC, R]:
-        """Like :meth:`from_context` with ``default_codec_for(acc_type)`` for the accumulator."""
-        return cls.from_context(
-            ctx, store_name, default_codec_for(acc_type), agg_func, migrate=migrate, ttl=ttl
-        )
+        """Like :meth:`from_context` with the accumulator codec :func:`accumulator_codec_for`
+        gives: ``default_codec_for(acc_type)``, or the func's own ``accumulator_codec``."""
+        codec = accumulator_codec_for(agg_func, acc_type)
+        return cls.from_context(ctx, store_name, codec, agg_func, migrate=migrate, ttl=ttl)
 
 
 KeyedAggregatingState = AggregatingState
@@ -340,12 +355,13 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
         migrate: Callable[[Any], ACC] | None = None,
         ttl: StateTtl | None = None,
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
-        """Like :meth:`from_context` with ``default_codec_for(acc_type)`` for the accumulator."""
+        """Like :meth:`from_context` with the accumulator codec :func:`accumulator_codec_for`
+        gives: ``default_codec_for(acc_type)``, or the func's own ``accumulator_codec``."""
         return cls.from_context(
             ctx,
             store_name,
             key_group,
-            default_codec_for(acc_type),
+            accumulator_codec_for(agg_func, acc_type),
             agg_func,
             key_codec=key_codec,
             migrate=migrate,

@@ -89,6 +89,11 @@ class KeyedFactory:
         index = self._ttl_index
         self._scopes = store.scopes(key_group) if index is None else index.scopes
 
+    @property
+    def key_codec(self) -> Codec[Any] | None:
+        """The primary keys' codec (``None``: keys are ``bytes``)."""
+        return self._key_codec
+
     def cleanup(self, max_entries: int = 1000) -> int:
         """With ``ttl``: remove expired state found in at most ``max_entries`` due entries of
         the expiry index, oldest first, and return how many were visited (0 without ``ttl``).

@@ -6,28 +6,30 @@ Layout, all in the store of the state factory given (give the aggregation a stor
   (:data:`WINDOW_ID`; for :class:`KeyedAggregatingStateFactory`, whose namespaces are names,
   the id in hex, which keeps the order).
 - timers: a :class:`TimerService` on the same store; per window a timer at its last timestamp
-  (firing, ``emit="final"`` only) and one at last timestamp + allowed lateness (cleanup), with
-  the key as timer key and the window id as namespace. With no lateness they are one timer.
+  (the end firing, ``emit="on_end_and_late"`` only) and one at its close, last timestamp +
+  allowed lateness (saturated at the largest timestamp), with the key (encoded by the
+  factory's ``key_codec``, if any) as timer key and the window id as namespace. With no
+  lateness they are one timer.
 - sessions (session windows only): a :class:`KeyedMapStateFactory` in key group
   :data:`SESSIONS_KEY_GROUP`, per key the open sessions' ``start -> end``: the ordered set of
-  Flink's ``MergingWindowSet``.
+  Flink's ``MergingWindowSet``. Open sessions neither overlap nor touch.
 
 Costs per event: for each of its windows one read and one write of the contents and one or two
-timer writes; for session windows also two bounded scans of the key's sessions (the one before
-the event and the one starting within ``gap`` after it: the only neighbours it can bridge) and,
-per merged neighbour, one merge of contents (one get, put and delete), one index delete and one
-or two timer deletes. No event scans all of a key's windows. Firing a window: one read, one
-delete (and one index delete for sessions) beyond the timer's own cost.
+timer writes; for session windows also two bounded scans of the key's sessions (the one
+starting before the event and the one starting within ``gap`` from it: the only neighbours it
+can touch) and, per merged neighbour, one merge of contents (one get, put and delete), one
+index delete and one or two timer deletes. No event scans all of a key's windows. Firing a
+window: one read, one delete (and one index delete for sessions) beyond the timer's own cost.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any, Final, Generic, Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, Final, Generic, Literal, NamedTuple, Protocol, TypeVar, get_args
 
-from fssdk import CorruptStateError
-from fssdk.reserved import SESSIONS_KEY_GROUP
+from fssdk import Context, CorruptStateError
+from fssdk.reserved import MAX_TIME, MIN_TIME, SESSIONS_KEY_GROUP
 from fssdk_advanced.codecs import IntCodec
 from fssdk_advanced.state import (
     KeyedAggregatingStateFactory,
@@ -41,8 +43,16 @@ from fssdk_advanced.windows._assigners import Window, WindowAssigner, check_time
 T = TypeVar("T")
 R = TypeVar("R")
 
+EmitMode = Literal["on_close", "on_end_and_late", "every_update"]
+"""When a window's result goes to ``on_result`` (see :class:`WindowedAggregation`)."""
 
-EmitMode = Literal["final", "current"]
+EMIT_MODES: Final[tuple[EmitMode, ...]] = get_args(EmitMode)
+
+_RENAMED: Final = {
+    "final": "'on_end_and_late' (what 'final' did: at the window's end, then again for each "
+    "late value) or 'on_close' (once, when the window closes: Quix Streams' .final())",
+    "current": "'every_update' (what 'current' did: Quix Streams' .current())",
+}
 
 
 class _SessionIndex(KeyedMapStateFactory[int, int]):
@@ -53,20 +63,30 @@ class _SessionIndex(KeyedMapStateFactory[int, int]):
 
 
 class WindowResult(NamedTuple, Generic[R]):
-    """One emission: the key, the window, and the aggregate of the window's values so far."""
+    """One emission of a window's result.
 
-    key: bytes
+    ``key`` is the stream key (of the factory's ``key_codec`` type, ``bytes`` without one),
+    ``result`` the aggregate of the window's values so far. ``late`` is True when a value that
+    came after the watermark had passed the window's end (accepted within the lateness) caused
+    the emission: an update of a result already emitted. It is False for the window's first
+    firing (at its end, or at its close) and for updates before its end.
+    ``watermark`` is the current watermark (``None`` before the first).
+    """
+
+    key: Any
     window: Window
     result: R
+    late: bool
+    watermark: int | None
 
 
 class _Contents(Protocol):
     """Per (key, window id) contents, over one of the three Keyed factories."""
 
-    def add(self, key: bytes, window_id: bytes, value: Any) -> None: ...
-    def get(self, key: bytes, window_id: bytes) -> tuple[Any, bool]: ...
-    def clear(self, key: bytes, window_id: bytes) -> None: ...
-    def merge(self, key: bytes, target: bytes, sources: list[bytes]) -> None: ...
+    def add(self, key: Any, window_id: bytes, value: Any) -> None: ...
+    def get(self, key: Any, window_id: bytes) -> tuple[Any, bool]: ...
+    def clear(self, key: Any, window_id: bytes) -> None: ...
+    def merge(self, key: Any, target: bytes, sources: list[bytes]) -> None: ...
 
 
 class _Aggregating:
@@ -75,16 +95,16 @@ class _Aggregating:
     def __init__(self, factory: KeyedAggregatingStateFactory[Any, Any, Any]) -> None:
         self.factory = factory
 
-    def add(self, key: bytes, window_id: bytes, value: Any) -> None:
+    def add(self, key: Any, window_id: bytes, value: Any) -> None:
         self.factory.new_aggregating_state(key, window_id.hex()).add(value)
 
-    def get(self, key: bytes, window_id: bytes) -> tuple[Any, bool]:
+    def get(self, key: Any, window_id: bytes) -> tuple[Any, bool]:
         return self.factory.new_aggregating_state(key, window_id.hex()).get()
 
-    def clear(self, key: bytes, window_id: bytes) -> None:
+    def clear(self, key: Any, window_id: bytes) -> None:
         self.factory.new_aggregating_state(key, window_id.hex()).clear()
 
-    def merge(self, key: bytes, target: bytes, sources: list[bytes]) -> None:
+    def merge(self, key: Any, target: bytes, sources: list[bytes]) -> None:
         self.factory.merge_namespaces(key, target.hex(), [source.hex() for source in sources])
 
 
@@ -94,16 +114,16 @@ class _Reducing:
     def __init__(self, factory: KeyedReducingStateFactory[Any]) -> None:
         self.factory = factory
 
-    def add(self, key: bytes, window_id: bytes, value: Any) -> None:
+    def add(self, key: Any, window_id: bytes, value: Any) -> None:
         self.factory.new_reducing_state(key, window_id).add(value)
 
-    def get(self, key: bytes, window_id: bytes) -> tuple[Any, bool]:
+    def get(self, key: Any, window_id: bytes) -> tuple[Any, bool]:
         return self.factory.new_reducing_state(key, window_id).get()
 
-    def clear(self, key: bytes, window_id: bytes) -> None:
+    def clear(self, key: Any, window_id: bytes) -> None:
         self.factory.new_reducing_state(key, window_id).clear()
 
-    def merge(self, key: bytes, target: bytes, sources: list[bytes]) -> None:
+    def merge(self, key: Any, target: bytes, sources: list[bytes]) -> None:
         self.factory.merge_namespaces(key, target, sources)
 
 
@@ -113,17 +133,17 @@ class _Collecting:
     def __init__(self, factory: KeyedListStateFactory[Any]) -> None:
         self.factory = factory
 
-    def add(self, key: bytes, window_id: bytes, value: Any) -> None:
+    def add(self, key: Any, window_id: bytes, value: Any) -> None:
         self.factory.new_keyed_list(key, window_id).add(value)
 
-    def get(self, key: bytes, window_id: bytes) -> tuple[Any, bool]:
+    def get(self, key: Any, window_id: bytes) -> tuple[Any, bool]:
         values = self.factory.new_keyed_list(key, window_id).get()
         return (values, True) if values else (None, False)
 
-    def clear(self, key: bytes, window_id: bytes) -> None:
+    def clear(self, key: Any, window_id: bytes) -> None:
         self.factory.new_keyed_list(key, window_id).clear()
 
-    def merge(self, key: bytes, target: bytes, sources: list[bytes]) -> None:
+    def merge(self, key: Any, target: bytes, sources: list[bytes]) -> None:
         """Append the sources' elements, in window order, to the target; O(their total size)."""
         merged = self.factory.new_keyed_list(key, target)
         for source in sources:
@@ -151,40 +171,50 @@ class WindowedAggregation(Generic[T, R]):
 
     ``state`` keeps each window's contents: a :class:`KeyedAggregatingStateFactory` (results
     are ``get_result`` of the accumulator), a :class:`KeyedReducingStateFactory` (the reduced
-    value) or a :class:`KeyedListStateFactory` (the list of values), created without
-    ``key_codec`` (keys are bytes) in a store used by nothing else.
+    value) or a :class:`KeyedListStateFactory` (the list of values), in a store used by nothing
+    else. Keys are of the factory's ``key_codec`` type, ``bytes`` without one.
 
-    Semantics (Flink's event-time windows with allowed lateness):
+    Semantics (Flink's event-time windows with allowed lateness; a window *closes* when the
+    watermark reaches its last timestamp + ``allowed_lateness``, saturated at ``2**63 - 1``, so
+    any lateness up to ``2**63 - 1`` is taken):
 
-    - :meth:`add` puts a value in every window of its timestamp whose last timestamp plus
-      ``allowed_lateness`` is above the watermark. A value that fits no such window is late:
-      ``add`` returns False and hands it to ``on_late`` (if given); nothing is stored.
-    - ``emit="final"``: a window's result goes to ``on_result`` once the watermark reaches its
-      last timestamp, and again after each later value accepted within the lateness.
-      ``emit="current"``: after every value it takes.
-    - Once the watermark reaches last timestamp + lateness the window's state and bookkeeping
-      are cleared.
-    - Session windows merge when an event's window overlaps open sessions of its key: their
-      contents merge through the state's namespace merge and their timers move to the merged
-      window.
+    - :meth:`add` puts a value in every window of its timestamp that is not closed. A value
+      that fits no such window is late: ``add`` returns False and hands it to
+      ``on_late(ctx, key, timestamp, value)`` (if given); nothing is stored.
+    - ``on_result(ctx, WindowResult)`` receives the results, as ``emit`` says:
+      ``"on_close"``: once per window, when it closes (Quix Streams' ``.final()``, Kafka
+      Streams' ``onWindowClose``); ``"on_end_and_late"`` (the default): when the watermark
+      reaches the window's last timestamp, then again after each late value it takes (Flink's
+      default ``EventTimeTrigger``); ``"every_update"``: after every value it takes (Quix's
+      ``.current()``). With no lateness the first two are the same.
+    - When a window closes its state and bookkeeping are cleared.
+    - Session windows merge when an event's window overlaps or touches open sessions of its
+      key (Flink's ``TimeWindow.intersects``): their contents merge through the state's
+      namespace merge and their timers move to the merged window.
 
-    Call :meth:`advance_watermark` from ``process_watermark``. Costs: see the module docstring.
+    Call :meth:`add` from ``process`` and :meth:`advance_watermark` from
+    ``process_watermark``, with the context they were given: the callbacks receive it, to
+    emit. Costs: see the module docstring.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
     >>> from fssdk_advanced import IntCodec, TumblingWindows
+    >>> ctx = LocalContext(MemoryBackend())
     >>> sums = KeyedReducingStateFactory.from_context(
-    ...     LocalContext(MemoryBackend()), "sums", b"sum", IntCodec(), lambda a, b: a + b)
-    >>> windows = WindowedAggregation(sums, TumblingWindows(10), on_result=print)
-    >>> windows.add(b"k", 3, 1), windows.add(b"k", 12, 5), windows.add(b"k", 7, 2)
+    ...     ctx, "sums", b"sum", IntCodec(), lambda a, b: a + b)
+    >>> windows = WindowedAggregation(
+    ...     sums, TumblingWindows(10), on_result=lambda ctx, fired: print(fired))
+    >>> windows.add(ctx, b"k", 3, 1), windows.add(ctx, b"k", 12, 5), windows.add(ctx, b"k", 7, 2)
     (True, True, True)
-    >>> windows.advance_watermark(9)
-    WindowResult(key=b'k', window=Window(start=0, end=10), result=3)
-    >>> windows.add(b"k", 8, 4)
+    >>> windows.advance_watermark(ctx, 9)
+    WindowResult(key=b'k', window=Window(start=0, end=10), result=3, late=False, watermark=9)
+    >>> windows.add(ctx, b"k", 8, 4)
     False
     """
 
     __slots__ = (
         "_contents",
+        "_decode_key",
+        "_encode_key",
         "_lateness",
         "_on_late",
         "_on_result",
@@ -203,10 +233,10 @@ class WindowedAggregation(Generic[T, R]):
         ),
         assigner: WindowAssigner,
         *,
-        on_result: Callable[[WindowResult[R]], None],
-        on_late: Callable[[bytes, int, T], None] | None = None,
+        on_result: Callable[[Context, WindowResult[R]], None],
+        on_late: Callable[[Context, Any, int, T], None] | None = None,
         allowed_lateness: int = 0,
-        emit: EmitMode = "final",
+        emit: EmitMode = "on_end_and_late",
     ) -> None:
         owner = "WindowedAggregation"
         self._contents = _contents(state)
@@ -226,12 +256,20 @@ class WindowedAggregation(Generic[T, R]):
             )
         if allowed_lateness < 0:
             raise ValueError(f"{owner}: allowed_lateness must be >= 0, got {allowed_lateness}")
-        if emit not in ("final", "current"):
-            raise ValueError(f"{owner}: emit must be 'final' or 'current', got {emit!r}")
+        if emit not in EMIT_MODES:
+            renamed = _RENAMED.get(emit) if isinstance(emit, str) else None
+            hint = f"; for {emit!r} use {renamed}" if renamed else ""
+            raise ValueError(
+                f"{owner}: emit must be one of {', '.join(map(repr, EMIT_MODES))}, "
+                f"got {emit!r}{hint}"
+            )
         store = state.store
+        key_codec = state.key_codec
         self.assigner: Final = assigner
         self.emit: Final = emit
         self.timers: Final = TimerService(store)
+        self._encode_key = None if key_codec is None else key_codec.encode
+        self._decode_key = None if key_codec is None else key_codec.decode
         self._lateness = allowed_lateness
         self._on_result = on_result
         self._on_late = on_late
@@ -244,44 +282,50 @@ class WindowedAggregation(Generic[T, R]):
         """The largest watermark advanced to (``None`` before the first); survives a restart."""
         return self.timers.current_watermark
 
-    def add(self, key: bytes, timestamp: int, value: T) -> bool:
+    def add(self, ctx: Context, key: Any, timestamp: int, value: T) -> bool:
         """Add ``value`` at ``timestamp`` to ``key``'s windows; False if it was late.
 
-        Emits through ``on_result`` when ``emit="current"`` or when a window that already fired
-        takes a late value. A late value goes to ``on_late`` and is not stored.
+        Emits through ``on_result(ctx, ...)`` with ``emit="every_update"``, and with
+        ``emit="on_end_and_late"`` when a window whose end has passed takes the value. A late
+        value goes to ``on_late(ctx, key, timestamp, value)`` and is not stored. The context,
+        key and timestamp are checked before anything is stored: ``TypeError`` for a wrong
+        type, ``ValueError`` for a timestamp whose windows reach outside the signed 64-bit
+        timestamps.
         """
-        if type(key) is not bytes:
-            raise TypeError(f"WindowedAggregation.add: key must be bytes, not {type(key).__name__}")
-        timestamp = check_timestamp(timestamp, "WindowedAggregation.add")
+        operation = "WindowedAggregation.add"
+        _check_context(ctx, operation)
+        key_bytes = self._key_bytes(key, operation)
+        timestamp = check_timestamp(timestamp, operation)
         watermark = self.timers.current_watermark
         if self._sessions is not None:
-            windows = self._merge_session(key, timestamp, watermark)
+            windows = self._merge_session(key, key_bytes, timestamp, watermark, operation)
         else:
-            windows = [
-                window
-                for window in self.assigner.assign(timestamp)
-                if not self._closed(window, watermark)
-            ]
+            assigned = self.assigner.assign(timestamp)
+            _check_range(assigned, timestamp, operation)
+            windows = [window for window in assigned if not self._closed(window, watermark)]
         if not windows:
             if self._on_late is not None:
-                self._on_late(key, timestamp, value)
+                self._on_late(ctx, key, timestamp, value)
             return False
+        emit = self.emit
         for window in windows:
             window_id = window.encode()
             self._contents.add(key, window_id, value)
-            self._register(key, window, window_id)
-            if self.emit == "current" or (
-                watermark is not None and window.max_timestamp <= watermark
-            ):
-                self._emit(key, window, window_id)
+            self._register(key_bytes, window, window_id)
+            ended = watermark is not None and window.max_timestamp <= watermark
+            if emit == "every_update" or (ended and emit == "on_end_and_late"):
+                self._emit(ctx, key, window, window_id, ended)
         return True
 
-    def advance_watermark(self, watermark: int) -> None:
-        """Move event time to ``watermark``: emit the windows it ends, clear those past lateness.
+    def advance_watermark(self, ctx: Context, watermark: int) -> None:
+        """Move event time to ``watermark``: emit the windows it ends or closes, as ``emit``
+        says, and clear those it closes.
 
         Windows fire in (timestamp, key, window) order. Costs per fired window: see the module.
         """
-        lateness = self._lateness
+        _check_context(ctx, "WindowedAggregation.advance_watermark")
+        emit_at_end = self.emit == "on_end_and_late"
+        emit_at_close = self.emit == "on_close"
         for timer in self.timers.advance_watermark(watermark):
             try:
                 window = Window.decode(timer.namespace)
@@ -289,29 +333,62 @@ class WindowedAggregation(Generic[T, R]):
                 raise CorruptStateError(
                     f"store {self.timers.store.name!r}: timer {timer} does not name a window: {exc}"
                 ) from exc
-            if self.emit == "final" and timer.timestamp == window.max_timestamp:
-                self._emit(timer.key, window, timer.namespace)
-            if timer.timestamp == window.max_timestamp + lateness:
-                self._contents.clear(timer.key, timer.namespace)
+            key = self._key_of(timer.key)
+            if emit_at_end and timer.timestamp == window.max_timestamp:
+                self._emit(ctx, key, window, timer.namespace, False)
+            if timer.timestamp == self._close_time(window):
+                if emit_at_close:
+                    self._emit(ctx, key, window, timer.namespace, False)
+                self._contents.clear(key, timer.namespace)
                 if self._sessions is not None:
                     self._sessions.new_keyed_map(timer.key).delete(window.start)
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _closed(self, window: Window, watermark: int | None) -> bool:
-        """True when ``window`` is past its lateness (its state is, or is about to be, gone)."""
-        return watermark is not None and window.max_timestamp + self._lateness <= watermark
+    def _key_bytes(self, key: Any, operation: str) -> bytes:
+        """``key`` as the bytes that name it in timers and sessions (its ``key_codec``'s)."""
+        encode = self._encode_key
+        if encode is None:
+            if type(key) is not bytes:
+                raise TypeError(f"{operation}: key must be bytes, not {type(key).__name__}")
+            return key
+        try:
+            return encode(key)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{operation}: key {key!r} does not encode: {exc}") from exc
 
-    def _emit(self, key: bytes, window: Window, window_id: bytes) -> None:
+    def _key_of(self, key_bytes: bytes) -> Any:
+        """The key a timer names, decoded by the ``key_codec`` (if any)."""
+        decode = self._decode_key
+        if decode is None:
+            return key_bytes
+        try:
+            return decode(key_bytes)
+        except ValueError as exc:
+            raise CorruptStateError(
+                f"store {self.timers.store.name!r}: timer key {key_bytes!r} does not decode: {exc}"
+            ) from exc
+
+    def _close_time(self, window: Window) -> int:
+        """When ``window`` closes: its last timestamp + lateness, saturated at the largest
+        timestamp (as a TTL's expiry is)."""
+        return min(window.max_timestamp + self._lateness, MAX_TIME)
+
+    def _closed(self, window: Window, watermark: int | None) -> bool:
+        """True when ``window`` is closed (its state is, or is about to be, gone)."""
+        return watermark is not None and self._close_time(window) <= watermark
+
+    def _emit(self, ctx: Context, key: Any, window: Window, window_id: bytes, late: bool) -> None:
         result, found = self._contents.get(key, window_id)
         if found:
-            self._on_result(WindowResult(key, window, result))
+            watermark = self.timers.current_watermark
+            self._on_result(ctx, WindowResult(key, window, result, late, watermark))
 
     def _timestamps(self, window: Window) -> tuple[int, ...]:
-        cleanup = window.max_timestamp + self._lateness
-        if self.emit == "final" and self._lateness:
-            return (window.max_timestamp, cleanup)
-        return (cleanup,)
+        close = self._close_time(window)
+        if self.emit == "on_end_and_late" and close != window.max_timestamp:
+            return (window.max_timestamp, close)
+        return (close,)
 
     def _register(self, key: bytes, window: Window, window_id: bytes) -> None:
         watermark = self.timers.current_watermark
@@ -319,34 +396,52 @@ class WindowedAggregation(Generic[T, R]):
             if watermark is None or timestamp > watermark:
                 self.timers.register_event_time_timer(key, window_id, timestamp)
 
-    def _merge_session(self, key: bytes, timestamp: int, watermark: int | None) -> list[Window]:
+    def _merge_session(
+        self, key: Any, key_bytes: bytes, timestamp: int, watermark: int | None, operation: str
+    ) -> list[Window]:
         """The session the event at ``timestamp`` belongs to, after merging the open sessions
-        its window overlaps (at most the one before it and the one starting within the gap);
-        ``[]`` if that session is past its lateness."""
+        its window overlaps or touches (at most the one starting before it and the one
+        starting within the gap from it); ``[]`` if that session is closed."""
         assert self._sessions is not None
-        (new,) = self.assigner.assign(timestamp)
-        sessions = self._sessions.new_keyed_map(key)
-        overlapping = [
-            Window(start, end)
-            for start, end in itertools.islice(sessions.items(end=timestamp + 1, reverse=True), 1)
-            if end > timestamp
-        ]
-        overlapping += [Window(start, end) for start, end in sessions.items(timestamp + 1, new.end)]
-        start = min([new.start, *(window.start for window in overlapping)])
-        end = max([new.end, *(window.end for window in overlapping)])
-        merged = Window(start, end)
-        if not overlapping and self._closed(merged, watermark):
+        assigned = self.assigner.assign(timestamp)
+        _check_range(assigned, timestamp, operation)
+        (new,) = assigned
+        sessions = self._sessions.new_keyed_map(key_bytes)
+        before = itertools.islice(sessions.items(end=timestamp, reverse=True), 1)
+        touching = [Window(*entry) for entry in before if entry[1] >= timestamp]
+        bound = new.end + 1 if new.end < MAX_TIME else None
+        touching += [Window(*entry) for entry in sessions.items(timestamp, bound)]
+        merged = Window(
+            min([new.start, *(window.start for window in touching)]),
+            max([new.end, *(window.end for window in touching)]),
+        )
+        if not touching and self._closed(merged, watermark):
             return []
-        if overlapping != [merged]:
+        if touching != [merged]:
             merged_id = merged.encode()
             sources = []
-            for window in overlapping:
+            for window in touching:
                 window_id = window.encode()
                 sources.append(window_id)
                 sessions.delete(window.start)
                 for at in self._timestamps(window):
-                    self.timers.delete_event_time_timer(key, window_id, at)
+                    self.timers.delete_event_time_timer(key_bytes, window_id, at)
             if sources:
                 self._contents.merge(key, merged_id, sources)
             sessions.put(merged.start, merged.end)
         return [merged]
+
+
+def _check_context(ctx: object, operation: str) -> None:
+    if not isinstance(ctx, Context):
+        raise TypeError(f"{operation}: ctx must be an fssdk.Context, not {type(ctx).__name__}")
+
+
+def _check_range(windows: list[Window], timestamp: int, operation: str) -> None:
+    """``ValueError`` unless ``windows`` (ascending) lie within the signed 64-bit timestamps,
+    checked before anything of the event is stored."""
+    if windows and (windows[0].start < MIN_TIME or windows[-1].end > MAX_TIME):
+        raise ValueError(
+            f"{operation}: timestamp {timestamp} falls in windows {windows[0]}..{windows[-1]} "
+            f"beyond the signed 64-bit timestamps [-2**63, 2**63 - 1]"
+        )

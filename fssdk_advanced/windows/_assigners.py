@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 from typing import Final, NamedTuple
 
+from fssdk.reserved import MAX_TIME, MIN_TIME
 from fssdk_advanced.codecs import IntCodec, TupleCodec
 
 WINDOW_ID: Final = TupleCodec(IntCodec(), IntCodec())
@@ -45,10 +46,28 @@ def _positive(value: object, argument: str, owner: str) -> int:
     return value
 
 
+def _offset(offset: object, period: int, argument: str, owner: str) -> int:
+    """``offset`` normalised into ``[0, period)``; it must satisfy ``abs(offset) < period``.
+
+    A negative offset shifts the windows back, as Flink's ``of(days(1), hours(-8))`` does:
+    ``-8h`` and ``16h`` give the same windows of a day.
+    """
+    if type(offset) is not int:
+        raise TypeError(f"{owner}: offset must be an int, not {type(offset).__name__}")
+    if not -period < offset < period:
+        raise ValueError(
+            f"{owner}: offset must satisfy abs(offset) < {argument}={period}, got {offset}"
+        )
+    return offset % period
+
+
 def check_timestamp(timestamp: object, operation: str) -> int:
-    """``timestamp`` if it is an int; ``TypeError`` naming the operation otherwise."""
+    """``timestamp`` if it is a signed 64-bit int; ``TypeError`` / ``ValueError`` naming the
+    operation otherwise."""
     if type(timestamp) is not int:
         raise TypeError(f"{operation}: timestamp must be an int, not {type(timestamp).__name__}")
+    if not MIN_TIME <= timestamp <= MAX_TIME:
+        raise ValueError(f"{operation}: timestamp must be a signed 64-bit int, got {timestamp}")
     return timestamp
 
 
@@ -68,21 +87,22 @@ class WindowAssigner(abc.ABC):
 class TumblingWindows(WindowAssigner):
     """Fixed, non-overlapping windows of ``size``: ``[offset + k*size, offset + (k+1)*size)``.
 
+    ``offset`` satisfies ``abs(offset) < size`` and is kept normalised into ``[0, size)``: a
+    negative one shifts the windows back (days starting at 16:00 UTC, i.e. midnight UTC+8).
+
     >>> TumblingWindows(300).assign(610)
     [Window(start=600, end=900)]
     >>> TumblingWindows(3600, offset=900).assign(610)
     [Window(start=-2700, end=900)]
+    >>> TumblingWindows(86_400, offset=-28_800)
+    TumblingWindows(size=86400, offset=57600)
     """
 
     __slots__ = ("offset", "size")
 
     def __init__(self, size: int, offset: int = 0) -> None:
         self.size: Final = _positive(size, "size", "TumblingWindows")
-        if type(offset) is not int:
-            raise TypeError(f"TumblingWindows: offset must be an int, not {type(offset).__name__}")
-        if not 0 <= offset < size:
-            raise ValueError(f"TumblingWindows: offset must be in [0, size={size}), got {offset}")
-        self.offset: Final = offset
+        self.offset: Final = _offset(offset, size, "size", "TumblingWindows")
 
     def __repr__(self) -> str:
         return f"TumblingWindows(size={self.size}, offset={self.offset})"
@@ -96,7 +116,8 @@ class TumblingWindows(WindowAssigner):
 
 class SlidingWindows(WindowAssigner):
     """Hopping windows of ``size`` starting every ``slide``: ``size / slide`` (rounded up) per
-    timestamp. ``slide`` must not exceed ``size`` (every timestamp is in some window).
+    timestamp. ``slide`` must not exceed ``size`` (every timestamp is in some window);
+    ``offset`` satisfies ``abs(offset) < slide`` and is kept normalised into ``[0, slide)``.
 
     >>> SlidingWindows(60, 20).assign(65)
     [Window(start=20, end=80), Window(start=40, end=100), Window(start=60, end=120)]
@@ -112,11 +133,7 @@ class SlidingWindows(WindowAssigner):
                 f"SlidingWindows: slide ({slide}) must not exceed size ({size}): timestamps "
                 "between windows would belong to none"
             )
-        if type(offset) is not int:
-            raise TypeError(f"SlidingWindows: offset must be an int, not {type(offset).__name__}")
-        if not 0 <= offset < slide:
-            raise ValueError(f"SlidingWindows: offset must be in [0, slide={slide}), got {offset}")
-        self.offset: Final = offset
+        self.offset: Final = _offset(offset, slide, "slide", "SlidingWindows")
 
     def __repr__(self) -> str:
         return f"SlidingWindows(size={self.size}, slide={self.slide}, offset={self.offset})"

@@ -85,7 +85,7 @@ def expected_sessions(lines: list[str]) -> tuple[list[dict[str, Any]], list[str]
         click = json.loads(line)
         ts, user = click["ts"], click["user"]
         sessions = open_sessions.setdefault(user, [])
-        touching = [s for s in sessions if s["start"] < ts + GAP and ts < s["last"] + GAP]
+        touching = [s for s in sessions if s["start"] <= ts + GAP and ts <= s["last"] + GAP]
         if not touching and watermark is not None and ts + GAP - 1 <= watermark:
             late.append(line)
         else:
@@ -141,6 +141,19 @@ def test_a_larger_gap_gives_fewer_longer_sessions(tmp_path: Path) -> None:
     run(readme_command(tmp_path / "narrow"))
     narrow = (tmp_path / "narrow" / "sessions.jsonl").read_text().splitlines()
     assert 0 < len(wide) < len(narrow)
+
+
+def test_clicks_exactly_a_gap_apart_are_one_session_as_in_flink(tmp_path: Path) -> None:
+    clicks = [{"ts": ts, "user": "u", "page": "/"} for ts in (0, GAP, 4 * GAP, 3 * GAP)]
+    (tmp_path / "clicks.jsonl").write_text("".join(json.dumps(c) + "\n" for c in clicks))
+    cmd = readme_command(tmp_path)
+    cmd[cmd.index("--input") + 1] = str(tmp_path / "clicks.jsonl")
+    run(cmd)
+    emitted = [json.loads(line) for line in (tmp_path / "sessions.jsonl").read_text().splitlines()]
+    assert [(s["start"], s["end"], s["clicks"]) for s in emitted] == [
+        (0, 2 * GAP, 2),
+        (3 * GAP, 5 * GAP, 2),
+    ]
 
 
 def results(out_dir: Path) -> dict[str, object]:
