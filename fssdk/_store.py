@@ -291,6 +291,22 @@ class Store(abc.ABC):
             f"{key_group!r} (scan_keys is not implemented by this backend)",
         )
 
+    def scan_scopes(self, key_group: bytes) -> PyIterator[tuple[bytes, bytes]]:
+        """Stream the ``(key, namespace)`` of every scope holding state in ``key_group``,
+        ascending by key, then namespace.
+
+        As :meth:`scan_keys`: constant memory, the store as of the stream's creation,
+        ``ClosedError`` once the store closes; this default raises ``SDKError`` (code
+        ``STORE_INTERNAL``) for backends that cannot list scopes.
+        """
+        check_bytes(key_group, "key_group", "scan_scopes")
+        self._check_open("scan_scopes")
+        raise SDKError(
+            ErrorCode.STORE_INTERNAL,
+            f"store {self.name!r}: {type(self).__name__} cannot list the scopes of key group "
+            f"{key_group!r} (scan_scopes is not implemented by this backend)",
+        )
+
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         """A handle on one scope that addresses entries by user_key alone.
 
