@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from hypothesis import strategies as st
@@ -31,11 +31,10 @@ from fssdk_advanced.state import (
 from fssdk_advanced.state import _ttl as ttl_module
 from fssdk_advanced.state._ttl import TtlScope
 from fssdk_advanced.time import StateTtl, TimerService
+from tests.support import in_run
 
 #: The type of the ``backend_factory`` fixture (tests/conftest.py).
 BackendFactory = Callable[[], Backend]
-
-R = TypeVar("R")
 
 
 class Clock:
@@ -270,15 +269,6 @@ def test_ttl_argument_is_checked(ctx: LocalContext) -> None:
         ValueState.from_context(ctx, "v", IntCodec(), ttl=10)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="migrate"):
         ValueState.from_context(ctx, "w", IntCodec(), ttl=StateTtl(1), migrate=lambda v: v)
-
-
-def in_run(open_backend: BackendFactory, body: Callable[[LocalContext], R]) -> R:
-    with open_backend() as backend:
-        ctx = LocalContext(backend)
-        try:
-            return body(ctx)
-        finally:
-            ctx.close()
 
 
 def test_changing_ttl_across_a_restart_is_refused(durable_backend_factory: BackendFactory) -> None:
