@@ -28,7 +28,6 @@ after are old.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
 from fssdk import NotInitializedError, Store, StoreScope
@@ -47,9 +46,9 @@ def declared(store: Store, key_group: bytes) -> Identity:
     if identity is None:
         shown = ", ".join(repr(group) for group in sorted(identities)) or "none"
         raise NotInitializedError(
-            f"store {store.name!r} key group {key_group!r}: no state is declared there in this "
-            f"process (declared: {shown}); declare it first, with the codec and migrate= of "
-            "the current code"
+            f"store {store.name!r} key group {key_group!r}: no state is declared there "
+            f"(declared: {shown}); declare it, with the codec and migrate= of the current code, "
+            "before migrating it"
         )
     return identity
 
@@ -58,29 +57,32 @@ def migrate_all(store: Store, key_group: bytes) -> int:
     """Rewrite every value of the state declared at ``key_group`` of ``store`` in its declared
     encoding, then drop ``migrating_from`` and ``history`` from its descriptor (module doc).
 
-    Returns how many entries were rewritten. Costs one seek per scope, one scan per scope and a
+    Returns how many entries were rewritten (none for a priority queue: its elements are its
+    keys, which are never migrated). Costs one seek per scope, one scan per scope and a
     put per rewritten entry; memory does not grow with the state. ``NotInitializedError`` if
     the state is not declared in this process; ``CorruptStateError`` for a value that decodes
     neither way (nothing after it is rewritten, and the descriptor is left as it was).
     """
     identity = declared(store, key_group)
     rewrite = identity.entries
-    if rewrite is None:
-        raise TypeError(
-            f"store {store.name!r} key group {key_group!r}: a {identity.descriptor['kind']} has "
-            "no values to migrate (its elements are its keys, which are never migrated)"
-        )
-    scopes = store.scopes(key_group)
     rewritten = 0
-    for key, namespace in store.scan_scopes(key_group):
-        scope = scopes(key, namespace)
-        with scope.scan() as entries:
-            for user_key, data in entries:
-                new = rewrite(scope, user_key, data)
-                if new != data:
-                    scope.put(user_key, new)
-                    rewritten += 1
+    if rewrite is not None:
+        scopes = store.scopes(key_group)
+        for key, namespace in store.scan_scopes(key_group):
+            rewritten += _rewrite_scope(scopes(key, namespace), rewrite)
     identity.finish(store, key_group)
+    return rewritten
+
+
+def _rewrite_scope(scope: StoreScope, rewrite: Rewrite) -> int:
+    """Rewrite the entries of ``scope`` that are not in the declared encoding; how many."""
+    rewritten = 0
+    with scope.scan() as entries:
+        for user_key, data in entries:
+            new = rewrite(scope, user_key, data)
+            if new != data:
+                scope.put(user_key, new)
+                rewritten += 1
     return rewritten
 
 
@@ -132,7 +134,3 @@ class Migratable:
         O(entries of the state) store operations, streamed; idempotent.
         """
         return migrate_all(self._scope.store, self._scope.key_group)
-
-
-#: The entry point ``fssdk state migrate`` calls: ``(store, key_group) -> entries rewritten``.
-migrate_declared: Final[Callable[[Store, bytes], int]] = migrate_all

@@ -529,9 +529,10 @@ def test_migrate_all_of_a_state_not_declared_in_this_process_names_what_is(
 
 
 def test_a_priority_queue_has_no_values_to_migrate(ctx: LocalContext) -> None:
-    KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
-    with pytest.raises(TypeError, match="no values to migrate"):
-        migrate_all(ctx.get_or_create_store("q"), b"g")
+    queue = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
+    queue.new_keyed_priority_queue(b"k").add(3)
+    assert migrate_all(ctx.get_or_create_store("q"), b"g") == 0
+    assert list(queue.new_keyed_priority_queue(b"k").all()) == [3]
 
 
 class ScopeCountingStore(CountingStore):
