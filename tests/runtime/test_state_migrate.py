@@ -76,26 +76,38 @@ WITH_MIGRATE = V2.replace("MIGRATE", ", migrate=upgrade")
 WITHOUT_MIGRATE = V2.replace("MIGRATE", "")
 
 
-def first_run(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """The operator's first version run over three records: (operator, input, state dir)."""
+def run(operator: Path, lines: str, version: str) -> subprocess.CompletedProcess[str]:
+    """``fssdk run`` of ``version`` of ``operator`` over ``lines``, beside it: state dir
+    ``state``, output ``out``."""
+    operator.write_text(version)
+    source = operator.parent / "in.txt"
+    source.write_text(lines)
+    return run_fssdk(
+        "run", operator, "--input", source, "--output", operator.parent / "out", "--state-dir",
+        operator.parent / "state",
+    )  # fmt: skip
+
+
+def first_run(tmp_path: Path) -> tuple[Path, Path]:
+    """The operator's first version run over three records: (operator, state dir)."""
     operator = tmp_path / "counter.py"
-    operator.write_text(V1)
-    source = tmp_path / "in.txt"
-    source.write_text("ann\nbob\nann\n")
-    state = tmp_path / "state"
-    done = run_fssdk(
-        "run", operator, "--input", source, "--output", tmp_path / "out", "--state-dir", state
-    )
+    done = run(operator, "ann\nbob\nann\n", V1)
     assert done.returncode == 0, done.stderr
-    return operator, source, state
+    return operator, tmp_path / "state"
 
 
 def migrate(
-    operator: Path, state: Path, *extra: str, env: dict[str, str] | None = None
+    operator: Path,
+    state: Path,
+    key_group: str = "users",
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """``fssdk state migrate`` of the operator's version with ``migrate=``."""
+    operator.write_text(WITH_MIGRATE)
     return run_fssdk(
-        "state", "migrate", operator, "--state-dir", state, "--store", "counts", *extra, env=env
-    )
+        "state", "migrate", operator, "--state-dir", state, "--store", "counts",
+        "--key-group", key_group, env=env,
+    )  # fmt: skip
 
 
 def checkpoint_ids(state: Path) -> list[int]:
@@ -105,27 +117,16 @@ def checkpoint_ids(state: Path) -> list[int]:
 
 
 def test_a_migrated_state_dir_resumes_without_migrate(tmp_path: Path) -> None:
-    operator, source, state = first_run(tmp_path)
-    operator.write_text(WITHOUT_MIGRATE)
-    refused = run_fssdk(
-        "run", operator, "--input", source, "--output", tmp_path / "out", "--state-dir", state
-    )
+    operator, state = first_run(tmp_path)
+    refused = run(operator, "ann\nbob\nann\n", WITHOUT_MIGRATE)
     assert refused.returncode == 1
     assert "migrate=" in refused.stderr
-    operator.write_text(WITH_MIGRATE)
-    done = run_fssdk(
-        "state", "migrate", operator, "--state-dir", state, "--store", "counts",
-        "--key-group", "users",
-    )  # fmt: skip
+    done = migrate(operator, state)
     assert done.returncode == 0, done.stderr
     assert "2 entries rewritten" in done.stdout
     assert "wrote checkpoint 2" in done.stdout
     assert checkpoint_ids(state) == [1, 2]
-    operator.write_text(WITHOUT_MIGRATE)
-    source.write_text("ann\nbob\nann\nann\ncid\n")
-    resumed = run_fssdk(
-        "run", operator, "--input", source, "--output", tmp_path / "out", "--state-dir", state
-    )
+    resumed = run(operator, "ann\nbob\nann\nann\ncid\n", WITHOUT_MIGRATE)
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "out").read_text().splitlines() == [
         "ann 1",
@@ -139,19 +140,13 @@ def test_a_migrated_state_dir_resumes_without_migrate(tmp_path: Path) -> None:
 def test_a_migration_that_crashes_midway_leaves_the_state_dir_and_finishes_when_run_again(
     tmp_path: Path,
 ) -> None:
-    operator, source, state = first_run(tmp_path)
-    operator.write_text(WITH_MIGRATE)
-    crashed = migrate(operator, state, "--key-group", "users", env={"CRASH_AT_MIGRATION": "2"})
-    assert crashed.returncode == 9
-    assert checkpoint_ids(state) == [1]
-    done = migrate(operator, state, "--key-group", "users")
+    operator, state = first_run(tmp_path)
+    crashed = migrate(operator, state, env={"CRASH_AT_MIGRATION": "2"})
+    assert (crashed.returncode, checkpoint_ids(state)) == (9, [1])
+    done = migrate(operator, state)
     assert done.returncode == 0, done.stderr
     assert checkpoint_ids(state) == [1, 2]
-    operator.write_text(WITHOUT_MIGRATE)
-    source.write_text("ann\nbob\nann\nbob\n")
-    resumed = run_fssdk(
-        "run", operator, "--input", source, "--output", tmp_path / "out", "--state-dir", state
-    )
+    resumed = run(operator, "ann\nbob\nann\nbob\n", WITHOUT_MIGRATE)
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "out").read_text().splitlines()[-1] == "bob 2 v1"
 
@@ -159,9 +154,8 @@ def test_a_migration_that_crashes_midway_leaves_the_state_dir_and_finishes_when_
 def test_a_failing_migrate_function_is_reported_with_its_frames_and_changes_nothing(
     tmp_path: Path,
 ) -> None:
-    operator, _, state = first_run(tmp_path)
-    operator.write_text(WITH_MIGRATE)
-    failed = migrate(operator, state, "--key-group", "users", env={"FAIL_AT_MIGRATION": "1"})
+    operator, state = first_run(tmp_path)
+    failed = migrate(operator, state, env={"FAIL_AT_MIGRATION": "1"})
     assert failed.returncode == 1
     stderr = failed.stderr
     assert "raised ValueError while migrating store 'counts' key group b'users'" in stderr
@@ -171,15 +165,15 @@ def test_a_failing_migrate_function_is_reported_with_its_frames_and_changes_noth
 
 
 def test_migrate_names_what_is_missing(tmp_path: Path) -> None:
-    operator, _, state = first_run(tmp_path)
+    operator, state = first_run(tmp_path)
     operator.write_text(WITH_MIGRATE)
     no_store = run_fssdk("state", "migrate", operator, "--state-dir", state, "--store", "nope")
     assert no_store.returncode == 2
     assert "no store 'nope' in checkpoint 1 (counts)" in no_store.stderr
-    no_state = migrate(operator, state, "--key-group", "other")
+    no_state = migrate(operator, state, "other")
     assert no_state.returncode == 2
     assert "no state is declared there" in no_state.stderr
     assert "declared: b'users'" in no_state.stderr
-    missing = migrate(operator, tmp_path / "nowhere", "--key-group", "users")
+    missing = migrate(operator, tmp_path / "nowhere")
     assert missing.returncode == 3
     assert checkpoint_ids(state) == [1]
