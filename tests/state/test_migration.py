@@ -230,6 +230,30 @@ def test_an_element_that_does_not_decode_under_the_old_codec_raises_naming_it(
         )
 
 
+def test_a_list_of_a_custom_codec_recorded_without_its_framing_is_refused_not_guessed(
+    reopening_backend_factory: BackendFactory,
+) -> None:
+    legacy = {
+        "format": 1,
+        "kind": "ListState",
+        "codecs": {"value": {"signature": "mod.Fixed4", "schema": {"codec": "mod.Fixed4"}}},
+        "primary_key": None,
+        "ttl": None,
+    }
+
+    def write(ctx: LocalContext) -> None:
+        store = ctx.get_or_create_store("l")
+        store.put(ComplexKey(IDENTITY_KEY_GROUP, b"", b"", b""), json.dumps(legacy).encode())
+        store.put(ComplexKey(b"", b"", b"", b""), b"abcdwxyz")
+
+    in_run(reopening_backend_factory, write)
+    with pytest.raises(StateConflictError, match="does not record how the old ones are"):
+        in_run(
+            reopening_backend_factory,
+            lambda ctx: ListState.from_context(ctx, "l", StringCodec(), migrate=bytes.decode),
+        )
+
+
 # -- the history of older schemas ----------------------------------------------------------------
 
 
