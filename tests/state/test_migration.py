@@ -58,6 +58,25 @@ class Calls:
         return self.convert(old)
 
 
+def legacy_list(codec: dict[str, Any], entry: bytes) -> Callable[[LocalContext], None]:
+    """Writes list ``"l"`` as an older fssdk did: a descriptor without ``fixed_size`` or
+    ``history``, its codec described by ``codec``, and ``entry`` as its elements."""
+
+    def write(ctx: LocalContext) -> None:
+        legacy = {
+            "format": 1,
+            "kind": "ListState",
+            "codecs": {"value": codec},
+            "primary_key": None,
+            "ttl": None,
+        }
+        store = ctx.get_or_create_store("l")
+        store.put(ComplexKey(IDENTITY_KEY_GROUP, b"", b"", b""), json.dumps(legacy).encode())
+        store.put(ComplexKey(b"", b"", b"", b""), entry)
+
+    return write
+
+
 # -- lists whose element framing changes ---------------------------------------------------------
 
 
@@ -233,20 +252,8 @@ def test_an_element_that_does_not_decode_under_the_old_codec_raises_naming_it(
 def test_a_list_of_a_custom_codec_recorded_without_its_framing_is_refused_not_guessed(
     reopening_backend_factory: BackendFactory,
 ) -> None:
-    legacy = {
-        "format": 1,
-        "kind": "ListState",
-        "codecs": {"value": {"signature": "mod.Fixed4", "schema": {"codec": "mod.Fixed4"}}},
-        "primary_key": None,
-        "ttl": None,
-    }
-
-    def write(ctx: LocalContext) -> None:
-        store = ctx.get_or_create_store("l")
-        store.put(ComplexKey(IDENTITY_KEY_GROUP, b"", b"", b""), json.dumps(legacy).encode())
-        store.put(ComplexKey(b"", b"", b"", b""), b"abcdwxyz")
-
-    in_run(reopening_backend_factory, write)
+    codec = {"signature": "mod.Fixed4", "schema": {"codec": "mod.Fixed4"}}
+    in_run(reopening_backend_factory, legacy_list(codec, b"abcdwxyz"))
     with pytest.raises(StateConflictError, match="does not record how the old ones are"):
         in_run(
             reopening_backend_factory,
@@ -340,18 +347,8 @@ def test_migrate_all_clears_the_history_so_a_field_may_come_back_with_another_ty
 def test_a_descriptor_written_without_history_or_framing_still_reads(
     reopening_backend_factory: BackendFactory,
 ) -> None:
-    legacy = {
-        "format": 1,
-        "kind": "ListState",
-        "codecs": {"value": {"signature": "IntCodec()", "schema": {"codec": "int"}}},
-        "primary_key": None,
-        "ttl": None,
-    }
-
-    def write(ctx: LocalContext) -> None:
-        store = ctx.get_or_create_store("l")
-        store.put(ComplexKey(IDENTITY_KEY_GROUP, b"", b"", b""), json.dumps(legacy).encode())
-        store.put(ComplexKey(b"", b"", b"", b""), IntCodec().encode(5) + IntCodec().encode(6))
+    codec = {"signature": "IntCodec()", "schema": {"codec": "int"}}
+    write = legacy_list(codec, IntCodec().encode(5) + IntCodec().encode(6))
 
     def read(ctx: LocalContext) -> tuple[list[str], dict[str, Any]]:
         state = ListState.from_context(ctx, "l", StringCodec(), migrate=str)
