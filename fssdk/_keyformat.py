@@ -155,6 +155,14 @@ class Layout:
         end = physical.index(TERMINATOR, head_length)
         return Layout.unescape(physical[head_length:end])
 
+    @staticmethod
+    def scope_key_of(physical: bytes, head_length: int) -> tuple[bytes, bytes]:
+        """The ``(primary key, namespace)`` of a complex physical key whose group head has that
+        length."""
+        end = physical.index(TERMINATOR, head_length)
+        stop = physical.index(TERMINATOR, end + 2)
+        return Layout.unescape(physical[head_length:end]), Layout.unescape(physical[end + 2 : stop])
+
     # -- entries of a scope ------------------------------------------------------------------
 
     @staticmethod

@@ -285,10 +285,26 @@ class Store(abc.ABC):
         if namespace is not None:
             check_bytes(namespace, "namespace", "scan_keys")
         self._check_open("scan_keys")
-        raise SDKError(
+        raise self._cannot_list("keys", key_group)
+
+    def scan_scopes(self, key_group: bytes) -> PyIterator[tuple[bytes, bytes]]:
+        """Stream the ``(key, namespace)`` of every scope holding state in ``key_group``,
+        ascending by key, then namespace.
+
+        As :meth:`scan_keys`: constant memory, the store as of the stream's creation,
+        ``ClosedError`` once the store closes; this default raises ``SDKError`` (code
+        ``STORE_INTERNAL``) for backends that cannot list scopes.
+        """
+        check_bytes(key_group, "key_group", "scan_scopes")
+        self._check_open("scan_scopes")
+        raise self._cannot_list("scopes", key_group)
+
+    def _cannot_list(self, what: str, key_group: bytes) -> SDKError:
+        """The error of a backend that cannot list the ``what`` (keys, scopes) of a key group."""
+        return SDKError(
             ErrorCode.STORE_INTERNAL,
-            f"store {self.name!r}: {type(self).__name__} cannot list the keys of key group "
-            f"{key_group!r} (scan_keys is not implemented by this backend)",
+            f"store {self.name!r}: {type(self).__name__} cannot list the {what} of key group "
+            f"{key_group!r} (scan_{what} is not implemented by this backend)",
         )
 
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:

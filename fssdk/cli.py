@@ -6,6 +6,7 @@
     fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] --input FILE ...
     fssdk state inspect DIR [--verify] [--store NAME [--key-group KG [--keys] --key K
                         --namespace NS | --simple]]
+    fssdk state migrate OPERATOR --state-dir DIR --store NAME [--key-group KG]
     fssdk build-component -o FILE
 
 Each subcommand is one parser built by its own ``_add_*`` function and one handler function
@@ -33,12 +34,14 @@ from fssdk._errors import SDKError
 from fssdk.flink import _cli as flink_cli
 from fssdk.runtime._checkpoint import StateDir
 from fssdk.runtime._config import build_config
+from fssdk.runtime._inspect import parse_bytes, show_bytes
 from fssdk.runtime._inspect_report import (
     INSPECT_OPTIONS,
     InspectRequest,
     format_size,
     inspect_state_dir,
 )
+from fssdk.runtime._migrate import migrate_state
 from fssdk.runtime._run_errors import (
     OperatorFailedError,
     RunnerError,
@@ -85,9 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(commands, common)
-    state = commands.add_parser("state", help="look at a state directory")
+    state = commands.add_parser("state", help="look at a state directory, finish a migration")
     state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
     _add_state_inspect(state_commands, common)
+    _add_state_migrate(state_commands, common)
     _add_build_component(commands, common)
     return parser
 
@@ -266,6 +270,42 @@ def _add_state_inspect(state_commands: Subcommands, common: argparse.ArgumentPar
     inspect.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
+def _add_state_migrate(state_commands: Subcommands, common: argparse.ArgumentParser) -> None:
+    migrate = state_commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="rewrite one state's values in the encoding the operator declares now",
+        description=(
+            "Finish a migration: restore the newest checkpoint of the state dir, call the "
+            "operator's init() (it declares its states, with their codecs and migrate=), rewrite "
+            "every value of the state in --store/--key-group in the declared encoding, and write "
+            "the next checkpoint, which `fssdk run` resumes. Afterwards the state needs no "
+            "migrate= any more. A crash leaves the state dir as it was: run the same command "
+            "again."
+        ),
+        epilog=(
+            "exit codes: 0 done, 1 the operator raised (init, its migrate function, "
+            "take_checkpoint), 2 usage (no such store, no state declared there), 3 state dir "
+            "(missing, locked, no checkpoint, another operator). See docs/runtime.md."
+        ),
+    )
+    migrate.set_defaults(handler=_migrate)
+    migrate.add_argument(
+        "operator",
+        metavar="OPERATOR",
+        help="the operator that owns the state dir, in the version that declares the new codec",
+    )
+    migrate.add_argument("--state-dir", required=True, metavar="DIR", help="the state directory")
+    migrate.add_argument("--store", required=True, metavar="NAME", help="the state's store name")
+    migrate.add_argument(
+        "--key-group",
+        default="",
+        metavar="KG",
+        help="the state's key group (default '': the non-keyed state of the store); text, or "
+        "hex:...",
+    )
+
+
 def _version() -> str:
     try:
         return metadata.version("fssdk")
@@ -426,6 +466,21 @@ def _run(args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     request = InspectRequest(**{name: getattr(args, name) for name in INSPECT_OPTIONS})
     return inspect_state_dir(request)
+
+
+# -- fssdk state migrate -----------------------------------------------------------------------
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    key_group = parse_bytes(args.key_group, "--key-group")
+    done = migrate_state(args.operator, args.state_dir, args.store, key_group)
+    print(
+        f"fssdk: migrated store {done.store!r} key group {show_bytes(done.key_group)!r} of "
+        f"checkpoint {done.from_checkpoint}: {done.rewritten:,} entries rewritten in "
+        f"{done.seconds:.2f} s; wrote checkpoint {done.checkpoint}, which `fssdk run` resumes "
+        "(the state needs no migrate= any more)"
+    )
+    return 0
 
 
 # -- fssdk build-component ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 
 from fssdk import Store
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
+from fssdk.stores import MemoryStore
 from fssdk.testing import load_profile, register_profiles
 
 # Profiles "ci" (the default) and "thorough" (HYPOTHESIS_PROFILE=thorough): see docs/testing.md.
@@ -48,6 +49,25 @@ def durable_backend_factory(
     if request.node.callspec.params["backend_factory"] == "memory":
         pytest.skip("MemoryBackend keeps nothing once closed")
     return backend_factory
+
+
+@pytest.fixture
+def reopening_backend_factory(
+    request: pytest.FixtureRequest, backend_factory: BackendFactory
+) -> BackendFactory:
+    """``backend_factory`` whose backends all hold the same data, on every backend: for memory,
+    each backend takes over the stores of the last one, which reopen over their entries as new
+    store objects (as a new process sees them)."""
+    if request.node.callspec.params["backend_factory"] != "memory":
+        return backend_factory
+    stores: dict[str, MemoryStore] = {}
+
+    def reopen() -> Backend:
+        backend = MemoryBackend()
+        backend._stores = stores
+        return backend
+
+    return reopen
 
 
 @pytest.fixture

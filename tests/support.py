@@ -1,23 +1,51 @@
-"""Helpers shared by the test packages: the command line, database dumps, a counting store.
+"""Helpers shared by the test packages: the command line, database dumps, a counting store,
+runs over the same data, dataclasses made on the fly.
 
 Fixtures live in ``tests/conftest.py``; what a test calls by name lives here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any, TypeVar
 
 from rocksdict import AccessType, Options, Rdict
 
 from fssdk import ComplexKey, Store
 from fssdk import Iterator as StoreIterator
+from fssdk.runtime import Backend, LocalContext
 
 ROOT = Path(__file__).resolve().parents[1]
+R = TypeVar("R")
+
+
+def in_run(open_backend: Callable[[], Backend], body: Callable[[LocalContext], R]) -> R:
+    """Run ``body`` on a fresh backend over the same data, then close it (a process's life)."""
+    with open_backend() as backend:
+        ctx = LocalContext(backend)
+        try:
+            return body(ctx)
+        finally:
+            ctx.close()
+
+
+def record(name: str = "Point", **fields: Any) -> type:
+    """A dataclass named ``name``; a field is a type or ``(type, default)``."""
+    specs: list[Any] = []
+    for field_name, spec in fields.items():
+        if isinstance(spec, tuple):
+            specs.append((field_name, spec[0], dataclasses.field(default=spec[1])))
+        else:
+            specs.append((field_name, spec))
+    cls = dataclasses.make_dataclass(name, specs)
+    cls.__module__ = __name__
+    return cls
 
 
 def run_fssdk(

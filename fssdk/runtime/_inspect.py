@@ -77,6 +77,7 @@ class KeyGroupStats:
 
     key_group: bytes
     entries: int = 0
+    operands: int = 0
     size: int = 0
     keys: set[bytes] = field(default_factory=set)
     namespaces: set[bytes] = field(default_factory=set)
@@ -222,6 +223,7 @@ def store_stats(snapshot: Snapshot, store: str) -> StoreStats:
         group.namespaces.add(parts[2])
         if LAYOUT.is_operand(physical):
             stats.merge_operands += 1
+            group.operands += 1
         base = LAYOUT.base_of(physical)
         if base != previous_base:
             stats.complex_entries += 1
@@ -277,7 +279,11 @@ class StateView(Protocol):
         """``key`` decoded with the state's key codec."""
 
     def entry(self, user_key: bytes, value: bytes) -> tuple[Any, Any]:
-        """One entry as ``(what addresses it, its value)``, decoded."""
+        """One entry as ``(what addresses it, its value)``, decoded (without expiry stamps)."""
+
+    def expiry(self, user_key: bytes, value: bytes) -> Any:
+        """When the entry's value expires, in the state's TTL unit (a list: per element), or
+        ``None`` for a state without TTL."""
 
 
 #: The entry-point group through which state libraries offer :class:`StateView` s.

@@ -260,34 +260,48 @@ def _dump_json(
 
 
 def _entry_json(view: StateView | None, user_key: bytes, value: bytes) -> dict[str, Any]:
-    """One dumped entry: decoded through ``view`` when there is one (``text``: for tables)."""
+    """One dumped entry: decoded through ``view`` when there is one, with its expiry when the
+    state has a TTL (``text``: for tables)."""
     entry: dict[str, Any] = {"value_bytes": len(value)}
     decoded_key: Any = user_key
     decoded: Any = value
+    expires: Any = None
     if view is not None:
         try:
             shown_key, decoded = view.entry(user_key, value)
+            expires = view.expiry(user_key, value)
         except ValueError as exc:
             entry["error"] = f"does not decode as {view.kind}: {exc}"
+            decoded = value
         else:
             decoded_key = user_key if shown_key is None else shown_key
     entry["key"], entry["value"] = shown_value(decoded_key), shown_value(decoded)
     entry["text"] = [value_text(decoded_key), value_text(decoded)]
+    if expires is not None:
+        entry["expires_at"] = expires
+        entry["text"].append(value_text(expires))
     return entry
 
 
 def _stats_json(stats: StoreStats, views: dict[bytes, StateView] | None) -> dict[str, Any]:
     """A store's counts; with ``views`` (one store asked for), its key groups and their kinds.
 
-    The state library's own key group (its descriptors) is not listed.
+    The libraries' own key groups (:mod:`fssdk.reserved`: descriptors, TTL index, timers, ...)
+    are neither listed nor counted with the user's state: ``library`` counts them.
     """
+    library = [group for group in stats.key_groups.values() if is_reserved(group.key_group)]
     document: dict[str, Any] = {
         "name": stats.name,
         "simple_entries": stats.simple_entries,
-        "complex_entries": stats.complex_entries,
-        "merge_operands": stats.merge_operands,
-        "bytes": stats.size,
-        "key_groups": len(stats.key_groups),
+        "complex_entries": stats.complex_entries - sum(group.entries for group in library),
+        "merge_operands": stats.merge_operands - sum(group.operands for group in library),
+        "bytes": stats.size - sum(group.size for group in library),
+        "key_groups": len(stats.key_groups) - len(library),
+        "library": {
+            "key_groups": len(library),
+            "entries": sum(group.entries for group in library),
+            "bytes": sum(group.size for group in library),
+        },
     }
     if views is not None:
         document["groups"] = [
@@ -344,9 +358,10 @@ def _print_report(report: dict[str, Any]) -> None:
         return
     table = _table(
         f"stores ({report['source']})",
-        ("store", "simple", "complex", "operands", "groups", "bytes"),
+        ("store", "simple", "complex", "operands", "groups", "bytes", "library"),
     )
     for store in report["stores"]:
+        library = store["library"]
         table.add_row(
             Text(store["name"]),
             f"{store['simple_entries']:,}",
@@ -354,8 +369,15 @@ def _print_report(report: dict[str, Any]) -> None:
             f"{store['merge_operands']:,}",
             str(store["key_groups"]),
             format_size(store["bytes"]),
+            f"{library['entries']:,} ({format_size(library['bytes'])})",
         )
     console.print(table)
+    if any(store["library"]["entries"] for store in report["stores"]):
+        console.print(
+            "library: the libraries' own entries (state descriptors, TTL index, timers), not "
+            "counted in the other columns",
+            soft_wrap=True,
+        )
     for store in report["stores"]:
         if store.get("groups"):
             table = _table(
@@ -386,12 +408,15 @@ def _print_dump(console: Console, dump: dict[str, Any]) -> None:
             f"namespace {dump['namespace']!r}"
         )
     console.print(Text(f"{title}: {dump['total']:,} entries"), soft_wrap=True)
+    expiring = any("expires_at" in entry for entry in dump["entries"])
     table = Table()
     table.add_column("key", overflow="fold")
     table.add_column("value", overflow="fold")
+    if expiring:
+        table.add_column("expires at", overflow="fold")
     for entry in dump["entries"]:
-        key, value = entry["text"]
-        table.add_row(Text(key or '""'), Text(value or '""'))
+        cells = [Text(text or '""') for text in entry["text"]]
+        table.add_row(*cells, *([Text("")] * (2 + expiring - len(cells))))
     console.print(table)
     if dump["total"] > len(dump["entries"]):
         console.print(f"... {dump['total'] - len(dump['entries']):,} more (--limit)")

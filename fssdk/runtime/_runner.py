@@ -498,22 +498,7 @@ class _Runner:
         )
 
     def _operator_traceback(self, exc: BaseException) -> str:
-        """``exc``'s stack from its first frame in the operator's file (pytest-style trimming).
-
-        Without such a frame (the driver came from elsewhere), from the first frame outside
-        the runtime.
-        """
-        frames = traceback.extract_tb(exc.__traceback__)
-        source = str(self.operator.source) if self.operator.source is not None else None
-        starts = [i for i, frame in enumerate(frames) if frame.filename == source]
-        if not starts:
-            starts = [
-                i for i, frame in enumerate(frames) if not frame.filename.startswith(_RUNTIME_DIR)
-            ]
-        lines = ["operator traceback (most recent call last):\n"]
-        lines += traceback.format_list(frames[starts[0] :] if starts else frames)
-        lines += traceback.format_exception_only(exc)
-        return "".join(lines).rstrip()
+        return operator_traceback(exc, self.operator)
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -678,6 +663,25 @@ class _Runner:
             self.state.release()
 
 
+def operator_traceback(exc: BaseException, operator: LoadedOperator) -> str:
+    """``exc``'s stack from its first frame in the operator's file (pytest-style trimming).
+
+    Without such a frame (the driver came from elsewhere), from the first frame outside
+    the runtime.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    source = str(operator.source) if operator.source is not None else None
+    starts = [i for i, frame in enumerate(frames) if frame.filename == source]
+    if not starts:
+        starts = [
+            i for i, frame in enumerate(frames) if not frame.filename.startswith(_RUNTIME_DIR)
+        ]
+    lines = ["operator traceback (most recent call last):\n"]
+    lines += traceback.format_list(frames[starts[0] :] if starts else frames)
+    lines += traceback.format_exception_only(exc)
+    return "".join(lines).rstrip()
+
+
 def run_operator(
     operator: str | Driver,
     *,
@@ -732,7 +736,7 @@ def run_operator(
     loaded = (
         load_operator(operator) if isinstance(operator, str) else operator_from_driver(operator)
     )
-    runner = _Runner(loaded, settings, progress, warn or _stderr_warning)
+    runner = _Runner(loaded, settings, progress, warn or stderr_warning)
     try:
         with _stop_signals(runner.on_signal):
             return runner.run()
@@ -756,5 +760,6 @@ def _stop_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[
             signal.signal(number, old)
 
 
-def _stderr_warning(message: str) -> None:
+def stderr_warning(message: str) -> None:
+    """Print ``message`` as a warning on stderr."""
     sys.stderr.write(f"fssdk: warning: {message}\n")

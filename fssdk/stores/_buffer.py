@@ -336,7 +336,16 @@ class WriteBuffer:
         its entries on the table, and (with a namespace) one bounded seek into its scope. The
         table snapshot and the group's buffered writes are taken by this call.
         """
-        head = group.head
+        return _skip_scan(group.head, namespace, *self._listing(group.head))
+
+    def scope_keys(self, group: KeyGroup) -> Generator[tuple[bytes, bytes], None, None]:
+        """The ``(primary key, namespace)`` of every scope with live entries in ``group``,
+        ascending (skip-scan: one seek per scope on the table). Snapshots as :meth:`keys`."""
+        return _skip_scopes(group.head, *self._listing(group.head))
+
+    def _listing(self, head: bytes) -> tuple[Seek, dict[bytes, _Snapshot], list[bytes]]:
+        """A table snapshot's seek over the group with ``head``, and copies of its buffered
+        scopes and of their live keys (sorted): what a listing of the group reads."""
         seek = self.table.seeker(_successor(head))
         frozen = {
             prefix: _Snapshot(scope)
@@ -349,7 +358,7 @@ class WriteBuffer:
             for physical, value in snapshot.entries.items()
             if value is not None
         )
-        return _skip_scan(head, namespace, seek, frozen, live)
+        return seek, frozen, live
 
     # -- flush -------------------------------------------------------------------------------
 
@@ -447,19 +456,34 @@ def _skip_scan(
     live: list[bytes],
 ) -> Generator[bytes, None, None]:
     low = head
-    while True:
-        at = bisect.bisect_left(live, low)
-        candidates = [live[at]] if at < len(live) else []
-        stored = _live_stored(seek, frozen, low, None)
-        if stored is not None:
-            candidates.append(stored)
-        if not candidates:
-            return
-        key = LAYOUT.key_of(min(candidates), len(head))
+    while (found := _first_live(seek, frozen, live, low)) is not None:
+        key = LAYOUT.key_of(found, len(head))
         scope = None if namespace is None else LAYOUT.scope_of(head, key, namespace)
         if scope is None or _scope_live(seek, frozen, scope):
             yield key
         low = _successor(LAYOUT.key_prefix(head, key))
+
+
+def _skip_scopes(
+    head: bytes, seek: Seek, frozen: dict[bytes, _Snapshot], live: list[bytes]
+) -> Generator[tuple[bytes, bytes], None, None]:
+    low = head
+    while (found := _first_live(seek, frozen, live, low)) is not None:
+        key, namespace = LAYOUT.scope_key_of(found, len(head))
+        yield key, namespace
+        low = _successor(LAYOUT.scope_of(head, key, namespace))
+
+
+def _first_live(
+    seek: Seek, frozen: dict[bytes, _Snapshot], live: list[bytes], low: bytes
+) -> bytes | None:
+    """The first live physical key at or after ``low``, buffered or stored."""
+    at = bisect.bisect_left(live, low)
+    candidates = [live[at]] if at < len(live) else []
+    stored = _live_stored(seek, frozen, low, None)
+    if stored is not None:
+        candidates.append(stored)
+    return min(candidates) if candidates else None
 
 
 class _Snapshot:

@@ -193,6 +193,17 @@ class BufferedStore(Store):
             self._failed("scan_keys", key_group, exc)
         return self._guard(keys, "scan_keys")
 
+    def scan_scopes(self, key_group: bytes) -> PyIterator[tuple[bytes, bytes]]:
+        """Stream the ``(key, namespace)`` of the scopes holding state in ``key_group``,
+        ascending: a skip-scan, one seek per scope."""
+        check_bytes(key_group, "key_group", "scan_scopes")
+        self._check_open("scan_scopes")
+        try:
+            scopes = self._buffer.scope_keys(self._buffer.group(key_group))
+        except Exception as exc:
+            self._failed("scan_scopes", key_group, exc)
+        return self._guard(scopes, "scan_scopes")
+
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         if type(key_group) is not bytes:
             self._check_scope_args(key_group, key, namespace, "scope")

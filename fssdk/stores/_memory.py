@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Generator
 from collections.abc import Iterator as PyIterator
+from typing import Any, Generic, TypeVar
 
 from sortedcontainers import SortedDict
 
@@ -20,6 +21,7 @@ from fssdk._store import Iterator, Pair, Store, check_bytes, check_complex_key
 
 _Key = tuple[bytes, bytes, bytes, bytes]
 _Value = bytes | bytearray
+T = TypeVar("T")
 
 
 class _Cursor:
@@ -55,23 +57,61 @@ class _Cursor:
         return key[3], bytes(self._data[key])
 
 
-class _KeyCursor:
-    """Skip-scan of the primary keys of one key group, copied out if the store changes.
+class _Listing(Generic[T]):
+    """Skip-scan of one key group, copied out if the store changes.
 
-    Like :class:`_Cursor`, the store calls ``detach()`` before a write; only then are the keys
-    still to come listed, so an undisturbed listing needs constant memory.
+    Like :class:`_Cursor`, the store calls ``detach()`` before a write; only then are the items
+    still to come listed, so an undisturbed listing needs constant memory. ``_step`` finds the
+    item after ``_last``.
     """
 
-    __slots__ = ("__weakref__", "_data", "_group", "_last", "_namespace", "_rest")
+    __slots__ = ("__weakref__", "_data", "_group", "_last", "_rest")
+
+    def __init__(self, data: SortedDict[_Key, _Value], key_group: bytes) -> None:
+        self._data = data
+        self._group = key_group
+        self._last: T | None = None
+        self._rest: PyIterator[T] | None = None
+
+    def _step(self) -> T | None:
+        raise NotImplementedError
+
+    def detach(self) -> None:
+        if self._rest is None:
+            rest = []
+            while (item := self._step()) is not None:
+                rest.append(item)
+                self._last = item
+            self._rest = iter(rest)
+
+    def close(self) -> None:
+        """End the listing: later steps find nothing."""
+        self._rest = iter(())
+
+    def __iter__(self) -> _Listing[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._rest is not None:
+            return next(self._rest)
+        item = self._step()
+        if item is None:
+            self._rest = iter(())
+            raise StopIteration
+        self._last = item
+        return item
+
+
+class _KeyCursor(_Listing[bytes]):
+    """The primary keys of a key group (holding state in ``namespace``, when given)."""
+
+    __slots__ = ("_namespace",)
 
     def __init__(
         self, data: SortedDict[_Key, _Value], key_group: bytes, namespace: bytes | None
     ) -> None:
-        self._data = data
-        self._group = key_group
+        super().__init__(data, key_group)
         self._namespace = namespace
-        self._last: bytes | None = None
-        self._rest: PyIterator[bytes] | None = None
 
     def _step(self) -> bytes | None:
         group, namespace = self._group, self._namespace
@@ -90,30 +130,24 @@ class _KeyCursor:
                 return key
             low = (group, key + b"\x00", b"", b"")
 
-    def detach(self) -> None:
-        if self._rest is None:
-            rest = []
-            while (key := self._step()) is not None:
-                rest.append(key)
-                self._last = key
-            self._rest = iter(rest)
 
-    def close(self) -> None:
-        """End the listing: later steps find nothing."""
-        self._rest = iter(())
+class _ScopeCursor(_Listing[tuple[bytes, bytes]]):
+    """The ``(key, namespace)`` scopes of a key group."""
 
-    def __iter__(self) -> _KeyCursor:
-        return self
+    __slots__ = ()
 
-    def __next__(self) -> bytes:
-        if self._rest is not None:
-            return next(self._rest)
-        key = self._step()
-        if key is None:
-            self._rest = iter(())
-            raise StopIteration
-        self._last = key
-        return key
+    def _step(self) -> tuple[bytes, bytes] | None:
+        last = self._last
+        # namespace + 00 is the first namespace after it: skip every entry of the scope at once.
+        low = (
+            (self._group, b"", b"", b"")
+            if last is None
+            else (self._group, last[0], last[1] + b"\x00", b"")
+        )
+        found = next(iter(self._data.irange(low)), None)
+        if found is None or found[0] != self._group:
+            return None
+        return found[1], found[2]
 
 
 class MemoryStore(Store):
@@ -130,7 +164,7 @@ class MemoryStore(Store):
         super().__init__(name)
         self._simple: SortedDict[bytes, bytes] = SortedDict()
         self._complex: SortedDict[_Key, _Value] = SortedDict()
-        self._cursors: weakref.WeakSet[_Cursor | _KeyCursor] = weakref.WeakSet()
+        self._cursors: weakref.WeakSet[_Cursor | _Listing[Any]] = weakref.WeakSet()
 
     def _reopened(self) -> MemoryStore:
         """A new, open store over this closed store's entries (a backend reacquiring it)."""
@@ -248,6 +282,15 @@ class MemoryStore(Store):
         self._cursors.add(cursor)
         return self._guard(_keys_of(cursor), "scan_keys")
 
+    def scan_scopes(self, key_group: bytes) -> PyIterator[tuple[bytes, bytes]]:
+        """Stream the ``(key, namespace)`` of the scopes holding state in ``key_group``,
+        ascending: one ``irange`` step per scope, constant memory."""
+        check_bytes(key_group, "key_group", "scan_scopes")
+        self._check_open("scan_scopes")
+        cursor = _ScopeCursor(self._complex, key_group)
+        self._cursors.add(cursor)
+        return self._guard(_keys_of(cursor), "scan_scopes")
+
     def _check(self) -> None:
         """Assert the internal invariants (for stress tests and the conformance machines)."""
         for simple_key, simple_value in self._simple.items():
@@ -259,7 +302,7 @@ class MemoryStore(Store):
             assert type(value) in (bytes, bytearray)
 
 
-def _keys_of(cursor: _KeyCursor) -> Generator[bytes, None, None]:
+def _keys_of(cursor: _Listing[T]) -> Generator[T, None, None]:
     """A closable generator over ``cursor`` (closing it ends the listing)."""
     try:
         yield from cursor

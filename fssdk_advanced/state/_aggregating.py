@@ -18,6 +18,7 @@ from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
 from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._migration import Migratable
 from fssdk_advanced.state._values import ScopedCodec
 from fssdk_advanced.time import StateTtl
 
@@ -94,7 +95,7 @@ def _check_func(agg_func: object, owner: str) -> None:
         )
 
 
-class Folding(Generic[T, ACC, R]):
+class Folding(Migratable, Generic[T, ACC, R]):
     """Values folded into one stored accumulator by an :class:`AggregateFunc`.
 
     The one implementation behind :class:`AggregatingState` and :class:`ReducingState` (whose

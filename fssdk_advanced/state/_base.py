@@ -116,10 +116,14 @@ def values_of(
     ttl: StateTtl | None = None,
 ) -> ScopedCodec[Any]:
     """The value helper of ``role``: stamping with ``ttl``, else reading old values through
-    ``migrate`` when given, else the plain helper."""
+    ``migrate`` when given, else the plain helper. ``identity`` learns from it how its entries
+    (one value each) are rewritten by ``migrate_all``; a list replaces that with its own."""
     if ttl is not None:
-        return TtlCodec(codec, what, ttl)
-    return scoped_codec(codec, what, migrate, identity.old_decoder(role))
+        values: ScopedCodec[Any] = TtlCodec(codec, what, ttl)
+    else:
+        values = scoped_codec(codec, what, migrate, identity.old_decoder(role))
+    identity.entries = values.reencode
+    return values
 
 
 def ordered_default(tp: object, argument: str, owner: str) -> Codec[Any]:

@@ -7,16 +7,25 @@ it works on any Store (RocksDB, the engines' stores) and outlives the process:
 - where: complex key ``(IDENTITY_KEY_GROUP, key_group, b"", b"")``. Key groups reserved by
   :mod:`fssdk.reserved` belong to the libraries; the state constructors refuse them, so a
   user's state never lands there and a factory's ``keys()`` never lists a descriptor.
-- what: UTF-8 JSON ``{"format": 1, "kind": ..., "codecs": {role: {"signature", "schema"}},
-  "primary_key": {...} | null, "ttl": null}``, plus ``"migrating_from": {role: ...}`` while
-  values written under an incompatible older codec may remain.
+- what: UTF-8 JSON ``{"format": 1, "kind": ..., "codecs": {role: {"signature", "schema",
+  "fixed_size"}}, "primary_key": {...} | null, "ttl": null}``, plus what older values may still
+  hold: ``"migrating_from": {role: entry}`` while values written under an incompatible older
+  codec may remain, ``"history": {role: [entry, ...]}`` (oldest first) for the older schemas a
+  compatible change left in place (it never rewrites values), and ``"reframing"`` while a list's
+  elements are rewritten into another framing (:mod:`._migration`). Descriptors written before
+  ``fixed_size`` and ``history`` existed read as having no history.
 
 A later declaration (same process or a new run over the same data) is compared with it: another
 kind is refused; for each codec role, :func:`schema_change` says whether the new codec reads the
-bytes written under the old schema. A compatible change rewrites the descriptor; an incompatible
-one raises :class:`fssdk.StateConflictError` naming both declarations, unless the role holds
-values and the state is given ``migrate=``. Cost: one read per identity per store object (the
-in-process registry remembers it), plus one write when the descriptor changes. Nothing per record.
+bytes written under the declared schema *and* under every schema of its history and
+``migrating_from``. (A field removed in one run and added back with another type in a later one
+is refused: values of the first run still hold it with the old type.) A compatible change
+rewrites the descriptor; an incompatible one raises :class:`fssdk.StateConflictError` naming both
+declarations, unless the role holds values and the state is given ``migrate=``.
+:func:`~fssdk_advanced.state._migration.migrate_all` rewrites every value and then drops
+``migrating_from`` and ``history`` (:meth:`Identity.finish`). Cost: one read per identity per
+store object (the in-process registry remembers it), plus one write when the descriptor changes.
+Nothing per record.
 
 The in-process registry (keyed weakly by store) also holds an object shared by every handle of an
 identity (the priority queue keeps its sequence numbers and head cursors there).
@@ -29,7 +38,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from fssdk import ComplexKey, CorruptStateError, StateConflictError, Store
+from fssdk import ComplexKey, CorruptStateError, StateConflictError, Store, StoreScope
 from fssdk.reserved import IDENTITY_KEY_GROUP
 from fssdk_advanced.codecs import (
     BoolCodec,
@@ -53,6 +62,10 @@ FORMAT_VERSION: Final = 1
 VALUE_ROLES: Final = frozenset({"value", "accumulator"})
 PRIMARY_KEY: Final = "primary_key"
 
+#: Kinds whose entries hold several elements of one role back to back, framed by the codec's
+#: ``fixed_size`` (ListState): a change of framing is migrated in one pass at declaration.
+FRAMED_KINDS: Final = {"ListState": "value"}
+
 #: Codecs rebuilt from a stored signature, by class name; untyped, so old shapes still read.
 _PLAIN_CODECS: Final[dict[str, Callable[[], Codec[Any]]]] = {
     "MsgpackCodec": MsgpackCodec,
@@ -71,8 +84,24 @@ def descriptor_key(key_group: bytes) -> ComplexKey:
 
 
 def describe_codec(codec: object) -> dict[str, Any]:
-    """The descriptor entry of one codec: its signature and its schema."""
-    return {"signature": codec_signature(codec), "schema": codec_schema(codec)}
+    """The descriptor entry of one codec: its signature, its schema and its ``fixed_size``
+    (how a list frames its elements)."""
+    return {
+        "signature": codec_signature(codec),
+        "schema": codec_schema(codec),
+        "fixed_size": getattr(codec, "fixed_size", None),
+    }
+
+
+def framing(entry: Mapping[str, Any]) -> int | str | None:
+    """The ``fixed_size`` of the codec a descriptor entry describes (``None``: its list
+    elements are length-prefixed), or ``"unknown"`` for an entry written before descriptors
+    recorded it, of a codec :func:`plain_codec` cannot rebuild."""
+    if "fixed_size" in entry:
+        size: int | None = entry["fixed_size"]
+        return size
+    codec = plain_codec(entry["signature"])
+    return "unknown" if codec is None else codec.fixed_size
 
 
 def make_descriptor(
@@ -151,21 +180,68 @@ def plain_decoder(signature: str) -> Callable[[bytes], Any]:
 
 class Identity:
     """One declared identity: its descriptor, what older schemas its values may still have, and
-    the object its handles share."""
+    the object its handles share.
 
-    __slots__ = ("descriptor", "migrating_from", "shared")
+    ``migrating_from`` (role -> codec entry): the oldest incompatible schema values may still
+    have, read through ``migrate=``. ``history`` (role -> entries): the older compatible schemas
+    values may still have, which a later declaration must also read. ``reframing``: set while
+    a list's elements are rewritten from another framing (:mod:`._migration`). ``entries``: how
+    the state's handles rewrite one stored entry in the declared encoding (set by the state
+    type, for :func:`fssdk_advanced.state._migration.migrate_all`).
+    """
+
+    __slots__ = ("descriptor", "entries", "history", "migrating_from", "reframing", "shared")
 
     def __init__(
-        self, descriptor: dict[str, Any], migrating_from: dict[str, Any], shared: Any
+        self,
+        descriptor: dict[str, Any],
+        migrating_from: dict[str, Any],
+        shared: Any,
+        *,
+        history: dict[str, list[dict[str, Any]]] | None = None,
+        reframing: dict[str, Any] | None = None,
     ) -> None:
         self.descriptor: Final = descriptor
         self.migrating_from: Final = migrating_from
+        self.history: Final = history if history is not None else {}
+        self.reframing = reframing
         self.shared: Final = shared
+        self.entries: Rewrite | None = None
 
     def old_decoder(self, role: str) -> Callable[[bytes], Any]:
         """How ``migrate=`` reads the old bytes of ``role``: by the oldest schema still pending."""
         entry = self.migrating_from.get(role) or self.descriptor["codecs"][role]
         return plain_decoder(entry["signature"])
+
+    def record(self) -> dict[str, Any]:
+        """What is stored for this identity: its descriptor and what older values may hold."""
+        record = dict(self.descriptor)
+        if self.migrating_from:
+            record["migrating_from"] = dict(self.migrating_from)
+        if any(self.history.values()):
+            record["history"] = {role: list(e) for role, e in self.history.items() if e}
+        if self.reframing is not None:
+            record["reframing"] = dict(self.reframing)
+        return record
+
+    def write(self, store: Store, key_group: bytes) -> None:
+        """Store :meth:`record` (one put)."""
+        data = json.dumps(self.record(), sort_keys=True).encode("utf-8")
+        store.put(descriptor_key(key_group), data)
+
+    def finish(self, store: Store, key_group: bytes) -> None:
+        """Record that every value is in the declared encoding: no ``migrating_from``, no
+        ``history``, no ``reframing`` any more (one put). Later declarations need no
+        ``migrate=`` and compare with the declared schemas only."""
+        self.migrating_from.clear()
+        self.history.clear()
+        self.reframing = None
+        self.write(store, key_group)
+
+
+#: How one stored entry is rewritten in a state's declared encoding:
+#: ``(scope, user_key, data) -> data`` (the same bytes when nothing changes).
+Rewrite = Callable[[StoreScope, bytes, bytes], bytes]
 
 
 _REGISTRY: Final[weakref.WeakKeyDictionary[Store, dict[bytes, Identity]]] = (
@@ -203,64 +279,124 @@ def _read(store: Store, key_group: bytes) -> dict[str, Any] | None:
     return descriptor
 
 
-def _reconcile(
-    store: Store,
-    key_group: bytes,
-    stored: dict[str, Any],
-    new: dict[str, Any],
-    migrate: bool,
-) -> dict[str, Any]:
-    """The ``migrating_from`` of ``new`` over ``stored``; raises when they do not agree."""
-    if stored.get("kind") != new["kind"]:
-        raise _conflict(store, key_group, stored, new, "another kind of state")
-    old_primary, new_primary = stored.get(PRIMARY_KEY), new[PRIMARY_KEY]
-    if (old_primary is None) != (new_primary is None) or (
-        old_primary is not None
-        and schema_change(old_primary["schema"], new_primary["schema"]) is not None
-    ):
-        raise _conflict(store, key_group, stored, new, "primary keys are encoded another way")
-    if stored.get("ttl") != new["ttl"]:
-        raise _conflict(
-            store,
-            key_group,
-            stored,
+class _Reconcile:
+    """A declaration ``new`` compared with the ``stored`` record of ``(store, key_group)``:
+    :meth:`identity` is what older values may hold under it, or raises when they disagree."""
+
+    def __init__(
+        self,
+        store: Store,
+        key_group: bytes,
+        stored: dict[str, Any],
+        new: dict[str, Any],
+        migrate: bool,
+    ) -> None:
+        self.store = store
+        self.key_group = key_group
+        self.stored = stored
+        self.new = new
+        self.migrate = migrate
+
+    def conflict(self, why: str) -> StateConflictError:
+        return _conflict(self.store, self.key_group, self.stored, self.new, why)
+
+    def identity(self) -> Identity:
+        """The identity of ``new`` (its ``shared`` object is filled in by the caller)."""
+        stored, new = self.stored, self.new
+        if stored.get("kind") != new["kind"]:
+            raise self.conflict("another kind of state")
+        old_primary, new_primary = stored.get(PRIMARY_KEY), new[PRIMARY_KEY]
+        if (old_primary is None) != (new_primary is None) or (
+            old_primary is not None
+            and schema_change(old_primary["schema"], new_primary["schema"]) is not None
+        ):
+            raise self.conflict("primary keys are encoded another way")
+        if stored.get("ttl") != new["ttl"]:
+            raise self.conflict(
+                "its TTL differs (stamped and unstamped values cannot be told apart; use a new "
+                "key group or store for the new TTL)"
+            )
+        if set(stored["codecs"]) != set(new["codecs"]):
+            raise self.conflict("other codec roles")
+        reframing: dict[str, Any] | None = stored.get("reframing")
+        if reframing is not None and stored["codecs"] != new["codecs"]:
+            raise self.conflict(
+                f"the rewrite of its elements into {shown(stored)} was interrupted; declare it "
+                "that way again (with migrate=) to finish it, then change it"
+            )
+        history = stored.get("history") or {}
+        identity = Identity(
             new,
-            "its TTL differs (stamped and unstamped values cannot be told apart; use a new key "
-            "group or store for the new TTL)",
+            dict(stored.get("migrating_from") or {}),
+            None,
+            history={role: list(entries) for role, entries in history.items()},
+            reframing=reframing,
         )
-    old_codecs: dict[str, Any] = stored["codecs"]
-    if set(old_codecs) != set(new["codecs"]):
-        raise _conflict(store, key_group, stored, new, "other codec roles")
-    pending: dict[str, Any] = dict(stored.get("migrating_from") or {})
-    for role, entry in new["codecs"].items():
-        reasons = [
-            reason
-            for old in (old_codecs[role], pending.get(role))
-            if old is not None
-            for reason in [schema_change(old["schema"], entry["schema"])]
-            if reason is not None
+        for role, entry in new["codecs"].items():
+            self._role(identity, role, entry)
+        return identity
+
+    def _role(self, identity: Identity, role: str, entry: dict[str, Any]) -> None:
+        """Fold the declaration of ``role`` as ``entry`` into ``identity``."""
+        pending, history = identity.migrating_from, identity.history
+        current = self.stored["codecs"][role]
+        older = [current, *history.get(role, ()), *([pending[role]] if role in pending else [])]
+        for old in older:
+            reason = schema_change(old["schema"], entry["schema"])
+            if reason is None:
+                continue
+            if old is not current:
+                reason += (
+                    f" (values written under the earlier {old['signature']} may still hold "
+                    "it, as a compatible change never rewrites them)"
+                )
+            if role not in VALUE_ROLES:
+                raise self.conflict(
+                    f"{role}: {reason} (the {role} order would change; it cannot be migrated)"
+                )
+            if not self.migrate:
+                raise self.conflict(
+                    f"{role}: {reason}; pass migrate= (old value -> new value) to read the old "
+                    "values, or first rewrite every value in the schema declared now "
+                    "(migrate_all(), or `fssdk state migrate`) so that no older one remains"
+                )
+            if FRAMED_KINDS.get(self.new["kind"]) == role and identity.reframing is None:
+                identity.reframing = self._reframing(role, entry)
+            pending.setdefault(role, current)
+            break
+        kept = [
+            old
+            for old in [*history.get(role, ()), current]
+            if old["schema"] != entry["schema"] and old is not pending.get(role)
         ]
-        if not reasons:
-            continue
-        if role not in VALUE_ROLES:
-            raise _conflict(
-                store,
-                key_group,
-                stored,
-                new,
-                f"{role}: {reasons[0]} (the {role} order would change; it cannot be migrated)",
+        history[role] = [
+            old for i, old in enumerate(kept) if all(o["schema"] != old["schema"] for o in kept[:i])
+        ]
+
+    def _reframing(self, role: str, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """What :mod:`._migration` needs to rewrite the elements of ``role`` of a list whose
+        framing changes with ``entry`` (``None``: it does not); raises when that cannot be done.
+        """
+        old_size = framing(self.stored["codecs"][role])
+        if old_size == entry["fixed_size"]:
+            return None
+        if old_size == "unknown":
+            raise self.conflict(
+                f"{role}: its elements may be framed another way, and its descriptor (written "
+                "by an older fssdk) does not record how the old ones are"
             )
-        if not migrate:
-            raise _conflict(
-                store,
-                key_group,
-                stored,
-                new,
-                f"{role}: {reasons[0]}; pass migrate= (old value -> new value) to read the old "
-                "values",
+        if role in (self.stored.get("migrating_from") or {}):
+            raise self.conflict(
+                f"{role}: its elements would be framed another way ({_framed(old_size)} to "
+                f"{_framed(entry['fixed_size'])}) while elements of an earlier migration may "
+                "remain; finish that one first (migrate_all(), or `fssdk state migrate`, under "
+                "the current declaration), then change the codec"
             )
-        pending.setdefault(role, old_codecs[role])
-    return pending
+        return {"role": role, "fixed_size": old_size, "scope": None, "old": None}
+
+
+def _framed(size: object) -> str:
+    return "length-prefixed" if size is None else f"{size} bytes each"
 
 
 def declare(
@@ -290,12 +426,18 @@ def declare(
             raise _conflict(store, key_group, known.descriptor, new, "declared differently")
         return known
     stored = _read(store, key_group)
-    pending: dict[str, Any] = {}
+    identity = Identity(new, {}, None)
     if stored is not None:
-        pending = _reconcile(store, key_group, stored, new, migrate)
-    record = dict(new, migrating_from=pending) if pending else new
-    if record != stored:
-        store.put(descriptor_key(key_group), json.dumps(record, sort_keys=True).encode("utf-8"))
-    identity = Identity(new, pending, make_shared() if make_shared is not None else None)
+        identity = _Reconcile(store, key_group, stored, new, migrate).identity()
+    if identity.record() != stored:
+        identity.write(store, key_group)
+    if make_shared is not None:
+        identity = Identity(
+            new,
+            identity.migrating_from,
+            make_shared(),
+            history=identity.history,
+            reframing=identity.reframing,
+        )
     identities[key_group] = identity
     return identity

@@ -21,6 +21,7 @@ from fssdk_advanced.state._base import (
     values_of,
 )
 from fssdk_advanced.state._identity import Identity, declare
+from fssdk_advanced.state._migration import migrate_all
 from fssdk_advanced.state._ttl import Sweep, TtlIndex, sweep_value
 from fssdk_advanced.state._values import ScopedCodec
 from fssdk_advanced.time import StateTtl
@@ -104,6 +105,17 @@ class KeyedFactory:
         if self._ttl_index is None:
             return 0
         return self._ttl_index.cleanup(max_entries)
+
+    def migrate_all(self) -> int:
+        """Rewrite every value of this state (every key and namespace) in the encoding declared
+        now, then record that no older one remains, so that later runs need no ``migrate=``
+        (docs/state.md, schema evolution). Returns how many entries were rewritten.
+
+        Streamed over the key group's scopes: one seek and one scan per scope, a put per entry
+        rewritten, memory independent of the state's size. Idempotent: after a crash, run it
+        again.
+        """
+        return migrate_all(self.store, self._key_group)
 
     def _value_helper(
         self, role: str, codec: Codec[Any], what: str, migrate: Callable[[Any], Any] | None

@@ -17,8 +17,10 @@ from fssdk import Context, Store, StoreScope
 from fssdk_advanced.codecs import Codec, codec_signature, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
+from fssdk_advanced.state._identity import Identity
 from fssdk_advanced.state._keyed import KeyedFactory
-from fssdk_advanced.state._values import ScopedCodec, corrupt
+from fssdk_advanced.state._migration import Migratable, reframe
+from fssdk_advanced.state._values import MigratingCodec, ScopedCodec, corrupt
 from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
@@ -58,7 +60,7 @@ def _size_error(codec: Codec[Any], value: object, data: bytes) -> ValueError:
     )
 
 
-class ListState(Generic[T]):
+class ListState(Migratable, Generic[T]):
     """A list of ``T`` in one scope; ``get()`` is ``[]`` until something is added.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -106,7 +108,9 @@ class ListState(Generic[T]):
             ttl=ttl,
             sweep=sweep_list(_stamped_size(codec)),
         )
-        return cls(scope, values_of(identity, "value", codec, WHAT, migrate, ttl=ttl))
+        values = values_of(identity, "value", codec, WHAT, migrate, ttl=ttl)
+        bind_frames(identity, scope.store, scope.key_group, values)
+        return cls(scope, values)
 
     @overload
     @classmethod
@@ -194,10 +198,7 @@ class ListState(Generic[T]):
         data = self._scope.get(EMPTY)
         if not data:
             return []
-        try:
-            frames = split_frames(data, self._codec.fixed_size)
-        except FrameError as exc:
-            raise corrupt(self._scope, EMPTY, f"{WHAT} #{exc.index} does not decode", exc) from exc
+        frames = _frames(self._scope, EMPTY, data, self._codec.fixed_size)
         elements, rewrite = self._values.decode_all(self._scope, EMPTY, frames)
         if rewrite is not None:
             data = frame_all(rewrite, self._codec.fixed_size)
@@ -210,6 +211,45 @@ class ListState(Generic[T]):
     def clear(self) -> None:
         """Remove every element. One delete."""
         self._scope.delete(EMPTY)
+
+
+def bind_frames(
+    identity: Identity, store: Store, key_group: bytes, values: ScopedCodec[Any]
+) -> None:
+    """Tell ``identity`` how its entries are rewritten (element by element, for
+    ``migrate_all``), and rewrite them now if their framing changes (:func:`reframe`)."""
+    size = values.codec.fixed_size
+
+    def rewrite(scope: StoreScope, user_key: bytes, data: bytes) -> bytes:
+        parts = _frames(scope, user_key, data, size)
+        return frame_all([values.reencode(scope, user_key, part) for part in parts], size)
+
+    identity.entries = rewrite
+    progress = identity.reframing
+    if progress is None:
+        return
+    assert isinstance(values, MigratingCodec)
+    old_size: int | None = progress["fixed_size"]
+
+    def reframed(scope: StoreScope, user_key: bytes, data: bytes) -> bytes:
+        parts = _frames(scope, user_key, data, old_size)
+        return frame_all(
+            [
+                values.encode(values.from_old(scope, user_key, part, f"{WHAT} #{index}"))
+                for index, part in enumerate(parts)
+            ],
+            size,
+        )
+
+    reframe(store, key_group, identity, reframed)
+
+
+def _frames(scope: StoreScope, user_key: bytes, data: bytes, size: int | None) -> list[bytes]:
+    """:func:`split_frames`, a cut-off frame raised as ``CorruptStateError``."""
+    try:
+        return split_frames(data, size)
+    except FrameError as exc:
+        raise corrupt(scope, user_key, f"{WHAT} #{exc.index} does not decode", exc) from exc
 
 
 class FrameError(ValueError):
@@ -310,6 +350,7 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
             sweep=sweep_list(_stamped_size(codec)),
         )
         self._values: ScopedCodec[T] = self._value_helper("value", codec, WHAT, migrate)
+        bind_frames(self._identity, store, key_group, self._values)
 
     @classmethod
     def from_context(

@@ -24,6 +24,7 @@ from fssdk_advanced.state._base import (
     values_of,
 )
 from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._migration import Migratable
 from fssdk_advanced.state._values import ScopedCodec
 from fssdk_advanced.time import StateTtl
 
@@ -44,7 +45,7 @@ def _roles(key_codec: object, value_codec: object) -> dict[str, object]:
     return {"key": key_codec, "value": value_codec}
 
 
-class MapState(Generic[K, V]):
+class MapState(Migratable, Generic[K, V]):
     """A map from ``K`` (ordered codec) to ``V`` in one scope, iterated in key order.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend

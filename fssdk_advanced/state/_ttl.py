@@ -92,12 +92,13 @@ class TtlCodec(ScopedCodec[T]):
     found and, with ``on_read_and_write``, a put for each live one.
     """
 
-    __slots__ = ("_inner", "_now", "_returns_expired", "_update_on_read", "ttl")
+    __slots__ = ("_inner", "_inner_encode", "_now", "_returns_expired", "_update_on_read", "ttl")
 
     def __init__(self, codec: Codec[T], what: str, ttl: StateTtl) -> None:
         super().__init__(_Stamped(codec, ttl), what)
         self.ttl: Final = ttl
         self._inner = codec.decode
+        self._inner_encode = codec.encode
         self._now = ttl.now
         self._returns_expired = ttl.returns_expired
         self._update_on_read = ttl.update_on_read
@@ -113,6 +114,11 @@ class TtlCodec(ScopedCodec[T]):
 
     def decode(self, scope: StoreScope, user_key: bytes, data: bytes) -> T:
         return self._open(scope, user_key, data, self.what)[1]
+
+    def reencode(self, scope: StoreScope, user_key: bytes, data: bytes) -> bytes:
+        """``data`` with its value encoded again under the same expiry stamp."""
+        value = self._open(scope, user_key, data, self.what)[1]
+        return data[:STAMP_SIZE] + self._inner_encode(value)
 
     def get(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
         return self._get(scope, user_key, self._returns_expired)

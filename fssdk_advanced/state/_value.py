@@ -14,6 +14,7 @@ from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
 from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._migration import Migratable
 from fssdk_advanced.state._values import ScopedCodec
 from fssdk_advanced.time import StateTtl
 
@@ -23,7 +24,7 @@ KIND: Final = "ValueState"
 WHAT: Final = "value"
 
 
-class ValueState(Generic[T]):
+class ValueState(Migratable, Generic[T]):
     """A single value of type ``T`` in one scope; ``(None, False)`` until it is set.
 
     Build it with :meth:`from_context` (non-keyed) or from a :class:`KeyedValueStateFactory`

@@ -108,6 +108,15 @@ class ScopedCodec(Generic[T]):
                 out.append(self._read_old(scope, user_key, part, exc, f"{self.what} #{index}"))
         return out, [self.encode(value) for value in out]
 
+    def reencode(self, scope: StoreScope, user_key: bytes, data: bytes) -> bytes:
+        """``data`` (one stored value) in the declared encoding: decoded (an old value through
+        ``migrate=``) and encoded again. Nothing is written: the caller owns the entry."""
+        try:
+            value = self._decode(data)
+        except ValueError as exc:
+            value = self._read_old(scope, user_key, data, exc, self.what)
+        return self.encode(value)
+
     def decode_pairs(
         self, scope: StoreScope, scan: StoreIterator, keys: ScopedCodec[K]
     ) -> Iterator[tuple[K, T]]:
@@ -189,6 +198,15 @@ class MigratingCodec(ScopedCodec[T]):
             raise corrupt(
                 scope, user_key, f"{what} decodes neither now ({exc}) nor as before", old_exc
             ) from old_exc
+        return self._migrate(old)
+
+    def from_old(self, scope: StoreScope, user_key: bytes, data: bytes, what: str) -> T:
+        """The value of ``data``, known to be written under the old codec: read as before, then
+        migrated. ``CorruptStateError`` when it does not decode that way."""
+        try:
+            old = self._old_decode(data)
+        except ValueError as exc:
+            raise corrupt(scope, user_key, f"{what} does not decode as before", exc) from exc
         return self._migrate(old)
 
 

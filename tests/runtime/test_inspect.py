@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,116 @@ def _tuple_key(text: str, number: int) -> str:
     from fssdk_advanced import IntCodec, StringCodec, TupleCodec
 
     return TupleCodec(StringCodec(), IntCodec()).encode((text, number)).hex()
+
+
+# -- TTL'd state, and the libraries' own key groups ---------------------------------------------
+
+DAY = 86_400_000
+
+TTL_OPERATOR = """
+import fssdk
+from fssdk_advanced import (
+    IntCodec, KeyedListStateFactory, KeyedMapStateFactory, KeyedPriorityQueueStateFactory,
+    KeyedValueStateFactory, StringCodec,
+)
+from fssdk_advanced.time import StateTtl
+
+class Expiring(fssdk.BaseDriver):
+    def init(self, ctx, config):
+        ttl = StateTtl(86_400_000)
+        self.values = KeyedValueStateFactory.from_context(
+            ctx, "ttl", b"values", IntCodec(), ttl=ttl)
+        self.lists = KeyedListStateFactory.from_context(
+            ctx, "ttl", b"lists", StringCodec(), ttl=ttl)
+        self.maps = KeyedMapStateFactory.from_context(
+            ctx, "ttl", b"maps", StringCodec(), IntCodec(), ttl=ttl)
+        self.queue = KeyedPriorityQueueStateFactory.from_context(
+            ctx, "ttl", b"queue", IntCodec(), ttl=ttl)
+
+    def process(self, ctx, source_id, data):
+        user, city, n = data.decode().split(" ")
+        self.values.new_keyed_value(user.encode()).update(int(n))
+        self.lists.new_keyed_list(user.encode()).add(city)
+        self.maps.new_keyed_map(user.encode()).put(city, int(n))
+        self.queue.new_keyed_priority_queue(user.encode()).add(int(n))
+
+fssdk.run(Expiring())
+"""
+
+
+@pytest.fixture(scope="module")
+def ttl_state(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, range]:
+    """A state dir of TTL'd state, and the range its values' expiry falls in (epoch ms)."""
+    tmp = tmp_path_factory.mktemp("ttl")
+    operator = tmp / "expiring.py"
+    operator.write_text(TTL_OPERATOR)
+    source = tmp / "in.txt"
+    source.write_text(LINES)
+    before = int(time.time() * 1000)
+    done = run_fssdk(
+        "run", operator, "--input", source, "--output", tmp / "out", "--state-dir", tmp / "s"
+    )
+    after = int(time.time() * 1000)
+    assert done.returncode == 0, done.stderr
+    return tmp / "s", range(before + DAY, after + DAY + 1)
+
+
+def inspect_ttl(state_dir: Path, *args: object) -> dict[str, Any]:
+    done = run_fssdk("state", "inspect", state_dir, "--store", "ttl", *args, "--json")
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def test_ttl_values_show_decoded_with_their_expiry(ttl_state: tuple[Path, range]) -> None:
+    state_dir, expiry = ttl_state
+    values = inspect_ttl(state_dir, "--key-group", "values", "--key", "ann")["dump"]["entries"]
+    assert [(e["key"], e["value"], e["expires_at"] in expiry) for e in values] == [("", -2, True)]
+    maps = inspect_ttl(state_dir, "--key-group", "maps", "--key", "ann")["dump"]["entries"]
+    assert [(e["key"], e["value"]) for e in maps] == [("oslo", -2), ("paris", 3)]
+    assert all(e["expires_at"] in expiry for e in maps)
+    queue = inspect_ttl(state_dir, "--key-group", "queue", "--key", "ann")["dump"]["entries"]
+    assert [(e["key"], e["value"]) for e in queue] == [(-2, None), (3, None)]
+    assert all(e["expires_at"] in expiry for e in queue)
+
+
+def test_ttl_list_elements_show_decoded_each_with_its_expiry(
+    ttl_state: tuple[Path, range],
+) -> None:
+    state_dir, expiry = ttl_state
+    lists = inspect_ttl(state_dir, "--key-group", "lists", "--key", "ann")["dump"]["entries"]
+    assert [e["value"] for e in lists] == [["paris", "oslo"]]
+    assert "error" not in lists[0]
+    assert len(lists[0]["expires_at"]) == 2
+    assert all(at in expiry for at in lists[0]["expires_at"])
+
+
+def test_ttl_values_print_decoded_with_an_expiry_column(ttl_state: tuple[Path, range]) -> None:
+    state_dir, expiry = ttl_state
+    done = run_fssdk(
+        "state", "inspect", state_dir, "--store", "ttl", "--key-group", "maps", "--key", "bob"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "expires at" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if "rome" in line)
+    cells = [cell.strip() for cell in row.strip("│┃| \n").split("│")]
+    assert cells[:2] == ["rome", "5"]
+    assert int(cells[2]) in expiry
+
+
+def test_library_key_groups_are_neither_listed_nor_counted_with_the_users(
+    ttl_state: tuple[Path, range],
+) -> None:
+    state_dir, _ = ttl_state
+    store = inspect_ttl(state_dir)["stores"][0]
+    groups = store["groups"]
+    assert sorted(g["key_group"] for g in groups) == ["lists", "maps", "queue", "values"]
+    assert store["key_groups"] == 4
+    assert store["complex_entries"] == sum(g["entries"] for g in groups)
+    assert store["bytes"] >= sum(g["bytes"] for g in groups)
+    library = store["library"]
+    assert library["key_groups"] == 2  # the state descriptors and the TTL index
+    assert library["entries"] >= 4 + 1  # four descriptors, the index keys
+    summary = run_fssdk("state", "inspect", state_dir)
+    assert summary.returncode == 0, summary.stderr
+    assert "hex:" not in summary.stdout

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -25,32 +24,9 @@ from fssdk_advanced import (
     StringCodec,
     ValueState,
 )
+from tests.support import in_run, record
 
 BackendFactory = Callable[[], Backend]
-R = TypeVar("R")
-
-
-def in_run(open_backend: BackendFactory, body: Callable[[LocalContext], R]) -> R:
-    """Run ``body`` on a fresh backend over the same data, then close it (a process's life)."""
-    with open_backend() as backend:
-        ctx = LocalContext(backend)
-        try:
-            return body(ctx)
-        finally:
-            ctx.close()
-
-
-def record(name: str = "Point", **fields: Any) -> type:
-    """A dataclass named ``name`` in this module; a field is a type or ``(type, default)``."""
-    specs: list[Any] = []
-    for field_name, spec in fields.items():
-        if isinstance(spec, tuple):
-            specs.append((field_name, spec[0], dataclasses.field(default=spec[1])))
-        else:
-            specs.append((field_name, spec))
-    cls = dataclasses.make_dataclass(name, specs)
-    cls.__module__ = __name__
-    return cls
 
 
 POINT = record(x=int, y=int)

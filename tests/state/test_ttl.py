@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from fssdk import StateConflictError
-from fssdk.reserved import TTL_INDEX_KEY_GROUP
+from fssdk import ComplexKey, StateConflictError, Store
+from fssdk.reserved import IDENTITY_KEY_GROUP, TTL_INDEX_KEY_GROUP
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk_advanced.codecs import IntCodec, StringCodec
 from fssdk_advanced.state import (
@@ -26,16 +26,16 @@ from fssdk_advanced.state import (
     MapState,
     PriorityQueueState,
     ReducingState,
+    StateView,
     ValueState,
 )
 from fssdk_advanced.state import _ttl as ttl_module
 from fssdk_advanced.state._ttl import TtlScope
 from fssdk_advanced.time import StateTtl, TimerService
+from tests.support import in_run
 
 #: The type of the ``backend_factory`` fixture (tests/conftest.py).
 BackendFactory = Callable[[], Backend]
-
-R = TypeVar("R")
 
 
 class Clock:
@@ -270,15 +270,6 @@ def test_ttl_argument_is_checked(ctx: LocalContext) -> None:
         ValueState.from_context(ctx, "v", IntCodec(), ttl=10)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="migrate"):
         ValueState.from_context(ctx, "w", IntCodec(), ttl=StateTtl(1), migrate=lambda v: v)
-
-
-def in_run(open_backend: BackendFactory, body: Callable[[LocalContext], R]) -> R:
-    with open_backend() as backend:
-        ctx = LocalContext(backend)
-        try:
-            return body(ctx)
-        finally:
-            ctx.close()
 
 
 def test_changing_ttl_across_a_restart_is_refused(durable_backend_factory: BackendFactory) -> None:
@@ -523,3 +514,34 @@ class RocksDBTtlMachine(TtlMachine):
 
 TestTtlMachine = TtlMachine.TestCase
 TestRocksDBTtlMachine = RocksDBTtlMachine.TestCase
+
+
+def test_a_state_view_shows_ttl_values_without_their_stamp_and_with_their_expiry(
+    store: Store,
+) -> None:
+    clock = Clock()
+    clock.now = 1000
+    ttl = StateTtl(10, clock=clock)
+    KeyedValueStateFactory(store, b"v", IntCodec(), ttl=ttl).new_keyed_value(b"k").update(7)
+    lists = KeyedListStateFactory(store, b"l", IntCodec(), ttl=ttl)
+    lists.new_keyed_list(b"k").add(1)
+    clock.now = 1005
+    lists.new_keyed_list(b"k").add(2)
+    KeyedMapStateFactory(store, b"m", StringCodec(), IntCodec(), ttl=ttl).new_keyed_map(b"k").put(
+        "a", 3
+    )
+    KeyedPriorityQueueStateFactory(store, b"q", IntCodec(), ttl=ttl).new_keyed_priority_queue(
+        b"k"
+    ).add(4)
+
+    def shown(key_group: bytes) -> list[tuple[Any, Any, Any]]:
+        descriptor = store.get(ComplexKey(IDENTITY_KEY_GROUP, key_group, b"", b""))
+        assert descriptor is not None
+        view = StateView.from_descriptor(descriptor)
+        with store.scan_complex(key_group, b"k", b"") as entries:
+            return [(*view.entry(k, v), view.expiry(k, v)) for k, v in entries]
+
+    assert shown(b"v") == [(None, 7, 1010)]
+    assert shown(b"l") == [(None, [1, 2], [1010, 1015])]
+    assert shown(b"m") == [("a", 3, 1015)]
+    assert shown(b"q") == [(4, None, 1015)]

@@ -1,4 +1,5 @@
-"""Scans and closing, reacquiring a closed store, and ``Store.scan_keys``, on every backend."""
+"""Scans and closing, reacquiring a closed store, ``Store.scan_keys`` and ``Store.scan_scopes``,
+on every backend."""
 
 from __future__ import annotations
 
@@ -205,3 +206,78 @@ def test_scan_keys_ignores_writes_made_before_its_first_step(backend: Backend) -
     store.delete(ComplexKey(b"g", b"a", b"", b""))
     backend.flush()
     assert list(keys) == [b"a"]
+
+
+# -- scan_scopes ---------------------------------------------------------------------------------
+
+
+def test_scan_scopes_lists_each_scope_once_in_order(backend: Backend) -> None:
+    store = backend.store("s")
+    for key in (b"b", b"a\x00", b"a", b""):
+        for namespace in (b"n", b"", b"n\x00", b"\xff"):
+            for user_key in (b"1", b"2\x00"):
+                store.put(ComplexKey(b"g", key, namespace, user_key), b"v")
+    store.put(ComplexKey(b"g2", b"z", b"", b""), b"v")
+    store.put(ComplexKey(b"", b"y", b"", b""), b"v")
+    backend.flush()
+    store.put(ComplexKey(b"g", b"c", b"m", b""), b"v")
+    store.merge(ComplexKey(b"g", b"a", b"m", b""), b"v")
+    expected = sorted(
+        [(k, ns) for k in (b"b", b"a\x00", b"a", b"") for ns in (b"n", b"", b"n\x00", b"\xff")]
+        + [(b"c", b"m"), (b"a", b"m")]
+    )
+    assert list(store.scan_scopes(b"g")) == expected
+    assert list(store.scan_scopes(b"g2")) == [(b"z", b"")]
+    assert list(store.scan_scopes(b"")) == [(b"y", b"")]
+    assert list(store.scan_scopes(b"none")) == []
+
+
+def test_scan_scopes_sees_buffered_deletes_and_prefix_deletes(backend: Backend) -> None:
+    store = backend.store("s")
+    for key in (b"a", b"b"):
+        for namespace in (b"", b"n", b"o"):
+            store.put(ComplexKey(b"g", key, namespace, b"1"), b"v")
+    backend.flush()
+    store.delete(ComplexKey(b"g", b"a", b"", b"1"))
+    store.scope(b"g", b"a", b"n").delete_prefix()
+    store.scope(b"g", b"b", b"o").delete_prefix()
+    store.scope(b"g", b"b", b"o").put(b"2", b"w")
+    expected = [(b"a", b"o"), (b"b", b""), (b"b", b"n"), (b"b", b"o")]
+    assert list(store.scan_scopes(b"g")) == expected
+    backend.flush()
+    assert list(store.scan_scopes(b"g")) == expected
+
+
+def test_scan_scopes_yields_the_scopes_as_of_its_creation(backend: Backend) -> None:
+    store = backend.store("s")
+    for namespace in (b"a", b"b", b"c"):
+        store.put(ComplexKey(b"g", b"k", namespace, b""), b"v")
+    scopes = store.scan_scopes(b"g")
+    assert next(scopes) == (b"k", b"a")
+    store.delete(ComplexKey(b"g", b"k", b"b", b""))
+    store.put(ComplexKey(b"g", b"k", b"bb", b""), b"v")
+    backend.flush()
+    assert list(scopes) == [(b"k", b"b"), (b"k", b"c")]
+
+
+def test_scan_scopes_raises_once_the_store_closes(backend: Backend) -> None:
+    store = backend.store("s")
+    for namespace in (b"a", b"b", b"c"):
+        store.put(ComplexKey(b"g", b"k", namespace, b""), b"v")
+    seen: list[object] = []
+    with pytest.raises(ClosedError):
+        loop_until(store.scan_scopes(b"g"), 1, store.close, seen)
+    assert seen == [(b"k", b"a")]
+
+
+def test_scan_scopes_checks_its_arguments_and_a_store_without_it_says_so(
+    backend: Backend,
+) -> None:
+    with pytest.raises(TypeError, match="key_group"):
+        backend.store("s").scan_scopes("g")  # type: ignore[arg-type]
+
+    class Plain(MemoryStore):
+        scan_scopes = Store.scan_scopes
+
+    with pytest.raises(SDKError, match="cannot list the scopes of key group b'g'"):
+        Plain("plain").scan_scopes(b"g")
