@@ -257,14 +257,15 @@ def test_operands_written_before_group_markers_are_still_folded(tmp_path: Path) 
     from rocksdict import Options, Rdict
 
     from fssdk import _keyformat as kf
+    from fssdk._keyformat import LAYOUT
 
     with RocksDBBackend(tmp_path) as backend:
         backend.store("s").put(ComplexKey(b"old", b"k", b"", b"l"), b"a")
     options = Options(raw_mode=True)
     database = Rdict(str(tmp_path), options, column_families={"store:s": Options(raw_mode=True)})
     family = database.get_column_family("store:s")
-    base = kf.complex_key(b"old", b"k", b"", b"l")
-    family.put(kf.operand_after(base, 1), b"b")
+    base = LAYOUT.base_key(LAYOUT.scope_prefix(b"old", b"k", b""), b"l")
+    family.put(LAYOUT.operand_after(base, 1), b"b")
     family.put(kf.META_MERGE_SEQ, (1).to_bytes(kf.SEQ_BYTES, "big"))
     del family
     database.close()

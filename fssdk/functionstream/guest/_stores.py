@@ -18,7 +18,8 @@ from typing import Any, Final
 from fssdk import _keyformat as kf
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import StoreInternalError
-from fssdk._store import Iterator, Pair, Store, check_bytes, check_complex_key
+from fssdk._keyformat import LAYOUT
+from fssdk._store import Pair, Store
 from fssdk.functionstream.guest._host import Host
 
 #: Merge sequence numbers reserved per write of the counter (one extra host call per block).
@@ -65,23 +66,16 @@ class _KvStore(Store):
     def _simple(self, key: bytes) -> bytes:
         return key
 
-    def put_state(self, key: bytes, value: bytes) -> None:
-        check_bytes(key, "key", "put_state")
-        check_bytes(value, "value", "put_state")
-        self._check_open("put_state")
+    def _put_state(self, key: bytes, value: bytes) -> None:
         self._host.call(self._where("put_state", key), self._kv.put_state, self._simple(key), value)
 
-    def get_state(self, key: bytes) -> bytes | None:
-        check_bytes(key, "key", "get_state")
-        self._check_open("get_state")
+    def _get_state(self, key: bytes) -> bytes | None:
         value: bytes | None = self._host.call(
             self._where("get_state", key), self._kv.get_state, self._simple(key)
         )
         return value
 
-    def delete_state(self, key: bytes) -> None:
-        check_bytes(key, "key", "delete_state")
-        self._check_open("delete_state")
+    def _delete_state(self, key: bytes) -> None:
         self._host.call(self._where("delete_state", key), self._kv.delete_state, self._simple(key))
 
 
@@ -92,10 +86,7 @@ class ContractStore(_KvStore):
     ``reverse`` collects the scope first (memory in its size).
     """
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
-        check_bytes(start_inclusive, "start_inclusive", "list_states")
-        check_bytes(end_exclusive, "end_exclusive", "list_states")
-        self._check_open("list_states")
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         keys: list[bytes] = self._host.call(
             self._where("list_states", start_inclusive),
             self._kv.list_states,
@@ -107,77 +98,37 @@ class ContractStore(_KvStore):
     def _ck(self, key: ComplexKey) -> Any:
         return self._host.complex_key(*key)
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "put")
-        check_bytes(value, "value", "put")
-        self._check_open("put")
+    def _put(self, key: ComplexKey, value: bytes) -> None:
         self._host.call(self._where("put", key), self._kv.put, self._ck(key), value)
 
-    def get(self, key: ComplexKey) -> bytes | None:
-        check_complex_key(key, "get")
-        self._check_open("get")
+    def _get(self, key: ComplexKey) -> bytes | None:
         value: bytes | None = self._host.call(self._where("get", key), self._kv.get, self._ck(key))
         return value
 
-    def delete(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete")
-        self._check_open("delete")
+    def _delete(self, key: ComplexKey) -> None:
         self._host.call(self._where("delete", key), self._kv.delete, self._ck(key))
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "merge")
-        check_bytes(value, "value", "merge")
-        self._check_open("merge")
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
         self._host.call(self._where("merge", key), self._kv.merge, self._ck(key), value)
 
-    def delete_prefix(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete_prefix")
-        self._check_open("delete_prefix")
+    def _delete_prefix(self, key: ComplexKey) -> None:
         self._host.call(self._where("delete_prefix", key), self._kv.delete_prefix, self._ck(key))
 
-    def list_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        start_inclusive: bytes,
-        end_exclusive: bytes,
-    ) -> list[bytes]:
-        self._check_scope_args(key_group, key, namespace, "list_complex")
-        check_bytes(start_inclusive, "start_inclusive", "list_complex")
-        check_bytes(end_exclusive, "end_exclusive", "list_complex")
+    def _list_complex(self, low: ComplexKey, end: bytes) -> list[bytes]:
         keys: list[bytes] = self._host.call(
-            self._where("list_complex", ComplexKey(key_group, key, namespace, start_inclusive)),
-            self._kv.list_complex,
-            key_group,
-            key,
-            namespace,
-            start_inclusive,
-            end_exclusive,
+            self._where("list_complex", low), self._kv.list_complex, *low, end
         )
         return keys
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
-        self._check_scope_args(key_group, key, namespace, "scan_complex")
-        check_bytes(start, "start", "scan_complex")
-        check_bytes(end, "end", "scan_complex")
-        where = self._where("scan_complex", ComplexKey(key_group, key, namespace, b""))
-        iterator = self._host.call(where, self._kv.scan_complex, key_group, key, namespace)
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
+        where = self._where("scan_complex", low)
+        iterator = self._host.call(where, self._kv.scan_complex, *low.scope)
         pairs: PyIterator[Pair] = (
-            pair for pair in self._host_pairs(where, iterator) if _in_range(pair[0], start, end)
+            pair
+            for pair in self._host_pairs(where, iterator)
+            if _in_range(pair[0], low.user_key, end)
         )
-        if reverse:
-            pairs = iter(list(pairs)[::-1])
-        return self._track(Iterator(pairs))
+        return iter(list(pairs)[::-1]) if reverse else pairs
 
 
 class EncodedStore(_KvStore):
@@ -242,20 +193,19 @@ class EncodedStore(_KvStore):
         """
         where = self._where(operation, low)
         self._host.call(where, self._kv.delete_prefix, self._host.complex_key(low, b"", b"", b""))
-        for physical in self._raw_list(low, kf.successor(low), operation):
+        for physical in self._raw_list(low, LAYOUT.successor(low), operation):
             self._raw_delete(physical, operation)
 
     # -- simple keys -------------------------------------------------------------------------
 
     def _simple(self, key: bytes) -> bytes:
-        return kf.simple_key(key)
+        return LAYOUT.simple_key(key)
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
-        check_bytes(start_inclusive, "start_inclusive", "list_states")
-        check_bytes(end_exclusive, "end_exclusive", "list_states")
-        self._check_open("list_states")
-        low = kf.simple_key(start_inclusive)
-        high = kf.simple_key(end_exclusive) if end_exclusive else kf.successor(kf.SIMPLE_TAG)
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+        low = LAYOUT.simple_key(start_inclusive)
+        high = (
+            LAYOUT.simple_key(end_exclusive) if end_exclusive else LAYOUT.successor(kf.SIMPLE_TAG)
+        )
         if low >= high:
             return []
         tag = len(kf.SIMPLE_TAG)
@@ -266,25 +216,20 @@ class EncodedStore(_KvStore):
     def _clear_operands(self, base: bytes, operation: str) -> None:
         """Delete the merge operands of ``base``: one list, then one delete per operand."""
         if self._has_operands:
-            for physical in self._raw_list(*kf.operands_of(base), operation):
+            for physical in self._raw_list(*LAYOUT.operands_of(base), operation):
                 self._raw_delete(physical, operation)
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "put")
-        check_bytes(value, "value", "put")
-        self._check_open("put")
-        base = kf.complex_key(*key)
+    def _put(self, key: ComplexKey, value: bytes) -> None:
+        base = LAYOUT.base_key(LAYOUT.scope_prefix(*key.scope), key.user_key)
         self._clear_operands(base, "put")
         self._raw_put(base, value, "put")
 
-    def get(self, key: ComplexKey) -> bytes | None:
-        check_complex_key(key, "get")
-        self._check_open("get")
-        base = kf.complex_key(*key)
+    def _get(self, key: ComplexKey) -> bytes | None:
+        base = LAYOUT.base_key(LAYOUT.scope_prefix(*key.scope), key.user_key)
         value = self._raw_get(base, "get")
         if not self._has_operands:
             return value
-        operands = self._raw_list(*kf.operands_of(base), "get")
+        operands = self._raw_list(*LAYOUT.operands_of(base), "get")
         if not operands:
             return value
         parts = [value or b""]
@@ -301,10 +246,8 @@ class EncodedStore(_KvStore):
             self._raw_delete(physical, "get")
         return folded
 
-    def delete(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete")
-        self._check_open("delete")
-        base = kf.complex_key(*key)
+    def _delete(self, key: ComplexKey) -> None:
+        base = LAYOUT.base_key(LAYOUT.scope_prefix(*key.scope), key.user_key)
         self._clear_operands(base, "delete")
         self._raw_delete(base, "delete")
 
@@ -318,67 +261,43 @@ class EncodedStore(_KvStore):
         self._seq += 1
         return self._seq
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "merge")
-        check_bytes(value, "value", "merge")
-        self._check_open("merge")
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
         seq = self._next_seq()
-        self._raw_put(kf.operand_after(kf.complex_key(*key), seq), value, "merge")
+        self._raw_put(
+            LAYOUT.operand_after(
+                LAYOUT.base_key(LAYOUT.scope_prefix(*key.scope), key.user_key), seq
+            ),
+            value,
+            "merge",
+        )
 
-    def delete_prefix(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete_prefix")
-        self._check_open("delete_prefix")
-        low = kf.scope_prefix(*key.scope) + kf.escape(key.user_key)
+    def _delete_prefix(self, key: ComplexKey) -> None:
+        low = LAYOUT.scope_prefix(*key.scope) + LAYOUT.escape(key.user_key)
         self._raw_delete_range(low, "delete_prefix")
 
-    def list_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        start_inclusive: bytes,
-        end_exclusive: bytes,
-    ) -> list[bytes]:
-        self._check_scope_args(key_group, key, namespace, "list_complex")
-        check_bytes(start_inclusive, "start_inclusive", "list_complex")
-        check_bytes(end_exclusive, "end_exclusive", "list_complex")
-        prefix = kf.scope_prefix(key_group, key, namespace)
-        low = prefix + kf.escape(start_inclusive)
-        high = prefix + kf.escape(end_exclusive) if end_exclusive else kf.successor(prefix)
-        if low >= high:
+    def _list_complex(self, low: ComplexKey, end: bytes) -> list[bytes]:
+        prefix = LAYOUT.scope_prefix(*low.scope)
+        first, high = LAYOUT.user_range(prefix, low.user_key, end)
+        if first >= high:
             return []
         user_keys: list[bytes] = []
-        for physical in self._raw_list(low, high, "list_complex"):
-            user_key = kf.user_key_of(physical, len(prefix))
+        for physical in self._raw_list(first, high, "list_complex"):
+            user_key = LAYOUT.user_key(LAYOUT.base_of(physical), len(prefix))
             if not user_keys or user_keys[-1] != user_key:
                 user_keys.append(user_key)
         return user_keys
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
         """Stream one scope: the host's prefix scan of its physical prefix, folded in the guest.
 
         The host collects the whole scope when the scan starts (so writes during the scan do not
         change it) and hands over one entry per call. ``reverse`` collects it in the guest.
         """
-        self._check_scope_args(key_group, key, namespace, "scan_complex")
-        check_bytes(start, "start", "scan_complex")
-        check_bytes(end, "end", "scan_complex")
-        prefix = kf.scope_prefix(key_group, key, namespace)
-        where = self._where("scan_complex", ComplexKey(key_group, key, namespace, b""))
+        prefix = LAYOUT.scope_prefix(*low.scope)
+        where = self._where("scan_complex", low)
         iterator = self._host.call(where, self._kv.scan_complex, prefix, b"", b"")
-        pairs = self._folded(where, self._host_pairs(where, iterator), prefix, start, end)
-        if reverse:
-            pairs = iter(list(pairs)[::-1])
-        return self._track(Iterator(pairs))
+        pairs = self._folded(where, self._host_pairs(where, iterator), prefix, low.user_key, end)
+        return iter(list(pairs)[::-1]) if reverse else pairs
 
     def _folded(
         self,
@@ -392,8 +311,8 @@ class EncodedStore(_KvStore):
 
         The host's order is checked: a key out of order would fold wrongly, so it is an error.
         """
-        low = prefix + kf.escape(start)
-        high = prefix + kf.escape(end) if end else None
+        low = prefix + LAYOUT.escape(start)
+        high = prefix + LAYOUT.escape(end) if end else None
         last = b""
         current: bytes | None = None
         parts: list[bytes] = []
@@ -409,7 +328,7 @@ class EncodedStore(_KvStore):
                     continue
                 if high is not None and physical >= high:
                     break
-                user_key = kf.user_key_of(physical, len(prefix))
+                user_key = LAYOUT.user_key(LAYOUT.base_of(physical), len(prefix))
                 if user_key != current:
                     if current is not None:
                         yield current, b"".join(parts)
