@@ -50,6 +50,9 @@ SMALL_RANGE: Final = 16
 RECENT_RANGES: Final = 4096
 #: Buffered entries of one scope above which they are kept sorted.
 ORDERED_AT: Final = 64
+#: Merge sequence numbers reserved per write of the counter ``FF merge-seq``, which holds a
+#: bound of every number used (one write per this many operands, not one per flush).
+SEQ_BLOCK: Final = 1 << 16
 
 _MISSING: Final = object()
 _KEEP: Final = object()
@@ -148,12 +151,13 @@ class WriteBuffer:
         self.operand_reads = 0
         seq = table.get(META_MERGE_SEQ)
         self._seq = int.from_bytes(seq, "big") if seq is not None else 0
-        self._seq_written = self._seq
+        self._seq_limit = self._seq_reserved = self._seq  # the bound on disk, in the batch
         low, high = LAYOUT.operand_groups_range()
         marked = {LAYOUT.head_of_marker(key) for key, _ in table.scan(low, high)}
         self._marked = marked
         # A store written before operands were tracked per group: every group may hold some.
-        self._legacy = seq is not None and table.get(META_OPERANDS_TRACKED) is None
+        self._tracked = table.get(META_OPERANDS_TRACKED) is not None
+        self._legacy = seq is not None and not self._tracked
         self.simple = KeyGroup(SIMPLE_TAG, False)
         self._recent: dict[bytes, None] = {}
 
@@ -368,6 +372,7 @@ class WriteBuffer:
         Cleared ranges come first, so the entries buffered after a prefix delete survive it.
         """
         operand_of = LAYOUT.operand_after
+        self._seq_reserved = self._seq_limit
         for scope in self.scopes.values():
             group = scope.group
             for low in scope.cleared:
@@ -378,6 +383,8 @@ class WriteBuffer:
                     operand = b"".join(pending.operands)
                     if pending.base is _KEEP:
                         self._seq += 1
+                        if self._seq > self._seq_reserved:
+                            self._reserve(writer)
                         writer.put(operand_of(physical, self._seq), operand)
                         if not group.operands:
                             group.operands = True
@@ -390,10 +397,16 @@ class WriteBuffer:
                     writer.delete(physical)
                 else:
                     writer.put(physical, value)  # type: ignore[arg-type]
-        if self._seq != self._seq_written:
-            writer.put(META_MERGE_SEQ, self._seq.to_bytes(SEQ_BYTES, "big"))
-            if not self._legacy:
-                writer.put(META_OPERANDS_TRACKED, b"")
+
+    def _reserve(self, writer: TableWriter) -> None:
+        """Write a new bound of the merge sequence, before the operand that needs it: a table
+        that applies writes one by one never holds an operand above the bound it holds."""
+        self._seq_reserved = self._seq - 1 + SEQ_BLOCK
+        writer.put(META_MERGE_SEQ, self._seq_reserved.to_bytes(SEQ_BYTES, "big"))
+        if not self._legacy and not self._tracked:
+            # Once: a failed batch leaves the store looking legacy, which reads it correctly.
+            writer.put(META_OPERANDS_TRACKED, b"")
+            self._tracked = True
 
     def _erase(self, writer: TableWriter, low: bytes, high: bytes) -> None:
         """Delete the table's entries in ``[low, high)``: one range delete, or point deletes
@@ -415,7 +428,12 @@ class WriteBuffer:
         """Forget the pending writes once the batch holding them is written."""
         self.scopes = {}
         self.writes = 0
-        self._seq_written = self._seq
+        self._seq_limit = self._seq_reserved
+
+    def discard(self) -> None:
+        """Forget the pending writes without writing them (the merge counter stays as it is)."""
+        self.scopes = {}
+        self.writes = 0
 
     def flush(self) -> None:
         """Write the pending writes to the table in one atomic batch."""

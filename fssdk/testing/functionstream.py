@@ -595,6 +595,9 @@ def _raise_remote(reply: list[Any]) -> Any:
     raise error_type(reply[2])
 
 
+_CHECKED_HERE: Final = frozenset({"scope", "scopes", "scan_complex", "list_complex"})
+
+
 class RemoteStore(FsStore):
     """An fssdk Store whose every call runs on the guest Store inside a store-service instance.
 
@@ -615,9 +618,10 @@ class RemoteStore(FsStore):
         return self._request("call", self.name, method, [_wire(a) for a in args])
 
     def _reject(self, operation: str, /, *key: object, **arguments: object) -> None:
-        """Only a closed proxy refuses here: the guest store checks the arguments of every call
-        it serves (what the conformance kit is to see). Scopes are made here, so checked here."""
-        if operation in {"scope", "scopes"}:
+        """Only a closed proxy refuses here: the guest store checks the arguments of the calls
+        it serves (what the conformance kit is to see). Scopes are made here, and scans pack
+        their arguments into a ComplexKey here, so those are checked here (by the same code)."""
+        if operation in _CHECKED_HERE:
             super()._reject(operation, *key, **arguments)
         else:
             self._check_open(operation)

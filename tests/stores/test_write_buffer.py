@@ -274,3 +274,55 @@ def test_operands_written_before_group_markers_are_still_folded(tmp_path: Path) 
             store = backend.store("s")
             assert store.get(ComplexKey(b"old", b"k", b"", b"l")) == b"ab"
             store.merge(ComplexKey(b"new", b"k", b"", b"l"), b"x")
+
+
+# -- the merge counter -------------------------------------------------------------------------
+
+
+def test_a_one_number_counter_block_still_conforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fssdk.stores._buffer as write_buffer
+
+    monkeypatch.setattr(write_buffer, "SEQ_BLOCK", 1)
+    stores = DictStores()
+    check_store(stores.make, reopen=stores.reopen, teardown=stores.teardown, max_examples=60)
+
+
+def test_the_merge_counter_is_written_once_per_block_and_bounds_every_operand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import fssdk.stores._buffer as write_buffer
+    from fssdk._keyformat import LAYOUT, META_MERGE_SEQ
+
+    monkeypatch.setattr(write_buffer, "SEQ_BLOCK", 3)
+    table = DictTable()
+    bounds = []
+    ck = ComplexKey(b"g", b"k", b"", b"l")
+    for _ in range(2):  # the second round reopens the store over the same table
+        store = BufferedStore("s", WriteBuffer(table))
+        for _ in range(4):
+            store.merge(ck, b"x")
+            store.flush()
+            bounds.append(int.from_bytes(table.data[META_MERGE_SEQ], "big"))
+        store.close()
+    assert bounds == [3, 3, 3, 6, 9, 9, 9, 12]
+    seqs = [
+        int.from_bytes(LAYOUT.decode_components(key)[4], "big")
+        for key in table.data
+        if key.startswith(b"\x02") and LAYOUT.is_operand(key)
+    ]
+    assert seqs == [1, 2, 3, 4, 7, 8, 9, 10]  # a reopened store starts above its bound, 6
+    assert BufferedStore("s", WriteBuffer(table)).get(ck) == b"x" * 8
+
+
+def test_discard_forgets_the_pending_writes() -> None:
+    table = DictTable()
+    store = BufferedStore("s", WriteBuffer(table))
+    store.put(ComplexKey(b"g", b"k", b"", b"a"), b"1")
+    store.flush()
+    store.put(ComplexKey(b"g", b"k", b"", b"a"), b"2")
+    store.merge(ComplexKey(b"g", b"k", b"", b"b"), b"3")
+    store._buffer.discard()
+    assert store.get(ComplexKey(b"g", b"k", b"", b"a")) == b"1"
+    assert store.get(ComplexKey(b"g", b"k", b"", b"b")) is None
+    store.flush()
+    assert table.calls.get("write") == 1
