@@ -140,7 +140,7 @@ class Iterator:
 
 
 class Store(abc.ABC):
-    """A named byte key-value store, the only thing a backend has to implement.
+    """A named byte key-value store: the contract every backend and engine adapter keeps.
 
     Two key spaces that never see each other: *simple* keys (``put_state`` ...) and *complex*
     keys (``put(ComplexKey, ...)`` ...). A missing entry reads as ``None``; ``b""`` is a present,
@@ -441,10 +441,11 @@ class Store(abc.ABC):
         )
 
     def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        """A scope handle; ``StoreScope`` checks its own arguments (so ``_scopes`` need not)."""
         return StoreScope(self, key_group, key, namespace)
 
     def _scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
-        return functools.partial(self.scope, key_group)
+        return functools.partial(self._scope, key_group)
 
 
 class StoreScope:

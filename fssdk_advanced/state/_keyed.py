@@ -233,11 +233,10 @@ class KeyedFactory:
     ) -> StoreScope:
         """The scope of ``primary_key`` in ``namespace`` (a ``str`` is its UTF-8 bytes);
         ``TypeError`` naming what is wrong. The per-record path of every ``new_keyed_*``."""
-        if type(namespace) is not bytes:
-            if type(namespace) is str:
-                namespace = namespace.encode("utf-8")  # inline: map and state names are str
-            else:
-                namespace = namespace_bytes(method, namespace, argument)
+        if type(namespace) is str:  # inline: map and state names are str, per record
+            namespace = namespace.encode("utf-8")
+        elif type(namespace) is not bytes:
+            namespace = namespace_bytes(method, namespace, argument)
         encode = self._encode_key
         try:
             return self._scopes(primary_key if encode is None else encode(primary_key), namespace)

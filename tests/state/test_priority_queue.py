@@ -245,7 +245,7 @@ class _RecordingStore(MemoryStore):
         super().__init__("recording")
         self.starts: list[bytes] = []
 
-    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         return _RecordingScope(self, key_group, key, namespace)
 
 

@@ -3,8 +3,8 @@
 :class:`ContractStore` is for a host that keeps the Store contract: each primitive is the host
 call of the same name. :class:`EncodedStore` is for Function Stream's own host (commit 8c338d8),
 whose complex-key calls deviate from the contract (docs/functionstream.md lists them). It keeps
-the contract anyway the way the RocksDB store does: a :class:`~fssdk.stores._buffered.
-BufferedStore` whose :class:`~fssdk.stores._buffer.WriteBuffer` sits on :class:`HostTable`, an
+the contract anyway the way the RocksDB store does: it is a
+:class:`~fssdk.stores._buffered.BufferedStore` whose write buffer sits on :class:`HostTable`, an
 ordered byte table made of the host's simple-key calls and its prefix scans. Every key is built by
 :data:`fssdk._keyformat.LAYOUT`, so the guest's data is the RocksDB store's key format, scopes
 never collide, and merge operands are folded by the same code.
