@@ -1,24 +1,21 @@
 """Store backends: the in-memory reference and RocksDB (through rocksdict).
 
-``RocksDBStore`` is imported on first use, so that the buffered store and the write buffer import
-where rocksdict is not installed (inside the Function Stream component).
+Where rocksdict is not installed (inside the Function Stream component) the package still imports,
+for the buffered store and the write buffer; ``RocksDBStore`` then raises ``ImportError`` saying
+why.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from fssdk.stores._memory import MemoryStore
 
-if TYPE_CHECKING:
+try:
     from fssdk.stores._rocksdb import RocksDBStore
+except ImportError as missing:  # rocksdict, or a broken install: said when it is used
+    _MISSING = missing
+
+    def __getattr__(name: str) -> object:
+        if name == "RocksDBStore":
+            raise ImportError(f"fssdk.stores.RocksDBStore needs rocksdict: {_MISSING}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["MemoryStore", "RocksDBStore"]
-
-
-def __getattr__(name: str) -> object:
-    if name == "RocksDBStore":
-        from fssdk.stores._rocksdb import RocksDBStore  # noqa: PLC0415 - rocksdict on first use
-
-        return RocksDBStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

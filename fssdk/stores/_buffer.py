@@ -50,9 +50,6 @@ SMALL_RANGE: Final = 16
 RECENT_RANGES: Final = 4096
 #: Buffered entries of one scope above which they are kept sorted.
 ORDERED_AT: Final = 64
-#: Merge sequence numbers reserved per write of the counter ``FF merge-seq``, which holds a
-#: bound of every number used (one write per this many operands, not one per flush).
-SEQ_BLOCK: Final = 1 << 16
 
 _MISSING: Final = object()
 _KEEP: Final = object()
@@ -140,9 +137,16 @@ class WriteBuffer:
 
     Counters for tests and tools: ``range_deletes`` (range deletes written), ``operand_reads``
     (gets that had to look for merge operands).
+
+    Merge operands are numbered by a counter kept under ``FF merge-seq``. By default each batch
+    with operands writes the last number used, so a store restored from a snapshot numbers
+    later operands exactly as the store it was taken from did. With ``seq_block``, for a table
+    whose writes are applied one by one, the counter holds a bound reserved ``seq_block``
+    numbers at a time and written before the operands that use it: one counter write per
+    ``seq_block`` operands, and never an operand above the bound on disk.
     """
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, seq_block: int | None = None) -> None:
         self.table = table
         self.scopes: dict[bytes, ScopeWrites] = {}
         self.groups: dict[bytes, KeyGroup] = {}
@@ -151,6 +155,9 @@ class WriteBuffer:
         self.operand_reads = 0
         seq = table.get(META_MERGE_SEQ)
         self._seq = int.from_bytes(seq, "big") if seq is not None else 0
+        # With a seq_block, FF merge-seq holds a bound of the numbers used, reserved seq_block
+        # at a time (see write_to); without one, the last number used.
+        self._seq_block = seq_block
         self._seq_limit = self._seq_reserved = self._seq  # the bound on disk, in the batch
         low, high = LAYOUT.operand_groups_range()
         marked = {LAYOUT.head_of_marker(key) for key, _ in table.scan(low, high)}
@@ -383,8 +390,8 @@ class WriteBuffer:
                     operand = b"".join(pending.operands)
                     if pending.base is _KEEP:
                         self._seq += 1
-                        if self._seq > self._seq_reserved:
-                            self._reserve(writer)
+                        if self._seq_block is not None and self._seq > self._seq_reserved:
+                            self._reserve(writer, self._seq_block)
                         writer.put(operand_of(physical, self._seq), operand)
                         if not group.operands:
                             group.operands = True
@@ -397,12 +404,18 @@ class WriteBuffer:
                     writer.delete(physical)
                 else:
                     writer.put(physical, value)  # type: ignore[arg-type]
+        if self._seq_block is None and self._seq != self._seq_limit:
+            self._seq_reserved = self._seq
+            self._write_seq(writer, self._seq)
 
-    def _reserve(self, writer: TableWriter) -> None:
+    def _reserve(self, writer: TableWriter, block: int) -> None:
         """Write a new bound of the merge sequence, before the operand that needs it: a table
         that applies writes one by one never holds an operand above the bound it holds."""
-        self._seq_reserved = self._seq - 1 + SEQ_BLOCK
-        writer.put(META_MERGE_SEQ, self._seq_reserved.to_bytes(SEQ_BYTES, "big"))
+        self._seq_reserved = self._seq - 1 + block
+        self._write_seq(writer, self._seq_reserved)
+
+    def _write_seq(self, writer: TableWriter, seq: int) -> None:
+        writer.put(META_MERGE_SEQ, seq.to_bytes(SEQ_BYTES, "big"))
         if not self._legacy and not self._tracked:
             # Once: a failed batch leaves the store looking legacy, which reads it correctly.
             writer.put(META_OPERANDS_TRACKED, b"")

@@ -97,19 +97,20 @@ class _DictWriter:
 class DictStores:
     """Stores over DictTables; ``reopen`` flushes and opens a new store over the same table."""
 
-    def __init__(self) -> None:
+    def __init__(self, seq_block: int | None = None) -> None:
         self.tables: dict[Store, DictTable] = {}
+        self.seq_block = seq_block
 
     def make(self) -> Store:
         table = DictTable()
-        store = BufferedStore("dict", WriteBuffer(table))
+        store = BufferedStore("dict", WriteBuffer(table, self.seq_block))
         self.tables[store] = table
         return store
 
     def reopen(self, store: Store) -> Store:
         table = self.tables.pop(store)
         store.close()
-        fresh = BufferedStore("dict", WriteBuffer(table))
+        fresh = BufferedStore("dict", WriteBuffer(table, self.seq_block))
         self.tables[fresh] = table
         return fresh
 
@@ -279,26 +280,32 @@ def test_operands_written_before_group_markers_are_still_folded(tmp_path: Path) 
 # -- the merge counter -------------------------------------------------------------------------
 
 
-def test_a_one_number_counter_block_still_conforms(monkeypatch: pytest.MonkeyPatch) -> None:
-    import fssdk.stores._buffer as write_buffer
-
-    monkeypatch.setattr(write_buffer, "SEQ_BLOCK", 1)
-    stores = DictStores()
+@pytest.mark.parametrize("seq_block", [1, 2])
+def test_counter_blocks_still_conform(seq_block: int) -> None:
+    stores = DictStores(seq_block)
     check_store(stores.make, reopen=stores.reopen, teardown=stores.teardown, max_examples=60)
 
 
-def test_the_merge_counter_is_written_once_per_block_and_bounds_every_operand(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import fssdk.stores._buffer as write_buffer
+def test_the_merge_counter_is_the_last_number_used_without_blocks() -> None:
+    """A restored store numbers later operands as the store it was taken from did."""
+    from fssdk._keyformat import META_MERGE_SEQ
+
+    table = DictTable()
+    store = BufferedStore("s", WriteBuffer(table))
+    for _ in range(3):
+        store.merge(ComplexKey(b"g", b"k", b"", b"l"), b"x")
+        store.flush()
+    assert int.from_bytes(table.data[META_MERGE_SEQ], "big") == 3
+
+
+def test_the_merge_counter_is_written_once_per_block_and_bounds_every_operand() -> None:
     from fssdk._keyformat import LAYOUT, META_MERGE_SEQ
 
-    monkeypatch.setattr(write_buffer, "SEQ_BLOCK", 3)
     table = DictTable()
     bounds = []
     ck = ComplexKey(b"g", b"k", b"", b"l")
     for _ in range(2):  # the second round reopens the store over the same table
-        store = BufferedStore("s", WriteBuffer(table))
+        store = BufferedStore("s", WriteBuffer(table, 3))
         for _ in range(4):
             store.merge(ck, b"x")
             store.flush()
@@ -311,7 +318,7 @@ def test_the_merge_counter_is_written_once_per_block_and_bounds_every_operand(
         if key.startswith(b"\x02") and LAYOUT.is_operand(key)
     ]
     assert seqs == [1, 2, 3, 4, 7, 8, 9, 10]  # a reopened store starts above its bound, 6
-    assert BufferedStore("s", WriteBuffer(table)).get(ck) == b"x" * 8
+    assert BufferedStore("s", WriteBuffer(table, 3)).get(ck) == b"x" * 8
 
 
 def test_discard_forgets_the_pending_writes() -> None:

@@ -27,6 +27,8 @@ from fssdk.stores._table import Seek, Table, TableWriter
 
 #: The format version an EncodedStore records under ``META_FORMAT_VERSION`` and expects there.
 FORMAT_RECORD: Final = str(FORMAT_VERSION).encode()
+#: Merge sequence numbers reserved per write of the counter (one extra host call per block).
+SEQ_BLOCK: Final = 1 << 16
 
 
 def _in_range(user_key: bytes, start: bytes, end: bytes) -> bool:
@@ -314,7 +316,7 @@ class EncodedStore(BufferedStore):
         table = HostTable(name, host)
         try:
             _check_host(name, table)
-            buffer = WriteBuffer(table)
+            buffer = WriteBuffer(table, SEQ_BLOCK)
         except BaseException:
             table.close()
             raise
