@@ -234,11 +234,11 @@ def test_factory_keys_lists_the_primary_keys_on_the_functionstream_kv() -> None:
     )
 )
 @settings(max_examples=150, deadline=None)
-def test_encoded_store_lists_the_keys_the_reference_lists(
+def test_encoded_store_lists_the_keys_and_scopes_the_reference_lists(
     writes: list[tuple[str, bytes, bytes, bytes]],
 ) -> None:
-    """Key listings over buffered and flushed writes, with and without a namespace, agree with
-    MemoryStore's (the host's forward-only seeker under the buffer's skip-scan)."""
+    """Key and scope listings over buffered and flushed writes, with and without a namespace,
+    agree with MemoryStore's (the host's forward-only seeker under the buffer's skip-scans)."""
     store = EncodedStore("s", _InProcessHost(host_module.FunctionStreamKv()))
     reference = MemoryStore("s")
     for operation, key, namespace, user_key in writes:
@@ -254,6 +254,7 @@ def test_encoded_store_lists_the_keys_the_reference_lists(
             store.flush()
     for listed in (None, b"", b"n", b"n\x00"):
         assert list(store.scan_keys(b"g", listed)) == list(reference.scan_keys(b"g", listed))
+    assert list(store.scan_scopes(b"g")) == list(reference.scan_scopes(b"g"))
 
 
 def test_functionstream_mode_refuses_a_host_that_keeps_the_contract() -> None:
