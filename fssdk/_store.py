@@ -38,6 +38,11 @@ def check_complex_key(value: object, operation: str) -> None:
         raise TypeError(f"{operation}: key must be a ComplexKey, not {type(value).__name__}")
 
 
+#: ``_checked_key(ComplexKey, (key_group, key, namespace, user_key))``: a ComplexKey of parts
+#: already checked, built without checking them again (one C call).
+_checked_key: Final[Callable[..., ComplexKey]] = tuple.__new__
+
+
 class Iterator:
     """A forward iterator over ``(user_key, value)`` pairs, as returned by ``scan_complex``.
 
@@ -310,9 +315,8 @@ class Store(abc.ABC):
                 start=start,
                 end=end,
             )
-        return self._track(
-            Iterator(self._scan_complex(ComplexKey(key_group, key, namespace, start), end, reverse))
-        )
+        low = _checked_key(ComplexKey, (key_group, key, namespace, start))
+        return self._track(Iterator(self._scan_complex(low, end, reverse)))
 
     def list_complex(
         self,
@@ -332,7 +336,7 @@ class Store(abc.ABC):
             end_exclusive=end_exclusive,
         )
         return self._list_complex(
-            ComplexKey(key_group, key, namespace, start_inclusive), end_exclusive
+            _checked_key(ComplexKey, (key_group, key, namespace, start_inclusive)), end_exclusive
         )
 
     def scan_keys(self, key_group: bytes, namespace: bytes | None = None) -> PyIterator[bytes]:

@@ -133,7 +133,8 @@ class BufferedStore(Store):
         self._scope(*key.scope)._clear(key.user_key)
 
     def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
-        return self._scope(*low.scope)._pairs(low.user_key, end, reverse)
+        key_group, key, namespace, start = low
+        return self._scope(key_group, key, namespace)._pairs(start, end, reverse)
 
     def _scan_keys(self, key_group: bytes, namespace: bytes | None) -> Generator[bytes, None, None]:
         """A skip-scan: one seek per key past its entries (plus one into the namespace's scope
