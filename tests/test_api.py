@@ -69,7 +69,7 @@ RUNTIME_EXTRAS = {
 }
 
 TESTING_API = {"check_store", "load_profile", "register_profiles", "store_machine"}
-TESTING_API |= {"StoreMachine", "StoreMismatch"}
+TESTING_API |= {"StoreMachine", "StoreMismatch", "OperatorHarness"}
 TESTING_API |= {"HARD_BYTES", "Scope", "colliding_scopes", "complex_keys", "components"}
 TESTING_API |= {"long_values", "scopes", "simple_keys", "user_keys", "values"}
 

@@ -101,6 +101,14 @@ class MemoryBackend(Backend):
         self._check_open("store_names")
         return sorted(self._stores)
 
+    def copy(self) -> MemoryBackend:
+        """A new backend with a copy of every store's entries: a snapshot, which later writes
+        to either backend do not reach. Costs a copy of all the data."""
+        self._check_open("copy")
+        copied = MemoryBackend()
+        copied._stores = {name: store._copy() for name, store in self._stores.items()}
+        return copied
+
     def flush(self) -> None:
         self._check_open("flush")
 

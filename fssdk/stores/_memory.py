@@ -173,6 +173,13 @@ class MemoryStore(Store):
         store._complex = self._complex
         return store
 
+    def _copy(self) -> MemoryStore:
+        """A new store holding a copy of this store's entries (a snapshot)."""
+        store = MemoryStore(self.name)
+        store._simple = self._simple.copy()
+        store._complex = SortedDict((key, type(v)(v)) for key, v in self._complex.items())
+        return store
+
     def _before_write(self, operation: str) -> None:
         self._check_open(operation)
         if self._cursors:
