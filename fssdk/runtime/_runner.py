@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import signal
@@ -62,7 +63,22 @@ _STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 #: Phases in which a stop signal ends the run at once: no operator code is running, and the
 #: runner's own writes are crash-safe. In the others it waits for the next record boundary.
 _STOP_AT_ONCE: Final = frozenset({"start", "checkpoint"})
-_RUNTIME_DIR: Final = str(Path(__file__).resolve().parent) + os.sep
+#: Where the frames of the libraries are: fssdk and fssdk_advanced (found without importing
+#: it), which an operator's traceback leaves out.
+_LIBRARIES: Final = {
+    str(Path(origin).resolve().parent) + os.sep: name
+    for name in ("fssdk", "fssdk_advanced")
+    if (spec := importlib.util.find_spec(name)) is not None and (origin := spec.origin)
+}
+
+
+def _library_of(filename: str) -> str | None:
+    """The library (``fssdk`` or ``fssdk_advanced``) that ``filename`` belongs to, if any."""
+    return next((name for folder, name in _LIBRARIES.items() if filename.startswith(folder)), None)
+
+
+def _in_library(filename: str) -> bool:
+    return _library_of(filename) is not None
 
 
 @dataclass(frozen=True)
@@ -494,11 +510,8 @@ class _Runner:
             )
         return OperatorFailedError(
             f"the operator raised {type(exc).__name__} {where}: {exc}{resume}",
-            operator_traceback=self._operator_traceback(exc),
+            operator_traceback=operator_traceback(exc, self.operator),
         )
-
-    def _operator_traceback(self, exc: BaseException) -> str:
-        return operator_traceback(exc, self.operator)
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -663,23 +676,35 @@ class _Runner:
             self.state.release()
 
 
-def operator_traceback(exc: BaseException, operator: LoadedOperator) -> str:
-    """``exc``'s stack from its first frame in the operator's file (pytest-style trimming).
+def operator_frames(exc: BaseException, operator: LoadedOperator) -> str:
+    """The operator's frames of ``exc``'s stack, formatted, as pytest trims a traceback.
 
-    Without such a frame (the driver came from elsewhere), from the first frame outside
-    the runtime.
+    From the first frame in the operator's file (without one, the first outside fssdk and
+    fssdk_advanced) down to the last frame outside them: the frames of the libraries the
+    operator called into, where the error was raised, are left out and counted on a last line,
+    since the error's message already says what is wrong. Neither the message nor a header is
+    included (a dead letter holds these lines as they are).
     """
     frames = traceback.extract_tb(exc.__traceback__)
     source = str(operator.source) if operator.source is not None else None
-    starts = [i for i, frame in enumerate(frames) if frame.filename == source]
-    if not starts:
-        starts = [
-            i for i, frame in enumerate(frames) if not frame.filename.startswith(_RUNTIME_DIR)
-        ]
-    lines = ["operator traceback (most recent call last):\n"]
-    lines += traceback.format_list(frames[starts[0] :] if starts else frames)
-    lines += traceback.format_exception_only(exc)
+    start = next((i for i, f in enumerate(frames) if f.filename == source), None)
+    if start is None:
+        start = next((i for i, f in enumerate(frames) if not _in_library(f.filename)), None)
+    shown = [] if start is None else frames[start:]
+    end = len(shown)
+    while end and _in_library(shown[end - 1].filename):
+        end -= 1
+    hidden = (frames[start:] if start is not None else frames)[end:]
+    lines = traceback.format_list(shown[:end])
+    if hidden:
+        where = _library_of(hidden[-1].filename)
+        lines.append(f"  ... raised inside {where} ({len(hidden)} frames not shown)\n")
     return "".join(lines).rstrip()
+
+
+def operator_traceback(exc: BaseException, operator: LoadedOperator) -> str:
+    """:func:`operator_frames` under a header: what follows an operator's error line."""
+    return f"operator traceback (most recent call last):\n{operator_frames(exc, operator)}"
 
 
 def run_operator(
