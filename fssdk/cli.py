@@ -50,6 +50,7 @@ from fssdk.runtime._run_errors import (
 from fssdk.runtime._runner import (
     DEFAULT_CHECKPOINT_INTERVAL,
     DEFAULT_KEEP_CHECKPOINTS,
+    ON_ERROR,
     RunProgress,
     RunSummary,
     run_operator,
@@ -111,8 +112,9 @@ def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
             "same command runs the new code on the existing state (an upgrade)."
         ),
         epilog=(
-            "exit codes: 0 done, 1 the operator raised, 2 usage (options, --set, config file, "
-            "operator not found or without driver, --fresh unconfirmed), 3 state dir (locked, "
+            "exit codes: 0 done, 1 the operator raised (with --on-error fail), 2 usage (options, "
+            "--set, config file, operator not found or without driver, --fresh unconfirmed), 3 "
+            "state dir (locked, "
             "incompatible, input or output changed, every checkpoint damaged), 4 input/output, "
             "5 a record with a newline, 130 SIGINT, 143 SIGTERM. See docs/runtime.md."
         ),
@@ -206,6 +208,19 @@ def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
         metavar="PREFIX",
         help="records on target N go to PREFIX.N, emitted watermarks to "
         "PREFIX.watermarks (default PREFIX: the --output file)",
+    )
+    run.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        default="fail",
+        help="fail (default): stop at a record whose process() raises; skip: write it to "
+        "--dead-letter and go on (its state writes and output are rolled back)",
+    )
+    run.add_argument(
+        "--dead-letter",
+        metavar="FILE",
+        help="with --on-error skip: one JSON line per skipped record (record, input line and "
+        "offset, error, operator frames); cut back on resume like the outputs",
     )
     run.add_argument(
         "-q",
@@ -381,6 +396,11 @@ def format_summary(summary: RunSummary, memory: bool) -> str:
             f"  checkpoints: {summary.checkpoints} taken, last #{summary.last_checkpoint_id}"
             f"{timing}"
         )
+    if summary.dead_letter is not None:
+        lines.append(
+            f"  skipped: {summary.skipped:,} records whose process() raised "
+            f"({summary.skipped_total:,} in all), written to {summary.dead_letter}"
+        )
     if summary.state_bytes is not None:
         lines.append(f"  state: {format_size(summary.state_bytes)} on disk")
     for path, size in summary.outputs.items():
@@ -420,6 +440,11 @@ def _confirm_fresh(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     config, _function = build_config(args.config_file, args.settings)
     if args.engine == "flink":
+        if args.on_error != "fail" or args.dead_letter is not None:
+            raise UsageError(
+                "--on-error skip and --dead-letter are for the local engine: on Flink a record "
+                "that fails fails the job, which restarts from its last checkpoint"
+            )
         return flink_cli.run(args, dict(config))
     flink_cli.check_local(args)
     _confirm_fresh(args)
@@ -449,6 +474,8 @@ def _run(args: argparse.Namespace) -> int:
             watermark_delay=args.watermark_delay,
             final_watermark=args.final_watermark,
             side_outputs=args.side_outputs,
+            on_error=args.on_error,
+            dead_letter=args.dead_letter,
             progress=bar.update if bar is not None else None,
             warn=warn,
         )

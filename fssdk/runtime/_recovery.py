@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, check_compatible
+from fssdk.runtime._outputs import DEAD_LETTERS
 from fssdk.runtime._run_errors import RunnerError, StateDirError
 
 Warn = Callable[[str], None]
@@ -33,7 +34,7 @@ class Resume:
     ``input_position`` is where the input resumes (0 for a checkpoint fed from a stream), with
     ``input_sha256`` the digest of the bytes before it (``None``: nothing to check).
     ``outputs`` maps each output key (``"0"`` for the main output) to its recorded
-    ``{"path", "length"}``.
+    ``{"path", "length"}``; ``dead_letters`` counts the records skipped before the checkpoint.
     """
 
     checkpoint: CheckpointInfo
@@ -44,6 +45,7 @@ class Resume:
     max_event: int | None
     last_watermark: int | None
     final_sent: bool
+    dead_letters: int = 0
 
 
 def newest_sound(
@@ -156,6 +158,7 @@ def _plan(state: StateDir, checkpoint: CheckpointInfo, run: RunIdentity, warn: W
         max_event=watermark["max_event"],
         last_watermark=watermark["last"],
         final_sent=bool(watermark.get("final_sent", False)),
+        dead_letters=int(meta.get("dead_letters", 0)),
     )
 
 
@@ -177,7 +180,13 @@ def _check_output(
     warn: Warn,
 ) -> None:
     path, length = recorded["path"], recorded["length"]
-    name = "--output" if key == "0" else f"output {key!r}"
+    name = {"0": "--output", DEAD_LETTERS: "dead letters"}.get(key, f"output {key!r}")
+    if key == DEAD_LETTERS and current is None:
+        raise StateDirError(
+            f"this state dir was run with --on-error skip and writes its dead letters to "
+            f"{path!r}: pass --on-error skip --dead-letter {path} to resume, or use another "
+            "--state-dir"
+        )
     if path is None:
         warn(
             f"checkpoint {checkpoint_id} wrote {name} to stdout: records emitted after it by "
@@ -186,7 +195,7 @@ def _check_output(
         return
     if current is None or str(current) != path:
         shown = "stdout" if current is None else repr(str(current))
-        flag = "--output" if key == "0" else "--side-outputs"
+        flag = {"0": "--output", DEAD_LETTERS: "--dead-letter"}.get(key, "--side-outputs")
         raise StateDirError(
             f"this state dir writes {name} to {path!r}, not {shown}: pass the same {flag} to "
             "resume, or use another --state-dir"
