@@ -21,6 +21,7 @@ those of ``--engine flink`` (:mod:`fssdk.flink._cli`).
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from fssdk._errors import SDKError
 from fssdk.flink import _cli as flink_cli
-from fssdk.runtime._checkpoint import StateDir
+from fssdk.runtime._checkpoint import STATE_FILE, StateDir
 from fssdk.runtime._config import build_config
 from fssdk.runtime._inspect import parse_bytes, show_bytes
 from fssdk.runtime._inspect_report import (
@@ -77,9 +78,51 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+class CommandLine(argparse.ArgumentParser):
+    """The parser of ``fssdk``: a subcommand's unknown option is reported by the subcommand,
+    with its usage and the closest options it has (``--state_dir``: did you mean
+    ``--state-dir``?), before anything else is checked."""
+
+    #: The subcommands' parsers, by their words (``("state", "inspect")``; filled by
+    #: :func:`build_parser`).
+    commands: dict[tuple[str, ...], argparse.ArgumentParser]
+
+    def parse_command_line(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        """``parse_args``, with unknown options reported as above."""
+        tokens = list(sys.argv[1:] if argv is None else argv)
+        words = next((w for w in self.commands if tuple(tokens[: len(w)]) == w), None)
+        command = None if words is None else self.commands[words]
+        if command is not None and words is not None:
+            unknown = _unknown_options(command, tokens[len(words) :])
+            if unknown:
+                command.error(f"unrecognized arguments: {', '.join(unknown)}")
+        args, extras = self.parse_known_args(tokens)
+        if extras:
+            (command or self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return args
+
+
+def _unknown_options(parser: argparse.ArgumentParser, tokens: Sequence[str]) -> list[str]:
+    """The ``--options`` in ``tokens`` that ``parser`` does not know (nor as an abbreviation),
+    each with the closest one it knows."""
+    known = [option for option in parser._option_string_actions if option.startswith("--")]
+    unknown = []
+    for token in tokens:
+        if token == "--":
+            break
+        if not token.startswith("--"):
+            continue
+        name = token.split("=", 1)[0]
+        if name in known or any(option.startswith(name) for option in known):
+            continue  # an option, or a prefix of some (argparse says when it is ambiguous)
+        close = difflib.get_close_matches(name.replace("_", "-"), known, n=1, cutoff=0.6)
+        unknown.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return unknown
+
+
+def build_parser() -> CommandLine:
     """The argument parser of ``fssdk`` (exposed for the documentation and the tests)."""
-    parser = argparse.ArgumentParser(
+    parser = CommandLine(
         prog="fssdk", description="Run fssdk operators locally and inspect their state."
     )
     parser.add_argument("--version", action="version", version=f"fssdk {_version()}")
@@ -87,13 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--traceback", action="store_true", help="on an error, also print the full Python stack"
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=argparse.ArgumentParser
+    )
     _add_run(commands, common)
     state = commands.add_parser("state", help="look at a state directory, finish a migration")
     state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
     _add_state_inspect(state_commands, common)
     _add_state_migrate(state_commands, common)
     _add_build_component(commands, common)
+    parser.commands = {
+        ("run",): commands.choices["run"],
+        ("state", "inspect"): state_commands.choices["inspect"],
+        ("build-component",): commands.choices["build-component"],
+    }
     return parser
 
 
@@ -415,7 +465,7 @@ def _confirm_fresh(args: argparse.Namespace) -> None:
     if not args.fresh or args.yes or args.state_dir is None:
         return
     state = StateDir(args.state_dir)
-    if state.read_state_file() is None:
+    if not (state.path / STATE_FILE).exists():
         return  # nothing of fssdk's there: nothing to discard
     checkpoints = state.complete_checkpoints()
     kept = (
@@ -551,7 +601,7 @@ def _build_component(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_command_line(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

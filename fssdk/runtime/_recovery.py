@@ -147,7 +147,8 @@ def _plan(state: StateDir, checkpoint: CheckpointInfo, run: RunIdentity, warn: W
         position = 0
     outputs: dict[str, dict[str, Any]] = meta["outputs"]
     for key, recorded in outputs.items():
-        _check_output(key, recorded, checkpoint.id, run.output_path(key), warn)
+        current = run.output_path(key)
+        _check_output(key, recorded, checkpoint.id, current, warn=warn, state_dir=state.path)
     watermark = meta["watermark"]
     return Resume(
         checkpoint=checkpoint,
@@ -177,8 +178,13 @@ def _check_output(
     recorded: Mapping[str, Any],
     checkpoint_id: int,
     current: Path | None,
+    *,
     warn: Warn,
+    state_dir: Path,
 ) -> None:
+    """Check that output ``key`` is the file the checkpoint recorded (``current`` is where this
+    run writes it), at least as long as recorded. A file at the place the checkpoint recorded
+    relative to the state dir is the same output, moved along with it."""
     path, length = recorded["path"], recorded["length"]
     name = {"0": "--output", DEAD_LETTERS: "dead letters"}.get(key, f"output {key!r}")
     if key == DEAD_LETTERS and current is None:
@@ -193,12 +199,25 @@ def _check_output(
             "the interrupted run cannot be taken back"
         )
         return
+    relative: str | None = recorded.get("relative")
+    if (
+        relative is not None
+        and current not in (None, Path(path))
+        and ((state_dir / relative).resolve() == current)
+    ):
+        warn(
+            f"{name} is {str(current)!r}, which checkpoint {checkpoint_id} recorded as "
+            f"{path!r}: the state dir and its outputs were moved together"
+        )
+        path = str(current)
     if current is None or str(current) != path:
         shown = "stdout" if current is None else repr(str(current))
         flag = {"0": "--output", DEAD_LETTERS: "--dead-letter"}.get(key, "--side-outputs")
+        place = f" ({relative!r} from the state dir)" if relative is not None else ""
         raise StateDirError(
-            f"this state dir writes {name} to {path!r}, not {shown}: pass the same {flag} to "
-            "resume, or use another --state-dir"
+            f"this state dir writes {name} to {path!r}{place}, not {shown}: pass the same "
+            f"{flag} to resume, or use another --state-dir. A state dir copied or moved "
+            "elsewhere resumes with its outputs moved along, at the same place relative to it"
         )
     try:
         size = os.stat(path).st_size
@@ -208,5 +227,7 @@ def _check_output(
         state = "is missing" if size < 0 else f"has {size} bytes"
         raise StateDirError(
             f"output {path!r} {state} but checkpoint {checkpoint_id} recorded {length}: it was "
-            "changed outside fssdk, so the run cannot resume exactly; use another --state-dir"
+            "changed outside fssdk, so the run cannot resume exactly. Put the file back as it was "
+            "(from a backup), start over with --fresh (discards the state dir's checkpoints and "
+            "rewrites the outputs from the first record), or use another --state-dir"
         )

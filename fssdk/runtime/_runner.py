@@ -635,6 +635,10 @@ class _Runner:
         outputs = self.outputs.sync()
         if self.state is not None:
             assert isinstance(self.backend, RocksDBBackend)
+            root = self.state.path.resolve()
+            for output in outputs.values():
+                if output["path"] is not None:  # where it is from the state dir, if it moves
+                    output["relative"] = os.path.relpath(str(output["path"]), root)
             metadata = {
                 "operator": self.operator.identity,
                 "operator_sha256": self.operator.source_sha256,
