@@ -207,19 +207,21 @@ class KeyedTimers:
     def _fire_event_time(self, watermark: int) -> Iterator[ProcessTimer]:
         return self._fired(TimeDomain.EVENT, self._service.advance_watermark(watermark))
 
-    def _fire_processing_time(self, now: int | None) -> Iterator[ProcessTimer]:
+    def _fire_processing_time(self, now: int) -> Iterator[ProcessTimer]:
         """The due processing-time timers. Locally only when the queue's head is due (so a
-        record that fires nothing writes nothing); on an engine, those the engine says are due.
+        record that fires nothing reads and writes nothing); on an engine, those due by the
+        engine's processing time (``now`` is not used).
         """
         service = self._service
         if self._engine:
-            now = service.current_processing_time
-        elif now is not None:
+            engine_now = service.current_processing_time
+            if engine_now is None:
+                return iter(())
+            now = engine_now
+        else:
             due = service._next_processing_time()
             if due is None or due > now:
                 return iter(())
-        if now is None:
-            return iter(())
         return self._fired(TimeDomain.PROCESSING, service.advance_processing_time(now))
 
 
@@ -294,9 +296,13 @@ class KeyedProcessDriver(BaseDriver):
         self.open(ctx, config)
 
     def process(self, ctx: Context, source_id: int, data: bytes) -> None:
-        """Fire the due processing-time timers, then ``process_element`` with the record's key."""
+        """Fire the due processing-time timers, then ``process_element`` with the record's key.
+
+        On an engine with timers of its own, those fire through ``process_watermark`` only.
+        """
         timers = self.timers
-        self._deliver(ctx, timers._fire_processing_time(ctx.processing_time()))
+        if not timers._engine:
+            self._deliver(ctx, timers._fire_processing_time(ctx.processing_time()))
         key = self.key_of(data)
         if type(key) is not bytes:
             raise TypeError(
@@ -321,8 +327,10 @@ class KeyedProcessDriver(BaseDriver):
         ctx.emit_watermark(watermark)
 
     def check_heartbeat(self, ctx: Context) -> bool:
-        """Fire the due processing-time timers; the driver stays healthy (True)."""
-        self._deliver(ctx, self.timers._fire_processing_time(ctx.processing_time()))
+        """Fire the due processing-time timers (locally); the driver stays healthy (True)."""
+        timers = self.timers
+        if not timers._engine:
+            self._deliver(ctx, timers._fire_processing_time(ctx.processing_time()))
         return True
 
     def _deliver(self, ctx: Context, fired: Iterator[ProcessTimer]) -> None:
