@@ -201,7 +201,7 @@ class OperatorHarness:
             assert self._state is not None
             metadata = {
                 "records": self._records,
-                "input": {"kind": "harness", "path": None, "position": 0, "sha256": None},
+                "input": {"kind": "harness", "path": "<OperatorHarness>", "position": 0},
                 "outputs": {},
             }
             self._state.write_checkpoint(backend, checkpoint_id, metadata)
