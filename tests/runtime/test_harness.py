@@ -219,3 +219,23 @@ def test_bad_arguments_are_named() -> None:
     harness.close()
     with pytest.raises(RuntimeError, match="closed"):
         harness.process(b"a")
+
+
+def test_two_operator_files_of_one_name_run_one_after_the_other(tmp_path: Path) -> None:
+    """An operator module the loader imported does not block another file of its name (a
+    standard or installed module still does: tests/runtime/test_cli.py)."""
+    emitted = []
+    for word in ("first", "second"):
+        folder = tmp_path / word
+        folder.mkdir()
+        (folder / "same_name_op.py").write_text(
+            "import fssdk\n"
+            "class Op(fssdk.BaseDriver):\n"
+            "    def process(self, ctx, source_id, data):\n"
+            f"        ctx.emit(b'{word}')\n"
+            "fssdk.run(Op())\n"
+        )
+        with OperatorHarness(folder / "same_name_op.py") as harness:
+            harness.process(b"")
+            emitted += harness.emitted()
+    assert emitted == [b"first", b"second"]
