@@ -105,7 +105,12 @@ class OperatorHarness:
         self._closed = False
         #: Warnings a start gave (a damaged checkpoint skipped), as ``fssdk run`` prints them.
         self.warnings: list[str] = []
-        self._start()
+        try:
+            self._start()
+        except BaseException:
+            self._closed = True
+            self._release()
+            raise
 
     # -- what a test calls -------------------------------------------------------------------
 
@@ -233,7 +238,12 @@ class OperatorHarness:
             if self._ctx is not None and self._driver is not None:
                 self._driver.close(self._ctx)
         finally:
+            self._release()
+
+    def _release(self) -> None:
+        try:
             self._drop(graceful=True)
+        finally:
             if self._scratch is not None:
                 shutil.rmtree(self._scratch, ignore_errors=True)
 

@@ -239,3 +239,15 @@ def test_two_operator_files_of_one_name_run_one_after_the_other(tmp_path: Path) 
             harness.process(b"")
             emitted += harness.emitted()
     assert emitted == [b"first", b"second"]
+
+
+class FailsInInit(BaseDriver):
+    def init(self, ctx: Context, config: Mapping[str, str]) -> None:
+        ctx.get_or_create_store("s").put_state(b"k", b"v")
+        raise RuntimeError("no config")
+
+
+def test_an_init_that_raises_leaves_the_state_dir_free(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="no config"):
+        OperatorHarness(FailsInInit, backend="rocksdb", state_dir=tmp_path / "state")
+    assert not StateDir(tmp_path / "state").is_locked()
