@@ -4,7 +4,8 @@ Complex entries live in one ``SortedDict`` keyed by ``(key_group, key, namespace
 tuple order of byte strings *is* the order the contract asks for, and tuples cannot collide, so
 isolation needs no key format at all. A merged value is kept as a ``bytearray`` so that appends
 cost O(appended bytes); reads hand out ``bytes`` copies. It is meant to be obviously right: other
-backends are checked against it.
+backends are checked against it. A savepoint journals what each write replaces, so that the
+writes after it can be rolled back (``fssdk run --memory --on-error skip``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fssdk._store import Iterator, Pair, Store, check_bytes, check_complex_key
 _Key = tuple[bytes, bytes, bytes, bytes]
 _Value = bytes | bytearray
 T = TypeVar("T")
+_MISSING = object()
 
 
 class _Cursor:
@@ -165,12 +167,22 @@ class MemoryStore(Store):
         self._simple: SortedDict[bytes, bytes] = SortedDict()
         self._complex: SortedDict[_Key, _Value] = SortedDict()
         self._cursors: weakref.WeakSet[_Cursor | _Listing[Any]] = weakref.WeakSet()
+        #: Under a savepoint, ``(map, key, what it held or _MISSING, length of an appended
+        #: bytearray or -1)`` per change, undone in reverse.
+        self._journal: list[tuple[SortedDict[Any, Any], Any, Any, int]] | None = None
 
     def _reopened(self) -> MemoryStore:
         """A new, open store over this closed store's entries (a backend reacquiring it)."""
         store = MemoryStore(self.name)
         store._simple = self._simple
         store._complex = self._complex
+        return store
+
+    def _copy(self) -> MemoryStore:
+        """A new store holding a copy of this store's entries (a snapshot)."""
+        store = MemoryStore(self.name)
+        store._simple = self._simple.copy()
+        store._complex = SortedDict((key, type(v)(v)) for key, v in self._complex.items())
         return store
 
     def _before_write(self, operation: str) -> None:
@@ -180,12 +192,42 @@ class MemoryStore(Store):
                 cursor.detach()
             self._cursors.clear()
 
+    def _log(self, data: SortedDict[Any, Any], key: Any) -> None:
+        """Journal what ``data[key]`` holds before a write replaces or removes it."""
+        if self._journal is not None:
+            self._journal.append((data, key, data.get(key, _MISSING), -1))
+
+    # -- savepoints --------------------------------------------------------------------------
+
+    def savepoint(self) -> None:
+        """Journal the writes from now on, for :meth:`rollback` (a new one releases the last)."""
+        self._journal = []
+
+    def rollback(self) -> None:
+        """Undo every write since the savepoint, and end it. Costs O(writes undone)."""
+        journal, self._journal = self._journal, None
+        if not journal or self._closed:
+            return
+        self._before_write("rollback")
+        for data, key, before, length in reversed(journal):
+            if length >= 0:
+                del before[length:]
+            elif before is _MISSING:
+                data.pop(key, None)
+            else:
+                data[key] = before
+
+    def release(self) -> None:
+        """Keep the writes since the savepoint and end it."""
+        self._journal = None
+
     # -- simple keys -------------------------------------------------------------------------
 
     def put_state(self, key: bytes, value: bytes) -> None:
         check_bytes(key, "key", "put_state")
         check_bytes(value, "value", "put_state")
         self._before_write("put_state")
+        self._log(self._simple, key)
         self._simple[key] = value
 
     def get_state(self, key: bytes) -> bytes | None:
@@ -196,6 +238,7 @@ class MemoryStore(Store):
     def delete_state(self, key: bytes) -> None:
         check_bytes(key, "key", "delete_state")
         self._before_write("delete_state")
+        self._log(self._simple, key)
         self._simple.pop(key, None)
 
     def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
@@ -212,6 +255,7 @@ class MemoryStore(Store):
         check_complex_key(key, "put")
         check_bytes(value, "value", "put")
         self._before_write("put")
+        self._log(self._complex, key)
         self._complex[key] = value
 
     def get(self, key: ComplexKey) -> bytes | None:
@@ -223,6 +267,7 @@ class MemoryStore(Store):
     def delete(self, key: ComplexKey) -> None:
         check_complex_key(key, "delete")
         self._before_write("delete")
+        self._log(self._complex, key)
         self._complex.pop(key, None)
 
     def merge(self, key: ComplexKey, value: bytes) -> None:
@@ -231,8 +276,11 @@ class MemoryStore(Store):
         self._before_write("merge")
         current = self._complex.get(key)
         if type(current) is bytearray:
+            if self._journal is not None:
+                self._journal.append((self._complex, key, current, len(current)))
             current += value
         else:
+            self._log(self._complex, key)
             self._complex[key] = bytearray(current or b"") + value
 
     def delete_prefix(self, key: ComplexKey) -> None:
@@ -245,6 +293,7 @@ class MemoryStore(Store):
                 break
             doomed.append(entry)
         for entry in doomed:
+            self._log(self._complex, entry)
             del self._complex[entry]
 
     def scan_complex(

@@ -1,4 +1,8 @@
-"""fssdk.testing: check any Store implementation against the reference MemoryStore.
+"""fssdk.testing: test operators in-process, and check any Store against the reference.
+
+:class:`OperatorHarness` runs a Driver in this process as ``fssdk run`` does, one call at a time:
+records, watermarks, processing time, checkpoints and crashes, with what each target emitted
+collected for the test to compare.
 
 >>> from fssdk.stores import MemoryStore
 >>> from fssdk.testing import check_store
@@ -13,6 +17,7 @@ own. Needs the ``test`` extra (hypothesis, pytest). See docs/testing.md.
 """
 
 from fssdk.testing._check import check_store, load_profile, register_profiles
+from fssdk.testing._harness import OperatorHarness
 from fssdk.testing._store_machine import StoreMachine, StoreMismatch, store_machine
 from fssdk.testing._strategies import (
     HARD_BYTES,
@@ -29,6 +34,7 @@ from fssdk.testing._strategies import (
 
 __all__ = [
     "HARD_BYTES",
+    "OperatorHarness",
     "Scope",
     "StoreMachine",
     "StoreMismatch",

@@ -380,6 +380,16 @@ class TimerService:
             ) from exc
         return Timer(timestamp, key, namespace)
 
+    def _next_processing_time(self) -> int | None:
+        """The timestamp of the first pending processing-time timer (``None``: none pending).
+
+        No read once the head is known; otherwise one seek (a refill of the head window).
+        """
+        head = self._shared.processing
+        if not head.window and head.hi is not None:
+            head.refill(self._processing)
+        return _TIME.decode(head.window[0][:8]) if head.window else None
+
     # -- clocks ------------------------------------------------------------------------------
 
     def event_time_clock(self, initial: int = MIN_TIME) -> Callable[[], int]:

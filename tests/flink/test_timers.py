@@ -1,7 +1,8 @@
 """fssdk_advanced's TimerService on Flink's timer service (fssdk.flink.FlinkTimers).
 
 The unit tests drive DriverFunction with fake Flink state and timers (no cluster); one job runs
-examples/sessions on a local mini-cluster at parallelism 2 against ``fssdk run --memory``.
+examples/sessions, a KeyedProcessDriver, on a local mini-cluster at parallelism 2 against
+``fssdk run --memory``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,24 @@ from typing import Any
 
 import pytest
 
-from fssdk import ComplexKey, CorruptStateError, EngineTimers, StateConflictError, WrongKeyError
+from fssdk import (
+    ComplexKey,
+    Context,
+    CorruptStateError,
+    EngineTimers,
+    StateConflictError,
+    WrongKeyError,
+)
 from fssdk.flink import CurrentCall, FlinkStore, FlinkTimers
 from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.runtime._loader import load_operator
-from fssdk_advanced import IntCodec, KeyedValueStateFactory, StringCodec
+from fssdk_advanced import (
+    IntCodec,
+    KeyedProcessDriver,
+    KeyedValueStateFactory,
+    ProcessTimer,
+    StringCodec,
+)
 from fssdk_advanced.time import Timer, TimerService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,15 +169,19 @@ class FakeJob:
         self.flink.key = key
         self._collect(self.function.process_element(data, FakeContext(self.flink, key)))
 
-    def advance(self, watermark: int) -> None:
-        """Fire every event-time timer at or below ``watermark``, in timestamp order."""
-        self.flink.watermark = max(self.flink.watermark, watermark)
+    def advance(self, watermark: int, domain: str = "event") -> None:
+        """Fire every timer of ``domain`` at or below ``watermark`` (event time) or that
+        processing time (``domain="processing"``), in timestamp order."""
+        if domain == "event":
+            self.flink.watermark = max(self.flink.watermark, watermark)
+        else:
+            self.flink.now = max(self.flink.now, watermark)
         while True:
-            due = [t for t in self.flink.timers if t[0] == "event" and t[2] <= watermark]
+            due = [t for t in self.flink.timers if t[0] == domain and t[2] <= watermark]
             if not due:
                 return
             _, key, timestamp = heapq.nsmallest(1, due, key=lambda t: (t[2], t[1]))[0]
-            self.flink.timers.discard(("event", key, timestamp))
+            self.flink.timers.discard((domain, key, timestamp))
             self.flink.key = key
             self._collect(self.function.on_timer(timestamp, FakeContext(self.flink, key)))
 
@@ -226,6 +244,40 @@ def test_unchanged_sessions_give_the_same_per_user_sessions_as_the_local_timer_s
     assert not job.flink.timers
     timer_state = job.runtime.states["timers"]
     assert not any(timer_state.partitions.values())
+
+
+class Reminders(KeyedProcessDriver):
+    """``user,ms,note``: a processing-time timer per user, replaced by each record; the
+    payload is the note. ``user,cancel`` deletes it."""
+
+    def key_of(self, record: bytes) -> bytes:
+        return record.split(b",")[0]
+
+    def process_element(self, ctx: Context, key: bytes, record: bytes) -> None:
+        _, when, *note = record.split(b",")
+        if when == b"cancel":
+            self.timers.delete_timer(key, b"remind")
+            return
+        self.timers.register_processing_time_timer(key, int(when), name=b"remind", payload=note[0])
+
+    def on_timer(self, ctx: Context, timer: ProcessTimer) -> None:
+        ctx.emit(b"%s %d %s" % (timer.key, timer.timestamp, timer.payload))
+
+
+@needs_pyflink
+def test_a_process_driver_runs_on_flinks_timers_with_payloads_and_deletes() -> None:
+    job = FakeJob(Reminders(), {})
+    for record in (b"ann,50,tea", b"bob,40,call", b"ann,60,lunch", b"cid,10,x", b"cid,cancel"):
+        job.record(record.split(b",")[0], record)
+    pending = {timer for timer in job.flink.timers if timer[0] == "processing"}
+    assert pending == {("processing", b"ann", 60), ("processing", b"bob", 40)}
+    job.advance(55, domain="processing")
+    assert job.out == [(0, b"bob 40 call")]
+    job.advance(100, domain="processing")
+    assert job.out[1:] == [(0, b"ann 60 lunch")]
+    assert not any(job.runtime.states["timers"].partitions.values())
+    with pytest.raises(WrongKeyError, match="key_of returned b'ann' for a record the engine"):
+        job.record(b"bob", b"ann,1,x")
 
 
 def _service(key: bytes = b"alice") -> tuple[TimerService, FakeFlink, CurrentCall]:

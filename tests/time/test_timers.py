@@ -42,6 +42,7 @@ def fire(iterator: Iterator[Timer]) -> list[tuple[int, bytes, bytes]]:
 
 def test_the_time_package_exports_exactly_its_documented_names() -> None:
     names = {"EventTimeClock", "StateTtl", "Timer", "TimerService", "processing_time_ms"}
+    names |= {"KeyedProcessDriver", "KeyedTimers", "PendingTimer", "ProcessTimer"}
     assert list(time_package.__all__) == sorted(names)
     assert {name for name in vars(time_package) if not name.startswith("_")} == names
     assert all(inspect.getdoc(getattr(time_package, name)) for name in names)
