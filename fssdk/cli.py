@@ -3,7 +3,9 @@
 ::
 
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
-    fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] --input FILE ...
+    fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] [--jobmanager HOST:PORT]
+                       --input FILE ...
+    fssdk flink-cluster start|stop|status|add-taskmanager DIR
     fssdk state inspect DIR [--verify] [--store NAME [--key-group KG [--keys] --key K
                         --namespace NS | --simple]]
     fssdk state migrate OPERATOR --state-dir DIR --store NAME [--key-group KG]
@@ -93,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state_inspect(state_commands, common)
     _add_state_migrate(state_commands, common)
     _add_build_component(commands, common)
+    flink_cli.add_cluster_command(commands, common)
     return parser
 
 

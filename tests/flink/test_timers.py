@@ -148,8 +148,10 @@ class FakeJob:
         self.out: list[tuple[int, bytes]] = []
 
     def _collect(self, results: Iterator[Any]) -> None:
-        for _, emitted in results:
-            self.out.extend(emitted)
+        from fssdk.flink._function import read_tagged_line  # needs PyFlink
+
+        for line in results:
+            self.out.append(read_tagged_line(line.encode()))
 
     def record(self, key: bytes, data: bytes) -> None:
         self.flink.key = key
