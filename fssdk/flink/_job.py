@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -69,7 +70,6 @@ from pyflink.datastream.connectors.file_system import (  # noqa: E402
 )
 from pyflink.datastream.data_stream import CloseableIterator  # noqa: E402
 from pyflink.java_gateway import get_gateway  # noqa: E402
-from pyflink.util.java_utils import load_java_class  # noqa: E402
 
 from fssdk.flink._function import BYTES, PROGRESS, DriverFunction, read_tagged_line  # noqa: E402
 from fssdk.flink._settings import (  # noqa: E402
@@ -188,9 +188,16 @@ class JsonFieldTimestamp(TimestampAssigner):  # type: ignore[misc]
         return stamp
 
 
+#: Parallel instances in one TaskManager share its embedded Python (thread mode) and open at
+#: once; an operator module registers its driver in one global slot while it is imported.
+_LOADING: Final = threading.Lock()
+
+
 def load_driver(spec: str) -> Driver:
-    """The driver registered by the operator ``spec`` (run in each Flink worker)."""
-    return load_operator(spec).driver
+    """The driver registered by the operator ``spec`` (run in each Flink worker), one import
+    at a time, so that each parallel instance gets the driver its own import registered."""
+    with _LOADING:
+        return load_operator(spec).driver
 
 
 def local_configuration(
@@ -542,7 +549,10 @@ def _with_watermarks(
     delay (a Java generator: PyFlink runs none written in Python; see _watermarks)."""
     assert watermarks.field is not None
     env.add_jars(watermark_jar().as_uri())
-    strategy = WatermarkStrategy(load_java_class(STRATEGY_CLASS)(watermarks.delay))
+    java = get_gateway().jvm
+    for part in STRATEGY_CLASS.split("."):
+        java = getattr(java, part)
+    strategy = WatermarkStrategy(java(watermarks.delay))
     assigner = JsonFieldTimestamp(watermarks.field)
     return lines.assign_timestamps_and_watermarks(strategy.with_timestamp_assigner(assigner))
 
