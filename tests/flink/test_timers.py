@@ -327,44 +327,31 @@ def test_a_corrupt_timer_entry_raises_naming_the_store() -> None:
 # -- one real job ------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
-def test_sessions_on_flink_at_parallelism_2_match_fssdk_run(tmp_path: Path) -> None:
-    clicks = _clicks(300, 12, seed=8)
-    (tmp_path / "clicks.jsonl").write_bytes(b"\n".join(clicks) + b"\n")
+def _jittered(clicks: list[bytes], seed: int) -> list[bytes]:
+    """The clicks with some timestamps moved back: some within a 1 000 ms watermark delay,
+    some beyond it (late on any runtime that follows the same watermark rule)."""
+    rng = random.Random(seed)
+    out = []
+    for data in clicks:
+        click = json.loads(data)
+        click["ts"] = max(0, click["ts"] - rng.choice((0, 0, 0, 300, 900, 2_500)))
+        out.append(json.dumps(click).encode())
+    return out
+
+
+def _local_and_flink(folder: Path, operator: Path, options: list[str]) -> None:
+    """Run ``operator`` with ``options`` under fssdk run (memory) and on Flink (parallelism 2)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    common = [
-        sys.executable,
-        "-m",
-        "fssdk",
-        "run",
-        str(SESSIONS),
-        "-q",
-        "--input",
-        "clicks.jsonl",
-        "--set",
-        "gap_ms=5000",
-        "--watermark-field",
-        "ts",
-        "--watermark-delay",
-        "1000",
-    ]
+    common = [sys.executable, "-m", "fssdk", "run", str(operator), "-q", *options]
     for extra in (
-        ["--output", "local.jsonl", "--memory", "--final-watermark"],
-        [
-            "--output",
-            "flink.jsonl",
-            "--engine",
-            "flink",
-            "--key-field",
-            "user",
-            "--parallelism",
-            "2",
-        ],
-    ):
+        ["--output", "local.jsonl", "--memory"],
+        ["--output", "flink.jsonl", "--engine", "flink", "--key-field", "user",
+         "--parallelism", "2"],
+    ):  # fmt: skip
         done = subprocess.run(
             [*common, *extra],
-            cwd=tmp_path,
+            cwd=folder,
             env=env,
             capture_output=True,
             text=True,
@@ -372,10 +359,80 @@ def test_sessions_on_flink_at_parallelism_2_match_fssdk_run(tmp_path: Path) -> N
             check=False,
         )
         assert done.returncode == 0, done.stderr[-3000:]
-    expected = _by_user((tmp_path / "local.jsonl").read_bytes().splitlines())
+
+
+def _outputs(folder: Path, name: str) -> dict[str, list[bytes]]:
+    path = folder / name
+    return _by_user(path.read_bytes().splitlines()) if path.exists() else {}
+
+
+@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+def test_sessions_on_flink_at_parallelism_2_match_fssdk_run(tmp_path: Path) -> None:
+    """examples/sessions, unchanged, with out-of-order and late clicks and the final watermark:
+    every user's sessions and late clicks are those of fssdk run."""
+    clicks = _jittered(_clicks(300, 12, seed=8), seed=9)
+    (tmp_path / "clicks.jsonl").write_bytes(b"\n".join(clicks) + b"\n")
+    options = ["--input", "clicks.jsonl", "--set", "gap_ms=5000", "--watermark-field", "ts",
+               "--watermark-delay", "1000", "--final-watermark"]  # fmt: skip
+    _local_and_flink(tmp_path, SESSIONS, options)
+    expected = _outputs(tmp_path, "local.jsonl")
     assert len(expected) == 12
-    assert _by_user((tmp_path / "flink.jsonl").read_bytes().splitlines()) == expected
-    assert not (tmp_path / "flink.jsonl.1").exists()
+    assert _outputs(tmp_path, "flink.jsonl") == expected
+    late = _outputs(tmp_path, "local.jsonl.1")
+    assert late, "the input should hold late clicks"
+    assert _outputs(tmp_path, "flink.jsonl.1") == late
+
+
+IDLE_OPERATOR = """
+import json
+import fssdk
+from fssdk_advanced import KeyedValueStateFactory
+from fssdk_advanced.time import TimerService
+
+IDLE_MS = 3_000
+
+
+class IdleUsers(fssdk.BaseDriver):
+    \"\"\"Emits {"user", "idle_after"} when a user sends nothing for IDLE_MS of event time.\"\"\"
+
+    def init(self, ctx, config):
+        self.timers = TimerService.from_context(ctx, "timers")
+        self.last = KeyedValueStateFactory.from_context_auto_codec(ctx, "last", b"ts", int)
+
+    def process(self, ctx, source_id, data):
+        click = json.loads(data)
+        user, ts = click["user"].encode(), click["ts"]
+        last = self.last.new_keyed_value(user, b"")
+        before = last.value()[0]
+        if before is not None:
+            self.timers.delete_event_time_timer(user, b"idle", before + IDLE_MS)
+        last.update(ts)
+        self.timers.register_event_time_timer(user, b"idle", ts + IDLE_MS)
+
+    def process_watermark(self, ctx, source_id, watermark):
+        for timer in self.timers.advance_watermark(watermark):
+            since = self.last.new_keyed_value(timer.key, b"").value()[0]
+            ctx.emit(json.dumps({"user": timer.key.decode(), "idle_after": since}).encode())
+
+
+fssdk.run(IdleUsers())
+"""
+
+
+@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+def test_an_idle_timer_operator_on_flink_matches_fssdk_run_without_a_final_watermark(
+    tmp_path: Path,
+) -> None:
+    """Timers due by the last watermark fire as locally; later ones do not fire at the end."""
+    operator = tmp_path / "idle_users.py"
+    operator.write_text(IDLE_OPERATOR, encoding="utf-8")
+    clicks = _jittered(_clicks(400, 15, seed=4), seed=5)
+    (tmp_path / "clicks.jsonl").write_bytes(b"\n".join(clicks) + b"\n")
+    options = ["--input", "clicks.jsonl", "--watermark-field", "ts", "--watermark-delay", "500"]
+    _local_and_flink(tmp_path, operator, options)
+    expected = _outputs(tmp_path, "local.jsonl")
+    assert sum(map(len, expected.values())) > 40
+    assert _outputs(tmp_path, "flink.jsonl") == expected
 
 
 def test_state_declared_in_init_is_described_outside_any_key() -> None:
