@@ -329,12 +329,12 @@ def test_a_corrupt_timer_entry_raises_naming_the_store() -> None:
 
 def _jittered(clicks: list[bytes], seed: int) -> list[bytes]:
     """The clicks with some timestamps moved back: some within a 1 000 ms watermark delay,
-    some beyond it (late on any runtime that follows the same watermark rule)."""
+    some beyond it and beyond a session gap (late on any runtime with the same watermarks)."""
     rng = random.Random(seed)
     out = []
     for data in clicks:
         click = json.loads(data)
-        click["ts"] = max(0, click["ts"] - rng.choice((0, 0, 0, 300, 900, 2_500)))
+        click["ts"] = max(0, click["ts"] - rng.choice((0, 0, 0, 300, 900, 2_500, 8_000)))
         out.append(json.dumps(click).encode())
     return out
 
