@@ -23,6 +23,7 @@ import pytest
 
 from fssdk import ComplexKey, CorruptStateError, EngineTimers, StateConflictError, WrongKeyError
 from fssdk.flink import CurrentCall, FlinkStore, FlinkTimers
+from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, MAX_TIME, MIN_TIME
 from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.runtime._loader import load_operator
 from fssdk_advanced import IntCodec, KeyedValueStateFactory, StringCodec
@@ -30,8 +31,8 @@ from fssdk_advanced.time import Timer, TimerService
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = ROOT / "examples" / "sessions" / "sessions.py"
-MIN, MAX = -(2**63), 2**63 - 1
-EVENT = b"fssdk_advanced/timers/event"
+MIN, MAX = MIN_TIME, MAX_TIME
+EVENT = EVENT_TIMERS_KEY_GROUP
 
 
 def _missing() -> str | None:

@@ -17,10 +17,10 @@ import pytest
 
 from fssdk import ComplexKey, WrongKeyError
 from fssdk.flink import CurrentKey, FlinkStore
+from fssdk.reserved import TTL_INDEX_KEY_GROUP
 from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.runtime._loader import load_operator
 from fssdk_advanced.state import KeyedListStateFactory, KeyedValueStateFactory
-from fssdk_advanced.state._ttl import INDEX_KEY_GROUP
 from fssdk_advanced.time import StateTtl
 from tests.flink.test_store import FakeKeyedMapState
 from tests.flink.test_timers import FakeJob
@@ -219,7 +219,7 @@ def test_the_expiry_index_lives_in_the_current_keys_partition() -> None:
     for key, entries in state.partitions.items():
         assert len(entries) == 2, key
         current.value = key
-        index = list(store.scan_complex(INDEX_KEY_GROUP, b"v", b""))
+        index = list(store.scan_complex(TTL_INDEX_KEY_GROUP, b"v", b""))
         assert len(index) == 1
         assert key in index[0][0]
 
@@ -255,4 +255,4 @@ def test_a_ttl_state_of_another_key_still_raises_naming_both_keys() -> None:
     # The index scope is reachable only while some key is processed.
     current.value = None
     with pytest.raises(WrongKeyError, match="outside process"):
-        store.put(ComplexKey(INDEX_KEY_GROUP, b"count", b"", b"x"), b"")
+        store.put(ComplexKey(TTL_INDEX_KEY_GROUP, b"count", b"", b"x"), b"")
