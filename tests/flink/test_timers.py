@@ -11,7 +11,6 @@ import importlib.util
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -28,19 +27,12 @@ from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.runtime._loader import load_operator
 from fssdk_advanced import IntCodec, KeyedValueStateFactory, StringCodec
 from fssdk_advanced.time import Timer, TimerService
+from tests.support import flink_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = ROOT / "examples" / "sessions" / "sessions.py"
 MIN, MAX = MIN_TIME, MAX_TIME
 EVENT = EVENT_TIMERS_KEY_GROUP
-
-
-def _missing() -> str | None:
-    if importlib.util.find_spec("pyflink") is None:
-        return "PyFlink is not installed: pip install 'fssdk[flink]'"
-    if shutil.which("java") is None:
-        return "Java is not on the PATH: Flink needs Java 17"
-    return None
 
 
 needs_pyflink = pytest.mark.skipif(
@@ -367,7 +359,7 @@ def _outputs(folder: Path, name: str) -> dict[str, list[bytes]]:
     return _by_user(path.read_bytes().splitlines()) if path.exists() else {}
 
 
-@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+@pytest.mark.skipif(flink_missing() is not None, reason=flink_missing() or "")
 def test_sessions_on_flink_at_parallelism_2_match_fssdk_run(tmp_path: Path) -> None:
     """examples/sessions, unchanged, with out-of-order and late clicks and the final watermark:
     every user's sessions and late clicks are those of fssdk run."""
@@ -420,7 +412,7 @@ fssdk.run(IdleUsers())
 """
 
 
-@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+@pytest.mark.skipif(flink_missing() is not None, reason=flink_missing() or "")
 def test_an_idle_timer_operator_on_flink_matches_fssdk_run_without_a_final_watermark(
     tmp_path: Path,
 ) -> None:
