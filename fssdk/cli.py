@@ -9,6 +9,7 @@
     fssdk state inspect DIR [--verify] [--store NAME [--key-group KG [--keys] --key K
                         --namespace NS | --simple]]
     fssdk state migrate OPERATOR --state-dir DIR --store NAME [--key-group KG]
+    fssdk state export-flink STATE_DIR --savepoint DIR [--parallelism N]
     fssdk build-component -o FILE
 
 Each subcommand is one parser built by its own ``_add_*`` function and one handler function
@@ -90,10 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(commands, common)
-    state = commands.add_parser("state", help="look at a state directory, finish a migration")
+    state = commands.add_parser(
+        "state", help="look at a state directory, finish a migration, move it to Flink"
+    )
     state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
     _add_state_inspect(state_commands, common)
     _add_state_migrate(state_commands, common)
+    flink_cli.add_export_command(state_commands, common)
     _add_build_component(commands, common)
     flink_cli.add_cluster_command(commands, common)
     return parser

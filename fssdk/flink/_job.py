@@ -359,7 +359,7 @@ def _copy_outputs(folder: Path, outputs: _Outputs) -> None:
 _PYTHON_ERROR: Final = re.compile(r"PythonException: <class '([^']+)'>: (.*)")
 
 
-def _failure(exc: Exception) -> OperatorFailedError:
+def job_failure(exc: Exception) -> OperatorFailedError:
     """The operator's own error out of the Java stack trace that a failed job raises."""
     text = str(exc)
     found = _PYTHON_ERROR.findall(text)
@@ -438,7 +438,7 @@ def run_file_job(
         # Source and sinks get fresh uids each run: a resumed job reads a new input and writes
         # afresh; only the operator's state (OPERATOR_UID) carries over.
         lines = env.from_source(
-            _file_source(input, unbounded=savepoint_dir is not None),
+            file_source(input, unbounded=savepoint_dir is not None),
             WatermarkStrategy.no_watermarks(),
             "input",
         ).uid(f"fssdk-input-{run_id}")
@@ -456,7 +456,9 @@ def run_file_job(
         ).set_parallelism(parallelism)
         progress = None
         if savepoint_dir is not None:
-            progress = _collect(env, results.get_side_output(PROGRESS), f"fssdk-progress-{run_id}")
+            progress = collect_stream(
+                env, results.get_side_output(PROGRESS), f"fssdk-progress-{run_id}"
+            )
         savepoint = None
         try:
             client = env.execute_async(f"fssdk {Path(input).name}")
@@ -464,11 +466,11 @@ def run_file_job(
                 client.get_job_execution_result().result()
             else:
                 with CloseableIterator(progress, Types.BOOLEAN()) as processed:
-                    _count(processed, expected)
-                    savepoint = _stop_with_savepoint(client, savepoint_dir)  # type: ignore[arg-type]
+                    wait_for_records(processed, expected)
+                    savepoint = stop_with_savepoint(client, savepoint_dir)  # type: ignore[arg-type]
         except Exception as exc:
             if type(exc).__name__ == "Py4JJavaError":
-                raise _failure(exc) from None
+                raise job_failure(exc) from None
             raise
         outputs = _Outputs(output, side_output_prefix)
         try:
@@ -532,7 +534,7 @@ def _shipped_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def _file_source(path: str, *, unbounded: bool) -> Any:
+def file_source(path: str, *, unbounded: bool) -> Any:
     """Flink's text-line file source; unbounded (monitoring the file) to stop with a savepoint."""
     builder = FileSource.for_record_stream_format(
         StreamFormat.text_line_format(), str(Path(path).resolve())
@@ -568,7 +570,7 @@ def _file_sink(folder: Path) -> FileSink:
     )
 
 
-def _count(processed: Iterable[Any], expected: int) -> None:
+def wait_for_records(processed: Iterable[Any], expected: int) -> None:
     """Wait until ``expected`` records are processed (one element of ``processed`` each)."""
     if expected == 0:
         return
@@ -577,7 +579,7 @@ def _count(processed: Iterable[Any], expected: int) -> None:
             return
 
 
-def _collect(env: StreamExecutionEnvironment, stream: DataStream, uid: str) -> Any:
+def collect_stream(env: StreamExecutionEnvironment, stream: DataStream, uid: str) -> Any:
     """``stream.collectAsync()`` with a sink uid of our choosing; the Java iterator.
 
     ``collectAsync`` names its sink after the transformation's id, which is the same in every
@@ -608,7 +610,7 @@ def _collect(env: StreamExecutionEnvironment, stream: DataStream, uid: str) -> A
     return iterator
 
 
-def _stop_with_savepoint(client: Any, directory: str) -> str:
+def stop_with_savepoint(client: Any, directory: str) -> str:
     """Stop the job with a canonical savepoint in ``directory``; its path.
 
     PyFlink's ``JobClient.stop_with_savepoint`` does not pass a format type through Py4J; the

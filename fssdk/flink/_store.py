@@ -47,6 +47,19 @@ from fssdk.reserved import IDENTITY_KEY_GROUP, TTL_INDEX_KEY_GROUP
 _BASE_TAIL = len(kf.BASE_SUFFIX)
 
 
+def partition_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
+    """The map-key prefix of scope ``(key_group, key, namespace)`` in the partition that holds it.
+
+    A scope of key ``K`` lives in ``K``'s partition without ``K``
+    (:func:`fssdk._keyformat.partitioned_scope_prefix`); a TTL index scope, whose scope key is
+    a state's key group, keeps its scope key and lives in the partition of the key whose entry
+    it indexes. ``fssdk state export-flink`` places local entries with the same rule.
+    """
+    if key_group == TTL_INDEX_KEY_GROUP:
+        return kf.scope_prefix(key_group, key, namespace)
+    return kf.partitioned_scope_prefix(key_group, namespace)
+
+
 class MapStateLike(Protocol):
     """The part of PyFlink's ``MapState`` a FlinkStore uses (a fake one serves in tests)."""
 
@@ -125,9 +138,9 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         checked: the current key's own scopes, or a TTL index scope (any scope key)."""
         if key_group == TTL_INDEX_KEY_GROUP:
             self._key_of_now(operation)
-            return kf.scope_prefix(key_group, key, namespace)
-        self._check_key(key, operation)
-        return kf.partitioned_scope_prefix(key_group, namespace)
+        else:
+            self._check_key(key, operation)
+        return partition_prefix(key_group, key, namespace)
 
     def _physical(self, key: ComplexKey, operation: str) -> bytes:
         check_complex_key(key, operation)
@@ -268,12 +281,8 @@ def _scope_of(store: FlinkStore, key_group: bytes, key: bytes, namespace: bytes)
     scope.key_group = key_group
     scope.key = key
     scope.namespace = namespace
-    if key_group == TTL_INDEX_KEY_GROUP:
-        scope._prefix = kf.scope_prefix(key_group, key, namespace)
-        scope._keyed = False
-    else:
-        scope._prefix = kf.partitioned_scope_prefix(key_group, namespace)
-        scope._keyed = True
+    scope._prefix = partition_prefix(key_group, key, namespace)
+    scope._keyed = key_group != TTL_INDEX_KEY_GROUP
     return scope
 
 

@@ -55,6 +55,13 @@ _INDEX_KEY: Final = TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCode
 Sweep = Callable[[bytes, int], bytes | None]
 
 
+def index_entry_of(index_key: bytes) -> tuple[int, bytes, bytes, bytes]:
+    """``(due, primary key, namespace, user key)`` of an expiry index key; ``ValueError`` when
+    it does not decode."""
+    due, key, namespace, user_key = _INDEX_KEY.decode(index_key)
+    return due, key, namespace, user_key
+
+
 def check_ttl(ttl: object, owner: str) -> StateTtl | None:
     """``ttl`` if it is ``None`` or a :class:`StateTtl`; ``TypeError`` naming it otherwise."""
     if ttl is not None and not isinstance(ttl, StateTtl):
@@ -277,7 +284,7 @@ class TtlIndex:
         scopes = self.store_scopes
         for index_key in due:
             try:
-                _, key, namespace, user_key = _INDEX_KEY.decode(index_key)
+                _, key, namespace, user_key = index_entry_of(index_key)
             except ValueError as exc:
                 raise corrupt(self._index, index_key, "TTL index key does not decode", exc) from exc
             scope = scopes(key, namespace)
