@@ -28,7 +28,9 @@ DELAY = 1_000
 
 PROFILES = '''
 """Per user: clicks, pages, recent pages, a queue of page numbers, a TTL'd last click time
-(event time) and an idle timer; emits a line per click and per idle timer."""
+(event time) and an idle timer; emits a line per click and per idle timer. With remind=1 a
+user's first click registers a processing-time timer that is due at once; process_watermark
+fires due processing-time timers only with fire=1."""
 import json
 
 import fssdk
@@ -40,7 +42,7 @@ from fssdk_advanced import (
     KeyedValueStateFactory,
     StringCodec,
 )
-from fssdk_advanced.time import StateTtl, TimerService
+from fssdk_advanced.time import StateTtl, TimerService, processing_time_ms
 
 IDLE_MS = 4_000
 TTL_MS = 6_000
@@ -48,6 +50,8 @@ TTL_MS = 6_000
 
 class Profiles(fssdk.BaseDriver):
     def init(self, ctx, config):
+        self.remind = config.get("remind") == "1"
+        self.fire = config.get("fire") == "1"
         self.timers = TimerService.from_context(ctx, "timers")
         ttl = StateTtl(TTL_MS, clock=self.timers.event_time_clock())
         self.clicks = KeyedValueStateFactory.from_context(ctx, "profiles", b"clicks", IntCodec())
@@ -84,11 +88,17 @@ class Profiles(fssdk.BaseDriver):
             self.timers.delete_event_time_timer(user, b"idle", previous + IDLE_MS)
         seen.update(ts)
         self.timers.register_event_time_timer(user, b"idle", ts + IDLE_MS)
+        if self.remind and count == 1:
+            self.timers.register_processing_time_timer(user, b"remind", 1)
         out = {"user": user.decode(), "count": count, "pages": len(list(pages.keys())),
                "polled": polled, "since": None if before is None else ts - before}
         ctx.emit(json.dumps(out, sort_keys=True).encode())
 
     def process_watermark(self, ctx, source_id, watermark):
+        if self.fire:
+            for timer in self.timers.advance_processing_time(processing_time_ms()):
+                out = {"user": timer.key.decode(), "reminder": timer.timestamp}
+                ctx.emit(json.dumps(out).encode())
         for timer in self.timers.advance_watermark(watermark):
             out = {
                 "user": timer.key.decode(),
@@ -137,8 +147,8 @@ def _write(folder: Path, name: str, lines: list[str]) -> None:
 
 def _local(folder: Path, *args: object) -> None:
     done = run_fssdk(
-        "run", "profiles.py", "-q", "--watermark-field", "ts", "--watermark-delay", DELAY, *args,
-        cwd=folder,
+        "run", "profiles.py", "-q", "--watermark-field", "ts", "--watermark-delay", DELAY,
+        "--set", "remind=1", *args, cwd=folder,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
 
@@ -235,7 +245,10 @@ def test_the_exported_state_resumed_on_fake_flink_equals_one_local_run(
     assert {target for target, _ in job.out} == {0}
     flink = [data.decode() for _, data in job.out]
     _assert_halves_make_the_whole(_lines(tmp_path / "first.out"), flink, whole)
-    assert not job.flink.timers
+    # Each user's reminder is a processing-time timer, due and not fired (no fire=1).
+    assert {(kind, key) for kind, key, _ in job.flink.timers} == {
+        ("processing", user) for user in users
+    }
 
 
 def test_simple_keys_are_refused_naming_the_store_and_a_key(tmp_path: Path) -> None:
@@ -326,10 +339,15 @@ def test_a_state_dir_exported_and_resumed_on_flink_at_parallelism_2_equals_one_l
         "run", "profiles.py", "-q", "--engine", "flink", "--key-field", "user",
         "--parallelism", 2, "--input", "second.jsonl", "--output", "second.out",
         "--from-savepoint", "savepoints", "--watermark-field", "ts",
-        "--watermark-delay", DELAY, "--final-watermark",
+        "--watermark-delay", DELAY, "--final-watermark", "--set", "remind=1", "--set", "fire=1",
         cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    second = _lines(tmp_path / "second.out")
+    reminders = [line for line in second if '"reminder"' in line]
     _assert_halves_make_the_whole(
-        _lines(tmp_path / "first.out"), _lines(tmp_path / "second.out"), whole
+        _lines(tmp_path / "first.out"), [line for line in second if line not in reminders], whole
     )
+    # The reminders registered in the first half were due at the export: the bootstrap job
+    # kept them, and the resumed job fired each once (the newcomer's is the second half's).
+    assert sorted(json.loads(line)["user"] for line in reminders) == sorted(_by_user(whole))
