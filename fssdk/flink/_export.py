@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -52,7 +53,7 @@ from fssdk.reserved import (
     TIMER_CLOCK_KEY_GROUP,
     TTL_INDEX_KEY_GROUP,
 )
-from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, check_compatible
+from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, check_compatible, verify_copy
 from fssdk.runtime._inspect import Snapshot, open_snapshot, show_bytes
 from fssdk.runtime._recovery import Warn, newest_sound
 from fssdk.runtime._run_errors import StateDirError
@@ -299,20 +300,34 @@ def _not_library(store: str, key_group: bytes, key: bytes, namespace: bytes) -> 
     )
 
 
+class _ReadOnlyStateDir(StateDir):
+    """A state dir that verifies checkpoints through copies in ``scratch``: the export writes
+    nothing into the state dir, which a run may hold meanwhile (or the user may not own)."""
+
+    def __init__(self, path: str, scratch: Path) -> None:
+        super().__init__(path)
+        self._scratch = scratch
+
+    def verify(self, info: CheckpointInfo) -> str | None:
+        return verify_copy(info.path, self._scratch / "verifying")
+
+
 def choose_checkpoint(state_dir: str, warn: Warn) -> CheckpointInfo:
-    """The newest sound checkpoint of ``state_dir`` (damaged newer ones are reported, kept)."""
-    state = StateDir(state_dir)
-    owner = state.read_state_file() if state.path.is_dir() else None
-    if owner is None:
-        raise StateDirError(f"{state_dir!r} is not an fssdk state directory")
-    check_compatible(owner, state_dir)
-    checkpoints = state.complete_checkpoints()
-    if not checkpoints:
-        raise StateDirError(
-            f"state dir {state_dir!r} has no complete checkpoint to export: let a run finish "
-            "(or checkpoint) first"
-        )
-    return newest_sound(state, checkpoints, warn)[0]
+    """The newest sound checkpoint of ``state_dir``: newer damaged ones are reported (and left
+    as they are); ``StateDirError`` when there is none."""
+    with tempfile.TemporaryDirectory(prefix="fssdk-export-verify-") as scratch:
+        state = _ReadOnlyStateDir(state_dir, Path(scratch))
+        owner = state.read_state_file() if state.path.is_dir() else None
+        if owner is None:
+            raise StateDirError(f"{state_dir!r} is not an fssdk state directory")
+        check_compatible(owner, state_dir)
+        checkpoints = state.complete_checkpoints()
+        if not checkpoints:
+            raise StateDirError(
+                f"state dir {state_dir!r} has no complete checkpoint to export: let a run "
+                "finish (or checkpoint) first"
+            )
+        return newest_sound(state, checkpoints, warn)[0]
 
 
 def write_bootstrap_input(state_dir: str, target: Path, warn: Warn) -> ExportSummary:

@@ -20,6 +20,7 @@ import pytest
 from fssdk.runtime._loader import load_operator
 from fssdk.runtime._run_errors import StateDirError
 from tests.flink.test_timers import MAX, FakeContext, FakeFlink, FakeJob
+from tests.runtime.test_run_and_inspect_edges import damaged_run
 from tests.support import flink_missing, run_fssdk
 
 needs_flink = pytest.mark.skipif(flink_missing() is not None, reason=flink_missing() or "")
@@ -288,6 +289,21 @@ def test_what_is_not_a_state_dir_is_refused(tmp_path: Path, prepare: Any, messag
     prepare(tmp_path / "state")
     with pytest.raises(StateDirError, match=message):
         choose_checkpoint(str(tmp_path / "state"), _fail)
+
+
+def test_a_damaged_newest_checkpoint_is_passed_over_with_a_warning_and_left_in_place(
+    tmp_path: Path,
+) -> None:
+    from fssdk.flink._export import choose_checkpoint
+
+    damaged_run(tmp_path, "bit flip")
+    state = tmp_path / "s.state"
+    before = sorted(path.relative_to(state) for path in state.rglob("*"))
+    warnings: list[str] = []
+    assert choose_checkpoint(str(state), warnings.append).id == 2
+    assert len(warnings) == 1
+    assert "checkpoint 3: Corruption: block checksum mismatch" in warnings[0]
+    assert sorted(path.relative_to(state) for path in state.rglob("*")) == before
 
 
 # -- the bootstrap function --------------------------------------------------------------------
