@@ -249,17 +249,19 @@ def _write_timer(
 def _queue_counters(snapshot: Snapshot, store: str, state_dir: str) -> dict[bytes, bytes]:
     """The priority-queue counters of ``store`` by key group; refuses other simple keys."""
     counters: dict[bytes, bytes] = {}
-    others: list[bytes] = []
+    others = 0
+    first = b""
     for physical, value in snapshot.table(store).scan(*LAYOUT.simple_range(b"", b"")):
         key = LAYOUT.simple_key_of(physical)
         if key.startswith(QUEUE_SEQ_PREFIX):
             counters[key[len(QUEUE_SEQ_PREFIX) :]] = value
         else:
-            others.append(key)
+            first = key if not others else first
+            others += 1
     if others:
         raise StateDirError(
-            f"state dir {state_dir!r}: store {store!r} holds {len(others)} simple key(s) "
-            f"(put_state), e.g. {show_bytes(others[0])!r}. A simple key belongs to no stream "
+            f"state dir {state_dir!r}: store {store!r} holds {others} simple key(s) "
+            f"(put_state), e.g. {show_bytes(first)!r}. A simple key belongs to no stream "
             "key, and on Flink simple keys live in the partition of the key being processed, "
             "so the export cannot tell which key's state it is. Keep such state in complex "
             "keys of the stream key (ComplexKey or a Keyed* state) before exporting"
