@@ -72,13 +72,15 @@ def free_port() -> int:
 
 
 def _start_time(pid: int) -> int | None:
-    """The start time of process ``pid`` (clock ticks since boot), ``None`` if it is gone."""
+    """The start time of process ``pid`` (clock ticks since boot), ``None`` if it is gone or
+    has exited and waits to be collected by its parent (a zombie runs nothing any more)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces; the fields after it are plain.
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[19])
 
 
 @dataclass(frozen=True)

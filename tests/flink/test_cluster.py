@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from fssdk.flink._cluster import LocalCluster
+from fssdk.flink._cluster import LocalCluster, Process
 from tests.support import ROOT, flink_missing, run_fssdk
 
 pytestmark = pytest.mark.skipif(flink_missing() is not None, reason=flink_missing() or "")
@@ -247,3 +247,23 @@ def test_the_venvs_fssdk_by_its_path_runs_a_ttl_count_from_any_folder(
             "a": ['{"user": "a", "count": 1}', '{"user": "a", "count": 2}'],
             "b": ['{"user": "b", "count": 1}'],
         }
+
+
+def test_a_cluster_process_that_exited_is_not_alive_before_it_is_collected() -> None:
+    """A JVM this process started stays a zombie until collected; ``stop`` must not wait for
+    it (it did, 30 s per stop, before zombies counted as gone)."""
+    child = subprocess.Popen(["true"])
+
+    def stat() -> list[str]:  # the fields after the command name, the state first
+        return Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    process = Process("taskmanager", child.pid, int(stat()[19]))
+    deadline = time.monotonic() + 10
+    while stat()[0] != "Z":
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+    try:
+        assert not process.alive()
+        assert not process.signal(signal.SIGTERM)
+    finally:
+        child.wait()
