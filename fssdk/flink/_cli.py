@@ -284,12 +284,10 @@ def run_export(args: argparse.Namespace) -> int:
     """Carry out ``fssdk state export-flink``; the exit code."""
     _require_flink("export-flink")
     from fssdk.flink._bootstrap import export_to_savepoint  # noqa: PLC0415
-
-    def warn(message: str) -> None:
-        sys.stderr.write(f"fssdk: warning: {message}\n")
+    from fssdk.runtime._runner import stderr_warning  # noqa: PLC0415
 
     result = export_to_savepoint(
-        args.state_dir, args.savepoint, parallelism=args.parallelism, warn=warn
+        args.state_dir, args.savepoint, parallelism=args.parallelism, warn=stderr_warning
     )
     summary = result.summary
     records = summary.checkpoint.metadata.get("records")
