@@ -66,9 +66,14 @@ def _operator(folder: Path) -> Path:
     return path
 
 
-def _clicks(path: Path, count: int, users: int, seed: int) -> None:
+def _clicks(path: Path, count: int, users: int, seed: int, pad: int = 0) -> None:
+    """``count`` clicks; ``pad`` characters of filler in each make the file outgrow what
+    Flink's network buffers hold, so that the source waits for the operator (see below)."""
     rng = random.Random(seed)
-    lines = [json.dumps({"user": f"u{rng.randrange(users)}", "n": n}) for n in range(count)]
+    lines = [
+        json.dumps({"user": f"u{rng.randrange(users)}", "n": n, "pad": "x" * pad})
+        for n in range(count)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -142,7 +147,11 @@ def test_killing_a_taskmanager_mid_job_recovers_with_every_line_exactly_once(
 ) -> None:
     records, users = 6_000, 40
     operator = _operator(tmp_path / "operator")
-    _clicks(tmp_path / "clicks.jsonl", records, users, seed=2)
+    # Small records would all fit in the network buffers at once: the source would read the
+    # whole file before the first checkpoint barrier, and that checkpoint, completing once the
+    # operator had worked through them, would commit nearly everything at once. 2 KB records
+    # keep the source a few hundred records ahead, so output is committed early and in steps.
+    _clicks(tmp_path / "clicks.jsonl", records, users, seed=2, pad=2_000)
     local = run_fssdk("run", operator, "--input", "clicks.jsonl", "--output", "local.jsonl",
                       "--memory", "-q", cwd=tmp_path)  # fmt: skip
     assert local.returncode == 0, local.stderr
