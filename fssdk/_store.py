@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Generator
 from collections.abc import Iterator as PyIterator
 from types import TracebackType
-from typing import Final, TypeVar
+from typing import ClassVar, Final, TypeVar
 
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import ClosedError, ErrorCode, SDKError
@@ -146,6 +146,10 @@ class Store(abc.ABC):
     Every method raises ``TypeError`` for an argument of the wrong type and
     ``ClosedError`` (code ``RUNTIME_CLOSED``) once the store is closed.
     """
+
+    #: True for an engine's keyed store (FlinkStore) that holds only the entries of the
+    #: current stream key: a scan sees one key's partition at a time, never the whole store.
+    partitioned_by_key: ClassVar[bool] = False
 
     def __init__(self, name: str) -> None:
         self.name: Final = name

@@ -3,10 +3,13 @@
 ::
 
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
-    fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] --input FILE ...
+    fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] [--jobmanager HOST:PORT]
+                       --input FILE ...
+    fssdk flink-cluster start|stop|status|add-taskmanager DIR
     fssdk state inspect DIR [--verify] [--store NAME [--key-group KG [--keys] --key K
                         --namespace NS | --simple]]
     fssdk state migrate OPERATOR --state-dir DIR --store NAME [--key-group KG]
+    fssdk state export-flink STATE_DIR --savepoint DIR [--parallelism N]
     fssdk build-component -o FILE
 
 Each subcommand is one parser built by its own ``_add_*`` function and one handler function
@@ -134,15 +137,22 @@ def build_parser() -> CommandLine:
         dest="command", required=True, metavar="COMMAND", parser_class=argparse.ArgumentParser
     )
     _add_run(commands, common)
-    state = commands.add_parser("state", help="look at a state directory, finish a migration")
+    state = commands.add_parser(
+        "state", help="look at a state directory, finish a migration, move it to Flink"
+    )
     state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
     _add_state_inspect(state_commands, common)
     _add_state_migrate(state_commands, common)
+    flink_cli.add_export_command(state_commands, common)
     _add_build_component(commands, common)
+    flink_cli.add_cluster_command(commands, common)
     parser.commands = {
         ("run",): commands.choices["run"],
         ("state", "inspect"): state_commands.choices["inspect"],
+        ("state", "migrate"): state_commands.choices["migrate"],
+        ("state", "export-flink"): state_commands.choices["export-flink"],
         ("build-component",): commands.choices["build-component"],
+        ("flink-cluster",): commands.choices["flink-cluster"],
     }
     return parser
 

@@ -7,7 +7,9 @@ Fixtures live in ``tests/conftest.py``; what a test calls by name lives here.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -46,6 +48,15 @@ def record(name: str = "Point", **fields: Any) -> type:
     cls = dataclasses.make_dataclass(name, specs)
     cls.__module__ = __name__
     return cls
+
+
+def flink_missing() -> str | None:
+    """Why Flink cannot run here (no PyFlink, no Java), or None when it can."""
+    if importlib.util.find_spec("pyflink") is None:
+        return "PyFlink is not installed: pip install 'fssdk[flink]'"
+    if shutil.which("java") is None:
+        return "Java is not on the PATH: Flink needs Java 17"
+    return None
 
 
 def run_fssdk(

@@ -18,9 +18,12 @@ Byte order is due order: the entries to visit are a prefix of the scope.
 
 Cleanup (:meth:`TtlIndex.cleanup`) seeks from a cursor kept in memory (the last index key it
 visited, so it never walks again over the deletes that RocksDB keeps as tombstones until
-compaction) and visits at most ``max_entries`` due index keys, oldest first:
-for each it reads the entry, deletes what has expired (a list keeps its live elements) and
-deletes the index key. An entry that was written again since has a later index key and is left.
+compaction) and visits at most ``max_entries`` due index keys, oldest first: for each it reads
+the entry, deletes what has expired (a list keeps its live elements) and deletes the index key.
+An entry that was written again since has a later index key and is left. On a store
+partitioned by the stream key (``Store.partitioned_by_key``: Flink's keyed state) the index
+scope holds the current key's entries only: cleanup visits that key's due entries, from the
+start of its partition (a cursor left in one key's partition would skip another key's).
 It runs by itself, :data:`CLEANUP_STEP` index keys every :data:`CLEANUP_EVERY` writes of the
 state, which visits twice as many index keys as writes add, so the index and the state level off
 under a steady stream of new keys; an operator may also call ``cleanup(max_entries)`` on the
@@ -50,6 +53,13 @@ _INDEX_KEY: Final = TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCode
 
 #: How an entry's stored bytes are cleaned: ``(data, now) -> new data``, ``None`` to delete it.
 Sweep = Callable[[bytes, int], bytes | None]
+
+
+def index_entry_of(index_key: bytes) -> tuple[int, bytes, bytes, bytes]:
+    """``(due, primary key, namespace, user key)`` of an expiry index key; ``ValueError`` when
+    it does not decode."""
+    due, key, namespace, user_key = _INDEX_KEY.decode(index_key)
+    return due, key, namespace, user_key
 
 
 def check_ttl(ttl: object, owner: str) -> StateTtl | None:
@@ -202,6 +212,7 @@ class TtlIndex:
     __slots__ = (
         "_cursor",
         "_index",
+        "_partitioned",
         "_slice",
         "_writes",
         "key_group",
@@ -225,6 +236,7 @@ class TtlIndex:
         self._slice = max(1, ttl.ttl // 8)
         self._writes = 0
         self._cursor = b""
+        self._partitioned = store.partitioned_by_key
 
     def scopes(self, primary_key: bytes, namespace: bytes) -> StoreScope:
         """The :class:`TtlScope` of ``(primary_key, namespace)`` (a Keyed factory's scope maker);
@@ -272,7 +284,7 @@ class TtlIndex:
         scopes = self.store_scopes
         for index_key in due:
             try:
-                _, key, namespace, user_key = _INDEX_KEY.decode(index_key)
+                _, key, namespace, user_key = index_entry_of(index_key)
             except ValueError as exc:
                 raise corrupt(self._index, index_key, "TTL index key does not decode", exc) from exc
             scope = scopes(key, namespace)
@@ -287,7 +299,7 @@ class TtlIndex:
                 elif kept != data:
                     scope.put(user_key, kept)
             self._index.delete(index_key)
-        if due:
+        if due and not self._partitioned:
             self._cursor = due[-1]
         return len(due)
 

@@ -87,6 +87,12 @@ class Timer(NamedTuple):
     namespace: bytes
 
 
+def timer_of_queue_key(user_key: bytes) -> Timer:
+    """The timer a queue entry's user key names; ``ValueError`` when it does not decode."""
+    timestamp, key, namespace = _TIMER.decode(user_key)
+    return Timer(timestamp, key, namespace)
+
+
 def _check_time(value: object, argument: str, operation: str) -> int:
     if type(value) is not int:
         raise TypeError(f"{operation}: {argument} must be an int, not {type(value).__name__}")
@@ -373,12 +379,11 @@ class TimerService:
     @staticmethod
     def _decode(scope: StoreScope, user_key: bytes) -> Timer:
         try:
-            timestamp, key, namespace = _TIMER.decode(user_key)
+            return timer_of_queue_key(user_key)
         except ValueError as exc:
             raise CorruptStateError(
                 f"{scope.describe(user_key)}: timer key does not decode: {exc}"
             ) from exc
-        return Timer(timestamp, key, namespace)
 
     def _next_processing_time(self) -> int | None:
         """The timestamp of the first pending processing-time timer (``None``: none pending).
