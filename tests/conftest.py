@@ -9,7 +9,7 @@ import pytest
 
 from fssdk import Store
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
-from fssdk.testing import load_profile, register_profiles
+from fssdk.testing import load_profile, lowered_thresholds, register_profiles
 
 # Profiles "ci" (the default) and "thorough" (HYPOTHESIS_PROFILE=thorough): see docs/testing.md.
 register_profiles()
@@ -21,6 +21,14 @@ BACKENDS: dict[str, Callable[[Path], BackendFactory]] = {
     "memory": lambda path: MemoryBackend,
     "rocksdb": lambda path: lambda: RocksDBBackend(path / "db"),
 }
+
+
+@pytest.fixture(params=["production", "lowered"])
+def thresholds(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs the test twice: with every threshold at its production value, then at its smallest
+    (``fssdk.testing.lowered_thresholds``). Request it before the fixtures that make stores."""
+    with lowered_thresholds(request.param == "lowered"):
+        yield request.param
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -41,15 +41,21 @@ from fssdk._keyformat import (
     Pair,
 )
 from fssdk.stores._table import Seek, Table, TableWriter
+from fssdk.thresholds import threshold
 
-#: Buffered writes (merge operands included) after which a buffer flushes on its own.
-AUTO_FLUSH_WRITES: Final = 32_768
+#: Buffered writes (merge operands included) after which a buffer flushes on its own. Lowered
+#: to 8, a buffer between two automatic flushes still holds a scope past the lowered ORDERED_AT
+#: next to a prefix delete and merges in other scopes.
+AUTO_FLUSH_WRITES: Final = threshold(__name__, "AUTO_FLUSH_WRITES", 32_768, smallest=8)
 #: A cleared range holding at most this many table entries may be written as point deletes.
-SMALL_RANGE: Final = 16
+SMALL_RANGE: Final = threshold(__name__, "SMALL_RANGE", 16, smallest=1)
 #: How many recently range-deleted ranges a buffer remembers (see the module docstring).
-RECENT_RANGES: Final = 4096
+RECENT_RANGES: Final = threshold(__name__, "RECENT_RANGES", 4096, smallest=1)
 #: Buffered entries of one scope above which they are kept sorted.
-ORDERED_AT: Final = 64
+ORDERED_AT: Final = threshold(__name__, "ORDERED_AT", 64, smallest=1)
+#: A read that meets merge operands buffers the folded value as the new base once it is more
+#: than this many times the base (the operands outgrew it): each byte is rewritten O(1) times.
+FOLD_RATIO: Final = threshold(__name__, "FOLD_RATIO", 2, smallest=1)
 
 _MISSING: Final = object()
 _KEEP: Final = object()
@@ -241,8 +247,9 @@ class WriteBuffer:
     def read(self, prefix: bytes, group: KeyGroup, physical: bytes) -> bytes | None:
         """The table's value of ``physical`` with its operands folded in.
 
-        When the operands outgrow the base, the folded value is buffered as the new base (the
-        flush then erases the operands), so each byte is rewritten O(1) times amortised.
+        When the operands outgrow the base (:data:`FOLD_RATIO`), the folded value is buffered as
+        the new base (the flush then erases the operands), so each byte is rewritten O(1) times
+        amortised.
         """
         if not group.operands:
             return self.table.get(physical)
@@ -255,7 +262,7 @@ class WriteBuffer:
             return base if entries[0][0] == physical else entries[0][1]
         value = b"".join([pair[1] for pair in entries])
         scope = self.scopes.get(prefix)
-        if len(value) > 2 * len(base) and (scope is None or physical not in scope.entries):
+        if len(value) > FOLD_RATIO * len(base) and (scope is None or physical not in scope.entries):
             self.put(prefix, group, physical, value)
         return value
 
