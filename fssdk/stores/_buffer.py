@@ -5,9 +5,10 @@ every scan by reading through to the table, and writes everything as one atomic 
 No read flushes.
 
 * A scope's writes live in a dict (physical key -> bytes, ``None`` for a delete, or a
-  :class:`_Merge`). Ordered reads of the scope (a scan, ``first``, a prefix delete) sort its few
-  keys; once it holds more than :data:`ORDERED_AT` the dict becomes a ``SortedDict``, so ordered
-  reads cost O(log n + range).
+  :class:`_Merge`), the same dict for the scope's whole life. Ordered reads of the scope (a
+  scan, ``first``, a prefix delete) sort its few keys; the first one that finds more than
+  :data:`ORDERED_AT` builds a sorted index of its keys, which writes then keep up to date, so
+  ordered reads cost O(log n + range) and a scope nobody reads in order pays nothing for it.
 * A prefix delete drops the buffered entries under it and is remembered as a *cleared* prefix;
   reads treat table keys under it as gone. Nested prefixes are merged, so repeating
   ``clear()`` keeps one pending range per scope and costs O(buffered entries of the scope).
@@ -30,7 +31,7 @@ from collections.abc import Generator, Iterable
 from collections.abc import Iterator as PyIterator
 from typing import Final
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedList
 
 from fssdk._keyformat import (
     LAYOUT,
@@ -89,24 +90,41 @@ class KeyGroup:
 
 
 class ScopeWrites:
-    """The pending writes of one scope (or of the simple keys)."""
+    """The pending writes of one scope (or of the simple keys).
 
-    __slots__ = ("cleared", "entries", "group")
+    ``entries`` is one dict for the scope's whole life, so a caller may hold it across any call.
+    ``ordered`` is ``None``, or (once an ordered read found more than :data:`ORDERED_AT`
+    entries) the keys of ``entries`` sorted: whoever adds a key to ``entries`` adds it there
+    too, and :meth:`drop` removes keys from both.
+    """
+
+    __slots__ = ("cleared", "entries", "group", "ordered")
 
     def __init__(self, group: KeyGroup) -> None:
         self.group: Final = group
-        self.entries: dict[bytes, object] | SortedDict[bytes, object] = {}
+        self.entries: Final[dict[bytes, object]] = {}
+        self.ordered: SortedList[bytes] | None = None
         self.cleared: list[bytes] = []
 
     def keys_in(self, low: bytes, high: bytes, reverse: bool = False) -> Iterable[bytes]:
         """The buffered keys in ``[low, high)``, sorted (descending with ``reverse``); lazy once
-        the entries are sorted, so the caller must not write to the scope while reading it."""
-        entries = self.entries
-        if not isinstance(entries, SortedDict):
+        the keys are indexed, so the caller must not write to the scope while reading it."""
+        ordered = self.ordered
+        if ordered is None:
+            entries = self.entries
             if len(entries) <= ORDERED_AT:
                 return sorted((k for k in entries if low <= k < high), reverse=reverse)
-            entries = self.entries = SortedDict(entries)
-        return entries.irange(low, high, inclusive=(True, False), reverse=reverse)
+            ordered = self.ordered = SortedList(entries)
+        return ordered.irange(low, high, inclusive=(True, False), reverse=reverse)
+
+    def drop(self, low: bytes, high: bytes) -> None:
+        """Forget the buffered entries in ``[low, high)``. O(log n + dropped)."""
+        entries = self.entries
+        for physical in list(self.keys_in(low, high)):
+            del entries[physical]
+        ordered = self.ordered
+        if ordered is not None:
+            del ordered[ordered.bisect_left(low) : ordered.bisect_left(high)]
 
     def covers(self, physical: bytes) -> bool:
         """True when a pending prefix delete covers ``physical``."""
@@ -197,7 +215,10 @@ class WriteBuffer:
         scope = self.scopes.get(prefix)
         if scope is None:
             scope = self.scopes[prefix] = ScopeWrites(group)
-        scope.entries[physical] = value
+        entries = scope.entries
+        if scope.ordered is not None and physical not in entries:
+            scope.ordered.add(physical)
+        entries[physical] = value
         self.wrote()
 
     def merge(self, prefix: bytes, group: KeyGroup, physical: bytes, value: bytes) -> None:
@@ -209,6 +230,8 @@ class WriteBuffer:
         else:
             if pending is _MISSING:
                 pending = None if scope.cleared and scope.covers(physical) else _KEEP
+                if scope.ordered is not None:
+                    scope.ordered.add(physical)
             scope.entries[physical] = _Merge(pending, value)
         self.wrote()
 
@@ -218,9 +241,7 @@ class WriteBuffer:
         Costs O(log n + buffered entries under ``low``); nothing is read from the table.
         """
         scope = self.writes_of(prefix, group)
-        entries = scope.entries
-        for physical in list(scope.keys_in(low, _successor(low))):
-            del entries[physical]
+        scope.drop(low, _successor(low))
         if not scope.covers(low):
             scope.cleared = [c for c in scope.cleared if not c.startswith(low)]
             scope.cleared.append(low)
@@ -426,8 +447,9 @@ class WriteBuffer:
         assert self.writes <= AUTO_FLUSH_WRITES
         for prefix, scope in self.scopes.items():
             assert prefix == SIMPLE_TAG or prefix.startswith(scope.group.head), prefix
-            if isinstance(scope.entries, SortedDict):
-                scope.entries._check()  # type: ignore[attr-defined]
+            if scope.ordered is not None:
+                scope.ordered._check()  # type: ignore[attr-defined]
+                assert list(scope.ordered) == sorted(scope.entries), prefix
             for low in scope.cleared:
                 assert low.startswith(prefix), (prefix, low)
                 others = [c for c in scope.cleared if c != low]
