@@ -106,7 +106,7 @@ def _stores(
     return make_store, reopen
 
 
-def test_encoded_store_keeps_the_contract_on_the_functionstream_kv() -> None:
+def test_encoded_store_keeps_the_contract_on_the_functionstream_kv(thresholds: str) -> None:
     make_store, reopen = _stores(EncodedStore, _InProcessHost(host_module.FunctionStreamKv()))
     check_store(make_store, reopen=reopen, max_examples=60)
 

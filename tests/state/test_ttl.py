@@ -8,7 +8,12 @@ from typing import Any, TypeVar
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    rule,
+    run_state_machine_as_test,
+)
 
 from fssdk import StateConflictError
 from fssdk.reserved import TTL_INDEX_KEY_GROUP
@@ -36,6 +41,9 @@ from fssdk_advanced.time import StateTtl, TimerService
 BackendFactory = Callable[[], Backend]
 
 R = TypeVar("R")
+
+#: Entries or elements one bulk step of the machine writes at most.
+MAX_BULK = 300
 
 
 class Clock:
@@ -321,9 +329,12 @@ TTLS = st.tuples(
 class TtlMachine(RuleBasedStateMachine):
     """Every state type with TTL against a model, under a clock the test moves.
 
-    The automatic cleanup step is switched off so that what is still stored is predictable;
-    the ``cleanup`` rule removes every expired entry, as ``cleanup(max_entries)`` does when
-    ``max_entries`` covers the whole index.
+    With ``return_expired_if_not_cleaned_up`` what a read returns depends on what was cleaned up,
+    so the automatic cleanup step is switched off and the ``cleanup`` rule removes every expired
+    entry, as ``cleanup(max_entries)`` does when ``max_entries`` covers the whole index. With
+    ``never_return_expired`` cleanup is invisible to reads and runs by itself (every write, with
+    lowered thresholds). Bulk rules write up to ``MAX_BULK`` map entries, list elements or queue
+    elements in one step.
     """
 
     LIFE = 10
@@ -334,11 +345,12 @@ class TtlMachine(RuleBasedStateMachine):
     @initialize(options=TTLS)
     def start(self, options: tuple[str, str]) -> None:
         self.saved_every = ttl_module.CLEANUP_EVERY
-        setattr(ttl_module, "CLEANUP_EVERY", 2**62)  # noqa: B010 - a Final constant
         self.clock = Clock()
         self.update_type, self.visibility = options
         self.on_read = self.update_type == "on_read_and_write"
         self.returns = self.visibility == "return_expired_if_not_cleaned_up"
+        if self.returns:
+            setattr(ttl_module, "CLEANUP_EVERY", 2**62)  # noqa: B010 - a Final constant
         ttl = StateTtl(
             self.LIFE, update_type=self.update_type, visibility=self.visibility, clock=self.clock
         )
@@ -442,6 +454,12 @@ class TtlMachine(RuleBasedStateMachine):
         self.list.add(v)
         self.m_list.append((v, self.expires()))
 
+    @rule(count=st.integers(0, MAX_BULK))
+    def add_bulk(self, count: int) -> None:
+        for v in range(count):
+            self.list.add(v % 11 - 5)
+            self.m_list.append((v % 11 - 5, self.expires()))
+
     @rule()
     def read_list(self) -> None:
         got = self.list.get()
@@ -454,6 +472,12 @@ class TtlMachine(RuleBasedStateMachine):
     def put(self, k: int, v: int) -> None:
         self.map.put(k, v)
         self.m_map[k] = (v, self.expires())
+
+    @rule(count=st.integers(0, MAX_BULK))
+    def put_bulk(self, count: int) -> None:
+        for k in range(count):
+            self.map.put(k, k % 11 - 5)
+            self.m_map[k] = (k % 11 - 5, self.expires())
 
     @rule(k=st.integers(0, 3))
     def get(self, k: int) -> None:
@@ -483,6 +507,11 @@ class TtlMachine(RuleBasedStateMachine):
         self.m_queue.append((v, self.order, self.expires()))
         self.order += 1
         self.m_queue.sort()
+
+    @rule(count=st.integers(0, MAX_BULK))
+    def queue_add_bulk(self, count: int) -> None:
+        for v in range(count):
+            self.queue_add(v % 11 - 5)
 
     def queue_head(self) -> tuple[tuple[int | None, bool], bool]:
         """What peek returns and whether it took the element out (an expired one)."""
@@ -521,5 +550,8 @@ class RocksDBTtlMachine(TtlMachine):
         self.directory.cleanup()
 
 
-TestTtlMachine = TtlMachine.TestCase
-TestRocksDBTtlMachine = RocksDBTtlMachine.TestCase
+@pytest.mark.parametrize("machine", [TtlMachine, RocksDBTtlMachine], ids=["memory", "rocksdb"])
+def test_every_state_type_with_ttl_matches_its_model(
+    thresholds: str, machine: type[TtlMachine]
+) -> None:
+    run_state_machine_as_test(machine)

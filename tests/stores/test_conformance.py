@@ -90,7 +90,9 @@ def test_memory_store_matches_the_naive_model() -> None:
     )
 
 
-def test_rocksdb_store_conforms_across_flushes_and_reopens(rocksdb_stores: RocksDBStores) -> None:
+def test_rocksdb_store_conforms_across_flushes_and_reopens(
+    thresholds: str, rocksdb_stores: RocksDBStores
+) -> None:
     check_store(
         rocksdb_stores.make,
         reopen=rocksdb_stores.reopen,

@@ -117,7 +117,7 @@ class DictStores:
         self.tables.pop(store, None)
 
 
-def test_a_buffered_store_over_a_dict_table_conforms() -> None:
+def test_a_buffered_store_over_a_dict_table_conforms(thresholds: str) -> None:
     stores = DictStores()
     check_store(
         stores.make,
