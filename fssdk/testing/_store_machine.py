@@ -49,6 +49,10 @@ _SHOW_LIMIT: Final = 60
 #: production values (a write buffer sorts a scope past 64 entries, say), in one step.
 MAX_BULK: Final = 300
 
+#: Stored user keys per scope that ``compare_everything`` uses as list and scan bounds (spread
+#: over the scope): every one of a small scope, a bounded number of a bulk-filled one.
+BOUNDS_PER_SCOPE: Final = 12
+
 
 class StoreMismatch(AssertionError):
     """The store under test returned something other than the reference did."""
@@ -176,6 +180,13 @@ def refs(keys: Bundle[ComplexKey], *, after: bool) -> st.SearchStrategy[Ref]:
 
 def _user_key(key: ComplexKey) -> bytes:
     return key.user_key
+
+
+def spread(items: list[bytes], most: int) -> list[bytes]:
+    """At most ``most`` of ``items``, evenly spaced, the first and the last included."""
+    if len(items) <= most:
+        return items
+    return [items[index * (len(items) - 1) // (most - 1)] for index in range(most)]
 
 
 def bulk_suffix(number: int, style: str) -> bytes:
@@ -780,7 +791,8 @@ class StoreMachine(RuleBasedStateMachine):
         """Read every key the pools know of, in every scope they know of; then list and scan.
 
         Point reads leave a write buffer alone; lists and scans may flush it, so they are
-        optional here and the buffer gets to grow between steps.
+        optional here and the buffer gets to grow between steps. Lists and reverse scans are
+        bounded at up to :data:`BOUNDS_PER_SCOPE` stored keys of each scope.
         """
         keys: list[ComplexKey] = self.pool("keys")
         scopes = sorted({key.scope for key in keys})
@@ -802,7 +814,7 @@ class StoreMachine(RuleBasedStateMachine):
                 self.store.scan_complex(*scope),
                 self.reference.scan_complex(*scope),
             )
-            for user_key in self.entries(scope):
+            for user_key in spread(self.entries(scope), BOUNDS_PER_SCOPE):
                 for low, high in ((user_key, b""), (b"", user_key)):
                     label = f"list_complex({_scope_args(scope)}, {show(low)}, {show(high)})"
                     listed = self.store.list_complex(*scope, low, high)
