@@ -46,6 +46,7 @@ from fssdk_advanced import (
     StringCodec,
     TupleCodec,
 )
+from tests.support import machine_examples
 
 KEY_GROUPS = st.sampled_from([b"g", b"g\x00", b"h"])
 PRIMARY_KEYS = st.sampled_from([b"", b"a", b"ab", b"a\x00", b"\xff"])
@@ -525,4 +526,5 @@ def test_state_type_matches_its_model(thresholds: str, name: str, kind: str) -> 
     variant = type(f"{machine.__name__}On{kind.title()}", (machine,), {"backend_kind": kind})
     current = settings()
     examples = current.max_examples if kind == "memory" else max(10, current.max_examples // 3)
+    examples = machine_examples(examples, thresholds)
     run_state_machine_as_test(variant, settings=settings(current, max_examples=examples))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -36,6 +37,7 @@ from fssdk_advanced.state import (
 from fssdk_advanced.state import _ttl as ttl_module
 from fssdk_advanced.state._ttl import TtlScope
 from fssdk_advanced.time import StateTtl, TimerService
+from tests.support import machine_examples
 
 #: The type of the ``backend_factory`` fixture (tests/conftest.py).
 BackendFactory = Callable[[], Backend]
@@ -618,4 +620,5 @@ class RocksDBTtlMachine(TtlMachine):
 def test_every_state_type_with_ttl_matches_its_model(
     thresholds: str, machine: type[TtlMachine]
 ) -> None:
-    run_state_machine_as_test(machine)
+    examples = machine_examples(settings().max_examples, thresholds)
+    run_state_machine_as_test(machine, settings=settings(settings(), max_examples=examples))

@@ -28,6 +28,7 @@ from fssdk import ClosedError, ComplexKey, Iterator, Store
 from fssdk.runtime import RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk.testing._store_machine import MAX_BULK
+from tests.support import machine_examples
 
 GROUPS = (b"g", b"g\x00")
 KEYS = (b"", b"a", b"a\x00")
@@ -178,7 +179,7 @@ def test_scans_interleaved_with_buffered_writes_match_the_reference(thresholds: 
         ScanMachine,
         settings=settings(
             settings(),
-            max_examples=max(60, settings().max_examples // 2),
+            max_examples=machine_examples(max(60, settings().max_examples // 2), thresholds),
             stateful_step_count=30,
             deadline=None,
         ),

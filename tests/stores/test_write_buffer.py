@@ -21,6 +21,7 @@ from fssdk.stores._buffer import SMALL_RANGE, WriteBuffer
 from fssdk.stores._buffered import BufferedStore
 from fssdk.stores._table import Pair, Seek, Table, TableWriter
 from fssdk.testing import check_store
+from tests.support import machine_examples
 
 
 class DictTable(Table):
@@ -119,7 +120,7 @@ def test_a_buffered_store_over_a_dict_table_conforms(thresholds: str) -> None:
         stores.make,
         reopen=stores.reopen,
         teardown=stores.teardown,
-        max_examples=max(100, settings().max_examples),
+        max_examples=machine_examples(max(100, settings().max_examples), thresholds),
     )
 
 

@@ -31,7 +31,7 @@ from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, TIMER_CLOCK_KEY_GROUP
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk_advanced.time import StateTtl, Timer, TimerService, _timers
-from tests.support import CountingStore
+from tests.support import CountingStore, machine_examples
 
 MIN, MAX = -(2**63), 2**63 - 1
 
@@ -515,6 +515,7 @@ def test_the_timer_service_matches_its_model(thresholds: str, kind: str) -> None
     machine = type(f"TimerMachineOn{kind.title()}", (TimerMachine,), {"backend_kind": kind})
     current = settings()
     examples = current.max_examples if kind == "memory" else max(10, current.max_examples // 3)
+    examples = machine_examples(examples, thresholds)
     run_state_machine_as_test(machine, settings=settings(current, max_examples=examples))
 
 

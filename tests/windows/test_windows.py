@@ -39,7 +39,7 @@ from fssdk_advanced.windows import (
     WindowedAggregation,
     WindowResult,
 )
-from tests.support import CountingStore
+from tests.support import CountingStore, machine_examples
 
 TIMES = st.integers(-10_000, 10_000)
 
@@ -476,4 +476,5 @@ def test_windowed_aggregation_matches_its_model(
     examples = current.max_examples
     if machine is WindowMachineOnRocksDB:
         examples = max(10, examples // 3)
+    examples = machine_examples(examples, thresholds)
     run_state_machine_as_test(machine, settings=settings(current, max_examples=examples))
