@@ -11,7 +11,7 @@ from fssdk import Store
 from fssdk.flink._cluster import LocalCluster
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.stores import MemoryStore
-from fssdk.testing import load_profile, register_profiles
+from fssdk.testing import load_profile, lowered_thresholds, register_profiles
 from tests.support import flink_missing
 
 # Profiles "ci" (the default) and "thorough" (HYPOTHESIS_PROFILE=thorough): see docs/testing.md.
@@ -24,6 +24,14 @@ BACKENDS: dict[str, Callable[[Path], BackendFactory]] = {
     "memory": lambda path: MemoryBackend,
     "rocksdb": lambda path: lambda: RocksDBBackend(path / "db"),
 }
+
+
+@pytest.fixture(params=["production", "lowered"])
+def thresholds(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs the test twice: with every threshold at its production value, then at its smallest
+    (``fssdk.testing.lowered_thresholds``). Request it before the fixtures that make stores."""
+    with lowered_thresholds(request.param == "lowered"):
+        yield request.param
 
 
 @pytest.fixture(params=sorted(BACKENDS))

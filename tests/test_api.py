@@ -73,6 +73,7 @@ TESTING_API = {"check_store", "load_profile", "register_profiles", "store_machin
 TESTING_API |= {"StoreMachine", "StoreMismatch", "OperatorHarness"}
 TESTING_API |= {"HARD_BYTES", "Scope", "colliding_scopes", "complex_keys", "components"}
 TESTING_API |= {"long_values", "scopes", "simple_keys", "user_keys", "values"}
+TESTING_API |= {"lowered_thresholds"}
 
 REQUIRED_CODES = {
     "RUNTIME_INVALID_DRIVER",

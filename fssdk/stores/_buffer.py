@@ -5,9 +5,10 @@ every scan by reading through to the table, and writes everything as one atomic 
 No read flushes.
 
 * A scope's writes live in a dict (physical key -> bytes, ``None`` for a delete, or a
-  :class:`_Merge`). Ordered reads of the scope (a scan, ``first``, a prefix delete) sort its few
-  keys; once it holds more than :data:`ORDERED_AT` the dict becomes a ``SortedDict``, so ordered
-  reads cost O(log n + range).
+  :class:`_Merge`), the same dict for the scope's whole life. Ordered reads of the scope (a
+  scan, ``first``, a prefix delete) sort its few keys; the first one that finds more than
+  :data:`ORDERED_AT` builds a sorted index of its keys, which writes then keep up to date, so
+  ordered reads cost O(log n + range) and a scope nobody reads in order pays nothing for it.
 * A prefix delete drops the buffered entries under it and is remembered as a *cleared* prefix;
   reads treat table keys under it as gone. Nested prefixes are merged, so repeating
   ``clear()`` keeps one pending range per scope and costs O(buffered entries of the scope).
@@ -35,7 +36,7 @@ from collections.abc import Generator, Iterable
 from collections.abc import Iterator as PyIterator
 from typing import Any, Final
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedList
 
 from fssdk._keyformat import (
     LAYOUT,
@@ -46,15 +47,21 @@ from fssdk._keyformat import (
     Pair,
 )
 from fssdk.stores._table import Seek, Table, TableWriter
+from fssdk.thresholds import threshold
 
-#: Buffered writes (merge operands included) after which a buffer flushes on its own.
-AUTO_FLUSH_WRITES: Final = 32_768
+#: Buffered writes (merge operands included) after which a buffer flushes on its own. Lowered
+#: to 8, a buffer between two automatic flushes still holds a scope past the lowered ORDERED_AT
+#: next to a prefix delete and merges in other scopes.
+AUTO_FLUSH_WRITES: Final = threshold(__name__, "AUTO_FLUSH_WRITES", 32_768, smallest=8)
 #: A cleared range holding at most this many table entries may be written as point deletes.
-SMALL_RANGE: Final = 16
+SMALL_RANGE: Final = threshold(__name__, "SMALL_RANGE", 16, smallest=1)
 #: How many recently range-deleted ranges a buffer remembers (see the module docstring).
-RECENT_RANGES: Final = 4096
+RECENT_RANGES: Final = threshold(__name__, "RECENT_RANGES", 4096, smallest=1)
 #: Buffered entries of one scope above which they are kept sorted.
-ORDERED_AT: Final = 64
+ORDERED_AT: Final = threshold(__name__, "ORDERED_AT", 64, smallest=1)
+#: A read that meets merge operands buffers the folded value as the new base once it is more
+#: than this many times the base (the operands outgrew it): each byte is rewritten O(1) times.
+FOLD_RATIO: Final = threshold(__name__, "FOLD_RATIO", 2, smallest=1)
 
 _MISSING: Final = object()
 _KEEP: Final = object()
@@ -93,24 +100,52 @@ class KeyGroup:
 
 
 class ScopeWrites:
-    """The pending writes of one scope (or of the simple keys)."""
+    """The pending writes of one scope (or of the simple keys).
 
-    __slots__ = ("cleared", "entries", "group")
+    ``entries`` is one dict for the scope's whole life, so a caller may hold it across any call.
+    ``ordered`` is ``None``, or (once an ordered read found more than :data:`ORDERED_AT`
+    entries) the keys of ``entries`` sorted: whoever adds a key to ``entries`` adds it there
+    too, and :meth:`drop` removes keys from both.
+    """
+
+    __slots__ = ("cleared", "entries", "group", "ordered")
 
     def __init__(self, group: KeyGroup) -> None:
         self.group: Final = group
-        self.entries: dict[bytes, object] | SortedDict[bytes, object] = {}
+        self.entries: Final[dict[bytes, object]] = {}
+        self.ordered: SortedList[bytes] | None = None
         self.cleared: list[bytes] = []
 
     def keys_in(self, low: bytes, high: bytes, reverse: bool = False) -> Iterable[bytes]:
         """The buffered keys in ``[low, high)``, sorted (descending with ``reverse``); lazy once
-        the entries are sorted, so the caller must not write to the scope while reading it."""
-        entries = self.entries
-        if not isinstance(entries, SortedDict):
+        the keys are indexed, so the caller must not write to the scope while reading it."""
+        ordered = self.ordered
+        if ordered is None:
+            entries = self.entries
             if len(entries) <= ORDERED_AT:
                 return sorted((k for k in entries if low <= k < high), reverse=reverse)
-            entries = self.entries = SortedDict(entries)
-        return entries.irange(low, high, inclusive=(True, False), reverse=reverse)
+            ordered = self.ordered = SortedList(entries)
+        return ordered.irange(low, high, inclusive=(True, False), reverse=reverse)
+
+    def drop(self, low: bytes, high: bytes) -> None:
+        """Forget the buffered entries in ``[low, high)``. O(log n + dropped)."""
+        entries = self.entries
+        for physical in list(self.keys_in(low, high)):
+            del entries[physical]
+        ordered = self.ordered
+        if ordered is not None:
+            del ordered[ordered.bisect_left(low) : ordered.bisect_left(high)]
+
+    def restore(self, physical: bytes, before: object) -> None:
+        """Put back what ``physical`` held before a write (``_MISSING``: nothing); for rollback."""
+        entries, ordered = self.entries, self.ordered
+        if before is _MISSING:
+            if entries.pop(physical, _MISSING) is not _MISSING and ordered is not None:
+                ordered.remove(physical)
+            return
+        if ordered is not None and physical not in entries:
+            ordered.add(physical)
+        entries[physical] = before
 
     def covers(self, physical: bytes) -> bool:
         """True when a pending prefix delete covers ``physical``."""
@@ -191,10 +226,7 @@ class WriteBuffer:
             kind = step[0]
             if kind == _ENTRY:
                 _, scope, physical, before = step
-                if before is _MISSING:
-                    scope.entries.pop(physical, None)
-                else:
-                    scope.entries[physical] = before
+                scope.restore(physical, before)
             elif kind == _OPERANDS:
                 del step[1].operands[step[2] :]
             elif kind == _CLEARED:
@@ -249,6 +281,8 @@ class WriteBuffer:
         entries = scope.entries
         if self._undo is not None:
             self._undo.append((_ENTRY, scope, physical, entries.get(physical, _MISSING)))
+        if scope.ordered is not None and physical not in entries:
+            scope.ordered.add(physical)
         entries[physical] = value
         self.wrote()
 
@@ -266,6 +300,8 @@ class WriteBuffer:
                 undo.append((_ENTRY, scope, physical, pending))
             if pending is _MISSING:
                 pending = None if scope.cleared and scope.covers(physical) else _KEEP
+                if scope.ordered is not None:
+                    scope.ordered.add(physical)
             scope.entries[physical] = _Merge(pending, value)
         self.wrote()
 
@@ -275,12 +311,13 @@ class WriteBuffer:
         Costs O(log n + buffered entries under ``low``); nothing is read from the table.
         """
         scope = self.writes_of(prefix, group)
-        entries = scope.entries
+        high = _successor(low)
         undo = self._undo
-        for physical in list(scope.keys_in(low, _successor(low))):
-            if undo is not None:
+        if undo is not None:
+            entries = scope.entries
+            for physical in scope.keys_in(low, high):
                 undo.append((_ENTRY, scope, physical, entries[physical]))
-            del entries[physical]
+        scope.drop(low, high)
         if not scope.covers(low):
             if undo is not None:
                 undo.append((_CLEARED, scope, scope.cleared))
@@ -309,8 +346,9 @@ class WriteBuffer:
     def read(self, prefix: bytes, group: KeyGroup, physical: bytes) -> bytes | None:
         """The table's value of ``physical`` with its operands folded in.
 
-        When the operands outgrow the base, the folded value is buffered as the new base (the
-        flush then erases the operands), so each byte is rewritten O(1) times amortised.
+        When the operands outgrow the base (:data:`FOLD_RATIO`), the folded value is buffered as
+        the new base (the flush then erases the operands), so each byte is rewritten O(1) times
+        amortised.
         """
         if not group.operands:
             return self.table.get(physical)
@@ -323,7 +361,7 @@ class WriteBuffer:
             return base if entries[0][0] == physical else entries[0][1]
         value = b"".join([pair[1] for pair in entries])
         scope = self.scopes.get(prefix)
-        if len(value) > 2 * len(base) and (scope is None or physical not in scope.entries):
+        if len(value) > FOLD_RATIO * len(base) and (scope is None or physical not in scope.entries):
             self.put(prefix, group, physical, value)
         return value
 
@@ -500,8 +538,9 @@ class WriteBuffer:
         assert self.writes <= AUTO_FLUSH_WRITES or self._undo is not None
         for prefix, scope in self.scopes.items():
             assert prefix == SIMPLE_TAG or prefix.startswith(scope.group.head), prefix
-            if isinstance(scope.entries, SortedDict):
-                scope.entries._check()  # type: ignore[attr-defined]
+            if scope.ordered is not None:
+                scope.ordered._check()  # type: ignore[attr-defined]
+                assert list(scope.ordered) == sorted(scope.entries), prefix
             for low in scope.cleared:
                 assert low.startswith(prefix), (prefix, low)
                 others = [c for c in scope.cleared if c != low]

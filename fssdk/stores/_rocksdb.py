@@ -82,8 +82,8 @@ class _BatchWriter:
 class RocksDBTable(Table):
     """One column family as a :class:`~fssdk.stores._table.Table`.
 
-    ``get`` is rocksdict's own method (one point lookup, no Python frame). ``first``/``run``
-    reuse one iterator until the database is next written; ``scan`` and ``seeker`` open their
+    ``get`` is rocksdict's own method (one point lookup, no Python frame). ``run``
+    reuses one iterator until the database is next written; ``scan`` and ``seeker`` open their
     own, which reads a snapshot.
     """
 
@@ -111,10 +111,6 @@ class RocksDBTable(Table):
             self._reader = self._family.iter()
             self._generation = generation
         return self._reader
-
-    def first(self, low: bytes, high: bytes) -> Pair | None:
-        found = self.run(low, high, 1)
-        return found[0] if found else None
 
     def run(self, low: bytes, high: bytes, limit: int | None = None) -> list[Pair]:
         reader = self._fresh_reader()

@@ -13,7 +13,9 @@ then runs :class:`StoreMachine`, a hypothesis state machine that applies the sam
 of every Store operation to the store under test and to a MemoryStore and raises
 :class:`StoreMismatch` (an ``AssertionError``) with hypothesis' shrunk counter-example at the first
 difference. The strategies it draws keys and values from are public, for property tests of your
-own. Needs the ``test`` extra (hypothesis, pytest). See docs/testing.md.
+own, and :func:`lowered_thresholds` runs a block with every size threshold at its smallest, so
+that small examples cross them. Needs the ``test`` extra (hypothesis, pytest). See
+docs/testing.md.
 """
 
 from fssdk.testing._check import check_store, load_profile, register_profiles
@@ -31,6 +33,7 @@ from fssdk.testing._strategies import (
     user_keys,
     values,
 )
+from fssdk.testing._thresholds import lowered_thresholds
 
 __all__ = [
     "HARD_BYTES",
@@ -44,6 +47,7 @@ __all__ = [
     "components",
     "load_profile",
     "long_values",
+    "lowered_thresholds",
     "register_profiles",
     "scopes",
     "simple_keys",

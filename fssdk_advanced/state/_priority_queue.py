@@ -41,6 +41,7 @@ from typing import Any, Final, Generic, TypeVar, overload
 from fssdk import ClosedError, Context, CorruptStateError, Store, StoreScope
 from fssdk import Iterator as StoreIterator
 from fssdk.reserved import QUEUE_SEQ_PREFIX
+from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import Codec, codec_signature
 from fssdk_advanced.codecs._ordered import escape_terminated, read_terminated
 from fssdk_advanced.codecs._protocol import check_codec
@@ -55,8 +56,11 @@ KIND: Final = "PriorityQueueState"
 WHAT: Final = "queue element"
 
 SEQ_BYTES: Final = 8
-WINDOW: Final = 32
-MAX_CURSORS: Final = 4096
+#: Keys a cursor's window reads at most per refill (it holds up to twice as many). Lowered to 2,
+#: windows still grow (1, then 2) and overflow.
+WINDOW: Final = threshold(__name__, "WINDOW", 32, smallest=2)
+#: Cursors kept per store and key group (an LRU).
+MAX_CURSORS: Final = threshold(__name__, "MAX_CURSORS", 4096, smallest=1)
 
 
 class _Head:

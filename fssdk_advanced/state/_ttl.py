@@ -13,7 +13,8 @@ plain ones, so a state without TTL runs exactly the code it ran before:
 Expiry index: one scope per state, ``(TTL_INDEX_KEY_GROUP, key_group, b"")``, whose user keys are
 ``TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())`` of ``(due, primary key,
 namespace, user key)`` with empty values. ``due`` is the expiry rounded up to a multiple of
-``ttl // 8`` (at least 1), so repeated writes of one entry within that slice are one index key.
+``ttl // INDEX_SLICES`` (at least 1), so repeated writes of one entry within that slice are one
+index key.
 Byte order is due order: the entries to visit are a prefix of the scope.
 
 Cleanup (:meth:`TtlIndex.cleanup`) seeks from a cursor kept in memory (the last index key it
@@ -38,6 +39,7 @@ from typing import Any, Final, TypeVar
 from fssdk import Iterator as StoreIterator
 from fssdk import Store, StoreScope
 from fssdk.reserved import MAX_TIME, TTL_INDEX_KEY_GROUP
+from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import BytesCodec, Codec, IntCodec, TupleCodec, codec_signature
 from fssdk_advanced.state._values import ScopedCodec, corrupt
 from fssdk_advanced.time import StateTtl
@@ -46,8 +48,13 @@ from fssdk_advanced.time._ttl import STAMP_SIZE
 T = TypeVar("T")
 K = TypeVar("K")
 
-CLEANUP_EVERY: Final = 16
-CLEANUP_STEP: Final = 32
+#: Writes of a state between two automatic cleanup steps.
+CLEANUP_EVERY: Final = threshold(__name__, "CLEANUP_EVERY", 16, smallest=1)
+#: Index keys one automatic cleanup step visits at most.
+CLEANUP_STEP: Final = threshold(__name__, "CLEANUP_STEP", 32, smallest=1)
+#: Slices per TTL: index keys are due at multiples of ``ttl // INDEX_SLICES``. Lowered to 1, one
+#: slice is the whole TTL, so even a short TTL rounds its index keys up.
+INDEX_SLICES: Final = threshold(__name__, "INDEX_SLICES", 8, smallest=1)
 
 _INDEX_KEY: Final = TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())
 
@@ -233,7 +240,7 @@ class TtlIndex:
         self.sweep: Final = sweep
         self.store_scopes: Final = store.scopes(key_group)
         self._index = store.scope(TTL_INDEX_KEY_GROUP, key_group, b"")
-        self._slice = max(1, ttl.ttl // 8)
+        self._slice = max(1, ttl.ttl // INDEX_SLICES)
         self._writes = 0
         self._cursor = b""
         self._partitioned = store.partitioned_by_key

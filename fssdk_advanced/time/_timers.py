@@ -63,12 +63,13 @@ from fssdk.reserved import (
     PROCESSING_TIMERS_KEY_GROUP,
     TIMER_CLOCK_KEY_GROUP,
 )
+from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import BytesCodec, IntCodec, TupleCodec
 
 WATERMARK_KEY: Final = b"watermark"
 PROCESSING_TIME_KEY: Final = b"processing-time"
 
-WINDOW: Final = 64
+WINDOW: Final = threshold(__name__, "WINDOW", 64, smallest=1)
 """Keys one refill of the head window reads (one seek); the window holds up to twice as many.
 
 A seek costs far more than reading a key (on RocksDB it also writes out the store's write

@@ -16,6 +16,7 @@ from fssdk import ComplexKey, Store
 from fssdk.functionstream.guest._host import Host
 from fssdk.functionstream.guest._stores import ContractStore, EncodedStore
 from fssdk.testing import check_store
+from tests.support import machine_examples
 
 host_module = pytest.importorskip("fssdk.testing.functionstream", reason="needs the wasm extra")
 
@@ -106,9 +107,9 @@ def _stores(
     return make_store, reopen
 
 
-def test_encoded_store_keeps_the_contract_on_the_functionstream_kv() -> None:
+def test_encoded_store_keeps_the_contract_on_the_functionstream_kv(thresholds: str) -> None:
     make_store, reopen = _stores(EncodedStore, _InProcessHost(host_module.FunctionStreamKv()))
-    check_store(make_store, reopen=reopen, max_examples=60)
+    check_store(make_store, reopen=reopen, max_examples=machine_examples(60, thresholds))
 
 
 def test_contract_store_keeps_the_contract_on_the_contract_kv() -> None:

@@ -1,9 +1,10 @@
 """Savepoints: a backend rolls back exactly the writes made since its savepoint, on every store
-and every kind of write, with the automatic flush threshold lowered so that it is crossed."""
+and every kind of write, with the thresholds lowered so that the automatic flush and the sorted
+index of a scope's keys are crossed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from fssdk import ComplexKey, StoreInternalError
 from fssdk.runtime import Backend, MemoryBackend, RocksDBBackend
-from fssdk.stores import _buffer
+from fssdk.testing import lowered_thresholds
 from tests.conftest import BackendFactory
 
 SIMPLE = [b"", b"a", b"ab", b"b"]
@@ -65,9 +66,11 @@ def contents(backend: Backend) -> dict[str, object]:
 
 
 @pytest.fixture
-def lowered_flush(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A buffer flushes on its own every 3 writes: savepoints must hold that flush back."""
-    monkeypatch.setattr(_buffer, "AUTO_FLUSH_WRITES", 3)
+def lowered_flush() -> Iterator[None]:
+    """Every threshold at its smallest: a buffer flushes on its own every few writes (savepoints
+    must hold that flush back) and sorts a scope's keys once it holds more than one."""
+    with lowered_thresholds():
+        yield
 
 
 def check_rollback(open_backend: Callable[[], Backend], before: list[Op], under: list[Op]) -> None:
@@ -83,6 +86,8 @@ def check_rollback(open_backend: Callable[[], Backend], before: list[Op], under:
             apply(backend, op)
         backend.rollback()
         assert contents(backend) == expected
+        for name in STORES:
+            getattr(backend.store(name), "_check", lambda: None)()
         for op in under:  # the backend goes on as if the rolled-back writes never happened
             apply(backend, op)
         backend.savepoint()

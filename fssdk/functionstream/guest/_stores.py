@@ -20,9 +20,10 @@ from fssdk._complex_key import ComplexKey
 from fssdk._errors import StoreInternalError
 from fssdk._store import Iterator, Pair, Store, check_bytes, check_complex_key
 from fssdk.functionstream.guest._host import Host
+from fssdk.thresholds import threshold
 
 #: Merge sequence numbers reserved per write of the counter (one extra host call per block).
-SEQ_BLOCK: Final = 1 << 16
+SEQ_BLOCK: Final = threshold(__name__, "SEQ_BLOCK", 1 << 16, smallest=1)
 
 
 def _in_range(user_key: bytes, start: bytes, end: bytes) -> bool:
