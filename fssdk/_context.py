@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Protocol
@@ -72,6 +73,27 @@ class Context(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release everything; later calls raise ``ClosedError`` (``RUNTIME_CLOSED``)."""
+
+    def processing_time(self) -> int:
+        """The runtime's processing time, in milliseconds since the Unix epoch.
+
+        The wall clock by default. A runtime that owns time (the test harness
+        ``fssdk.testing.OperatorHarness``, a ``LocalContext`` given a ``clock``) returns its
+        own, so that code reading time through the context, such as
+        ``fssdk_advanced.KeyedProcessDriver``'s processing-time timers, can be tested without
+        sleeping.
+        """
+        return time.time_ns() // 1_000_000
+
+    @property
+    def current_key(self) -> bytes | None:
+        """The key the engine partitioned the current record or timer by, or ``None``.
+
+        An optional capability: ``None`` (the default; the local runtime and Function Stream)
+        means the engine does not partition by key. Flink returns the key of the record or
+        timer being processed, so that a keyed driver can check that its own key agrees.
+        """
+        return None
 
     def engine_timers(self, store_name: str) -> EngineTimers | None:
         """The engine's own timers for the timers kept in store ``store_name``, or ``None``.

@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Generator
 from collections.abc import Iterator as PyIterator
 from types import TracebackType
-from typing import Final, TypeVar
+from typing import ClassVar, Final, TypeVar
 
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import ClosedError, ErrorCode, SDKError
@@ -158,6 +158,10 @@ class Store(abc.ABC):
     an open store; it may override ``_list_complex``, ``_scan_keys``, ``_scan_scopes``,
     ``_scope`` and ``_scopes``.
     """
+
+    #: True for an engine's keyed store (FlinkStore) that holds only the entries of the
+    #: current stream key: a scan sees one key's partition at a time, never the whole store.
+    partitioned_by_key: ClassVar[bool] = False
 
     def __init__(self, name: str) -> None:
         self.name: Final = name

@@ -3,10 +3,13 @@
 ::
 
     fssdk run OPERATOR --input FILE|- --output FILE|- (--state-dir DIR | --memory) [options]
-    fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] --input FILE ...
+    fssdk run OPERATOR --engine flink --key-field NAME [--parallelism N] [--jobmanager HOST:PORT]
+                       --input FILE ...
+    fssdk flink-cluster start|stop|status|add-taskmanager DIR
     fssdk state inspect DIR [--verify] [--store NAME [--key-group KG [--keys] --key K
                         --namespace NS | --simple]]
     fssdk state migrate OPERATOR --state-dir DIR --store NAME [--key-group KG]
+    fssdk state export-flink STATE_DIR --savepoint DIR [--parallelism N]
     fssdk build-component -o FILE
 
 Each subcommand is one parser built by its own ``_add_*`` function and one handler function
@@ -21,6 +24,7 @@ those of ``--engine flink`` (:mod:`fssdk.flink._cli`).
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -32,7 +36,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from fssdk._errors import SDKError
 from fssdk.flink import _cli as flink_cli
-from fssdk.runtime._checkpoint import StateDir
+from fssdk.runtime._checkpoint import STATE_FILE, StateDir
 from fssdk.runtime._config import build_config
 from fssdk.runtime._inspect import parse_bytes, show_bytes
 from fssdk.runtime._inspect_report import (
@@ -50,6 +54,7 @@ from fssdk.runtime._run_errors import (
 from fssdk.runtime._runner import (
     DEFAULT_CHECKPOINT_INTERVAL,
     DEFAULT_KEEP_CHECKPOINTS,
+    ON_ERROR,
     RunProgress,
     RunSummary,
     run_operator,
@@ -76,9 +81,51 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+class CommandLine(argparse.ArgumentParser):
+    """The parser of ``fssdk``: a subcommand's unknown option is reported by the subcommand,
+    with its usage and the closest options it has (``--state_dir``: did you mean
+    ``--state-dir``?), before anything else is checked."""
+
+    #: The subcommands' parsers, by their words (``("state", "inspect")``; filled by
+    #: :func:`build_parser`).
+    commands: dict[tuple[str, ...], argparse.ArgumentParser]
+
+    def parse_command_line(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        """``parse_args``, with unknown options reported as above."""
+        tokens = list(sys.argv[1:] if argv is None else argv)
+        words = next((w for w in self.commands if tuple(tokens[: len(w)]) == w), None)
+        command = None if words is None else self.commands[words]
+        if command is not None and words is not None:
+            unknown = _unknown_options(command, tokens[len(words) :])
+            if unknown:
+                command.error(f"unrecognized arguments: {', '.join(unknown)}")
+        args, extras = self.parse_known_args(tokens)
+        if extras:
+            (command or self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return args
+
+
+def _unknown_options(parser: argparse.ArgumentParser, tokens: Sequence[str]) -> list[str]:
+    """The ``--options`` in ``tokens`` that ``parser`` does not know (nor as an abbreviation),
+    each with the closest one it knows."""
+    known = [option for option in parser._option_string_actions if option.startswith("--")]
+    unknown = []
+    for token in tokens:
+        if token == "--":
+            break
+        if not token.startswith("--"):
+            continue
+        name = token.split("=", 1)[0]
+        if name in known or any(option.startswith(name) for option in known):
+            continue  # an option, or a prefix of some (argparse says when it is ambiguous)
+        close = difflib.get_close_matches(name.replace("_", "-"), known, n=1, cutoff=0.6)
+        unknown.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return unknown
+
+
+def build_parser() -> CommandLine:
     """The argument parser of ``fssdk`` (exposed for the documentation and the tests)."""
-    parser = argparse.ArgumentParser(
+    parser = CommandLine(
         prog="fssdk", description="Run fssdk operators locally and inspect their state."
     )
     parser.add_argument("--version", action="version", version=f"fssdk {_version()}")
@@ -86,13 +133,27 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--traceback", action="store_true", help="on an error, also print the full Python stack"
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=argparse.ArgumentParser
+    )
     _add_run(commands, common)
-    state = commands.add_parser("state", help="look at a state directory, finish a migration")
+    state = commands.add_parser(
+        "state", help="look at a state directory, finish a migration, move it to Flink"
+    )
     state_commands = state.add_subparsers(dest="state_command", required=True, metavar="COMMAND")
     _add_state_inspect(state_commands, common)
     _add_state_migrate(state_commands, common)
+    flink_cli.add_export_command(state_commands, common)
     _add_build_component(commands, common)
+    flink_cli.add_cluster_command(commands, common)
+    parser.commands = {
+        ("run",): commands.choices["run"],
+        ("state", "inspect"): state_commands.choices["inspect"],
+        ("state", "migrate"): state_commands.choices["migrate"],
+        ("state", "export-flink"): state_commands.choices["export-flink"],
+        ("build-component",): commands.choices["build-component"],
+        ("flink-cluster",): commands.choices["flink-cluster"],
+    }
     return parser
 
 
@@ -111,8 +172,9 @@ def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
             "same command runs the new code on the existing state (an upgrade)."
         ),
         epilog=(
-            "exit codes: 0 done, 1 the operator raised, 2 usage (options, --set, config file, "
-            "operator not found or without driver, --fresh unconfirmed), 3 state dir (locked, "
+            "exit codes: 0 done, 1 the operator raised (with --on-error fail), 2 usage (options, "
+            "--set, config file, operator not found or without driver, --fresh unconfirmed), 3 "
+            "state dir (locked, "
             "incompatible, input or output changed, every checkpoint damaged), 4 input/output, "
             "5 a record with a newline, 130 SIGINT, 143 SIGTERM. See docs/runtime.md."
         ),
@@ -206,6 +268,19 @@ def _add_run(commands: Subcommands, common: argparse.ArgumentParser) -> None:
         metavar="PREFIX",
         help="records on target N go to PREFIX.N, emitted watermarks to "
         "PREFIX.watermarks (default PREFIX: the --output file)",
+    )
+    run.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        default="fail",
+        help="fail (default): stop at a record whose process() raises; skip: write it to "
+        "--dead-letter and go on (its state writes and output are rolled back)",
+    )
+    run.add_argument(
+        "--dead-letter",
+        metavar="FILE",
+        help="with --on-error skip: one JSON line per skipped record (record, input line and "
+        "offset, error, operator frames); cut back on resume like the outputs",
     )
     run.add_argument(
         "-q",
@@ -381,6 +456,11 @@ def format_summary(summary: RunSummary, memory: bool) -> str:
             f"  checkpoints: {summary.checkpoints} taken, last #{summary.last_checkpoint_id}"
             f"{timing}"
         )
+    if summary.dead_letter is not None:
+        lines.append(
+            f"  skipped: {summary.skipped:,} records whose process() raised "
+            f"({summary.skipped_total:,} in all), written to {summary.dead_letter}"
+        )
     if summary.state_bytes is not None:
         lines.append(f"  state: {format_size(summary.state_bytes)} on disk")
     for path, size in summary.outputs.items():
@@ -395,7 +475,7 @@ def _confirm_fresh(args: argparse.Namespace) -> None:
     if not args.fresh or args.yes or args.state_dir is None:
         return
     state = StateDir(args.state_dir)
-    if state.read_state_file() is None:
+    if not (state.path / STATE_FILE).exists():
         return  # nothing of fssdk's there: nothing to discard
     checkpoints = state.complete_checkpoints()
     kept = (
@@ -420,6 +500,11 @@ def _confirm_fresh(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     config, _function = build_config(args.config_file, args.settings)
     if args.engine == "flink":
+        if args.on_error != "fail" or args.dead_letter is not None:
+            raise UsageError(
+                "--on-error skip and --dead-letter are for the local engine: on Flink a record "
+                "that fails fails the job, which restarts from its last checkpoint"
+            )
         return flink_cli.run(args, dict(config))
     flink_cli.check_local(args)
     _confirm_fresh(args)
@@ -449,6 +534,8 @@ def _run(args: argparse.Namespace) -> int:
             watermark_delay=args.watermark_delay,
             final_watermark=args.final_watermark,
             side_outputs=args.side_outputs,
+            on_error=args.on_error,
+            dead_letter=args.dead_letter,
             progress=bar.update if bar is not None else None,
             warn=warn,
         )
@@ -524,7 +611,7 @@ def _build_component(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_command_line(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

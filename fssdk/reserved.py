@@ -9,6 +9,7 @@ fssdk_advanced and the engine adapters keep their own state beside the user's, i
 ``EVENT_TIMERS_KEY_GROUP``  event-time timers of a TimerService
 ``PROCESSING_TIMERS_...``   processing-time timers of a TimerService
 ``TIMER_CLOCK_KEY_GROUP``   a TimerService's watermark and processing time
+``NAMED_TIMERS_KEY_GROUP``  the named timers of a KeyedProcessDriver: domain, time, payload
 ``SESSIONS_KEY_GROUP``      open session windows of a WindowedAggregation
 ``QUEUE_SEQ_PREFIX``        simple keys: the insertion counter of each priority-queue key group
 ==========================  ==================================================================
@@ -36,6 +37,7 @@ TTL_INDEX_KEY_GROUP = HIDDEN_PREFIX + b"ttl"
 EVENT_TIMERS_KEY_GROUP = LIBRARY_PREFIX + b"timers/event"
 PROCESSING_TIMERS_KEY_GROUP = LIBRARY_PREFIX + b"timers/processing"
 TIMER_CLOCK_KEY_GROUP = LIBRARY_PREFIX + b"timers/clock"
+NAMED_TIMERS_KEY_GROUP = LIBRARY_PREFIX + b"timers/named"
 SESSIONS_KEY_GROUP = LIBRARY_PREFIX + b"windows/sessions"
 QUEUE_SEQ_PREFIX = LIBRARY_PREFIX + b"pq-seq/"
 
@@ -55,6 +57,7 @@ __all__ = [
     "LIBRARY_PREFIX",
     "MAX_TIME",
     "MIN_TIME",
+    "NAMED_TIMERS_KEY_GROUP",
     "PROCESSING_TIMERS_KEY_GROUP",
     "QUEUE_SEQ_PREFIX",
     "SESSIONS_KEY_GROUP",

@@ -6,7 +6,8 @@ types (:class:`ValueState`, :class:`ListState`, :class:`MapState`, :class:`Prior
 the Keyed* factories bind one scope per primary key and namespace. Each state's identity (kind and
 codecs) is recorded in its store; :class:`StateView` reads it back for tools. Built-in
 aggregations: :class:`Count`, :class:`Sum`, :class:`Min`, :class:`Max`, :class:`Mean`. Time: the
-:class:`TimerService` and :class:`StateTtl` (docs/time.md). See docs/state.md.
+:class:`TimerService`, :class:`StateTtl` and :class:`KeyedProcessDriver`, an operator written as
+``process_element`` and ``on_timer`` (docs/time.md). See docs/state.md.
 
 >>> from fssdk.runtime import LocalContext, MemoryBackend
 >>> ctx = LocalContext(MemoryBackend())
@@ -59,7 +60,7 @@ from fssdk_advanced.state import (
     Sum,
     ValueState,
 )
-from fssdk_advanced.time import StateTtl, Timer, TimerService
+from fssdk_advanced.time import KeyedProcessDriver, ProcessTimer, StateTtl, Timer, TimerService
 from fssdk_advanced.windows import (
     SessionWindows,
     SlidingWindows,
@@ -88,6 +89,7 @@ __all__ = [
     "KeyedMapStateFactory",
     "KeyedPriorityQueueState",
     "KeyedPriorityQueueStateFactory",
+    "KeyedProcessDriver",
     "KeyedReducingState",
     "KeyedReducingStateFactory",
     "KeyedValueState",
@@ -100,6 +102,7 @@ __all__ = [
     "MsgpackCodec",
     "PickleCodec",
     "PriorityQueueState",
+    "ProcessTimer",
     "ReducingState",
     "SessionWindows",
     "SlidingWindows",

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from fssdk import Store
+from fssdk.flink._cluster import LocalCluster
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.stores import MemoryStore
-from fssdk.testing import load_profile, register_profiles
+from fssdk.testing import load_profile, lowered_thresholds, register_profiles
+from tests.support import flink_missing
 
 # Profiles "ci" (the default) and "thorough" (HYPOTHESIS_PROFILE=thorough): see docs/testing.md.
 register_profiles()
@@ -22,6 +24,14 @@ BACKENDS: dict[str, Callable[[Path], BackendFactory]] = {
     "memory": lambda path: MemoryBackend,
     "rocksdb": lambda path: lambda: RocksDBBackend(path / "db"),
 }
+
+
+@pytest.fixture(params=["production", "lowered"])
+def thresholds(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs the test twice: with every threshold at its production value, then at its smallest
+    (``fssdk.testing.lowered_thresholds``). Request it before the fixtures that make stores."""
+    with lowered_thresholds(request.param == "lowered"):
+        yield request.param
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -76,3 +86,21 @@ def ctx(backend: Backend) -> Iterator[LocalContext]:
     context = LocalContext(backend)
     yield context
     context.close()
+
+
+@pytest.fixture(scope="session")
+def flink_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A local Flink session cluster of 2 TaskManagers (1 slot each), one for the test session.
+
+    Started on first use (about 20 s, 5 GB of memory); stopped at the end of the session by
+    its own process ids, whether the tests passed or not. Skips where Flink cannot run.
+    """
+    missing = flink_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    cluster = LocalCluster(tmp_path_factory.mktemp("flink-cluster"), taskmanagers=2, port=0)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

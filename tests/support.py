@@ -7,7 +7,9 @@ Fixtures live in ``tests/conftest.py``; what a test calls by name lives here.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -47,6 +49,15 @@ def record(name: str = "Point", **fields: Any) -> type:
     cls = dataclasses.make_dataclass(name, specs)
     cls.__module__ = __name__
     return cls
+
+
+def flink_missing() -> str | None:
+    """Why Flink cannot run here (no PyFlink, no Java), or None when it can."""
+    if importlib.util.find_spec("pyflink") is None:
+        return "PyFlink is not installed: pip install 'fssdk[flink]'"
+    if shutil.which("java") is None:
+        return "Java is not on the PATH: Flink needs Java 17"
+    return None
 
 
 def run_fssdk(
@@ -177,3 +188,20 @@ def python_calls(operation: Callable[[], object]) -> int:
     finally:
         sys.setprofile(None)
     return calls - 1
+
+
+def sizes_around(*thresholds: int, most: int | None = None) -> list[int]:
+    """Sizes on both sides of each threshold: ``t - 1``, ``t``, ``t + 1`` (a size is a count of
+    entries; ``t`` entries are at the threshold, ``t + 1`` past it), plus 0, 1 and ``2t + 3``,
+    sorted, none above ``most``. Call it inside the test, so that it sees lowered thresholds."""
+    sizes = {0, 1}
+    for value in thresholds:
+        sizes |= {value - 1, value, value + 1, 2 * value + 3}
+    return sorted(size for size in sizes if size >= 0 and (most is None or size <= most))
+
+
+def machine_examples(examples: int, thresholds: str) -> int:
+    """The examples of a machine run under the ``thresholds`` fixture's setting: ``examples``
+    with production thresholds, half as many (at least 10) lowered, where small examples
+    already cross every threshold and the run repeats the production one's rules."""
+    return examples if thresholds == "production" else max(10, examples // 2)

@@ -45,6 +45,7 @@ RESERVED_API = {
     "LIBRARY_PREFIX",
     "MAX_TIME",
     "MIN_TIME",
+    "NAMED_TIMERS_KEY_GROUP",
     "PROCESSING_TIMERS_KEY_GROUP",
     "QUEUE_SEQ_PREFIX",
     "SESSIONS_KEY_GROUP",
@@ -69,9 +70,10 @@ RUNTIME_EXTRAS = {
 }
 
 TESTING_API = {"check_store", "load_profile", "register_profiles", "store_machine"}
-TESTING_API |= {"StoreMachine", "StoreMismatch"}
+TESTING_API |= {"StoreMachine", "StoreMismatch", "OperatorHarness"}
 TESTING_API |= {"HARD_BYTES", "Scope", "colliding_scopes", "complex_keys", "components"}
 TESTING_API |= {"long_values", "scopes", "simple_keys", "user_keys", "values"}
+TESTING_API |= {"lowered_thresholds"}
 
 REQUIRED_CODES = {
     "RUNTIME_INVALID_DRIVER",

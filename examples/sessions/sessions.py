@@ -13,10 +13,11 @@ State:
 
 - ``sessions``: a :class:`KeyedMapStateFactory` keyed by user, mapping each open session's
   start to ``(last click, clicks, pages)``.
-- ``timers``: a :class:`TimerService`: one event-time timer per open session, at its last
-  millisecond (``last click + gap - 1``), with the user as key and the start as namespace. A
-  merge deletes the merged sessions' timers and registers the new one's; the watermark fires
-  them in ``process_watermark`` (the portable route: it is a call every runtime makes).
+- ``timers``: the timers of :class:`KeyedProcessDriver`, one event-time timer per open session,
+  named by its start and due at its last millisecond (``last click + gap - 1``). A click that
+  extends a session registers its timer again under the same name, which replaces the pending
+  one; a merge deletes the merged sessions' timers by name. The watermark fires them; each
+  reaches ``on_timer``, which emits the session.
 
 Run it (from the repository root)::
 
@@ -31,10 +32,15 @@ import json
 from collections.abc import Mapping
 
 import fssdk
-from fssdk_advanced import IntCodec, KeyedMapStateFactory, MsgpackCodec
-from fssdk_advanced.time import TimerService
+from fssdk_advanced import (
+    IntCodec,
+    KeyedMapStateFactory,
+    KeyedProcessDriver,
+    MsgpackCodec,
+    ProcessTimer,
+)
 
-NAMESPACE = IntCodec()
+START = IntCodec()
 
 
 def parse_click(data: bytes) -> tuple[int, str, str]:
@@ -48,21 +54,22 @@ def parse_click(data: bytes) -> tuple[int, str, str]:
     return ts, user, page
 
 
-class Sessions(fssdk.BaseDriver):
-    """Event-time session windows per user, fired by a TimerService."""
+class Sessions(KeyedProcessDriver):
+    """Event-time session windows per user, one named timer per open session."""
 
-    def init(self, ctx: fssdk.Context, config: Mapping[str, str]) -> None:
+    def open(self, ctx: fssdk.Context, config: Mapping[str, str]) -> None:
         self.gap = int(config.get("gap_ms", "30000"))
         if self.gap < 1:
             raise ValueError(f"gap_ms must be positive, got {self.gap}")
         self.sessions = KeyedMapStateFactory.from_context(
             ctx, "sessions", b"open", IntCodec(), MsgpackCodec()
         )
-        self.timers = TimerService.from_context(ctx, "timers")
 
-    def process(self, ctx: fssdk.Context, source_id: int, data: bytes) -> None:
-        ts, user, page = parse_click(data)
-        key = user.encode()
+    def key_of(self, record: bytes) -> bytes:
+        return parse_click(record)[1].encode()
+
+    def process_element(self, ctx: fssdk.Context, key: bytes, record: bytes) -> None:
+        ts, _, page = parse_click(record)
         sessions = self.sessions.new_keyed_map(key)
         overlapping = [
             (start, session)
@@ -71,38 +78,34 @@ class Sessions(fssdk.BaseDriver):
         ]
         watermark = self.timers.current_watermark
         if not overlapping and watermark is not None and ts + self.gap - 1 <= watermark:
-            ctx.emit(data, 1)
+            ctx.emit(record, 1)
             return
         start, last, clicks, pages = ts, ts, 1, {page}
         for old_start, (old_last, old_clicks, old_pages) in overlapping:
             sessions.delete(old_start)
-            self.timers.delete_event_time_timer(
-                key, NAMESPACE.encode(old_start), old_last + self.gap - 1
-            )
+            self.timers.delete_timer(key, START.encode(old_start))
             start, last = min(start, old_start), max(last, old_last)
             clicks += old_clicks
             pages.update(old_pages)
         sessions.put(start, [last, clicks, sorted(pages)])
-        self.timers.register_event_time_timer(key, NAMESPACE.encode(start), last + self.gap - 1)
+        self.timers.register_event_time_timer(key, last + self.gap - 1, name=START.encode(start))
 
-    def process_watermark(self, ctx: fssdk.Context, source_id: int, watermark: int) -> None:
-        for timer in self.timers.advance_watermark(watermark):
-            start = NAMESPACE.decode(timer.namespace)
-            sessions = self.sessions.new_keyed_map(timer.key)
-            session, found = sessions.get(start)
-            if not found or session is None:
-                raise RuntimeError(f"timer {timer} has no session")
-            last, clicks, pages = session
-            out = {
-                "user": timer.key.decode(),
-                "start": start,
-                "end": last + self.gap,
-                "clicks": clicks,
-                "pages": pages,
-            }
-            ctx.emit(json.dumps(out, sort_keys=True).encode())
-            sessions.delete(start)
-        ctx.emit_watermark(watermark)
+    def on_timer(self, ctx: fssdk.Context, timer: ProcessTimer) -> None:
+        start = START.decode(timer.name)
+        sessions = self.sessions.new_keyed_map(timer.key)
+        session, found = sessions.get(start)
+        if not found or session is None:
+            raise RuntimeError(f"timer {timer} has no session")
+        last, clicks, pages = session
+        out = {
+            "user": timer.key.decode(),
+            "start": start,
+            "end": last + self.gap,
+            "clicks": clicks,
+            "pages": pages,
+        }
+        ctx.emit(json.dumps(out, sort_keys=True).encode())
+        sessions.delete(start)
 
 
 fssdk.run(Sessions())

@@ -31,12 +31,33 @@ from fssdk._store import Store
 from fssdk.flink._store import FlinkStore
 from fssdk.flink._timers import CurrentCall, FlinkTimers
 from fssdk.reserved import MAX_TIME
+from fssdk.runtime._run_errors import OutputRecordError
 from fssdk.stores._backend import check_store_name
-
-#: Flink's largest watermark: the end of event time (a bounded input ends with it).
 
 #: The type of every record, output and side output: Python bytes, pickled by Flink.
 BYTES: Final = Types.PICKLED_BYTE_ARRAY()
+#: The side output of tagged mode with ``progress``: one ``True`` per record processed.
+PROGRESS: Final = OutputTag("fssdk-progress", Types.BOOLEAN())
+
+
+def tagged_line(target: int, data: bytes) -> str:
+    """What tagged mode emits for ``data`` on ``target``: a text line for Flink's FileSink.
+
+    ``"<target> <data>"`` with ``data`` decoded as Latin-1, so that any bytes survive the
+    sink's UTF-8 (:func:`read_tagged_line` undoes it). A newline in ``data`` would split the
+    record and raises ``OutputRecordError``.
+    """
+    if b"\n" in data:
+        raise OutputRecordError(
+            f"the operator emitted a record with a newline on target {target}: {data[:80]!r}"
+        )
+    return f"{target} {data.decode('latin-1')}"
+
+
+def read_tagged_line(line: bytes) -> tuple[int, bytes]:
+    """``(target, data)`` of a line the FileSink wrote (UTF-8, without its newline)."""
+    target, _, data = line.decode("utf-8").partition(" ")
+    return int(target), data.encode("latin-1")
 
 
 class FlinkContext(Context):
@@ -154,8 +175,11 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
 
     Flink pickles the function into each parallel instance, so every instance gets its own
     driver. A factory (a module-level function or class, pickled by reference) avoids pickling
-    a driver object at all. ``tagged=True`` is the command line's mode: every record and timer
-    yields one ``(is_record, [(target_id, data), ...])`` element on the main output instead.
+    a driver object at all. ``tagged=True`` is the command line's mode: everything emitted, on
+    any target, goes to the main output as a :func:`tagged_line` (``str``), and with
+    ``progress=True`` each record processed also puts ``True`` on the side output
+    :data:`PROGRESS`. ``final_watermark=False`` leaves out the calls that the end of a bounded
+    input makes (watermark ``2**63 - 1``), as ``fssdk run`` without ``--final-watermark`` does.
     """
 
     def __init__(
@@ -166,6 +190,8 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
         side_outputs: Mapping[int, OutputTag] | None = None,
         process_watermarks: bool = False,
         tagged: bool = False,
+        progress: bool = False,
+        final_watermark: bool = True,
     ) -> None:
         if not isinstance(driver, Driver) and not callable(driver):
             raise TypeError(
@@ -188,6 +214,8 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
         self._tags = tags
         self._process_watermarks = process_watermarks
         self._tagged = tagged
+        self._progress = progress
+        self._final_watermark = final_watermark
         self._driver: Driver | None = None
         self._ctx: FlinkContext | None = None
         self._current = CurrentCall()
@@ -242,6 +270,8 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
         assert driver is not None, "on_timer before open"
         timers = ctx.timer_service()
         watermark = timers.current_watermark()
+        if watermark == MAX_TIME and not self._final_watermark:
+            return iter(())
         self._current.value = ctx.get_current_key()
         self._current.timer_service = timers
         outputs = context._collecting()
@@ -257,7 +287,10 @@ class DriverFunction(KeyedProcessFunction):  # type: ignore[misc]
 
     def _route(self, is_record: bool, outputs: list[tuple[int, bytes]]) -> Iterator[Any]:
         if self._tagged:
-            yield is_record, outputs
+            for target, data in outputs:
+                yield tagged_line(target, data)
+            if is_record and self._progress:
+                yield PROGRESS, True
             return
         tags = self._tags
         for target, data in outputs:

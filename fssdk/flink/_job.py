@@ -8,15 +8,17 @@ with a savepoint once every input line is processed and start from one, at any p
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
@@ -24,40 +26,60 @@ from typing import IO, Any, Final
 from fssdk._driver import Driver
 from fssdk.runtime._run_errors import (
     OperatorFailedError,
-    OutputRecordError,
     RunnerIOError,
     UsageError,
 )
 
 
-def _python_path_for_workers() -> None:
+def prepare_worker_python() -> None:
     """Let Flink's embedded Python (thread mode) import what this process imports.
 
-    The JVM inherits this process's environment; its embedded interpreter does not read the
-    virtual environment's configuration, so the client's ``sys.path`` goes into ``PYTHONPATH``.
-    Must run before PyFlink starts its JVM.
+    The JVM inherits this process's environment. Its embedded interpreter finds itself as
+    ``python`` on the ``PATH``, so this interpreter's folder goes first on the ``PATH``: the
+    embedded one then starts as this virtual environment's Python, with its site-packages and
+    their ``.pth`` files (editable installs), whether or not the environment was activated.
+    The client's ``sys.path`` goes into ``PYTHONPATH`` (the operator's folder, the working
+    directory). Must run before PyFlink starts its JVM.
     """
     entries = [entry for entry in sys.path if entry and os.path.isdir(entry)]
     old = os.environ.get("PYTHONPATH")
     if old:
         entries += [entry for entry in old.split(os.pathsep) if entry not in entries]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(entries))
+    folder = os.path.dirname(sys.executable)
+    path = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry]
+    os.environ["PATH"] = os.pathsep.join([folder, *(entry for entry in path if entry != folder)])
 
 
-_python_path_for_workers()
+prepare_worker_python()
 
-from pyflink.common import Configuration, Duration, WatermarkStrategy  # noqa: E402
+from pyflink.common import Configuration, Duration, Encoder, Types, WatermarkStrategy  # noqa: E402
 from pyflink.common.watermark_strategy import TimestampAssigner  # noqa: E402
 from pyflink.datastream import (  # noqa: E402
     DataStream,
     OutputTag,
     StreamExecutionEnvironment,
 )
-from pyflink.datastream.connectors.file_system import FileSource, StreamFormat  # noqa: E402
+from pyflink.datastream.connectors.file_system import (  # noqa: E402
+    BucketAssigner,
+    FileSink,
+    FileSource,
+    OutputFileConfig,
+    RollingPolicy,
+    StreamFormat,
+)
 from pyflink.datastream.data_stream import CloseableIterator  # noqa: E402
 from pyflink.java_gateway import get_gateway  # noqa: E402
 
-from fssdk.flink._function import BYTES, DriverFunction  # noqa: E402
+from fssdk.flink._function import BYTES, PROGRESS, DriverFunction, read_tagged_line  # noqa: E402
+from fssdk.flink._settings import (  # noqa: E402
+    NO_RESTARTS,
+    NO_WATERMARKS,
+    Restarts,
+    Watermarks,
+    split_address,
+)
+from fssdk.flink._watermarks import STRATEGY_CLASS, watermark_jar  # noqa: E402
 from fssdk.runtime._loader import load_operator  # noqa: E402
 
 #: The uid of the operator's stage: state in a savepoint is matched to it on restore.
@@ -166,9 +188,16 @@ class JsonFieldTimestamp(TimestampAssigner):  # type: ignore[misc]
         return stamp
 
 
+#: Parallel instances in one TaskManager share its embedded Python (thread mode) and open at
+#: once; an operator module registers its driver in one global slot while it is imported.
+_LOADING: Final = threading.Lock()
+
+
 def load_driver(spec: str) -> Driver:
-    """The driver registered by the operator ``spec`` (run in each Flink worker)."""
-    return load_operator(spec).driver
+    """The driver registered by the operator ``spec`` (run in each Flink worker), one import
+    at a time, so that each parallel instance gets the driver its own import registered."""
+    with _LOADING:
+        return load_operator(spec).driver
 
 
 def local_configuration(
@@ -178,10 +207,15 @@ def local_configuration(
     from_savepoint: str | None = None,
     checkpoint_interval_ms: int = 500,
     mode: str = "thread",
+    jobmanager: str | None = None,
+    restarts: Restarts = NO_RESTARTS,
 ) -> Configuration:
-    """A local mini-cluster's configuration: RocksDB, checkpoints, no restarts.
+    """A job's configuration: RocksDB, checkpoints, restarts (none by default), thread mode.
 
-    Thread mode runs Python functions inside the JVM (the faster mode, per the Flink docs and
+    Without ``jobmanager`` the job runs on a mini-cluster in this process; with
+    ``"host:port"`` (the REST address of a session cluster, as ``flink run -m``) it is
+    submitted there, and ``checkpoint_dir`` must be a folder the TaskManagers reach. Thread
+    mode runs Python functions inside the JVM (the faster mode, per the Flink docs and
     docs/flink.md); ``mode="process"`` runs them in separate Python workers.
     """
     conf = Configuration()
@@ -192,19 +226,38 @@ def local_configuration(
         "state.backend.type": "rocksdb",
         "execution.checkpointing.interval": f"{checkpoint_interval_ms}ms",
         "execution.checkpointing.dir": Path(checkpoint_dir).resolve().as_uri(),
-        "restart-strategy.type": "none",
+        **restarts.settings(),
         "parallelism.default": str(parallelism),
         "pipeline.max-parallelism": str(MAX_PARALLELISM),
         # PyFlink fuses chained Python operators into one, which gives a stage's uid to two
         # nodes ("Hash collision on user-specified ID") when Python operators follow it.
         "python.operator-chaining.enabled": "false",
     }
+    if jobmanager is not None:
+        host, port = split_address(jobmanager)
+        settings.update(
+            {"execution.target": "remote", "rest.address": host, "rest.port": str(port)}
+        )
     if from_savepoint is not None:
         settings["execution.state-recovery.path"] = Path(from_savepoint).resolve().as_uri()
         settings["execution.state-recovery.ignore-unclaimed-state"] = "true"
     for key, value in settings.items():
         conf.set_string(key, value)
     return conf
+
+
+def execution_environment(configuration: Configuration) -> StreamExecutionEnvironment:
+    """The environment of ``configuration``: a mini-cluster, or the session cluster it names.
+
+    ``StreamExecutionEnvironment.get_execution_environment`` makes a local environment in a
+    program not started by ``flink run``, whatever ``execution.target`` says; the Java
+    constructor picks the executor of the configured target (``remote``: the REST client).
+    """
+    gateway = get_gateway()
+    if configuration.get_string("execution.target", "local") == "remote":
+        java = gateway.jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment
+        return StreamExecutionEnvironment(java(configuration._j_configuration))
+    return StreamExecutionEnvironment.get_execution_environment(configuration)
 
 
 def find_savepoint(path: str) -> str:
@@ -268,12 +321,12 @@ class _Outputs:
         return handle
 
     def write(self, target: int, data: bytes) -> None:
-        if b"\n" in data:
-            raise OutputRecordError(
-                f"the operator emitted a record with a newline on target {target}: {data[:80]!r}"
-            )
         self._file(target).write(data + b"\n")
         self.lines[target] += 1
+
+    def create(self) -> None:
+        """Create the main output even when the operator emits nothing (as ``fssdk run``)."""
+        self._file(0)
 
     def close(self) -> None:
         for handle in self._files.values():
@@ -283,10 +336,30 @@ class _Outputs:
                 handle.close()
 
 
+def committed_parts(folder: Path) -> list[Path]:
+    """The part files the FileSink committed in ``folder``, in the order they were written.
+
+    Each subtask writes one file at a time and rolls it at every checkpoint, so sorting by
+    modification time keeps each subtask's order (hence each key's); the FileSink's in-progress
+    and pending files (names starting with ``.``) are never read: they were not committed.
+    """
+    parts = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return sorted(parts, key=lambda part: (part.stat().st_mtime_ns, part.name))
+
+
+def _copy_outputs(folder: Path, outputs: _Outputs) -> None:
+    """Split the committed lines of ``folder`` by target into ``outputs``."""
+    for part in committed_parts(folder):
+        with open(part, "rb") as handle:
+            for line in handle:
+                target, data = read_tagged_line(line[:-1] if line.endswith(b"\n") else line)
+                outputs.write(target, data)
+
+
 _PYTHON_ERROR: Final = re.compile(r"PythonException: <class '([^']+)'>: (.*)")
 
 
-def _failure(exc: Exception) -> OperatorFailedError:
+def job_failure(exc: Exception) -> OperatorFailedError:
     """The operator's own error out of the Java stack trace that a failed job raises."""
     text = str(exc)
     found = _PYTHON_ERROR.findall(text)
@@ -307,88 +380,161 @@ def run_file_job(
     config: Mapping[str, str] | None = None,
     savepoint_dir: str | None = None,
     from_savepoint: str | None = None,
-    timestamp_field: str | None = None,
-    watermark_delay: int = 0,
+    watermarks: Watermarks = NO_WATERMARKS,
     side_output_prefix: str | None = None,
     checkpoint_interval_ms: int = 500,
     mode: str = "thread",
+    jobmanager: str | None = None,
+    restarts: Restarts = NO_RESTARTS,
+    job_dir: str | None = None,
 ) -> FlinkJobResult:
-    """Run ``driver`` over the lines of ``input`` on a local mini-cluster; write its outputs.
+    """Run ``driver`` over the lines of ``input`` on Flink; write its outputs.
 
-    ``driver`` is a Driver, a factory, or an operator spec (a .py path or ``package.module``,
-    loaded in each worker). Each line is a record (UTF-8); records are keyed by ``key_of``.
-    Target 0 goes to ``output`` in the order results reach the client (per key the operator's
-    order, across keys interleaved); target ``n`` to ``PREFIX.n``. With ``savepoint_dir`` the
-    job stops with a savepoint once every line is processed (the input is read as an unbounded
-    source, so no final watermark); without it the input is bounded, and its end sends the
-    final watermark. With ``timestamp_field`` records carry event time and
-    ``process_watermark`` is called per key as Flink's watermark (the largest timestamp seen
-    minus ``watermark_delay`` minus 1) advances.
+    ``driver`` is a Driver, a factory, or an operator spec (a .py path or ``package.module``):
+    a spec's module, and the modules it imported from its folder, are shipped with the job,
+    so a cluster's TaskManagers import them without a copy. Each line is a record (UTF-8),
+    keyed by ``key_of``. The job runs on a mini-cluster in this process, or on the session
+    cluster at ``jobmanager`` (``host:port``).
+
+    The source reads the file at parallelism 1, in order, so the watermarks (``watermarks``)
+    follow ``fssdk run``'s rule; the operator runs at ``parallelism``. What it emits goes
+    through Flink's FileSink, which commits on checkpoints: with ``restarts`` a job that loses
+    a TaskManager resumes from its newest checkpoint and every line is written exactly once.
+    Once the job is done, target 0 goes to ``output``, target ``n`` to ``PREFIX.n``, per key in
+    the operator's order. With ``savepoint_dir`` the job stops with a savepoint once every line
+    is processed (the input is read as an unbounded source, so no final watermark).
+    ``job_dir`` holds checkpoints and uncommitted output (default: a temporary folder, removed
+    at the end); on a cluster of several machines it must be a shared folder.
     """
     if parallelism < 1 or parallelism > MAX_PARALLELISM:
         raise UsageError(f"--parallelism must be in 1..{MAX_PARALLELISM}, got {parallelism}")
     expected = count_lines(input)
     restore = find_savepoint(from_savepoint) if from_savepoint is not None else None
+    source, python_files = _driver_source(driver)
     function = DriverFunction(
-        _driver_source(driver),
+        source,
         config=config,
-        process_watermarks=timestamp_field is not None,
         tagged=True,
+        progress=savepoint_dir is not None,
+        final_watermark=watermarks.final,
     )
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="fssdk-flink-") as scratch:
-        env = StreamExecutionEnvironment.get_execution_environment(
+    with _job_folder(job_dir) as scratch:
+        parts = scratch / "output"
+        env = execution_environment(
             local_configuration(
-                parallelism,
-                os.path.join(scratch, "checkpoints"),
+                1,
+                str(scratch / "checkpoints"),
                 from_savepoint=restore,
                 checkpoint_interval_ms=checkpoint_interval_ms,
                 mode=mode,
+                jobmanager=jobmanager,
+                restarts=restarts,
             )
         )
+        for path in python_files:
+            env.add_python_file(path)
         run_id = uuid.uuid4().hex
-        # Source and collect sink get fresh uids each run: a resumed job reads a new input
-        # and collects afresh; only the operator's state (OPERATOR_UID) carries over.
+        # Source and sinks get fresh uids each run: a resumed job reads a new input and writes
+        # afresh; only the operator's state (OPERATOR_UID) carries over.
         lines = env.from_source(
-            _file_source(input, unbounded=savepoint_dir is not None),
-            _watermarks(timestamp_field, watermark_delay),
+            file_source(input, unbounded=savepoint_dir is not None),
+            WatermarkStrategy.no_watermarks(),
             "input",
         ).uid(f"fssdk-input-{run_id}")
+        if watermarks.field is not None:
+            lines = _with_watermarks(env, lines, watermarks)
         results = (
             lines.key_by(KeyOf(key_of), key_type=BYTES)
-            .process(function, output_type=BYTES)
+            .process(function, output_type=Types.STRING())
             .uid(OPERATOR_UID)
             .name(OPERATOR_UID)
+            .set_parallelism(parallelism)
         )
-        j_iterator = _collect(env, results, f"fssdk-collect-{run_id}")
-        outputs = _Outputs(output, side_output_prefix)
+        results.sink_to(_file_sink(parts)).uid(f"fssdk-output-{run_id}").name(
+            "fssdk output"
+        ).set_parallelism(parallelism)
+        progress = None
+        if savepoint_dir is not None:
+            progress = collect_stream(
+                env, results.get_side_output(PROGRESS), f"fssdk-progress-{run_id}"
+            )
+        savepoint = None
         try:
             client = env.execute_async(f"fssdk {Path(input).name}")
-            with CloseableIterator(j_iterator, results.get_type()) as collected:
-                records = _write(collected, outputs, expected if savepoint_dir else None)
-                savepoint = None
-                if savepoint_dir is not None:
-                    savepoint = _stop_with_savepoint(client, savepoint_dir)
-                    _write(collected, outputs, None)
+            if progress is None:
+                client.get_job_execution_result().result()
+            else:
+                with CloseableIterator(progress, Types.BOOLEAN()) as processed:
+                    wait_for_records(processed, expected)
+                    savepoint = stop_with_savepoint(client, savepoint_dir)  # type: ignore[arg-type]
         except Exception as exc:
             if type(exc).__name__ == "Py4JJavaError":
-                raise _failure(exc) from None
+                raise job_failure(exc) from None
             raise
+        outputs = _Outputs(output, side_output_prefix)
+        try:
+            outputs.create()
+            if parts.is_dir():
+                _copy_outputs(parts, outputs)
         finally:
             outputs.close()
-    return FlinkJobResult(records, dict(outputs.lines), savepoint, time.monotonic() - started)
+    return FlinkJobResult(expected, dict(outputs.lines), savepoint, time.monotonic() - started)
 
 
-def _driver_source(driver: Driver | Callable[[], Driver] | str) -> Driver | Callable[[], Driver]:
-    """A driver or factory for DriverFunction; an operator spec is checked here, loaded there."""
+@contextlib.contextmanager
+def _job_folder(job_dir: str | None) -> Iterator[Path]:
+    """``job_dir`` (created, a fresh subfolder per run), or a temporary folder removed after."""
+    if job_dir is None:
+        with tempfile.TemporaryDirectory(prefix="fssdk-flink-") as scratch:
+            yield Path(scratch)
+        return
+    folder = Path(job_dir).resolve() / f"run-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    folder.mkdir(parents=True)
+    yield folder
+
+
+def _driver_source(
+    driver: Driver | Callable[[], Driver] | str,
+) -> tuple[Driver | Callable[[], Driver], list[str]]:
+    """A driver or factory for DriverFunction, and the Python files to ship with the job.
+
+    An operator spec is loaded here (to fail with the loader's message rather than in a
+    worker); the workers import it by module name from the shipped files.
+    """
     if not isinstance(driver, str):
-        return driver
-    spec = str(Path(driver).resolve()) if driver.endswith(".py") else driver
-    load_driver(spec)  # fail here, with the loader's message, rather than in a worker
-    return functools.partial(load_driver, spec)
+        return driver, []
+    load_operator(str(Path(driver).resolve()) if driver.endswith(".py") else driver)
+    if driver.endswith(".py"):
+        path = Path(driver).resolve()
+        module, root = path.stem, path.parent
+    else:
+        module = driver
+        top = sys.modules[driver.split(".", 1)[0]]
+        root = Path(top.__file__ or "").resolve().parent
+        if hasattr(top, "__path__"):
+            root = root.parent
+    return functools.partial(load_driver, module), _shipped_files(root)
 
 
-def _file_source(path: str, *, unbounded: bool) -> Any:
+def _shipped_files(root: Path) -> list[str]:
+    """The modules and packages imported from ``root`` (the operator's folder), as files and
+    top-level package folders to ship; nothing of an installed distribution."""
+    installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix)}
+    found: set[str] = set()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            continue
+        path = Path(file).resolve()
+        if root not in path.parents or any(prefix in path.parents for prefix in installed):
+            continue
+        top = root / path.relative_to(root).parts[0]
+        found.add(str(top))
+    return sorted(found)
+
+
+def file_source(path: str, *, unbounded: bool) -> Any:
     """Flink's text-line file source; unbounded (monitoring the file) to stop with a savepoint."""
     builder = FileSource.for_record_stream_format(
         StreamFormat.text_line_format(), str(Path(path).resolve())
@@ -398,30 +544,42 @@ def _file_source(path: str, *, unbounded: bool) -> Any:
     return builder.build()
 
 
-def _watermarks(timestamp_field: str | None, delay: int) -> WatermarkStrategy:
-    """Bounded out-of-orderness on the JSON field, or no watermarks without one."""
-    if timestamp_field is None:
-        return WatermarkStrategy.no_watermarks()
-    return WatermarkStrategy.for_bounded_out_of_orderness(
-        Duration.of_millis(delay)
-    ).with_timestamp_assigner(JsonFieldTimestamp(timestamp_field))
+def _with_watermarks(
+    env: StreamExecutionEnvironment, lines: DataStream, watermarks: Watermarks
+) -> DataStream:
+    """Timestamps from the JSON field and, after every record, the largest timestamp minus the
+    delay (a Java generator: PyFlink runs none written in Python; see _watermarks)."""
+    assert watermarks.field is not None
+    env.add_jars(watermark_jar().as_uri())
+    java = get_gateway().jvm
+    for part in STRATEGY_CLASS.split("."):
+        java = getattr(java, part)
+    strategy = WatermarkStrategy(java(watermarks.delay))
+    assigner = JsonFieldTimestamp(watermarks.field)
+    return lines.assign_timestamps_and_watermarks(strategy.with_timestamp_assigner(assigner))
 
 
-def _write(collected: Iterable[Any], outputs: _Outputs, until_records: int | None) -> int:
-    """Write collected results; stop after ``until_records`` records (None: at the end)."""
-    records = 0
-    if until_records == 0:
-        return 0
-    for is_record, emitted in collected:
-        for target, data in emitted:
-            outputs.write(target, data)
-        records += is_record
-        if records == until_records:
-            break
-    return records
+def _file_sink(folder: Path) -> FileSink:
+    """Flink's FileSink of text lines into ``folder``, committing at every checkpoint."""
+    return (
+        FileSink.for_row_format(folder.as_uri(), Encoder.simple_string_encoder("UTF-8"))
+        .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+        .with_rolling_policy(RollingPolicy.on_checkpoint_rolling_policy())
+        .with_output_file_config(OutputFileConfig.builder().with_part_prefix("part").build())
+        .build()
+    )
 
 
-def _collect(env: StreamExecutionEnvironment, stream: DataStream, uid: str) -> Any:
+def wait_for_records(processed: Iterable[Any], expected: int) -> None:
+    """Wait until ``expected`` records are processed (one element of ``processed`` each)."""
+    if expected == 0:
+        return
+    for seen, _ in enumerate(processed, start=1):
+        if seen == expected:
+            return
+
+
+def collect_stream(env: StreamExecutionEnvironment, stream: DataStream, uid: str) -> Any:
     """``stream.collectAsync()`` with a sink uid of our choosing; the Java iterator.
 
     ``collectAsync`` names its sink after the transformation's id, which is the same in every
@@ -452,7 +610,7 @@ def _collect(env: StreamExecutionEnvironment, stream: DataStream, uid: str) -> A
     return iterator
 
 
-def _stop_with_savepoint(client: Any, directory: str) -> str:
+def stop_with_savepoint(client: Any, directory: str) -> str:
     """Stop the job with a canonical savepoint in ``directory``; its path.
 
     PyFlink's ``JobClient.stop_with_savepoint`` does not pass a format type through Py4J; the

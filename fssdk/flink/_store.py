@@ -20,6 +20,11 @@ key.
   same ones. Conflicting declarations within a job are caught; a job restored from a savepoint
   is not checked against the declarations of the job that wrote it (Flink keeps no non-keyed
   state for a keyed Python function).
+- The expiry index of a TTL'd state: ``fssdk_advanced`` keeps it in scope
+  ``(TTL_INDEX_KEY_GROUP, state_key_group, b"")``, whose scope key is the state's key
+  group, not a stream key. On Flink the index goes into the current key's partition (the scope
+  key written as it is), so each key's partition holds the index of its own entries and the
+  index is checkpointed and rescaled with them; see docs/flink.md.
 
 Costs (``n`` = entries of the current key in this store, all scopes together): ``get``, ``put``
 and ``delete`` are one map access; ``merge`` is a read and a write of the whole value (MapState
@@ -33,15 +38,28 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from collections.abc import Iterator as PyIterator
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import WrongKeyError
 from fssdk._keyformat import BASE_SUFFIX, LAYOUT, SIMPLE_TAG
 from fssdk._store import Pair, Store, StoreScope, check_bytes
-from fssdk.reserved import IDENTITY_KEY_GROUP
+from fssdk.reserved import IDENTITY_KEY_GROUP, TTL_INDEX_KEY_GROUP
 
 _BASE_TAIL = len(BASE_SUFFIX)
+
+
+def partition_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
+    """The map-key prefix of scope ``(key_group, key, namespace)`` in the partition that holds it.
+
+    A scope of key ``K`` lives in ``K``'s partition without ``K``
+    (``LAYOUT.partitioned_scope_prefix``); a TTL index scope, whose scope key is a state's key
+    group, keeps its scope key and lives in the partition of the key whose entry it indexes.
+    ``fssdk state export-flink`` places local entries with the same rule.
+    """
+    if key_group == TTL_INDEX_KEY_GROUP:
+        return LAYOUT.scope_prefix(key_group, key, namespace)
+    return LAYOUT.partitioned_scope_prefix(key_group, namespace)
 
 
 class MapStateLike(Protocol):
@@ -89,6 +107,8 @@ class FlinkStore(Store):
 processing key b'alice'; on Flink an operator reaches only the state of the current record's key
     """
 
+    partitioned_by_key: ClassVar[bool] = True
+
     def __init__(self, name: str, state: MapStateLike, current: CurrentKey) -> None:
         super().__init__(name)
         self._state = state
@@ -115,9 +135,17 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
                 "record's key"
             )
 
+    def _prefix(self, key_group: bytes, key: bytes, namespace: bytes, operation: str) -> bytes:
+        """The physical prefix of a scope in the current key's partition, once the key is
+        checked: the current key's own scopes, or a TTL index scope (any scope key)."""
+        if key_group == TTL_INDEX_KEY_GROUP:
+            self._key_of_now(operation)
+        else:
+            self._check_key(key, operation)
+        return partition_prefix(key_group, key, namespace)
+
     def _physical(self, key: ComplexKey, operation: str) -> bytes:
-        self._check_key(key.key, operation)
-        prefix = LAYOUT.partitioned_scope_prefix(key.key_group, key.namespace)
+        prefix = self._prefix(key.key_group, key.key, key.namespace, operation)
         return LAYOUT.base_key(prefix, key.user_key)
 
     def _matching(self, low: bytes) -> list[bytes]:
@@ -177,10 +205,8 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
 
     def _delete_prefix(self, key: ComplexKey) -> None:
         """Remove the matching entries: reads every key of the partition (MapState is unordered)."""
-        self._check_key(key.key, "delete_prefix")
-        low = LAYOUT.partitioned_scope_prefix(key.key_group, key.namespace) + LAYOUT.escape(
-            key.user_key
-        )
+        prefix = self._prefix(key.key_group, key.key, key.namespace, "delete_prefix")
+        low = prefix + LAYOUT.escape(key.user_key)
         for physical in self._matching(low):
             self._state.remove(physical)
 
@@ -191,8 +217,7 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         the iterator is a snapshot taken when it is created.
         """
         key_group, key, namespace, start = low
-        self._check_key(key, "scan_complex")
-        prefix = LAYOUT.partitioned_scope_prefix(key_group, namespace)
+        prefix = self._prefix(key_group, key, namespace, "scan_complex")
         width = len(prefix)
         pairs: list[Pair] = []
         for physical, value in self._state.items():
@@ -219,7 +244,8 @@ def _scope_of(store: FlinkStore, key_group: bytes, key: bytes, namespace: bytes)
     scope.key_group = key_group
     scope.key = key
     scope.namespace = namespace
-    scope._prefix = LAYOUT.partitioned_scope_prefix(key_group, namespace)
+    scope._prefix = partition_prefix(key_group, key, namespace)
+    scope._keyed = key_group != TTL_INDEX_KEY_GROUP
     return scope
 
 
@@ -227,18 +253,23 @@ class _FlinkScope(StoreScope):
     """A FlinkStore scope that encodes its prefix once; every access still checks the key.
 
     The check is per access, not at creation, so that a scope kept across records can never
-    reach a key that is no longer the current one. Made by :func:`_scope_of`, not ``__init__``.
+    reach a key that is no longer the current one (a TTL index scope, ``_keyed`` false, needs
+    a current key, whichever it is). Made by :func:`_scope_of`, not ``__init__``.
     """
 
-    __slots__ = ("_prefix",)
+    __slots__ = ("_keyed", "_prefix")
     _prefix: bytes
+    _keyed: bool
 
     def _physical(self, user_key: bytes, operation: str) -> bytes:
         store: FlinkStore = self.store  # type: ignore[assignment]
         if type(user_key) is not bytes or store._closed:
             store._reject(operation, user_key=user_key)
         if self.key != store._current.value:
-            store._check_key(self.key, operation)
+            if self._keyed:
+                store._check_key(self.key, operation)
+            else:
+                store._key_of_now(operation)
         return LAYOUT.base_key(self._prefix, user_key)
 
     def get(self, user_key: bytes) -> bytes | None:

@@ -29,8 +29,9 @@ from typing import Final, Protocol
 
 from fssdk._context import TimeDomain
 from fssdk._errors import CorruptStateError
+from fssdk._keyformat import LAYOUT
 from fssdk._store import StoreScope
-from fssdk.flink._store import CurrentKey, FlinkStore
+from fssdk.flink._store import CurrentKey, FlinkStore, partition_prefix
 from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, MAX_TIME, MIN_TIME, PROCESSING_TIMERS_KEY_GROUP
 
 _KEY_GROUPS: Final = {
@@ -78,6 +79,18 @@ def _encode_time(timestamp: int) -> bytes:
 
 def _encode_namespaces(namespaces: list[bytes]) -> bytes:
     return b"".join(_LENGTH.pack(len(namespace)) + namespace for namespace in namespaces)
+
+
+def timer_entry(
+    domain: TimeDomain, key: bytes, timestamp: int, namespaces: list[bytes]
+) -> tuple[bytes, bytes]:
+    """The map key (in ``key``'s partition of the timer store) and the value of the entry
+    that keeps the namespaces of ``key``'s Flink timer at ``timestamp``; ``namespaces`` sorted.
+
+    ``fssdk state export-flink`` writes local timers with it, beside a Flink timer each.
+    """
+    prefix = partition_prefix(_KEY_GROUPS[domain], key, b"")
+    return LAYOUT.base_key(prefix, _encode_time(timestamp)), _encode_namespaces(namespaces)
 
 
 def _decode_entry(scope: StoreScope, user_key: bytes, value: bytes) -> tuple[int, list[bytes]]:

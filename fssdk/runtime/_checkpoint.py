@@ -339,7 +339,7 @@ class StateDir:
             return
         owner = self.read_state_file()
         if owner is None:
-            raise StateDirError(f"state dir {where!r}: {STATE_FILE} is unreadable or corrupt")
+            raise StateDirError(self._damaged_owner(state_file))
         check_compatible(owner, where)
         if owner.get("operator") != operator_identity:
             raise StateDirError(
@@ -347,6 +347,35 @@ class StateDir:
                 f"(from {owner.get('operator_spec')!r}), not {operator_identity!r}: pass that "
                 "operator, or another --state-dir"
             )
+
+    def _damaged_owner(self, state_file: Path) -> str:
+        """What is wrong with an unreadable ownership record, and what the user can do."""
+        try:
+            json.loads(state_file.read_text(encoding="utf-8"))
+            problem = "not a JSON object"
+        except (OSError, ValueError) as exc:
+            problem = str(exc)
+        checkpoints = self.complete_checkpoints()
+        where = str(self.path)
+        message = (
+            f"state dir {where!r}: {STATE_FILE} is unreadable or corrupt ({problem}). It records "
+            "which operator owns the directory, and no run uses the directory without it. Put "
+            f"back a copy of the state dir (or of {STATE_FILE}) from a backup, or start over with "
+            "--fresh, which discards the checkpoints and the database and rewrites the outputs"
+        )
+        if not checkpoints:
+            return message + " (there is no checkpoint to lose)"
+        newest = checkpoints[-1].metadata
+        owner = {
+            "layout_version": newest.get("layout_version"),
+            "key_format_version": newest.get("key_format_version"),
+            "operator": newest.get("operator"),
+        }
+        return (
+            f"{message}. To keep the checkpoints ({len(checkpoints)}, the newest #"
+            f"{checkpoints[-1].id} naming the operator), write {STATE_FILE} as "
+            f"{json.dumps(owner)} and check them with `fssdk state inspect {where} --verify`"
+        )
 
     # -- checkpoints -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from fssdk.stores._backend import Backend, check_store_name
 
 Sink = Callable[[int, bytes], None]
 WatermarkSink = Callable[[int, int], None]
+Clock = Callable[[], int]
 
 
 class LocalContext(Context):
@@ -19,7 +20,9 @@ class LocalContext(Context):
 
     By default what the operator emits is collected in ``emitted`` (``(target_id, data)``) and
     ``emitted_watermarks`` (``(target_id, watermark)``); pass ``sink`` / ``watermark_sink`` to
-    send them elsewhere (the command-line runner writes them to files).
+    send them elsewhere (the command-line runner writes them to files). ``clock`` is what
+    :meth:`processing_time` returns (milliseconds; default the wall clock): the test harness
+    passes its own.
 
     >>> from fssdk.runtime import MemoryBackend
     >>> with LocalContext(MemoryBackend(), {"k": "v"}) as ctx:
@@ -35,6 +38,7 @@ class LocalContext(Context):
         *,
         sink: Sink | None = None,
         watermark_sink: WatermarkSink | None = None,
+        clock: Clock | None = None,
     ) -> None:
         config = dict(config or {})
         for key, value in config.items():
@@ -46,6 +50,7 @@ class LocalContext(Context):
         self.emitted_watermarks: list[tuple[int, int]] = []
         self._sink: Sink = sink or self._collect
         self._watermark_sink: WatermarkSink = watermark_sink or self._collect_watermark
+        self._clock = clock
         self._closed = False
 
     def _collect(self, target_id: int, data: bytes) -> None:
@@ -84,6 +89,14 @@ class LocalContext(Context):
     @property
     def config(self) -> Mapping[str, str]:
         return self._config
+
+    def processing_time(self) -> int:
+        if self._clock is None:
+            return super().processing_time()
+        now = self._clock()
+        if type(now) is not int:
+            raise TypeError(f"processing_time: the clock returned {now!r}, not an int")
+        return now
 
     def close(self) -> None:
         """Flush the backend's stores and close this context (the backend stays open)."""

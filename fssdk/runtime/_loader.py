@@ -79,10 +79,16 @@ def _clear_registration() -> None:
         _driver.take_registered_driver()
 
 
+#: Set on the modules the loader imports from operator files, so that another operator file of
+#: the same name (a test loading a copy, two operators in one process) may take the name over.
+_OPERATOR_MARK = "__fssdk_operator__"
+
+
 def _import_file(path: Path) -> ModuleType:
     module_name = path.stem
     loaded = sys.modules.get(module_name)
-    if loaded is not None and getattr(loaded, "__file__", None) != str(path):
+    ours = getattr(loaded, _OPERATOR_MARK, False)
+    if loaded is not None and getattr(loaded, "__file__", None) != str(path) and not ours:
         raise OperatorLoadError(
             f"operator file {str(path)!r} has the name of the module {module_name!r} that is "
             "already imported (a standard or installed module): rename the file"
@@ -91,6 +97,7 @@ def _import_file(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise OperatorLoadError(f"operator file {str(path)!r} cannot be imported as Python")
     module = importlib.util.module_from_spec(spec)
+    setattr(module, _OPERATOR_MARK, True)
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)

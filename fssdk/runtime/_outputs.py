@@ -3,7 +3,8 @@
 Records emitted on target 0 go to the main output (a file or stdout), one per line. Records on
 target ``N > 0`` go to ``PREFIX.N`` and emitted watermarks to ``PREFIX.watermarks`` (one
 ``TARGET WATERMARK`` line each), where ``PREFIX`` is ``--side-outputs`` or, by default, the main
-output's path. Side files are created on their first emit.
+output's path. Side files are created on their first emit. With ``--on-error skip``, the
+dead letters go to their own file (``--dead-letter``), opened with the others.
 
 A record is one line, so a record that contains a newline byte cannot be written without being
 misread later; it is refused with :class:`OutputRecordError` rather than split or escaped.
@@ -20,6 +21,8 @@ from typing import BinaryIO, Final
 from fssdk.runtime._run_errors import OutputRecordError, RunnerIOError, UsageError
 
 WATERMARKS: Final = "watermarks"
+#: The key of the dead-letter file in checkpoint metadata.
+DEAD_LETTERS: Final = "dead-letters"
 STDIO: Final = "-"
 
 
@@ -41,15 +44,17 @@ class _Output:
 class Outputs:
     """The output files of one run; ``emit``/``emit_watermark`` are the context's sinks.
 
-    ``main`` is the ``--output`` argument (``-`` for stdout) and ``side_prefix`` the prefix of
-    the side files (None: derived from ``main``, impossible when it is stdout).
+    ``main`` is the ``--output`` argument (``-`` for stdout), ``side_prefix`` the prefix of
+    the side files (None: derived from ``main``, impossible when it is stdout) and
+    ``dead_letters`` the ``--dead-letter`` file, if any.
     """
 
-    def __init__(self, main: str, side_prefix: str | None) -> None:
+    def __init__(self, main: str, side_prefix: str | None, dead_letters: str | None = None) -> None:
         self.main = main
         if side_prefix is None and main != STDIO:
             side_prefix = main
         self.side_prefix = side_prefix
+        self.dead_letters = dead_letters
         self._open: dict[str, _Output] = {}
 
     # -- paths -------------------------------------------------------------------------------
@@ -58,6 +63,8 @@ class Outputs:
         """The file an output key is written to; None for stdout or an unknown side prefix."""
         if key == "0":
             return None if self.main == STDIO else Path(self.main).resolve()
+        if key == DEAD_LETTERS:
+            return None if self.dead_letters is None else Path(self.dead_letters).resolve()
         if self.side_prefix is None:
             return None
         return Path(f"{self.side_prefix}.{key}").resolve()
@@ -86,6 +93,10 @@ class Outputs:
     def reopen(self, key: str, length: int) -> None:
         """Reopen a side output a checkpoint recorded, cut to ``length`` bytes."""
         self._open_key(key, length)
+
+    def open_dead_letters(self, *, truncate_to: int | None) -> None:
+        """Open the dead-letter file: emptied (``truncate_to`` None or 0) or cut to that length."""
+        self._open_key(DEAD_LETTERS, truncate_to)
 
     def _open_key(self, key: str, length: int | None) -> None:
         path = self.path_of(key)
@@ -131,6 +142,12 @@ class Outputs:
             out = self._side(key, f"a record on target {target_id}")
         handle = out.handle
         handle.write(data)
+        handle.write(b"\n")
+
+    def emit_dead_letter(self, line: bytes) -> None:
+        """Append one dead letter (a JSON line) to the dead-letter file."""
+        handle = self._open[DEAD_LETTERS].handle
+        handle.write(line)
         handle.write(b"\n")
 
     def emit_watermark(self, target_id: int, watermark: int) -> None:

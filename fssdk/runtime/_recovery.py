@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, check_compatible
+from fssdk.runtime._outputs import DEAD_LETTERS
 from fssdk.runtime._run_errors import RunnerError, StateDirError
 
 Warn = Callable[[str], None]
@@ -33,7 +34,7 @@ class Resume:
     ``input_position`` is where the input resumes (0 for a checkpoint fed from a stream), with
     ``input_sha256`` the digest of the bytes before it (``None``: nothing to check).
     ``outputs`` maps each output key (``"0"`` for the main output) to its recorded
-    ``{"path", "length"}``.
+    ``{"path", "length"}``; ``dead_letters`` counts the records skipped before the checkpoint.
     """
 
     checkpoint: CheckpointInfo
@@ -44,6 +45,7 @@ class Resume:
     max_event: int | None
     last_watermark: int | None
     final_sent: bool
+    dead_letters: int = 0
 
 
 def newest_sound(
@@ -145,7 +147,8 @@ def _plan(state: StateDir, checkpoint: CheckpointInfo, run: RunIdentity, warn: W
         position = 0
     outputs: dict[str, dict[str, Any]] = meta["outputs"]
     for key, recorded in outputs.items():
-        _check_output(key, recorded, checkpoint.id, run.output_path(key), warn)
+        current = run.output_path(key)
+        _check_output(key, recorded, checkpoint.id, current, warn=warn, state_dir=state.path)
     watermark = meta["watermark"]
     return Resume(
         checkpoint=checkpoint,
@@ -156,6 +159,7 @@ def _plan(state: StateDir, checkpoint: CheckpointInfo, run: RunIdentity, warn: W
         max_event=watermark["max_event"],
         last_watermark=watermark["last"],
         final_sent=bool(watermark.get("final_sent", False)),
+        dead_letters=int(meta.get("dead_letters", 0)),
     )
 
 
@@ -174,22 +178,46 @@ def _check_output(
     recorded: Mapping[str, Any],
     checkpoint_id: int,
     current: Path | None,
+    *,
     warn: Warn,
+    state_dir: Path,
 ) -> None:
+    """Check that output ``key`` is the file the checkpoint recorded (``current`` is where this
+    run writes it), at least as long as recorded. A file at the place the checkpoint recorded
+    relative to the state dir is the same output, moved along with it."""
     path, length = recorded["path"], recorded["length"]
-    name = "--output" if key == "0" else f"output {key!r}"
+    name = {"0": "--output", DEAD_LETTERS: "dead letters"}.get(key, f"output {key!r}")
+    if key == DEAD_LETTERS and current is None:
+        raise StateDirError(
+            f"this state dir was run with --on-error skip and writes its dead letters to "
+            f"{path!r}: pass --on-error skip --dead-letter {path} to resume, or use another "
+            "--state-dir"
+        )
     if path is None:
         warn(
             f"checkpoint {checkpoint_id} wrote {name} to stdout: records emitted after it by "
             "the interrupted run cannot be taken back"
         )
         return
+    relative: str | None = recorded.get("relative")
+    if (
+        relative is not None
+        and current not in (None, Path(path))
+        and ((state_dir / relative).resolve() == current)
+    ):
+        warn(
+            f"{name} is {str(current)!r}, which checkpoint {checkpoint_id} recorded as "
+            f"{path!r}: the state dir and its outputs were moved together"
+        )
+        path = str(current)
     if current is None or str(current) != path:
         shown = "stdout" if current is None else repr(str(current))
-        flag = "--output" if key == "0" else "--side-outputs"
+        flag = {"0": "--output", DEAD_LETTERS: "--dead-letter"}.get(key, "--side-outputs")
+        place = f" ({relative!r} from the state dir)" if relative is not None else ""
         raise StateDirError(
-            f"this state dir writes {name} to {path!r}, not {shown}: pass the same {flag} to "
-            "resume, or use another --state-dir"
+            f"this state dir writes {name} to {path!r}{place}, not {shown}: pass the same "
+            f"{flag} to resume, or use another --state-dir. A state dir copied or moved "
+            "elsewhere resumes with its outputs moved along, at the same place relative to it"
         )
     try:
         size = os.stat(path).st_size
@@ -199,5 +227,7 @@ def _check_output(
         state = "is missing" if size < 0 else f"has {size} bytes"
         raise StateDirError(
             f"output {path!r} {state} but checkpoint {checkpoint_id} recorded {length}: it was "
-            "changed outside fssdk, so the run cannot resume exactly; use another --state-dir"
+            "changed outside fssdk, so the run cannot resume exactly. Put the file back as it was "
+            "(from a backup), start over with --fresh (discards the state dir's checkpoints and "
+            "rewrites the outputs from the first record), or use another --state-dir"
         )

@@ -20,7 +20,9 @@ See docs/runtime.md for the state directory and the guarantees.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 import signal
@@ -39,8 +41,9 @@ from fssdk._driver import Driver
 from fssdk.reserved import MAX_TIME
 from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, tree_size
 from fssdk.runtime._context import LocalContext
+from fssdk.runtime._dead_letters import BadRecords
 from fssdk.runtime._loader import LoadedOperator, load_operator, operator_from_driver
-from fssdk.runtime._outputs import STDIO, Outputs
+from fssdk.runtime._outputs import DEAD_LETTERS, STDIO, Outputs
 from fssdk.runtime._recovery import RunIdentity, newest_sound, plan_resume
 from fssdk.runtime._run_errors import (
     OperatorFailedError,
@@ -53,16 +56,33 @@ from fssdk.runtime._run_errors import (
 from fssdk.stores._backend import Backend, MemoryBackend
 from fssdk.stores._rocksdb import RocksDBBackend
 
-#: The watermark sent after the last record with ``final_watermark``: fires every window.
 DEFAULT_CHECKPOINT_INTERVAL: Final = 10_000
 DEFAULT_KEEP_CHECKPOINTS: Final = 3
+#: What ``--on-error`` takes: stop at a record whose ``process`` raises, or skip it to the
+#: dead-letter file (fssdk/runtime/_dead_letters.py).
+ON_ERROR: Final = ("fail", "skip")
 _PROGRESS_EVERY: Final = 2048
 _READ_BUFFER: Final = 1 << 20
 _STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 #: Phases in which a stop signal ends the run at once: no operator code is running, and the
 #: runner's own writes are crash-safe. In the others it waits for the next record boundary.
 _STOP_AT_ONCE: Final = frozenset({"start", "checkpoint"})
-_RUNTIME_DIR: Final = str(Path(__file__).resolve().parent) + os.sep
+#: Where the frames of the libraries are: fssdk and fssdk_advanced (found without importing
+#: it), which an operator's traceback leaves out.
+_LIBRARIES: Final = {
+    str(Path(origin).resolve().parent) + os.sep: name
+    for name in ("fssdk", "fssdk_advanced")
+    if (spec := importlib.util.find_spec(name)) is not None and (origin := spec.origin)
+}
+
+
+def _library_of(filename: str) -> str | None:
+    """The library (``fssdk`` or ``fssdk_advanced``) that ``filename`` belongs to, if any."""
+    return next((name for folder, name in _LIBRARIES.items() if filename.startswith(folder)), None)
+
+
+def _in_library(filename: str) -> bool:
+    return _library_of(filename) is not None
 
 
 @dataclass(frozen=True)
@@ -82,7 +102,9 @@ class RunSummary:
     """What a finished run did. ``checkpoint_seconds`` lists each persisted checkpoint's time.
 
     ``nothing_new`` is True for a resumed run whose input had no complete line beyond the
-    checkpoint it resumed from (an unterminated last line is read again on every run).
+    checkpoint it resumed from (an unterminated last line is read again on every run). With
+    ``--on-error skip``: ``dead_letter`` is the dead-letter file, ``skipped`` the records this
+    run skipped to it and ``skipped_total`` those of the whole state dir.
     """
 
     operator: str
@@ -97,6 +119,9 @@ class RunSummary:
     outputs: dict[str, int | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     nothing_new: bool = False
+    dead_letter: str | None = None
+    skipped: int = 0
+    skipped_total: int = 0
 
     @property
     def records_per_second(self) -> float:
@@ -119,6 +144,8 @@ class _Settings:
     watermark_delay: int
     final_watermark: bool
     side_outputs: str | None
+    on_error: str = "fail"
+    dead_letter: str | None = None
 
     def watermark_settings(self) -> dict[str, Any]:
         return {
@@ -158,9 +185,32 @@ def _validate(settings: _Settings) -> None:
         same = Path(settings.input).resolve() == Path(settings.output).resolve()
         if same:
             raise UsageError(f"--input and --output are the same file ({settings.input!r})")
+    _validate_on_error(settings)
     for key, value in settings.config.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise UsageError(f"config entries must be strings, got {key!r}: {value!r}")
+
+
+def _validate_on_error(settings: _Settings) -> None:
+    if settings.on_error not in ON_ERROR:
+        raise UsageError(
+            f"--on-error must be one of {', '.join(ON_ERROR)}, not {settings.on_error!r}"
+        )
+    dead_letter = settings.dead_letter
+    if settings.on_error == "fail":
+        if dead_letter is not None:
+            raise UsageError("--dead-letter only applies with --on-error skip")
+        return
+    if dead_letter is None:
+        raise UsageError(
+            "--on-error skip needs --dead-letter FILE: every skipped record is written there "
+            "(nothing is skipped silently)"
+        )
+    if dead_letter == STDIO or not dead_letter:
+        raise UsageError("--dead-letter must name a file (not '-': it is cut back on resume)")
+    for option, other in (("--input", settings.input), ("--output", settings.output)):
+        if other != STDIO and Path(other).resolve() == Path(dead_letter).resolve():
+            raise UsageError(f"--dead-letter and {option} are the same file ({dead_letter!r})")
 
 
 class _Input:
@@ -242,7 +292,12 @@ class _Runner:
         self.backend: Backend | None = None
         self.ctx: LocalContext | None = None
         self.input: _Input | None = None
-        self.outputs = Outputs(settings.output, settings.side_outputs)
+        self.outputs = Outputs(settings.output, settings.side_outputs, settings.dead_letter)
+        self.bad_records: BadRecords | None = None
+        if settings.on_error == "skip":
+            frames = functools.partial(operator_frames, operator=operator)
+            self.bad_records = BadRecords(self.outputs, settings.input, frames)
+        self.record_offset = 0
         self.records = 0
         self.records_at_start = 0
         self.position = 0
@@ -306,6 +361,8 @@ class _Runner:
         for stale in self.outputs.stale_side_files(set()):
             stale.unlink()
         self.outputs.open_main(truncate_to=None)
+        if self.bad_records is not None:
+            self.outputs.open_dead_letters(truncate_to=None)
 
     def _resume(self, checkpoints: list[CheckpointInfo]) -> None:
         """Resume from the newest sound checkpoint (see :mod:`fssdk.runtime._recovery`), then
@@ -332,6 +389,10 @@ class _Runner:
         for key, recorded in resume.outputs.items():
             if key != "0" and recorded["length"] is not None:
                 self.outputs.reopen(key, recorded["length"])
+        if self.bad_records is not None:
+            self.bad_records.total = resume.dead_letters
+            if DEAD_LETTERS not in resume.outputs:
+                self.outputs.open_dead_letters(truncate_to=None)
         self.records = self.records_at_start = resume.records
         self.position = resume.input_position
         self.last_checkpoint_id = self.resumed_from = checkpoint.id
@@ -346,11 +407,12 @@ class _Runner:
         self.start()
         assert self.backend is not None
         assert self.input is not None
+        bad = self.bad_records
         self.ctx = ctx = LocalContext(
             self.backend,
             self.settings.config,
-            sink=self.outputs.emit,
-            watermark_sink=self.outputs.emit_watermark,
+            sink=self.outputs.emit if bad is None else bad.sink,
+            watermark_sink=self.outputs.emit_watermark if bad is None else bad.watermark_sink,
         )
         self._call("init", lambda: self.driver.init(ctx, ctx.config))
         self._consume(ctx)
@@ -388,7 +450,8 @@ class _Runner:
     def _feed(self, ctx: LocalContext) -> None:
         assert self.input is not None
         readline = self.input.handle.readline
-        process = self.driver.process
+        process = self.driver.process if self.bad_records is None else self._isolated
+        observe = self._observe_event_time if self.bad_records is None else self._observe_or_skip
         update_digest = self.input.digest.update if self.input.replayable else None
         interval = self.settings.checkpoint_interval
         every = self.settings.watermark_every
@@ -405,15 +468,15 @@ class _Runner:
             tail = line[-1:] != b"\n"
             if tail:
                 self._before_tail(ctx)
+            self.record_offset = self.position
             self.position += len(line)
             if update_digest is not None:
                 update_digest(line)
             record = line if tail else line[:-1]
             self.records += 1
             self.dirty = True
-            if field_name is not None:
-                self._observe_event_time(record, field_name)
-            process(ctx, 0, record)
+            if field_name is None or observe(record, field_name):
+                process(ctx, 0, record)
             records = self.records
             if every is not None and records % every == 0:
                 self._advance_watermark(ctx)
@@ -433,7 +496,38 @@ class _Runner:
             self._checkpoint(ctx)
             self.phase = "process"
 
-    def _observe_event_time(self, record: bytes, field_name: str) -> None:
+    def _isolated(self, ctx: LocalContext, source_id: int, record: bytes) -> None:
+        """``process`` under ``--on-error skip`` (see :mod:`fssdk.runtime._dead_letters`)."""
+        assert self.bad_records is not None
+        assert self.backend is not None
+        self.bad_records.process(
+            self.driver,
+            ctx,
+            self.backend,
+            record,
+            where=(self.records, self.record_offset),
+            restart=lambda: self._restart_operator(ctx),
+        )
+
+    def _restart_operator(self, ctx: LocalContext) -> None:
+        """After a skipped record: new store handles, and ``init`` again on the same driver."""
+        assert self.backend is not None
+        self.backend.close_stores()
+        self._call("init", lambda: self.driver.init(ctx, ctx.config))
+        self.phase = "process"
+
+    def _observe_or_skip(self, record: bytes, field_name: str) -> bool:
+        """:meth:`_observe_event_time`, with a record whose event time cannot be read skipped
+        to the dead-letter file (False)."""
+        assert self.bad_records is not None
+        try:
+            return self._observe_event_time(record, field_name)
+        except UsageError as exc:
+            where = (self.records, self.record_offset)
+            self.bad_records.reject(record, where, "EventTimeError", exc.message)
+            return False
+
+    def _observe_event_time(self, record: bytes, field_name: str) -> bool:
         try:
             value = json.loads(record)[field_name]
         except (ValueError, TypeError, KeyError, IndexError) as exc:
@@ -448,6 +542,7 @@ class _Runner:
             )
         if self.max_event is None or value > self.max_event:
             self.max_event = value
+        return True
 
     def _advance_watermark(self, ctx: LocalContext) -> None:
         if self.settings.watermark_field is None:
@@ -494,11 +589,8 @@ class _Runner:
             )
         return OperatorFailedError(
             f"the operator raised {type(exc).__name__} {where}: {exc}{resume}",
-            operator_traceback=self._operator_traceback(exc),
+            operator_traceback=operator_traceback(exc, self.operator),
         )
-
-    def _operator_traceback(self, exc: BaseException) -> str:
-        return operator_traceback(exc, self.operator)
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -543,6 +635,10 @@ class _Runner:
         outputs = self.outputs.sync()
         if self.state is not None:
             assert isinstance(self.backend, RocksDBBackend)
+            root = self.state.path.resolve()
+            for output in outputs.values():
+                if output["path"] is not None:  # where it is from the state dir, if it moves
+                    output["relative"] = os.path.relpath(str(output["path"]), root)
             metadata = {
                 "operator": self.operator.identity,
                 "operator_sha256": self.operator.source_sha256,
@@ -562,6 +658,8 @@ class _Runner:
                 "config": self.settings.config,
                 "watermark_settings": self.settings.watermark_settings(),
             }
+            if self.bad_records is not None:
+                metadata["dead_letters"] = self.bad_records.total
             self.state.write_checkpoint(self.backend, checkpoint_id, metadata)
             self.state.prune(self.settings.keep_checkpoints)
 
@@ -602,6 +700,9 @@ class _Runner:
             outputs=outputs,
             warnings=self.warnings,
             nothing_new=self.resumed_from is not None and new_records == 0,
+            dead_letter=self.settings.dead_letter,
+            skipped=self.bad_records.skipped if self.bad_records is not None else 0,
+            skipped_total=self.bad_records.total if self.bad_records is not None else 0,
         )
 
     # -- shutdown ----------------------------------------------------------------------------
@@ -663,23 +764,35 @@ class _Runner:
             self.state.release()
 
 
-def operator_traceback(exc: BaseException, operator: LoadedOperator) -> str:
-    """``exc``'s stack from its first frame in the operator's file (pytest-style trimming).
+def operator_frames(exc: BaseException, operator: LoadedOperator) -> str:
+    """The operator's frames of ``exc``'s stack, formatted, as pytest trims a traceback.
 
-    Without such a frame (the driver came from elsewhere), from the first frame outside
-    the runtime.
+    From the first frame in the operator's file (without one, the first outside fssdk and
+    fssdk_advanced) down to the last frame outside them: the frames of the libraries the
+    operator called into, where the error was raised, are left out and counted on a last line,
+    since the error's message already says what is wrong. Neither the message nor a header is
+    included (a dead letter holds these lines as they are).
     """
     frames = traceback.extract_tb(exc.__traceback__)
     source = str(operator.source) if operator.source is not None else None
-    starts = [i for i, frame in enumerate(frames) if frame.filename == source]
-    if not starts:
-        starts = [
-            i for i, frame in enumerate(frames) if not frame.filename.startswith(_RUNTIME_DIR)
-        ]
-    lines = ["operator traceback (most recent call last):\n"]
-    lines += traceback.format_list(frames[starts[0] :] if starts else frames)
-    lines += traceback.format_exception_only(exc)
+    start = next((i for i, f in enumerate(frames) if f.filename == source), None)
+    if start is None:
+        start = next((i for i, f in enumerate(frames) if not _in_library(f.filename)), None)
+    shown = [] if start is None else frames[start:]
+    end = len(shown)
+    while end and _in_library(shown[end - 1].filename):
+        end -= 1
+    hidden = (frames[start:] if start is not None else frames)[end:]
+    lines = traceback.format_list(shown[:end])
+    if hidden:
+        where = _library_of(hidden[-1].filename)
+        lines.append(f"  ... raised inside {where} ({len(hidden)} frames not shown)\n")
     return "".join(lines).rstrip()
+
+
+def operator_traceback(exc: BaseException, operator: LoadedOperator) -> str:
+    """:func:`operator_frames` under a header: what follows an operator's error line."""
+    return f"operator traceback (most recent call last):\n{operator_frames(exc, operator)}"
 
 
 def run_operator(
@@ -698,6 +811,8 @@ def run_operator(
     watermark_delay: int = 0,
     final_watermark: bool = False,
     side_outputs: str | None = None,
+    on_error: str = "fail",
+    dead_letter: str | None = None,
     progress: Callable[[RunProgress], None] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> RunSummary:
@@ -711,7 +826,10 @@ def run_operator(
     records (the record count, or with ``watermark_field`` the largest integer of that JSON
     field seen, minus ``watermark_delay``), and ``MAX_TIME`` after the last record when
     ``final_watermark``. Side targets and emitted watermarks go to ``side_outputs``
-    (default: ``output``) + ``.N`` / ``.watermarks``. ``progress`` is called every few thousand
+    (default: ``output``) + ``.N`` / ``.watermarks``. ``on_error="skip"`` writes each record
+    whose ``process`` raises to ``dead_letter`` and goes on, leaving no trace of it in the
+    state or the outputs (see :mod:`fssdk.runtime._dead_letters`); ``"fail"`` (the default)
+    stops there. ``progress`` is called every few thousand
     records and at each checkpoint; ``warn`` receives warnings (default: stderr). In the main
     thread, SIGINT and SIGTERM stop the run at a record boundary (``RunInterruptedError``).
 
@@ -731,6 +849,8 @@ def run_operator(
         watermark_delay=watermark_delay,
         final_watermark=final_watermark,
         side_outputs=side_outputs,
+        on_error=on_error,
+        dead_letter=os.fspath(dead_letter) if dead_letter is not None else None,
     )
     _validate(settings)
     loaded = (

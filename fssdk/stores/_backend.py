@@ -61,6 +61,28 @@ class Backend(abc.ABC):
     def close(self) -> None:
         """Flush, then close every store; later use raises ``ClosedError``. Idempotent."""
 
+    @abc.abstractmethod
+    def savepoint(self) -> None:
+        """Make the writes from now on, to every store (those opened later too), undoable.
+
+        Between :meth:`savepoint` and :meth:`rollback` or :meth:`release` nothing is flushed:
+        a store's own ``flush`` waits for the release, and the backend's refuses.
+        """
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Undo every write since the savepoint and end it (no savepoint: nothing happens)."""
+
+    @abc.abstractmethod
+    def release(self) -> None:
+        """Keep the writes since the savepoint and end it (no savepoint: nothing happens)."""
+
+    @abc.abstractmethod
+    def close_stores(self) -> None:
+        """Flush, then close every store handle; later ``store(name)`` calls return new store
+        objects over the same data. What is cached per store object starts afresh, as in a
+        new process."""
+
     def __enter__(self) -> Backend:
         return self
 
@@ -85,6 +107,7 @@ class MemoryBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         self._stores: dict[str, MemoryStore] = {}
+        self._savepoint = False
 
     def __repr__(self) -> str:
         return "<MemoryBackend>"
@@ -95,18 +118,52 @@ class MemoryBackend(Backend):
             store = self._stores[name] = MemoryStore(name)
         elif store.closed:
             store = self._stores[name] = store._reopened()
+        else:
+            return store
+        if self._savepoint:
+            store.savepoint()
         return store
 
     def store_names(self) -> list[str]:
         self._check_open("store_names")
         return sorted(self._stores)
 
+    def copy(self) -> MemoryBackend:
+        """A new backend with a copy of every store's entries: a snapshot, which later writes
+        to either backend do not reach. Costs a copy of all the data."""
+        self._check_open("copy")
+        copied = MemoryBackend()
+        copied._stores = {name: store._copy() for name, store in self._stores.items()}
+        return copied
+
     def flush(self) -> None:
         self._check_open("flush")
+
+    def savepoint(self) -> None:
+        self._check_open("savepoint")
+        self._savepoint = True
+        for store in self._stores.values():
+            store.savepoint()
+
+    def rollback(self) -> None:
+        self._savepoint = False
+        for store in self._stores.values():
+            store.rollback()
+
+    def release(self) -> None:
+        self._savepoint = False
+        for store in self._stores.values():
+            store.release()
+
+    def close_stores(self) -> None:
+        self._check_open("close_stores")
+        for store in self._stores.values():
+            store.close()
 
     def close(self) -> None:
         if self._closed:
             return
+        self.rollback()  # writes under a savepoint that was never released are not kept
         self._closed = True
         for store in self._stores.values():
             store.close()

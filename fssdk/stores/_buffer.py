@@ -5,9 +5,10 @@ every scan by reading through to the table, and writes everything as one atomic 
 No read flushes.
 
 * A scope's writes live in a dict (physical key -> bytes, ``None`` for a delete, or a
-  :class:`_Merge`). Ordered reads of the scope (a scan, ``first``, a prefix delete) sort its few
-  keys; once it holds more than :data:`ORDERED_AT` the dict becomes a ``SortedDict``, so ordered
-  reads cost O(log n + range).
+  :class:`_Merge`), the same dict for the scope's whole life. Ordered reads of the scope (a
+  scan, ``first``, a prefix delete) sort its few keys; the first one that finds more than
+  :data:`ORDERED_AT` builds a sorted index of its keys, which writes then keep up to date, so
+  ordered reads cost O(log n + range) and a scope nobody reads in order pays nothing for it.
 * A prefix delete drops the buffered entries under it and is remembered as a *cleared* prefix;
   reads treat table keys under it as gone. Nested prefixes are merged, so repeating
   ``clear()`` keeps one pending range per scope and costs O(buffered entries of the scope).
@@ -20,6 +21,11 @@ No read flushes.
   after every round, flat in the number of rounds.
 * Merge operands are tracked per key group (:class:`KeyGroup`): a get in a group that never had
   operands on disk is one point lookup, whatever other groups of the store do.
+* A savepoint (:meth:`WriteBuffer.savepoint`) makes the writes after it undoable: each write
+  logs what it replaces, :meth:`WriteBuffer.rollback` puts it back, :meth:`WriteBuffer.release`
+  keeps the writes. Flushes wait for the release, since a flushed write cannot be taken back.
+  ``fssdk run --on-error skip`` holds one around each record. Cost while none is held: one test
+  per write; while one is: one tuple appended per write.
 """
 
 from __future__ import annotations
@@ -28,9 +34,9 @@ import bisect
 import itertools
 from collections.abc import Generator, Iterable
 from collections.abc import Iterator as PyIterator
-from typing import Final
+from typing import Any, Final
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedList
 
 from fssdk._keyformat import (
     LAYOUT,
@@ -41,18 +47,29 @@ from fssdk._keyformat import (
     Pair,
 )
 from fssdk.stores._table import Seek, Table, TableWriter
+from fssdk.thresholds import threshold
 
-#: Buffered writes (merge operands included) after which a buffer flushes on its own.
-AUTO_FLUSH_WRITES: Final = 32_768
+#: Buffered writes (merge operands included) after which a buffer flushes on its own. Lowered
+#: to 8, a buffer between two automatic flushes still holds a scope past the lowered ORDERED_AT
+#: next to a prefix delete and merges in other scopes.
+AUTO_FLUSH_WRITES: Final = threshold(__name__, "AUTO_FLUSH_WRITES", 32_768, smallest=8)
 #: A cleared range holding at most this many table entries may be written as point deletes.
-SMALL_RANGE: Final = 16
+SMALL_RANGE: Final = threshold(__name__, "SMALL_RANGE", 16, smallest=1)
 #: How many recently range-deleted ranges a buffer remembers (see the module docstring).
-RECENT_RANGES: Final = 4096
+RECENT_RANGES: Final = threshold(__name__, "RECENT_RANGES", 4096, smallest=1)
 #: Buffered entries of one scope above which they are kept sorted.
-ORDERED_AT: Final = 64
+ORDERED_AT: Final = threshold(__name__, "ORDERED_AT", 64, smallest=1)
+#: A read that meets merge operands buffers the folded value as the new base once it is more
+#: than this many times the base (the operands outgrew it): each byte is rewritten O(1) times.
+FOLD_RATIO: Final = threshold(__name__, "FOLD_RATIO", 2, smallest=1)
 
 _MISSING: Final = object()
 _KEEP: Final = object()
+# What a write under a savepoint logs, to be undone in reverse order.
+_ENTRY: Final = 0  # (_ENTRY, scope, physical, what the entry was, or _MISSING)
+_OPERANDS: Final = 1  # (_OPERANDS, merge, how many operands it had)
+_CLEARED: Final = 2  # (_CLEARED, scope, its cleared prefixes before)
+_SCOPE: Final = 3  # (_SCOPE, prefix): the scope was created
 
 _successor: Final = LAYOUT.successor
 _operands_of: Final = LAYOUT.operands_of
@@ -83,24 +100,52 @@ class KeyGroup:
 
 
 class ScopeWrites:
-    """The pending writes of one scope (or of the simple keys)."""
+    """The pending writes of one scope (or of the simple keys).
 
-    __slots__ = ("cleared", "entries", "group")
+    ``entries`` is one dict for the scope's whole life, so a caller may hold it across any call.
+    ``ordered`` is ``None``, or (once an ordered read found more than :data:`ORDERED_AT`
+    entries) the keys of ``entries`` sorted: whoever adds a key to ``entries`` adds it there
+    too, and :meth:`drop` removes keys from both.
+    """
+
+    __slots__ = ("cleared", "entries", "group", "ordered")
 
     def __init__(self, group: KeyGroup) -> None:
         self.group: Final = group
-        self.entries: dict[bytes, object] | SortedDict[bytes, object] = {}
+        self.entries: Final[dict[bytes, object]] = {}
+        self.ordered: SortedList[bytes] | None = None
         self.cleared: list[bytes] = []
 
     def keys_in(self, low: bytes, high: bytes, reverse: bool = False) -> Iterable[bytes]:
         """The buffered keys in ``[low, high)``, sorted (descending with ``reverse``); lazy once
-        the entries are sorted, so the caller must not write to the scope while reading it."""
-        entries = self.entries
-        if not isinstance(entries, SortedDict):
+        the keys are indexed, so the caller must not write to the scope while reading it."""
+        ordered = self.ordered
+        if ordered is None:
+            entries = self.entries
             if len(entries) <= ORDERED_AT:
                 return sorted((k for k in entries if low <= k < high), reverse=reverse)
-            entries = self.entries = SortedDict(entries)
-        return entries.irange(low, high, inclusive=(True, False), reverse=reverse)
+            ordered = self.ordered = SortedList(entries)
+        return ordered.irange(low, high, inclusive=(True, False), reverse=reverse)
+
+    def drop(self, low: bytes, high: bytes) -> None:
+        """Forget the buffered entries in ``[low, high)``. O(log n + dropped)."""
+        entries = self.entries
+        for physical in list(self.keys_in(low, high)):
+            del entries[physical]
+        ordered = self.ordered
+        if ordered is not None:
+            del ordered[ordered.bisect_left(low) : ordered.bisect_left(high)]
+
+    def restore(self, physical: bytes, before: object) -> None:
+        """Put back what ``physical`` held before a write (``_MISSING``: nothing); for rollback."""
+        entries, ordered = self.entries, self.ordered
+        if before is _MISSING:
+            if entries.pop(physical, _MISSING) is not _MISSING and ordered is not None:
+                ordered.remove(physical)
+            return
+        if ordered is not None and physical not in entries:
+            ordered.add(physical)
+        entries[physical] = before
 
     def covers(self, physical: bytes) -> bool:
         """True when a pending prefix delete covers ``physical``."""
@@ -167,9 +212,49 @@ class WriteBuffer:
         self._legacy = seq is not None and not self._tracked
         self.simple = KeyGroup(SIMPLE_TAG, False)
         self._recent: dict[bytes, None] = {}
+        self._undo: list[tuple[Any, ...]] | None = None
+        self._writes_at_savepoint = 0
+        self._flush_deferred = False
 
     def __bool__(self) -> bool:
         return bool(self.scopes)
+
+    # -- savepoints --------------------------------------------------------------------------
+
+    def savepoint(self) -> None:
+        """Start logging writes so that :meth:`rollback` can undo them (one savepoint at a time;
+        a new one releases the previous)."""
+        self.release()
+        self._undo = []
+        self._writes_at_savepoint = self.writes
+
+    def rollback(self) -> None:
+        """Undo every write since the savepoint, and end it. Costs O(writes undone)."""
+        undo, self._undo = self._undo, None
+        if undo is None:
+            return
+        for step in reversed(undo):
+            kind = step[0]
+            if kind == _ENTRY:
+                _, scope, physical, before = step
+                scope.restore(physical, before)
+            elif kind == _OPERANDS:
+                del step[1].operands[step[2] :]
+            elif kind == _CLEARED:
+                step[1].cleared = step[2]
+            else:
+                del self.scopes[step[1]]
+        self.writes = self._writes_at_savepoint
+        self._flush_deferred = False
+
+    def release(self) -> None:
+        """Keep the writes since the savepoint and end it; a flush it held back happens now."""
+        if self._undo is None:
+            return
+        self._undo = None
+        if self._flush_deferred or self.writes >= AUTO_FLUSH_WRITES:
+            self._flush_deferred = False
+            self.flush()
 
     # -- key groups and scopes ---------------------------------------------------------------
 
@@ -187,33 +272,47 @@ class WriteBuffer:
         scope = self.scopes.get(prefix)
         if scope is None:
             scope = self.scopes[prefix] = ScopeWrites(group)
+            if self._undo is not None:
+                self._undo.append((_SCOPE, prefix))
         return scope
 
     # -- writes ------------------------------------------------------------------------------
 
     def wrote(self) -> None:
-        """Count one buffered write; flush when the buffer is full."""
+        """Count one buffered write; flush when the buffer is full (after a savepoint ends)."""
         self.writes += 1
-        if self.writes >= AUTO_FLUSH_WRITES:
+        if self.writes >= AUTO_FLUSH_WRITES and self._undo is None:
             self.flush()
 
     def put(self, prefix: bytes, group: KeyGroup, physical: bytes, value: bytes | None) -> None:
         """Buffer a put (``value``) or a delete (``None``) of ``physical``."""
         scope = self.scopes.get(prefix)
         if scope is None:
-            scope = self.scopes[prefix] = ScopeWrites(group)
-        scope.entries[physical] = value
+            scope = self.writes_of(prefix, group)
+        entries = scope.entries
+        if self._undo is not None:
+            self._undo.append((_ENTRY, scope, physical, entries.get(physical, _MISSING)))
+        if scope.ordered is not None and physical not in entries:
+            scope.ordered.add(physical)
+        entries[physical] = value
         self.wrote()
 
     def merge(self, prefix: bytes, group: KeyGroup, physical: bytes, value: bytes) -> None:
         """Buffer an append of ``value`` to ``physical``; never reads."""
         scope = self.writes_of(prefix, group)
         pending = scope.entries.get(physical, _MISSING)
+        undo = self._undo
         if type(pending) is _Merge:
+            if undo is not None:
+                undo.append((_OPERANDS, pending, len(pending.operands)))
             pending.operands.append(value)
         else:
+            if undo is not None:
+                undo.append((_ENTRY, scope, physical, pending))
             if pending is _MISSING:
                 pending = None if scope.cleared and scope.covers(physical) else _KEEP
+                if scope.ordered is not None:
+                    scope.ordered.add(physical)
             scope.entries[physical] = _Merge(pending, value)
         self.wrote()
 
@@ -223,10 +322,16 @@ class WriteBuffer:
         Costs O(log n + buffered entries under ``low``); nothing is read from the table.
         """
         scope = self.writes_of(prefix, group)
-        entries = scope.entries
-        for physical in list(scope.keys_in(low, _successor(low))):
-            del entries[physical]
+        high = _successor(low)
+        undo = self._undo
+        if undo is not None:
+            entries = scope.entries
+            for physical in scope.keys_in(low, high):
+                undo.append((_ENTRY, scope, physical, entries[physical]))
+        scope.drop(low, high)
         if not scope.covers(low):
+            if undo is not None:
+                undo.append((_CLEARED, scope, scope.cleared))
             scope.cleared = [c for c in scope.cleared if not c.startswith(low)]
             scope.cleared.append(low)
         self.wrote()
@@ -252,8 +357,9 @@ class WriteBuffer:
     def read(self, prefix: bytes, group: KeyGroup, physical: bytes) -> bytes | None:
         """The table's value of ``physical`` with its operands folded in.
 
-        When the operands outgrow the base, the folded value is buffered as the new base (the
-        flush then erases the operands), so each byte is rewritten O(1) times amortised.
+        When the operands outgrow the base (:data:`FOLD_RATIO`), the folded value is buffered as
+        the new base (the flush then erases the operands), so each byte is rewritten O(1) times
+        amortised.
         """
         if not group.operands:
             return self.table.get(physical)
@@ -266,7 +372,7 @@ class WriteBuffer:
             return base if entries[0][0] == physical else entries[0][1]
         value = b"".join([pair[1] for pair in entries])
         scope = self.scopes.get(prefix)
-        if len(value) > 2 * len(base) and (scope is None or physical not in scope.entries):
+        if len(value) > FOLD_RATIO * len(base) and (scope is None or physical not in scope.entries):
             self.put(prefix, group, physical, value)
         return value
 
@@ -449,18 +555,23 @@ class WriteBuffer:
         self.writes = 0
 
     def flush(self) -> None:
-        """Write the pending writes to the table in one atomic batch."""
+        """Write the pending writes to the table in one atomic batch (under a savepoint: when
+        it ends)."""
+        if self._undo is not None:
+            self._flush_deferred = True
+            return
         if self.scopes:
             self.table.write(self.write_to)
             self.reset()
 
     def _check(self) -> None:
         """Assert the buffer's invariants (for stress tests and the conformance machines)."""
-        assert self.writes <= AUTO_FLUSH_WRITES
+        assert self.writes <= AUTO_FLUSH_WRITES or self._undo is not None
         for prefix, scope in self.scopes.items():
             assert prefix == SIMPLE_TAG or prefix.startswith(scope.group.head), prefix
-            if isinstance(scope.entries, SortedDict):
-                scope.entries._check()  # type: ignore[attr-defined]
+            if scope.ordered is not None:
+                scope.ordered._check()  # type: ignore[attr-defined]
+                assert list(scope.ordered) == sorted(scope.entries), prefix
             for low in scope.cleared:
                 assert low.startswith(prefix), (prefix, low)
                 others = [c for c in scope.cleared if c != low]

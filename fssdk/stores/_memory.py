@@ -4,7 +4,8 @@ Complex entries live in one ``SortedDict`` keyed by ``(key_group, key, namespace
 tuple order of byte strings *is* the order the contract asks for, and tuples cannot collide, so
 isolation needs no key format at all. A merged value is kept as a ``bytearray`` so that appends
 cost O(appended bytes); reads hand out ``bytes`` copies. It is meant to be obviously right: other
-backends are checked against it.
+backends are checked against it. A savepoint journals what each write replaces, so that the
+writes after it can be rolled back (``fssdk run --memory --on-error skip``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fssdk._store import Pair, Store
 _Key = tuple[bytes, bytes, bytes, bytes]
 _Value = bytes | bytearray
 T = TypeVar("T")
+_MISSING = object()
 
 
 class _Cursor:
@@ -165,6 +167,9 @@ class MemoryStore(Store):
         self._simple: SortedDict[bytes, bytes] = SortedDict()
         self._complex: SortedDict[_Key, _Value] = SortedDict()
         self._cursors: weakref.WeakSet[_Cursor | _Listing[Any]] = weakref.WeakSet()
+        #: Under a savepoint, ``(map, key, what it held or _MISSING, length of an appended
+        #: bytearray or -1)`` per change, undone in reverse.
+        self._journal: list[tuple[SortedDict[Any, Any], Any, Any, int]] | None = None
 
     def _reopened(self) -> MemoryStore:
         """A new, open store over this closed store's entries (a backend reacquiring it)."""
@@ -179,11 +184,49 @@ class MemoryStore(Store):
             cursor.detach()
         self._cursors.clear()
 
+    def _copy(self) -> MemoryStore:
+        """A new store holding a copy of this store's entries (a snapshot)."""
+        store = MemoryStore(self.name)
+        store._simple = self._simple.copy()
+        store._complex = SortedDict((key, type(v)(v)) for key, v in self._complex.items())
+        return store
+
+    def _log(self, data: SortedDict[Any, Any], key: Any) -> None:
+        """Journal what ``data[key]`` holds before a write replaces or removes it."""
+        if self._journal is not None:
+            self._journal.append((data, key, data.get(key, _MISSING), -1))
+
+    # -- savepoints --------------------------------------------------------------------------
+
+    def savepoint(self) -> None:
+        """Journal the writes from now on, for :meth:`rollback` (a new one releases the last)."""
+        self._journal = []
+
+    def rollback(self) -> None:
+        """Undo every write since the savepoint, and end it. Costs O(writes undone)."""
+        journal, self._journal = self._journal, None
+        if not journal or self._closed:
+            return
+        if self._cursors:
+            self._detach_cursors()
+        for data, key, before, length in reversed(journal):
+            if length >= 0:
+                del before[length:]
+            elif before is _MISSING:
+                data.pop(key, None)
+            else:
+                data[key] = before
+
+    def release(self) -> None:
+        """Keep the writes since the savepoint and end it."""
+        self._journal = None
+
     # -- simple keys -------------------------------------------------------------------------
 
     def _put_state(self, key: bytes, value: bytes) -> None:
         if self._cursors:
             self._detach_cursors()
+        self._log(self._simple, key)
         self._simple[key] = value
 
     def _get_state(self, key: bytes) -> bytes | None:
@@ -192,6 +235,7 @@ class MemoryStore(Store):
     def _delete_state(self, key: bytes) -> None:
         if self._cursors:
             self._detach_cursors()
+        self._log(self._simple, key)
         self._simple.pop(key, None)
 
     def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
@@ -204,6 +248,7 @@ class MemoryStore(Store):
     def _put(self, key: ComplexKey, value: bytes) -> None:
         if self._cursors:
             self._detach_cursors()
+        self._log(self._complex, key)
         self._complex[key] = value
 
     def _get(self, key: ComplexKey) -> bytes | None:
@@ -213,6 +258,7 @@ class MemoryStore(Store):
     def _delete(self, key: ComplexKey) -> None:
         if self._cursors:
             self._detach_cursors()
+        self._log(self._complex, key)
         self._complex.pop(key, None)
 
     def _merge(self, key: ComplexKey, value: bytes) -> None:
@@ -220,8 +266,11 @@ class MemoryStore(Store):
             self._detach_cursors()
         current = self._complex.get(key)
         if type(current) is bytearray:
+            if self._journal is not None:
+                self._journal.append((self._complex, key, current, len(current)))
             current += value
         else:
+            self._log(self._complex, key)
             self._complex[key] = bytearray(current or b"") + value
 
     def _delete_prefix(self, key: ComplexKey) -> None:
@@ -234,6 +283,7 @@ class MemoryStore(Store):
                 break
             doomed.append(entry)
         for entry in doomed:
+            self._log(self._complex, entry)
             del self._complex[entry]
 
     def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:

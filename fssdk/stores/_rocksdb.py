@@ -17,7 +17,7 @@ from typing import Any, Final
 from rocksdict import Checkpoint, Options, Rdict, ReadOptions, WriteBatch
 
 from fssdk import _keyformat as kf
-from fssdk._errors import ClosedError, StoreIOError
+from fssdk._errors import ClosedError, StoreInternalError, StoreIOError
 from fssdk.stores._backend import Backend
 from fssdk.stores._buffer import WriteBuffer
 from fssdk.stores._buffered import BufferedStore
@@ -82,8 +82,8 @@ class _BatchWriter:
 class RocksDBTable(Table):
     """One column family as a :class:`~fssdk.stores._table.Table`.
 
-    ``get`` is rocksdict's own method (one point lookup, no Python frame). ``first``/``run``
-    reuse one iterator until the database is next written; ``scan`` and ``seeker`` open their
+    ``get`` is rocksdict's own method (one point lookup, no Python frame). ``run``
+    reuses one iterator until the database is next written; ``scan`` and ``seeker`` open their
     own, which reads a snapshot.
     """
 
@@ -111,10 +111,6 @@ class RocksDBTable(Table):
             self._reader = self._family.iter()
             self._generation = generation
         return self._reader
-
-    def first(self, low: bytes, high: bytes) -> Pair | None:
-        found = self.run(low, high, 1)
-        return found[0] if found else None
 
     def run(self, low: bytes, high: bytes, limit: int | None = None) -> list[Pair]:
         reader = self._fresh_reader()
@@ -247,6 +243,7 @@ class RocksDBBackend(Backend):
                 f"cannot open state directory {str(self.path)!r}: {message}"
             ) from exc
         self._db: Any = self._database.rdict
+        self._savepoint = False
         self._check_format_version()
 
     def __repr__(self) -> str:
@@ -286,6 +283,8 @@ class RocksDBBackend(Backend):
             raise StoreIOError(f"store {name!r}: cannot open its column family: {exc}") from exc
         store = RocksDBStore(name, buffer)
         self._stores[name] = (store, buffer, table)
+        if self._savepoint:
+            buffer.savepoint()
         return store
 
     def store_names(self) -> list[str]:
@@ -297,6 +296,10 @@ class RocksDBBackend(Backend):
     def flush(self) -> None:
         """Write every store's buffered writes in one atomic batch."""
         self._check_open("flush")
+        if self._savepoint:
+            raise StoreInternalError(
+                f"{self!r}: flush under a savepoint: release or roll it back first"
+            )
         dirty = [
             (store, buffer, table)
             for store, buffer, table in self._stores.values()
@@ -317,6 +320,31 @@ class RocksDBBackend(Backend):
         for _, buffer, _ in dirty:
             buffer.reset()
 
+    def savepoint(self) -> None:
+        self._check_open("savepoint")
+        self._savepoint = True
+        for _, buffer, _ in self._stores.values():
+            buffer.savepoint()
+
+    def rollback(self) -> None:
+        self._savepoint = False
+        for _, buffer, _ in self._stores.values():
+            buffer.rollback()
+
+    def release(self) -> None:
+        self._savepoint = False
+        for store, buffer, _ in self._stores.values():
+            try:
+                buffer.release()
+            except Exception as exc:
+                store._failed("flush", None, exc)
+
+    def close_stores(self) -> None:
+        self.flush()
+        for store, _, _ in self._stores.values():
+            store.close()
+        self._stores.clear()
+
     def checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Flush, then write a consistent copy of the database to ``path`` (hard links)."""
         self.flush()
@@ -331,6 +359,7 @@ class RocksDBBackend(Backend):
     def close(self) -> None:
         if self._closed:
             return
+        self.rollback()  # writes under a savepoint that was never released are not kept
         try:
             self.flush()
         finally:

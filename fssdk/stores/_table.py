@@ -35,17 +35,13 @@ class Table(abc.ABC):
 
     Reads never see a batch half-written. ``scan`` and ``seeker`` read a snapshot taken when they
     are called, so writes made while they are consumed do not change what they return. ``get``,
-    ``first``, ``run`` and ``write`` may raise the engine's own exceptions (the store names them
+    ``run`` and ``write`` may raise the engine's own exceptions (the store names them
     as ``StoreIOError``); the streams of ``scan`` and ``seeker`` raise ``StoreIOError`` themselves.
     """
 
     #: ``get(key)``: the value at ``key``, or ``None``. One point lookup. An attribute, so that a
     #: table can bind its engine's own method and a read costs no Python frame.
     get: Callable[[bytes], bytes | None]
-
-    @abc.abstractmethod
-    def first(self, low: bytes, high: bytes) -> Pair | None:
-        """The first entry in ``[low, high)``, or ``None``. One seek."""
 
     @abc.abstractmethod
     def run(self, low: bytes, high: bytes, limit: int | None = None) -> list[Pair]:

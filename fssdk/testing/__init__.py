@@ -1,4 +1,8 @@
-"""fssdk.testing: check any Store implementation against the reference MemoryStore.
+"""fssdk.testing: test operators in-process, and check any Store against the reference.
+
+:class:`OperatorHarness` runs a Driver in this process as ``fssdk run`` does, one call at a time:
+records, watermarks, processing time, checkpoints and crashes, with what each target emitted
+collected for the test to compare.
 
 >>> from fssdk.stores import MemoryStore
 >>> from fssdk.testing import check_store
@@ -9,10 +13,13 @@ then runs :class:`StoreMachine`, a hypothesis state machine that applies the sam
 of every Store operation to the store under test and to a MemoryStore and raises
 :class:`StoreMismatch` (an ``AssertionError``) with hypothesis' shrunk counter-example at the first
 difference. The strategies it draws keys and values from are public, for property tests of your
-own. Needs the ``test`` extra (hypothesis, pytest). See docs/testing.md.
+own, and :func:`lowered_thresholds` runs a block with every size threshold at its smallest, so
+that small examples cross them. Needs the ``test`` extra (hypothesis, pytest). See
+docs/testing.md.
 """
 
 from fssdk.testing._check import check_store, load_profile, register_profiles
+from fssdk.testing._harness import OperatorHarness
 from fssdk.testing._store_machine import StoreMachine, StoreMismatch, store_machine
 from fssdk.testing._strategies import (
     HARD_BYTES,
@@ -26,9 +33,11 @@ from fssdk.testing._strategies import (
     user_keys,
     values,
 )
+from fssdk.testing._thresholds import lowered_thresholds
 
 __all__ = [
     "HARD_BYTES",
+    "OperatorHarness",
     "Scope",
     "StoreMachine",
     "StoreMismatch",
@@ -38,6 +47,7 @@ __all__ = [
     "components",
     "load_profile",
     "long_values",
+    "lowered_thresholds",
     "register_profiles",
     "scopes",
     "simple_keys",

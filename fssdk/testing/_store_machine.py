@@ -45,6 +45,14 @@ VIAS: Final = st.sampled_from(["key", "scope", "scopes"])
 #: Characters of a value shown in a mismatch message before it is elided.
 _SHOW_LIMIT: Final = 60
 
+#: Entries one bulk step writes at most: past every size threshold of fssdk's stores at their
+#: production values (a write buffer sorts a scope past 64 entries, say), in one step.
+MAX_BULK: Final = 300
+
+#: Stored user keys per scope that ``compare_everything`` uses as list and scan bounds (spread
+#: over the scope): every one of a small scope, a bounded number of a bulk-filled one.
+BOUNDS_PER_SCOPE: Final = 12
+
 
 class StoreMismatch(AssertionError):
     """The store under test returned something other than the reference did."""
@@ -172,6 +180,19 @@ def refs(keys: Bundle[ComplexKey], *, after: bool) -> st.SearchStrategy[Ref]:
 
 def _user_key(key: ComplexKey) -> bytes:
     return key.user_key
+
+
+def spread(items: list[bytes], most: int) -> list[bytes]:
+    """At most ``most`` of ``items``, evenly spaced, the first and the last included."""
+    if len(items) <= most:
+        return items
+    return [items[index * (len(items) - 1) // (most - 1)] for index in range(most)]
+
+
+def bulk_suffix(number: int, style: str) -> bytes:
+    """The suffix of bulk entry ``number``: three decimal digits (``b"05"`` is then a prefix of
+    ten entries) or two big-endian bytes (zero and 0xFF bytes included)."""
+    return b"%03d" % number if style == "digits" else number.to_bytes(2, "big")
 
 
 @dataclass(frozen=True)
@@ -417,6 +438,40 @@ class StoreMachine(RuleBasedStateMachine):
             self.reference.put(key, value)
         return multiple(*keys)
 
+    @rule(
+        target=keys,
+        base=keys,
+        count=st.integers(0, MAX_BULK),
+        style=st.sampled_from(["digits", "bytes"]),
+        merge=st.booleans(),
+        via=VIAS,
+    )
+    def bulk_fill(
+        self, base: ComplexKey, count: int, style: str, merge: bool, via: str
+    ) -> MultipleResults[ComplexKey]:
+        """Put (or merge) ``count`` entries into ``base``'s scope in one step: user keys
+        ``base.user_key`` followed by :func:`bulk_suffix`, values their number (every fifth one
+        empty).
+
+        A store's sizes (a write buffer's automatic flush, a scope kept sorted past some number
+        of entries, a cache of the head) are only crossed by many writes to one scope; random
+        single puts rarely get there. The first, middle and last keys join the bundle.
+        """
+        scope = base.scope
+        handle = None if via == "key" else self.handle(scope, via)
+        user_keys = [base.user_key + bulk_suffix(number, style) for number in range(count)]
+        operation = "merge" if merge else "put"
+        for number, user_key in enumerate(user_keys):
+            key = ComplexKey(*scope, user_key)
+            value = b"" if number % 5 == 4 else b"%d" % number
+            getattr(self.reference, operation)(key, value)
+            if handle is None:
+                getattr(self.store, operation)(key, value)
+            else:
+                getattr(handle, operation)(user_key, value)
+        picked = sorted({user_keys[0], user_keys[count // 2], user_keys[-1]}) if count else []
+        return multiple(*(ComplexKey(*scope, user_key) for user_key in picked))
+
     @rule(target=keys, key=sts.complex_keys())
     def new_key(self, key: ComplexKey) -> ComplexKey:
         return key
@@ -542,6 +597,37 @@ class StoreMachine(RuleBasedStateMachine):
             self.handle(key.scope, via).delete_prefix(key.user_key)
         self.reference.delete_prefix(key)
 
+    def largest_scope(self) -> Scope:
+        """The scope of the key pool that holds the most entries (the first of them on a tie)."""
+        scopes: list[Scope] = sorted({key.scope for key in self.pool("keys")})
+        return max(scopes, key=lambda scope: len(self.entries(scope)))
+
+    @rule(index=st.integers(0, 7), drop=st.integers(0, 4), via=VIAS)
+    def delete_prefix_in_largest_scope(self, index: int, drop: int, via: str) -> None:
+        """In the scope holding the most entries, delete the prefix made of an entry's user key
+        less its last ``drop`` bytes (a bulk entry less a digit: ten entries), then compare the
+        scope."""
+        scope = self.largest_scope()
+        entries = self.entries(scope)
+        user_key = entries[index % len(entries)] if entries else b""
+        prefix = user_key[: max(0, len(user_key) - drop)]
+        self.delete_prefix(ComplexKey(*scope, prefix), via)
+        self.compare_scan(
+            f"scan_complex({_scope_args(scope)}) after delete_prefix({show(prefix)})",
+            self.store.scan_complex(*scope),
+            self.reference.scan_complex(*scope),
+        )
+
+    @rule(reverse=st.booleans(), start=refs(keys, after=True), via=VIAS)
+    def scan_largest_scope(self, reverse: bool, start: Ref, via: str) -> None:
+        """Scan the scope holding the most entries from ``start`` to its end (larger than any
+        cache or window of a store, after a bulk step), and look up its first entry there."""
+        scope = self.largest_scope()
+        low = start.resolve(self.entries(scope))
+        label = f"scan_complex({_scope_args(scope)}, start={show(low)}, reverse={reverse})"
+        self.compare_scan(label, *self.open_both(scope, low, b"", reverse, via))
+        self.compare_first(scope, low)
+
     @rule(key=keys, start=refs(keys, after=False), end=refs(keys, after=True))
     def list_complex(self, key: ComplexKey, start: Ref, end: Ref) -> None:
         """List ``key``'s scope between two bounds."""
@@ -572,12 +658,15 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(key=keys, start=refs(keys, after=True))
     def first(self, key: ComplexKey, start: Ref) -> None:
         """``StoreScope.first``: the one-seek lookup that priority queues use."""
-        low = start.resolve(self.entries(key.scope))
-        got = self.store.scope(*key.scope).first(low)
-        label = f"scope({_scope_args(key.scope)}).first({show(low)})"
+        self.compare_first(key.scope, start.resolve(self.entries(key.scope)))
+
+    def compare_first(self, scope: Scope, low: bytes) -> None:
+        """Compare ``first(low)`` of ``scope`` with the reference's first pair from ``low``."""
+        got = self.store.scope(*scope).first(low)
+        label = f"scope({_scope_args(scope)}).first({show(low)})"
         if got is not None:
             self.expect_pair(label, got)
-        with self.reference.scan_complex(*key.scope, start=low) as it:
+        with self.reference.scan_complex(*scope, start=low) as it:
             want = it.next() if it.has_next() else None
         self.agree(label, got, want)
 
@@ -702,7 +791,8 @@ class StoreMachine(RuleBasedStateMachine):
         """Read every key the pools know of, in every scope they know of; then list and scan.
 
         Point reads leave a write buffer alone; lists and scans may flush it, so they are
-        optional here and the buffer gets to grow between steps.
+        optional here and the buffer gets to grow between steps. Lists and reverse scans are
+        bounded at up to :data:`BOUNDS_PER_SCOPE` stored keys of each scope.
         """
         keys: list[ComplexKey] = self.pool("keys")
         scopes = sorted({key.scope for key in keys})
@@ -724,7 +814,7 @@ class StoreMachine(RuleBasedStateMachine):
                 self.store.scan_complex(*scope),
                 self.reference.scan_complex(*scope),
             )
-            for user_key in self.entries(scope):
+            for user_key in spread(self.entries(scope), BOUNDS_PER_SCOPE):
                 for low, high in ((user_key, b""), (b"", user_key)):
                     label = f"list_complex({_scope_args(scope)}, {show(low)}, {show(high)})"
                     listed = self.store.list_complex(*scope, low, high)

@@ -11,7 +11,11 @@ Sequence numbers come from a counter per store and key group, monotonic across r
 the same write buffer as the element (a buffer keeps one pending write per key, so the database
 sees one counter write per flush). A snapshot therefore holds exactly the counter of its
 elements, and a run restored from it numbers the replayed elements as the first run did: the
-state after a recovery is byte for byte the state of an uninterrupted run.
+state after a recovery is byte for byte the state of an uninterrupted run. On a store partitioned
+by the stream key (``Store.partitioned_by_key``: Flink's keyed state, where a simple key is the
+current key's and nothing is readable outside a record) the counter is the current key's: each
+``add`` reads it from the key's partition (one more get), so it survives restores and rescaling
+with the key's elements.
 
 Finding the head never scans the queue. RocksDB leaves a tombstone per polled entry until
 compaction, and a seek from the start of the scope walks all of them, so each scope keeps a
@@ -37,6 +41,7 @@ from typing import Any, Final, Generic, TypeVar, Unpack, overload
 from fssdk import ClosedError, Context, CorruptStateError, Store, StoreScope
 from fssdk import Iterator as StoreIterator
 from fssdk.reserved import QUEUE_SEQ_PREFIX
+from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import Codec, codec_signature
 from fssdk_advanced.codecs._ordered import escape_terminated, read_terminated
 from fssdk_advanced.codecs._protocol import check_codec
@@ -56,8 +61,11 @@ KIND: Final = "PriorityQueueState"
 WHAT: Final = "queue element"
 
 SEQ_BYTES: Final = 8
-WINDOW: Final = 32
-MAX_CURSORS: Final = 4096
+#: Keys a cursor's window reads at most per refill (it holds up to twice as many). Lowered to 2,
+#: windows still grow (1, then 2) and overflow.
+WINDOW: Final = threshold(__name__, "WINDOW", 32, smallest=2)
+#: Cursors kept per store and key group (an LRU).
+MAX_CURSORS: Final = threshold(__name__, "MAX_CURSORS", 4096, smallest=1)
 
 
 class _Head:
@@ -90,25 +98,30 @@ class _QueueShared:
     to the store weakly too: a strong reference would keep every store with a queue alive.
     """
 
-    __slots__ = ("_heads", "_next_seq", "_seq_key", "_store")
+    __slots__ = ("_heads", "_next_seq", "_per_key", "_seq_key", "_store")
 
     def __init__(self, store: Store, key_group: bytes) -> None:
         self._seq_key = QUEUE_SEQ_PREFIX + key_group
+        self._per_key = store.partitioned_by_key
+        self._next_seq = 0 if self._per_key else self._stored_seq(store)
+        self._store = weakref.ref(store)
+        self._heads: OrderedDict[tuple[bytes, bytes], _Head] = OrderedDict()
+
+    def _stored_seq(self, store: Store) -> int:
         stored = store.get_state(self._seq_key)
         if stored is not None and len(stored) != SEQ_BYTES:
             raise CorruptStateError(
                 f"store {store.name!r}: priority queue sequence counter {self._seq_key!r} is "
                 f"{stored!r}, not {SEQ_BYTES} bytes"
             )
-        self._next_seq = 0 if stored is None else int.from_bytes(stored, "big")
-        self._store = weakref.ref(store)
-        self._heads: OrderedDict[tuple[bytes, bytes], _Head] = OrderedDict()
+        return 0 if stored is None else int.from_bytes(stored, "big")
 
     def next_seq(self) -> bytes:
         """The next sequence number, 8 bytes big-endian; records its successor in the store."""
-        seq = self._next_seq
+        store = self._live_store()
+        seq = self._stored_seq(store) if self._per_key else self._next_seq
         self._next_seq = following = seq + 1
-        self._live_store().put_state(self._seq_key, following.to_bytes(SEQ_BYTES, "big"))
+        store.put_state(self._seq_key, following.to_bytes(SEQ_BYTES, "big"))
         return seq.to_bytes(SEQ_BYTES, "big")
 
     def _live_store(self) -> Store:
@@ -132,8 +145,10 @@ class _QueueShared:
 
     def _check(self) -> None:
         """Assert the invariants: the store holds the counter, every cursor is consistent."""
-        stored = self._live_store().get_state(self._seq_key)
-        assert stored == (self._next_seq.to_bytes(SEQ_BYTES, "big") if self._next_seq else None)
+        if not self._per_key:
+            stored = self._live_store().get_state(self._seq_key)
+            expected = self._next_seq.to_bytes(SEQ_BYTES, "big") if self._next_seq else None
+            assert stored == expected
         assert len(self._heads) <= MAX_CURSORS
         for head in self._heads.values():
             head._check()

@@ -13,14 +13,18 @@ plain ones, so a state without TTL runs exactly the code it ran before:
 Expiry index: one scope per state, ``(TTL_INDEX_KEY_GROUP, key_group, b"")``, whose user keys are
 ``TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())`` of ``(due, primary key,
 namespace, user key)`` with empty values. ``due`` is the expiry rounded up to a multiple of
-``ttl // 8`` (at least 1), so repeated writes of one entry within that slice are one index key.
+``ttl // INDEX_SLICES`` (at least 1), so repeated writes of one entry within that slice are one
+index key.
 Byte order is due order: the entries to visit are a prefix of the scope.
 
 Cleanup (:meth:`TtlIndex.cleanup`) seeks from a cursor kept in memory (the last index key it
 visited, so it never walks again over the deletes that RocksDB keeps as tombstones until
-compaction) and visits at most ``max_entries`` due index keys, oldest first:
-for each it reads the entry, deletes what has expired (a list keeps its live elements) and
-deletes the index key. An entry that was written again since has a later index key and is left.
+compaction) and visits at most ``max_entries`` due index keys, oldest first: for each it reads
+the entry, deletes what has expired (a list keeps its live elements) and deletes the index key.
+An entry that was written again since has a later index key and is left. On a store
+partitioned by the stream key (``Store.partitioned_by_key``: Flink's keyed state) the index
+scope holds the current key's entries only: cleanup visits that key's due entries, from the
+start of its partition (a cursor left in one key's partition would skip another key's).
 It runs by itself, :data:`CLEANUP_STEP` index keys every :data:`CLEANUP_EVERY` writes of the
 state, which visits twice as many index keys as writes add, so the index and the state level off
 under a steady stream of new keys; an operator may also call ``cleanup(max_entries)`` on the
@@ -35,6 +39,7 @@ from typing import Any, Final, TypeVar
 from fssdk import Iterator as StoreIterator
 from fssdk import Store, StoreScope
 from fssdk.reserved import MAX_TIME, TTL_INDEX_KEY_GROUP
+from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import BytesCodec, Codec, IntCodec, TupleCodec, codec_signature
 from fssdk_advanced.state._values import ScopedCodec, corrupt
 from fssdk_advanced.time import StateTtl
@@ -43,13 +48,25 @@ from fssdk_advanced.time._ttl import STAMP_SIZE
 T = TypeVar("T")
 K = TypeVar("K")
 
-CLEANUP_EVERY: Final = 16
-CLEANUP_STEP: Final = 32
+#: Writes of a state between two automatic cleanup steps.
+CLEANUP_EVERY: Final = threshold(__name__, "CLEANUP_EVERY", 16, smallest=1)
+#: Index keys one automatic cleanup step visits at most.
+CLEANUP_STEP: Final = threshold(__name__, "CLEANUP_STEP", 32, smallest=1)
+#: Slices per TTL: index keys are due at multiples of ``ttl // INDEX_SLICES``. Lowered to 1, one
+#: slice is the whole TTL, so even a short TTL rounds its index keys up.
+INDEX_SLICES: Final = threshold(__name__, "INDEX_SLICES", 8, smallest=1)
 
 _INDEX_KEY: Final = TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())
 
 #: How an entry's stored bytes are cleaned: ``(data, now) -> new data``, ``None`` to delete it.
 Sweep = Callable[[bytes, int], bytes | None]
+
+
+def index_entry_of(index_key: bytes) -> tuple[int, bytes, bytes, bytes]:
+    """``(due, primary key, namespace, user key)`` of an expiry index key; ``ValueError`` when
+    it does not decode."""
+    due, key, namespace, user_key = _INDEX_KEY.decode(index_key)
+    return due, key, namespace, user_key
 
 
 def check_ttl(ttl: object, owner: str) -> StateTtl | None:
@@ -202,6 +219,7 @@ class TtlIndex:
     __slots__ = (
         "_cursor",
         "_index",
+        "_partitioned",
         "_slice",
         "_writes",
         "key_group",
@@ -222,9 +240,10 @@ class TtlIndex:
         self.sweep: Final = sweep
         self.store_scopes: Final = store.scopes(key_group)
         self._index = store.scope(TTL_INDEX_KEY_GROUP, key_group, b"")
-        self._slice = max(1, ttl.ttl // 8)
+        self._slice = max(1, ttl.ttl // INDEX_SLICES)
         self._writes = 0
         self._cursor = b""
+        self._partitioned = store.partitioned_by_key
 
     def scopes(self, primary_key: bytes, namespace: bytes) -> StoreScope:
         """The :class:`TtlScope` of ``(primary_key, namespace)`` (a Keyed factory's scope maker);
@@ -272,7 +291,7 @@ class TtlIndex:
         scopes = self.store_scopes
         for index_key in due:
             try:
-                _, key, namespace, user_key = _INDEX_KEY.decode(index_key)
+                _, key, namespace, user_key = index_entry_of(index_key)
             except ValueError as exc:
                 raise corrupt(self._index, index_key, "TTL index key does not decode", exc) from exc
             scope = scopes(key, namespace)
@@ -287,7 +306,7 @@ class TtlIndex:
                 elif kept != data:
                     scope.put(user_key, kept)
             self._index.delete(index_key)
-        if due:
+        if due and not self._partitioned:
             self._cursor = due[-1]
         return len(due)
 

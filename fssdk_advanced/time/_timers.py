@@ -63,12 +63,13 @@ from fssdk.reserved import (
     PROCESSING_TIMERS_KEY_GROUP,
     TIMER_CLOCK_KEY_GROUP,
 )
+from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import BytesCodec, IntCodec, TupleCodec
 
 WATERMARK_KEY: Final = b"watermark"
 PROCESSING_TIME_KEY: Final = b"processing-time"
 
-WINDOW: Final = 64
+WINDOW: Final = threshold(__name__, "WINDOW", 64, smallest=1)
 """Keys one refill of the head window reads (one seek); the window holds up to twice as many.
 
 A seek costs far more than reading a key (on RocksDB it also writes out the store's write
@@ -85,6 +86,12 @@ class Timer(NamedTuple):
     timestamp: int
     key: bytes
     namespace: bytes
+
+
+def timer_of_queue_key(user_key: bytes) -> Timer:
+    """The timer a queue entry's user key names; ``ValueError`` when it does not decode."""
+    timestamp, key, namespace = _TIMER.decode(user_key)
+    return Timer(timestamp, key, namespace)
 
 
 def _check_time(value: object, argument: str, operation: str) -> int:
@@ -373,12 +380,21 @@ class TimerService:
     @staticmethod
     def _decode(scope: StoreScope, user_key: bytes) -> Timer:
         try:
-            timestamp, key, namespace = _TIMER.decode(user_key)
+            return timer_of_queue_key(user_key)
         except ValueError as exc:
             raise CorruptStateError(
                 f"{scope.describe(user_key)}: timer key does not decode: {exc}"
             ) from exc
-        return Timer(timestamp, key, namespace)
+
+    def _next_processing_time(self) -> int | None:
+        """The timestamp of the first pending processing-time timer (``None``: none pending).
+
+        No read once the head is known; otherwise one seek (a refill of the head window).
+        """
+        head = self._shared.processing
+        if not head.window and head.hi is not None:
+            head.refill(self._processing)
+        return _TIME.decode(head.window[0][:8]) if head.window else None
 
     # -- clocks ------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 The command is read from the example's README (so the documented command is the tested one),
 with its output and state directory moved into a temporary directory. The two examples on
 fssdk_advanced are also killed inside a checkpoint and resumed, and must then give the same bytes
-as the uninterrupted run.
+as the uninterrupted run. Variations (other settings, crashes at chosen records) run in-process
+under the OperatorHarness.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from fssdk._driver import take_registered_driver
+from fssdk.testing import OperatorHarness
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -81,6 +83,21 @@ def test_word_count_counts_the_gettysburg_address(tmp_path: Path) -> None:
     assert last["counter_map"]["that"] == 13
     middle = json.loads(lines[99])
     assert middle == {"counter_map": dict(collections.Counter(words[:100])), "total_processed": 100}
+
+
+@pytest.mark.parametrize("backend", ["memory", "rocksdb"])
+def test_word_count_rebuilds_its_counts_after_a_crash(backend: str) -> None:
+    words = (EXAMPLES / "word_count" / "gettysburg.txt").read_text().split()
+    operator = EXAMPLES / "word_count" / "word_count.py"
+    with OperatorHarness(operator, backend=backend, config={"key_prefix": "wc:"}) as harness:
+        harness.process_all(words[:150])
+        harness.checkpoint()
+        harness.process_all(words[150:200])
+        harness.crash()  # the in-memory counts are gone with the driver; init rebuilds them
+        harness.process_all(words[150:])
+        lines = [json.loads(line) for line in harness.emitted()]
+    assert len(lines) == len(words)
+    assert lines[-1] == {"counter_map": dict(collections.Counter(words)), "total_processed": 272}
 
 
 # -- windowed_fares ------------------------------------------------------------------------------
@@ -184,15 +201,17 @@ def test_top_k_keeps_the_three_slowest_requests_of_each_endpoint(tmp_path: Path)
 
 
 @pytest.mark.parametrize("k", [1, 5])
-def test_top_k_follows_the_k_setting(tmp_path: Path, k: int) -> None:
-    cmd = readme_command("top_k", tmp_path)
-    cmd[cmd.index("k=3")] = f"k={k}"
-    run(cmd)
+def test_top_k_follows_the_k_setting(k: int) -> None:
+    log = EXAMPLES / "top_k" / "access.log"
+    expected = expected_top_k(log, k)
     last: dict[str, list[dict[str, Any]]] = {}
-    for line in (tmp_path / "out.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        last[record["endpoint"]] = record["slowest"]
-    assert last == expected_top_k(EXAMPLES / "top_k" / "access.log", k)
+    operator = EXAMPLES / "top_k" / "slowest_requests.py"
+    with OperatorHarness(operator, config={"k": str(k)}) as harness:
+        harness.process_all(log.read_bytes().splitlines())
+        for line in harness.emitted():
+            record = json.loads(line)
+            last[record["endpoint"]] = record["slowest"]
+    assert last == expected
 
 
 def test_top_k_resumes_exactly_after_a_kill_in_a_checkpoint(tmp_path: Path) -> None:

@@ -20,10 +20,29 @@ from fssdk.cli import main
             "--state-dir does not apply to --engine flink",
         ),
         (
-            ["--engine", "flink", "--key-field", "user", "--final-watermark"],
-            "--final-watermark does not apply to --engine flink",
+            ["--engine", "flink", "--key-field", "user", "--watermark-every", "5"],
+            "--watermark-every does not apply to --engine flink",
+        ),
+        (
+            ["--engine", "flink", "--key-field", "user", "--final-watermark", "--savepoint", "s"],
+            "--final-watermark does not go with --savepoint",
+        ),
+        (
+            ["--engine", "flink", "--key-field", "user", "--jobmanager", "localhost"],
+            "--jobmanager must be HOST:PORT",
+        ),
+        (
+            ["--engine", "flink", "--key-field", "user", "--restart-attempts", "-1"],
+            "--restart-attempts must be >= 0",
+        ),
+        (
+            ["--engine", "flink", "--key-field", "user", "--restart-delay", "10"],
+            "--restart-delay needs --restart-attempts",
         ),
         (["--key-field", "user", "--memory"], "--key-field needs --engine flink"),
+        (["--jobmanager", "h:1", "--memory"], "--jobmanager needs --engine flink"),
+        (["--restart-attempts", "3", "--memory"], "--restart-attempts needs --engine flink"),
+        (["--job-dir", "j", "--memory"], "--job-dir needs --engine flink"),
         (["--savepoint", "sp", "--memory"], "--savepoint needs --engine flink"),
         (["--from-savepoint", "sp", "--memory"], "--from-savepoint needs --engine flink"),
         ([], "give --state-dir DIR or --memory (or --engine flink)"),

@@ -6,12 +6,10 @@ why, where PyFlink (the ``flink`` extra) or Java is missing.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -21,18 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import flink_missing
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _missing() -> str | None:
-    if importlib.util.find_spec("pyflink") is None:
-        return "PyFlink is not installed: pip install 'fssdk[flink]'"
-    if shutil.which("java") is None:
-        return "Java is not on the PATH: Flink needs Java 17"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+pytestmark = pytest.mark.skipif(flink_missing() is not None, reason=flink_missing() or "")
 
 
 def _env() -> dict[str, str]:

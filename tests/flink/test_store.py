@@ -17,6 +17,7 @@ import pytest
 from fssdk import ComplexKey, Iterator, Store, StoreScope, WrongKeyError
 from fssdk.flink import CurrentKey, FlinkStore
 from fssdk.testing import check_store
+from fssdk_advanced import IntCodec, KeyedPriorityQueueStateFactory, PriorityQueueState
 
 _SIMPLE_KEYS_OWNER = b"simple-keys"
 
@@ -199,3 +200,26 @@ def test_simple_keys_are_per_key_state() -> None:
     assert store.list_states(b"", b"") == [b"count"]
     current.value = b"alice"
     assert store.get_state(b"count") == b"1"
+
+
+def test_a_priority_queue_numbers_each_keys_elements_from_the_keys_own_counter() -> None:
+    """Equal elements added after a restore (a new instance over the same keyed state, whose
+    ``init`` read no counter) keep every element: the counter is read from the key's partition."""
+    current = CurrentKey()
+    state = FakeKeyedMapState(current)
+
+    def queue(key: bytes) -> PriorityQueueState[int]:
+        factory = KeyedPriorityQueueStateFactory(FlinkStore("q", state, current), b"p", IntCodec())
+        current.value = key
+        return factory.new_keyed_priority_queue(key, b"")
+
+    first = queue(b"alice")
+    for page in (3, 1, 3):
+        first.add(page)
+    queue(b"bob").add(3)
+    current.value = None
+    restored = queue(b"alice")
+    restored.add(3)
+    restored.add(3)
+    assert list(restored.all()) == [1, 3, 3, 3, 3]
+    assert list(queue(b"bob").all()) == [3]

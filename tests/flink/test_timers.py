@@ -1,7 +1,8 @@
 """fssdk_advanced's TimerService on Flink's timer service (fssdk.flink.FlinkTimers).
 
 The unit tests drive DriverFunction with fake Flink state and timers (no cluster); one job runs
-examples/sessions on a local mini-cluster at parallelism 2 against ``fssdk run --memory``.
+examples/sessions, a KeyedProcessDriver, on a local mini-cluster at parallelism 2 against
+``fssdk run --memory``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import importlib.util
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -21,25 +21,32 @@ from typing import Any
 
 import pytest
 
-from fssdk import ComplexKey, CorruptStateError, EngineTimers, StateConflictError, WrongKeyError
+from fssdk import (
+    ComplexKey,
+    Context,
+    CorruptStateError,
+    EngineTimers,
+    StateConflictError,
+    WrongKeyError,
+)
 from fssdk.flink import CurrentCall, FlinkStore, FlinkTimers
+from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, MAX_TIME, MIN_TIME
 from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.runtime._loader import load_operator
-from fssdk_advanced import IntCodec, KeyedValueStateFactory, StringCodec
+from fssdk_advanced import (
+    IntCodec,
+    KeyedProcessDriver,
+    KeyedValueStateFactory,
+    ProcessTimer,
+    StringCodec,
+)
 from fssdk_advanced.time import Timer, TimerService
+from tests.support import flink_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = ROOT / "examples" / "sessions" / "sessions.py"
-MIN, MAX = -(2**63), 2**63 - 1
-EVENT = b"fssdk_advanced/timers/event"
-
-
-def _missing() -> str | None:
-    if importlib.util.find_spec("pyflink") is None:
-        return "PyFlink is not installed: pip install 'fssdk[flink]'"
-    if shutil.which("java") is None:
-        return "Java is not on the PATH: Flink needs Java 17"
-    return None
+MIN, MAX = MIN_TIME, MAX_TIME
+EVENT = EVENT_TIMERS_KEY_GROUP
 
 
 needs_pyflink = pytest.mark.skipif(
@@ -148,22 +155,28 @@ class FakeJob:
         self.out: list[tuple[int, bytes]] = []
 
     def _collect(self, results: Iterator[Any]) -> None:
-        for _, emitted in results:
-            self.out.extend(emitted)
+        from fssdk.flink._function import read_tagged_line  # needs PyFlink
+
+        for line in results:
+            self.out.append(read_tagged_line(line.encode()))
 
     def record(self, key: bytes, data: bytes) -> None:
         self.flink.key = key
         self._collect(self.function.process_element(data, FakeContext(self.flink, key)))
 
-    def advance(self, watermark: int) -> None:
-        """Fire every event-time timer at or below ``watermark``, in timestamp order."""
-        self.flink.watermark = max(self.flink.watermark, watermark)
+    def advance(self, watermark: int, domain: str = "event") -> None:
+        """Fire every timer of ``domain`` at or below ``watermark`` (event time) or that
+        processing time (``domain="processing"``), in timestamp order."""
+        if domain == "event":
+            self.flink.watermark = max(self.flink.watermark, watermark)
+        else:
+            self.flink.now = max(self.flink.now, watermark)
         while True:
-            due = [t for t in self.flink.timers if t[0] == "event" and t[2] <= watermark]
+            due = [t for t in self.flink.timers if t[0] == domain and t[2] <= watermark]
             if not due:
                 return
             _, key, timestamp = heapq.nsmallest(1, due, key=lambda t: (t[2], t[1]))[0]
-            self.flink.timers.discard(("event", key, timestamp))
+            self.flink.timers.discard((domain, key, timestamp))
             self.flink.key = key
             self._collect(self.function.on_timer(timestamp, FakeContext(self.flink, key)))
 
@@ -226,6 +239,40 @@ def test_unchanged_sessions_give_the_same_per_user_sessions_as_the_local_timer_s
     assert not job.flink.timers
     timer_state = job.runtime.states["timers"]
     assert not any(timer_state.partitions.values())
+
+
+class Reminders(KeyedProcessDriver):
+    """``user,ms,note``: a processing-time timer per user, replaced by each record; the
+    payload is the note. ``user,cancel`` deletes it."""
+
+    def key_of(self, record: bytes) -> bytes:
+        return record.split(b",")[0]
+
+    def process_element(self, ctx: Context, key: bytes, record: bytes) -> None:
+        _, when, *note = record.split(b",")
+        if when == b"cancel":
+            self.timers.delete_timer(key, b"remind")
+            return
+        self.timers.register_processing_time_timer(key, int(when), name=b"remind", payload=note[0])
+
+    def on_timer(self, ctx: Context, timer: ProcessTimer) -> None:
+        ctx.emit(b"%s %d %s" % (timer.key, timer.timestamp, timer.payload))
+
+
+@needs_pyflink
+def test_a_process_driver_runs_on_flinks_timers_with_payloads_and_deletes() -> None:
+    job = FakeJob(Reminders(), {})
+    for record in (b"ann,50,tea", b"bob,40,call", b"ann,60,lunch", b"cid,10,x", b"cid,cancel"):
+        job.record(record.split(b",")[0], record)
+    pending = {timer for timer in job.flink.timers if timer[0] == "processing"}
+    assert pending == {("processing", b"ann", 60), ("processing", b"bob", 40)}
+    job.advance(55, domain="processing")
+    assert job.out == [(0, b"bob 40 call")]
+    job.advance(100, domain="processing")
+    assert job.out[1:] == [(0, b"ann 60 lunch")]
+    assert not any(job.runtime.states["timers"].partitions.values())
+    with pytest.raises(WrongKeyError, match="key_of returned b'ann' for a record the engine"):
+        job.record(b"bob", b"ann,1,x")
 
 
 def _service(key: bytes = b"alice") -> tuple[TimerService, FakeFlink, CurrentCall]:
@@ -325,44 +372,31 @@ def test_a_corrupt_timer_entry_raises_naming_the_store() -> None:
 # -- one real job ------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
-def test_sessions_on_flink_at_parallelism_2_match_fssdk_run(tmp_path: Path) -> None:
-    clicks = _clicks(300, 12, seed=8)
-    (tmp_path / "clicks.jsonl").write_bytes(b"\n".join(clicks) + b"\n")
+def _jittered(clicks: list[bytes], seed: int) -> list[bytes]:
+    """The clicks with some timestamps moved back: some within a 1 000 ms watermark delay,
+    some beyond it and beyond a session gap (late on any runtime with the same watermarks)."""
+    rng = random.Random(seed)
+    out = []
+    for data in clicks:
+        click = json.loads(data)
+        click["ts"] = max(0, click["ts"] - rng.choice((0, 0, 0, 300, 900, 2_500, 8_000)))
+        out.append(json.dumps(click).encode())
+    return out
+
+
+def _local_and_flink(folder: Path, operator: Path, options: list[str]) -> None:
+    """Run ``operator`` with ``options`` under fssdk run (memory) and on Flink (parallelism 2)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    common = [
-        sys.executable,
-        "-m",
-        "fssdk",
-        "run",
-        str(SESSIONS),
-        "-q",
-        "--input",
-        "clicks.jsonl",
-        "--set",
-        "gap_ms=5000",
-        "--watermark-field",
-        "ts",
-        "--watermark-delay",
-        "1000",
-    ]
+    common = [sys.executable, "-m", "fssdk", "run", str(operator), "-q", *options]
     for extra in (
-        ["--output", "local.jsonl", "--memory", "--final-watermark"],
-        [
-            "--output",
-            "flink.jsonl",
-            "--engine",
-            "flink",
-            "--key-field",
-            "user",
-            "--parallelism",
-            "2",
-        ],
-    ):
+        ["--output", "local.jsonl", "--memory"],
+        ["--output", "flink.jsonl", "--engine", "flink", "--key-field", "user",
+         "--parallelism", "2"],
+    ):  # fmt: skip
         done = subprocess.run(
             [*common, *extra],
-            cwd=tmp_path,
+            cwd=folder,
             env=env,
             capture_output=True,
             text=True,
@@ -370,10 +404,80 @@ def test_sessions_on_flink_at_parallelism_2_match_fssdk_run(tmp_path: Path) -> N
             check=False,
         )
         assert done.returncode == 0, done.stderr[-3000:]
-    expected = _by_user((tmp_path / "local.jsonl").read_bytes().splitlines())
+
+
+def _outputs(folder: Path, name: str) -> dict[str, list[bytes]]:
+    path = folder / name
+    return _by_user(path.read_bytes().splitlines()) if path.exists() else {}
+
+
+@pytest.mark.skipif(flink_missing() is not None, reason=flink_missing() or "")
+def test_sessions_on_flink_at_parallelism_2_match_fssdk_run(tmp_path: Path) -> None:
+    """examples/sessions, unchanged, with out-of-order and late clicks and the final watermark:
+    every user's sessions and late clicks are those of fssdk run."""
+    clicks = _jittered(_clicks(300, 12, seed=8), seed=9)
+    (tmp_path / "clicks.jsonl").write_bytes(b"\n".join(clicks) + b"\n")
+    options = ["--input", "clicks.jsonl", "--set", "gap_ms=5000", "--watermark-field", "ts",
+               "--watermark-delay", "1000", "--final-watermark"]  # fmt: skip
+    _local_and_flink(tmp_path, SESSIONS, options)
+    expected = _outputs(tmp_path, "local.jsonl")
     assert len(expected) == 12
-    assert _by_user((tmp_path / "flink.jsonl").read_bytes().splitlines()) == expected
-    assert not (tmp_path / "flink.jsonl.1").exists()
+    assert _outputs(tmp_path, "flink.jsonl") == expected
+    late = _outputs(tmp_path, "local.jsonl.1")
+    assert late, "the input should hold late clicks"
+    assert _outputs(tmp_path, "flink.jsonl.1") == late
+
+
+IDLE_OPERATOR = """
+import json
+import fssdk
+from fssdk_advanced import KeyedValueStateFactory
+from fssdk_advanced.time import TimerService
+
+IDLE_MS = 3_000
+
+
+class IdleUsers(fssdk.BaseDriver):
+    \"\"\"Emits {"user", "idle_after"} when a user sends nothing for IDLE_MS of event time.\"\"\"
+
+    def init(self, ctx, config):
+        self.timers = TimerService.from_context(ctx, "timers")
+        self.last = KeyedValueStateFactory.from_context_auto_codec(ctx, "last", b"ts", int)
+
+    def process(self, ctx, source_id, data):
+        click = json.loads(data)
+        user, ts = click["user"].encode(), click["ts"]
+        last = self.last.new_keyed_value(user, b"")
+        before = last.value()[0]
+        if before is not None:
+            self.timers.delete_event_time_timer(user, b"idle", before + IDLE_MS)
+        last.update(ts)
+        self.timers.register_event_time_timer(user, b"idle", ts + IDLE_MS)
+
+    def process_watermark(self, ctx, source_id, watermark):
+        for timer in self.timers.advance_watermark(watermark):
+            since = self.last.new_keyed_value(timer.key, b"").value()[0]
+            ctx.emit(json.dumps({"user": timer.key.decode(), "idle_after": since}).encode())
+
+
+fssdk.run(IdleUsers())
+"""
+
+
+@pytest.mark.skipif(flink_missing() is not None, reason=flink_missing() or "")
+def test_an_idle_timer_operator_on_flink_matches_fssdk_run_without_a_final_watermark(
+    tmp_path: Path,
+) -> None:
+    """Timers due by the last watermark fire as locally; later ones do not fire at the end."""
+    operator = tmp_path / "idle_users.py"
+    operator.write_text(IDLE_OPERATOR, encoding="utf-8")
+    clicks = _jittered(_clicks(400, 15, seed=4), seed=5)
+    (tmp_path / "clicks.jsonl").write_bytes(b"\n".join(clicks) + b"\n")
+    options = ["--input", "clicks.jsonl", "--watermark-field", "ts", "--watermark-delay", "500"]
+    _local_and_flink(tmp_path, operator, options)
+    expected = _outputs(tmp_path, "local.jsonl")
+    assert sum(map(len, expected.values())) > 40
+    assert _outputs(tmp_path, "flink.jsonl") == expected
 
 
 def test_state_declared_in_init_is_described_outside_any_key() -> None:

@@ -122,6 +122,12 @@ RUNS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
          "config": {"window_seconds": "300"}},
     ),
     "top_k": ("slowest_requests.py", "access.log", ["--set", "k=3"], {"config": {"k": "3"}}),
+    "sessions": (
+        "sessions.py",
+        "clicks.jsonl",
+        ["--watermark-field", "ts", "--watermark-delay", "5000", "--final-watermark"],
+        {"watermark_field": "ts", "watermark_delay": 5000, "final_watermark": True},
+    ),
 }  # fmt: skip
 
 
@@ -220,6 +226,54 @@ class Probe(fssdk.BaseDriver):
     def close(self, ctx):
         ctx.emit(b"closed")
 """
+
+
+REMINDERS = b"""
+import fssdk
+from fssdk_advanced import KeyedProcessDriver, MsgpackCodec
+
+class Reminders(KeyedProcessDriver):
+    timer_payload = MsgpackCodec()
+
+    def key_of(self, record):
+        return record.split(b",")[0]
+
+    def process_element(self, ctx, key, record):
+        _, kind, when, note = record.decode().split(",")
+        if kind == "cancel":
+            self.timers.delete_timer(key, b"t")
+            return
+        timers = self.timers
+        if kind == "event":
+            timers.register_event_time_timer(key, int(when), name=b"t", payload={"note": note})
+        else:
+            timers.register_processing_time_timer(key, int(when), name=b"t", payload={"note": note})
+
+    def on_timer(self, ctx, timer):
+        note = timer.payload["note"]
+        ctx.emit(f"{timer.key.decode()} {timer.domain.value} {timer.timestamp} {note}".encode())
+
+fssdk.run(Reminders())
+"""
+
+
+def test_a_keyed_process_driver_fires_its_timers_inside_the_component(
+    runtime: ComponentRuntime, kv: Kv
+) -> None:
+    instance = runtime.instantiate(kv)
+    instance.exec("", [("reminders", REMINDERS)])
+    instance.init({"fssdk.kv": kv_mode(kv)})
+    for record in (b"a,event,10,tea", b"b,event,10,x", b"b,cancel,0,-", b"c,proc,0,now"):
+        instance.process(0, record)
+    instance.process_watermark(0, 10)  # event time 10; processing time 0 is long past
+    instance.process(0, b"d,proc,0,beat")
+    assert instance.check_heartbeat() is True
+    assert instance.emitted == [
+        (0, b"a event-time 10 tea"),
+        (0, b"c processing-time 0 now"),
+        (0, b"d processing-time 0 beat"),
+    ]
+    assert instance.watermarks == [(0, 10)]
 
 
 def _probe(runtime: ComponentRuntime, kv: Kv, class_name: str = "") -> ComponentInstance:

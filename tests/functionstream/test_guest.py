@@ -22,6 +22,7 @@ from fssdk.functionstream.guest._stores import ContractStore, EncodedStore
 from fssdk.stores import MemoryStore
 from fssdk.testing import check_store
 from fssdk_advanced import IntCodec, KeyedValueStateFactory, StringCodec
+from tests.support import machine_examples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -116,9 +117,9 @@ def _stores(
     return make_store, reopen
 
 
-def test_encoded_store_keeps_the_contract_on_the_functionstream_kv() -> None:
+def test_encoded_store_keeps_the_contract_on_the_functionstream_kv(thresholds: str) -> None:
     make_store, reopen = _stores(EncodedStore, _InProcessHost(host_module.FunctionStreamKv()))
-    check_store(make_store, reopen=reopen, max_examples=60)
+    check_store(make_store, reopen=reopen, max_examples=machine_examples(60, thresholds))
 
 
 def test_contract_store_keeps_the_contract_on_the_contract_kv() -> None:

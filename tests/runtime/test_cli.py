@@ -593,7 +593,10 @@ def test_another_output_on_resume_is_refused(tmp_path: Path) -> None:
         tmp_path / "s",
     )
     assert done.returncode == 3
-    assert f"writes --output to '{tmp_path / 'o'}', not '{tmp_path / 'other'}'" in done.stderr
+    assert (
+        f"writes --output to '{tmp_path / 'o'}' ('../o' from the state dir), not "
+        f"'{tmp_path / 'other'}'" in done.stderr
+    )
 
 
 def test_a_record_with_a_newline_is_refused(tmp_path: Path) -> None:

@@ -327,7 +327,52 @@ def test_an_operator_exception_shows_the_operator_frames_only(tmp_path: Path) ->
         f'  File "{operator}", line 9, in process',
         f'  File "{operator}", line 5, in lookup',
     ]
-    assert lines[-2:] == ["KeyError: b'b'", "(--traceback shows the full stack)"]
+    assert lines[-1] == "(--traceback shows the full stack)"
+    assert done.stderr.count("b'b'") == 1  # the message once, in the error line
+
+
+LIBRARY_ERRORS = """
+import fssdk
+from fssdk_advanced import IntCodec, KeyedValueStateFactory, StringCodec
+
+class Mixup(fssdk.BaseDriver):
+    def init(self, ctx, config):
+        self.counts = KeyedValueStateFactory.from_context(ctx, "s", b"counts", IntCodec())
+
+    def process(self, ctx, source_id, data):
+        if data == b"type":
+            self.counts.new_keyed_value(data, b"").update("one")
+        KeyedValueStateFactory.from_context(ctx, "s", b"counts", StringCodec())
+
+fssdk.run(Mixup())
+"""
+
+
+@pytest.mark.parametrize(
+    ("record", "error", "line"),
+    [
+        ("type", "TypeError: IntCodec encodes int, not str", 11),
+        ("conflict", "StateConflictError: [STATE_CONFLICT] store 's' key group", 12),
+    ],
+)
+def test_an_error_raised_inside_fssdk_advanced_shows_the_operator_frames_and_the_message_once(
+    tmp_path: Path, record: str, error: str, line: int
+) -> None:
+    operator = counter(tmp_path, LIBRARY_ERRORS)
+    source = tmp_path / "in.txt"
+    source.write_text(record + "\n")
+    done = run_fssdk("run", operator, "--input", source, "--output", tmp_path / "o", "--memory")
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    kind, _, message = error.partition(": ")
+    assert lines[0].startswith(f"fssdk: error: the operator raised {kind} in process() ")
+    assert [x for x in lines if x.startswith("  File")] == [
+        f'  File "{operator}", line {line}, in process'
+    ]
+    assert "fssdk_advanced/" not in done.stderr  # no library frame, only their count
+    assert "  ... raised inside fssdk_advanced (" in lines[-2]
+    assert lines[-1] == "(--traceback shows the full stack)"
+    assert done.stderr.count(message) == 1
 
 
 def test_traceback_option_shows_the_full_stack(tmp_path: Path) -> None:

@@ -93,6 +93,7 @@ RESERVED_GROUPS = [
     reserved.EVENT_TIMERS_KEY_GROUP,
     reserved.PROCESSING_TIMERS_KEY_GROUP,
     reserved.TIMER_CLOCK_KEY_GROUP,
+    reserved.NAMED_TIMERS_KEY_GROUP,
     reserved.SESSIONS_KEY_GROUP,
     reserved.HIDDEN_PREFIX + b"mine",
     reserved.LIBRARY_PREFIX + b"mine",

@@ -47,6 +47,8 @@ API = {
     "StateTtl",
     "Timer",
     "TimerService",
+    "KeyedProcessDriver",
+    "ProcessTimer",
     "AggregateFunc",
     "AggregatingState",
     "Count",

@@ -7,21 +7,31 @@ dict iterated sorted, PriorityQueueState ~ sorted multiset, AggregatingState and
 a fold. Steps flush the backend and, on RocksDB, close and reopen it (a fresh backend over the
 same directory), after which nothing written before may be missing.
 
-RocksDB machines run a third of the profile's examples (at least 10): opening a database costs
-tens of milliseconds, and each example opens one up to three times.
+Each machine runs on both backends and under both threshold settings (the ``thresholds``
+fixture): with every size threshold at its smallest, small examples cross the write buffer's and
+the queue cursor's sizes; bulk rules write up to ``MAX_BULK`` elements or entries to one state in
+one step, past them at their production values. RocksDB machines run a third of the profile's
+examples (at least 10): opening a database costs tens of milliseconds, and each example opens
+one up to three times.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import unittest
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk_advanced import (
@@ -36,7 +46,7 @@ from fssdk_advanced import (
     StringCodec,
     TupleCodec,
 )
-from fssdk_advanced.state import _priority_queue as pq
+from tests.support import machine_examples
 
 KEY_GROUPS = st.sampled_from([b"g", b"g\x00", b"h"])
 PRIMARY_KEYS = st.sampled_from([b"", b"a", b"ab", b"a\x00", b"\xff"])
@@ -47,6 +57,15 @@ INTS = st.integers(-(2**63), 2**63 - 1)
 SHORT_TEXT = st.text(alphabet="ab\x00\xff", max_size=3)
 ELEMENT_BYTES = st.binary(max_size=300)
 MAX_REOPENS = 2
+#: Elements or entries one bulk step writes at most.
+MAX_BULK = 300
+COUNTS = st.integers(0, MAX_BULK)
+
+
+def cycled(templates: list[Any], count: int) -> list[Any]:
+    """``count`` elements repeating ``templates``: a bulk step draws a few, not hundreds."""
+    return [templates[number % len(templates)] for number in range(count)] if templates else []
+
 
 Scope = tuple[bytes, bytes, bytes]
 
@@ -182,6 +201,15 @@ class ListMachine(_Machine):
         self._state(fixed, pk, ns).add_all(elements)
         self.model.setdefault((b"i" if fixed else b"b", pk, ns), []).extend(elements)
 
+    @rule(data=st.data(), fixed=st.booleans(), pk=PRIMARY_KEYS, ns=NAMESPACES, count=COUNTS)
+    def add_bulk(self, data: st.DataObject, fixed: bool, pk: bytes, ns: bytes, count: int) -> None:
+        """Up to MAX_BULK ``add`` calls in one step: many merge operands on one entry."""
+        elements = cycled(self._elements(data, fixed, 3) or [0 if fixed else b""], count)
+        state = self._state(fixed, pk, ns)
+        for element in elements:
+            state.add(element)
+        self.model.setdefault((b"i" if fixed else b"b", pk, ns), []).extend(elements)
+
     @rule(data=st.data(), fixed=st.booleans(), pk=PRIMARY_KEYS, ns=NAMESPACES)
     def update(self, data: st.DataObject, fixed: bool, pk: bytes, ns: bytes) -> None:
         elements = self._elements(data, fixed, 4)
@@ -218,6 +246,16 @@ class MapMachine(_Machine):
     def put(self, kg: bytes, pk: bytes, name: str, key: str, value: int) -> None:
         self._map(kg, pk, name).put(key, value)
         self.model.setdefault((kg, pk, name), {})[key] = value
+
+    @rule(kg=KEY_GROUPS, pk=PRIMARY_KEYS, name=NAMES, prefix=SHORT_TEXT, count=COUNTS)
+    def put_bulk(self, kg: bytes, pk: bytes, name: str, prefix: str, count: int) -> None:
+        """Up to MAX_BULK entries ``prefix + 000``, ``prefix + 001``, ... in one map, one step."""
+        state = self._map(kg, pk, name)
+        model = self.model.setdefault((kg, pk, name), {})
+        for number in range(count):
+            key = f"{prefix}{number:03d}"
+            state.put(key, number % 7 - 3)
+            model[key] = number % 7 - 3
 
     @rule(kg=KEY_GROUPS, pk=PRIMARY_KEYS, name=NAMES, key=SHORT_TEXT)
     def delete(self, kg: bytes, pk: bytes, name: str, key: str) -> None:
@@ -281,20 +319,12 @@ class MapMachine(_Machine):
 class _QueueMachine(_Machine):
     """Elements of ``codec`` drawn from ``elements``; the model is a sorted multiset per scope.
 
-    ``window``/``cursors`` shrink the cursor's window and LRU while the machine runs, so that
-    short runs reach window overflows and evictions.
+    With lowered thresholds the cursor's window is 2 and its LRU holds one cursor, so short runs
+    reach window overflows and evictions; bulk adds and polls pass the production window.
     """
 
     codec: ClassVar[Any] = IntCodec()
     elements: ClassVar[st.SearchStrategy[Any]] = SMALL_INTS
-    window: ClassVar[int | None] = None
-    cursors: ClassVar[int | None] = None
-
-    def __init__(self) -> None:
-        self.saved = (pq.WINDOW, pq.MAX_CURSORS)
-        pq.WINDOW = self.window or pq.WINDOW  # type: ignore[misc]
-        pq.MAX_CURSORS = self.cursors or pq.MAX_CURSORS  # type: ignore[misc]
-        super().__init__()
 
     def bind(self, ctx: LocalContext) -> None:
         self.factory = KeyedPriorityQueueStateFactory.from_context(ctx, "queues", b"g", self.codec)
@@ -320,6 +350,20 @@ class _QueueMachine(_Machine):
         for element in elements:
             queue.add(element)
         self.model.setdefault((pk, ns), []).extend(elements)
+
+    @rule(data=st.data(), pk=PRIMARY_KEYS, ns=NAMESPACES, count=COUNTS)
+    def add_bulk(self, data: st.DataObject, pk: bytes, ns: bytes, count: int) -> None:
+        """Up to MAX_BULK adds in one step, then as many polls (``drain`` of them)."""
+        elements = cycled(data.draw(st.lists(self.elements, min_size=1, max_size=4)), count)
+        queue = self._queue(pk, ns)
+        for element in elements:
+            queue.add(element)
+        model = self.model.setdefault((pk, ns), [])
+        model.extend(elements)
+        for _ in range(data.draw(st.integers(0, count), label="drain")):
+            expected = min(model)
+            assert queue.poll() == (expected, True)
+            model.remove(expected)
 
     @rule(pk=PRIMARY_KEYS, ns=NAMESPACES)
     def peek(self, pk: bytes, ns: bytes) -> None:
@@ -351,25 +395,16 @@ class _QueueMachine(_Machine):
     def cursors_hold_their_invariants(self) -> None:
         self.factory._shared._check()
 
-    def teardown(self) -> None:
-        try:
-            super().teardown()
-        finally:
-            pq.WINDOW, pq.MAX_CURSORS = self.saved  # type: ignore[misc]
-
 
 class IntQueueMachine(_QueueMachine):
     """Fixed-size elements with many duplicates."""
 
 
 class StringQueueMachine(_QueueMachine):
-    """Variable-length elements, prefixes of one another and holding 0x00, in tiny windows and
-    an LRU of two cursors."""
+    """Variable-length elements, prefixes of one another and holding 0x00."""
 
     codec = StringCodec()
     elements = SHORT_TEXT
-    window = 2
-    cursors = 2
 
 
 class TupleQueueMachine(_QueueMachine):
@@ -377,7 +412,6 @@ class TupleQueueMachine(_QueueMachine):
 
     codec = TupleCodec(BytesCodec(), IntCodec())
     elements = st.tuples(st.sampled_from([b"", b"a", b"a\x00", b"ab"]), SMALL_INTS)
-    window = 4
 
 
 # -- AggregatingState ----------------------------------------------------------------------------
@@ -471,34 +505,26 @@ class ReducingMachine(_Machine):
                 self.model[pk, into] = self.model.get((pk, into), "") + self.model.pop((pk, ns))
 
 
-# -- one test case per machine and backend -------------------------------------------------------
+# -- every machine on every backend, under both threshold settings --------------------------------
+
+MACHINES: dict[str, type[_Machine]] = {
+    "value": ValueMachine,
+    "list": ListMachine,
+    "map": MapMachine,
+    "int-queue": IntQueueMachine,
+    "string-queue": StringQueueMachine,
+    "tuple-queue": TupleQueueMachine,
+    "aggregating": AggregatingMachine,
+    "reducing": ReducingMachine,
+}
 
 
-def _on(machine: type[_Machine], kind: str) -> type[unittest.TestCase]:
-    """The test case running ``machine`` on backend ``kind``."""
-    variant: type[_Machine] = type(
-        f"{machine.__name__}On{kind.title()}", (machine,), {"backend_kind": kind}
-    )
-    case = variant.TestCase
-    if kind == "rocksdb":
-        current = settings()
-        case.settings = settings(current, max_examples=max(10, current.max_examples // 3))
-    return case
-
-
-TestValueMemory = _on(ValueMachine, "memory")
-TestValueRocksDB = _on(ValueMachine, "rocksdb")
-TestListMemory = _on(ListMachine, "memory")
-TestListRocksDB = _on(ListMachine, "rocksdb")
-TestMapMemory = _on(MapMachine, "memory")
-TestMapRocksDB = _on(MapMachine, "rocksdb")
-TestIntQueueMemory = _on(IntQueueMachine, "memory")
-TestIntQueueRocksDB = _on(IntQueueMachine, "rocksdb")
-TestStringQueueMemory = _on(StringQueueMachine, "memory")
-TestStringQueueRocksDB = _on(StringQueueMachine, "rocksdb")
-TestTupleQueueMemory = _on(TupleQueueMachine, "memory")
-TestTupleQueueRocksDB = _on(TupleQueueMachine, "rocksdb")
-TestAggregatingMemory = _on(AggregatingMachine, "memory")
-TestAggregatingRocksDB = _on(AggregatingMachine, "rocksdb")
-TestReducingMemory = _on(ReducingMachine, "memory")
-TestReducingRocksDB = _on(ReducingMachine, "rocksdb")
+@pytest.mark.parametrize("kind", ["memory", "rocksdb"])
+@pytest.mark.parametrize("name", list(MACHINES))
+def test_state_type_matches_its_model(thresholds: str, name: str, kind: str) -> None:
+    machine = MACHINES[name]
+    variant = type(f"{machine.__name__}On{kind.title()}", (machine,), {"backend_kind": kind})
+    current = settings()
+    examples = current.max_examples if kind == "memory" else max(10, current.max_examples // 3)
+    examples = machine_examples(examples, thresholds)
+    run_state_machine_as_test(variant, settings=settings(current, max_examples=examples))

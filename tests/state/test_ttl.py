@@ -7,10 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    rule,
+    run_state_machine_as_test,
+)
 
-from fssdk import ComplexKey, StateConflictError, Store
+from fssdk import ComplexKey, CorruptStateError, StateConflictError, Store
 from fssdk.reserved import IDENTITY_KEY_GROUP, TTL_INDEX_KEY_GROUP
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk_advanced.codecs import IntCodec, StringCodec
@@ -32,10 +38,13 @@ from fssdk_advanced.state import (
 from fssdk_advanced.state import _ttl as ttl_module
 from fssdk_advanced.state._ttl import TtlScope
 from fssdk_advanced.time import StateTtl, TimerService
-from tests.support import in_run
+from tests.support import in_run, machine_examples
 
 #: The type of the ``backend_factory`` fixture (tests/conftest.py).
 BackendFactory = Callable[[], Backend]
+
+#: Entries or elements one bulk step of the machine writes at most.
+MAX_BULK = 300
 
 
 class Clock:
@@ -272,6 +281,66 @@ def test_ttl_argument_is_checked(ctx: LocalContext) -> None:
         ValueState.from_context(ctx, "w", IntCodec(), ttl=StateTtl(1), migrate=lambda v: v)
 
 
+def test_cleanup_refuses_a_bad_count_and_visits_nothing_for_zero(ctx: LocalContext) -> None:
+    clock = Clock()
+    values = KeyedValueStateFactory.from_context(
+        ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=clock)
+    )
+    values.new_keyed_value(b"k").update(1)
+    clock.now = 50
+    for bad in (-1, 1.5, "3"):
+        with pytest.raises(ValueError, match="max_entries"):
+            values.cleanup(bad)  # type: ignore[arg-type]
+    assert values.cleanup(0) == 0
+    assert values.new_keyed_value(b"k")._scope.get(b"") is not None
+    assert values.cleanup(5) == 1
+    assert values.new_keyed_value(b"k")._scope.get(b"") is None
+
+
+def test_a_second_cleanup_at_the_same_time_starts_past_what_the_first_visited(
+    ctx: LocalContext,
+) -> None:
+    clock = Clock()
+    maps = KeyedMapStateFactory.from_context(
+        ctx, "s", b"g", IntCodec(), IntCodec(), ttl=StateTtl(10, clock=clock)
+    )
+    for key in range(3):
+        maps.new_keyed_map(b"k").put(key, key)
+    clock.now = 100
+    assert maps.cleanup(10) == 3
+    assert maps.cleanup(10) == 0
+    assert list(maps.new_keyed_map(b"k").all()) == []
+
+
+def test_a_corrupt_stamp_raises_corrupt_state_error_naming_the_store(ctx: LocalContext) -> None:
+    values = KeyedValueStateFactory.from_context(
+        ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=Clock())
+    )
+    state = values.new_keyed_value(b"k")
+    state._scope.put(b"", b"\x01")  # shorter than a stamp
+    with pytest.raises(CorruptStateError, match="'s'"):
+        state.value()
+
+
+def test_cleanup_of_a_corrupt_index_key_or_entry_raises_corrupt_state_error(
+    ctx: LocalContext,
+) -> None:
+    clock = Clock()
+    values = KeyedValueStateFactory.from_context(
+        ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=clock)
+    )
+    values.new_keyed_value(b"k").update(1)
+    store = ctx.get_or_create_store("s")
+    store.scope(b"g", b"k", b"").put(b"", b"\x01")  # under the state, past its index
+    clock.now = 100
+    with pytest.raises(CorruptStateError, match="TTL'd entry does not decode"):
+        values.cleanup(5)
+    index = store.scope(TTL_INDEX_KEY_GROUP, b"g", b"")
+    index.put(b"\x00", b"")  # sorts first: not an index key
+    with pytest.raises(CorruptStateError, match="TTL index key does not decode"):
+        values.cleanup(5)
+
+
 def test_changing_ttl_across_a_restart_is_refused(durable_backend_factory: BackendFactory) -> None:
     def write(ctx: LocalContext) -> None:
         ValueState.from_context(ctx, "v", IntCodec()).update(5)
@@ -312,9 +381,14 @@ TTLS = st.tuples(
 class TtlMachine(RuleBasedStateMachine):
     """Every state type with TTL against a model, under a clock the test moves.
 
-    The automatic cleanup step is switched off so that what is still stored is predictable;
-    the ``cleanup`` rule removes every expired entry, as ``cleanup(max_entries)`` does when
-    ``max_entries`` covers the whole index.
+    With ``return_expired_if_not_cleaned_up`` what a read returns depends on what was cleaned up,
+    so the automatic cleanup step is switched off, index keys are due at the expiry itself (one
+    slice per time unit: no rounding up, which would leave an expired entry to a later cleanup)
+    and the ``cleanup`` rule removes every expired entry, as ``cleanup(max_entries)`` does when
+    ``max_entries`` covers the whole index. With
+    ``never_return_expired`` cleanup is invisible to reads and runs by itself (every write, with
+    lowered thresholds). Bulk rules write up to ``MAX_BULK`` map entries, list elements or queue
+    elements in one step.
     """
 
     LIFE = 10
@@ -324,12 +398,14 @@ class TtlMachine(RuleBasedStateMachine):
 
     @initialize(options=TTLS)
     def start(self, options: tuple[str, str]) -> None:
-        self.saved_every = ttl_module.CLEANUP_EVERY
-        setattr(ttl_module, "CLEANUP_EVERY", 2**62)  # noqa: B010 - a Final constant
+        self.saved = ttl_module.CLEANUP_EVERY, ttl_module.INDEX_SLICES
         self.clock = Clock()
         self.update_type, self.visibility = options
         self.on_read = self.update_type == "on_read_and_write"
         self.returns = self.visibility == "return_expired_if_not_cleaned_up"
+        if self.returns:
+            setattr(ttl_module, "CLEANUP_EVERY", 2**62)  # noqa: B010 - a Final constant
+            setattr(ttl_module, "INDEX_SLICES", self.LIFE)  # noqa: B010 - due = expiry
         ttl = StateTtl(
             self.LIFE, update_type=self.update_type, visibility=self.visibility, clock=self.clock
         )
@@ -362,7 +438,8 @@ class TtlMachine(RuleBasedStateMachine):
         self.order = 0
 
     def teardown(self) -> None:
-        setattr(ttl_module, "CLEANUP_EVERY", self.saved_every)  # noqa: B010
+        setattr(ttl_module, "CLEANUP_EVERY", self.saved[0])  # noqa: B010
+        setattr(ttl_module, "INDEX_SLICES", self.saved[1])  # noqa: B010
         self.ctx.close()
 
     def expires(self) -> int:
@@ -433,6 +510,12 @@ class TtlMachine(RuleBasedStateMachine):
         self.list.add(v)
         self.m_list.append((v, self.expires()))
 
+    @rule(count=st.integers(0, MAX_BULK))
+    def add_bulk(self, count: int) -> None:
+        for v in range(count):
+            self.list.add(v % 11 - 5)
+            self.m_list.append((v % 11 - 5, self.expires()))
+
     @rule()
     def read_list(self) -> None:
         got = self.list.get()
@@ -445,6 +528,12 @@ class TtlMachine(RuleBasedStateMachine):
     def put(self, k: int, v: int) -> None:
         self.map.put(k, v)
         self.m_map[k] = (v, self.expires())
+
+    @rule(count=st.integers(0, MAX_BULK))
+    def put_bulk(self, count: int) -> None:
+        for k in range(count):
+            self.map.put(k, k % 11 - 5)
+            self.m_map[k] = (k % 11 - 5, self.expires())
 
     @rule(k=st.integers(0, 3))
     def get(self, k: int) -> None:
@@ -474,6 +563,11 @@ class TtlMachine(RuleBasedStateMachine):
         self.m_queue.append((v, self.order, self.expires()))
         self.order += 1
         self.m_queue.sort()
+
+    @rule(count=st.integers(0, MAX_BULK))
+    def queue_add_bulk(self, count: int) -> None:
+        for v in range(count):
+            self.queue_add(v % 11 - 5)
 
     def queue_head(self) -> tuple[tuple[int | None, bool], bool]:
         """What peek returns and whether it took the element out (an expired one)."""
@@ -512,8 +606,12 @@ class RocksDBTtlMachine(TtlMachine):
         self.directory.cleanup()
 
 
-TestTtlMachine = TtlMachine.TestCase
-TestRocksDBTtlMachine = RocksDBTtlMachine.TestCase
+@pytest.mark.parametrize("machine", [TtlMachine, RocksDBTtlMachine], ids=["memory", "rocksdb"])
+def test_every_state_type_with_ttl_matches_its_model(
+    thresholds: str, machine: type[TtlMachine]
+) -> None:
+    examples = machine_examples(settings().max_examples, thresholds)
+    run_state_machine_as_test(machine, settings=settings(settings(), max_examples=examples))
 
 
 def test_a_state_view_shows_ttl_values_without_their_stamp_and_with_their_expiry(

@@ -24,6 +24,7 @@ from fssdk.runtime import RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk.testing import StoreMismatch, check_store, store_machine
 from fssdk.testing._model import NaiveStore
+from tests.support import machine_examples
 
 
 def examples(floor: int) -> int:
@@ -90,12 +91,14 @@ def test_memory_store_matches_the_naive_model() -> None:
     )
 
 
-def test_rocksdb_store_conforms_across_flushes_and_reopens(rocksdb_stores: RocksDBStores) -> None:
+def test_rocksdb_store_conforms_across_flushes_and_reopens(
+    thresholds: str, rocksdb_stores: RocksDBStores
+) -> None:
     check_store(
         rocksdb_stores.make,
         reopen=rocksdb_stores.reopen,
         teardown=rocksdb_stores.teardown,
-        max_examples=examples(200),
+        max_examples=machine_examples(examples(200), thresholds),
     )
 
 

@@ -4,7 +4,8 @@ Few scopes and short user keys (prefixes of one another, zero bytes) so that eve
 inside or at the edge of an open scan. Scans are opened forwards or backwards with bounds, read a
 few pairs at a time while puts, deletes, merges and prefix deletes are buffered, flushed and the
 store is reopened; each scan must yield its scope as it was when it was opened. ``scan_keys`` is
-compared at every step, and the buffer's ``_check()`` runs after each one.
+compared at every step, and the buffer's ``_check()`` runs after each one. A bulk step writes up to
+300 entries under one prefix of one scope; the test runs under both threshold settings.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from hypothesis.stateful import (
 from fssdk import ClosedError, ComplexKey, Iterator, Store
 from fssdk.runtime import RocksDBBackend
 from fssdk.stores import MemoryStore
+from fssdk.testing._store_machine import MAX_BULK
+from tests.support import machine_examples
 
 GROUPS = (b"g", b"g\x00")
 KEYS = (b"", b"a", b"a\x00")
@@ -53,6 +56,26 @@ class ScanMachine(RuleBasedStateMachine):
     def put(self, scope: tuple[bytes, bytes, bytes], user_key: bytes, value: bytes) -> None:
         for store in (self.store, self.reference):
             store.put(ComplexKey(*scope, user_key), value)
+
+    @rule(
+        scope=scopes,
+        prefix=st.sampled_from([b"", b"a", b"a\x00", b"b"]),
+        count=st.integers(0, MAX_BULK),
+        merge=st.booleans(),
+    )
+    def bulk_write(
+        self, scope: tuple[bytes, bytes, bytes], prefix: bytes, count: int, merge: bool
+    ) -> None:
+        """``count`` puts (or merges) of ``prefix + 000``, ``prefix + 001``, ... in one step:
+        scopes past every size threshold of the buffer, under the prefixes that prefix deletes
+        and scan bounds use."""
+        for number in range(count):
+            key = ComplexKey(*scope, prefix + b"%03d" % number)
+            for store in (self.store, self.reference):
+                if merge:
+                    store.merge(key, b"%d" % number)
+                else:
+                    store.put(key, b"%d" % number)
 
     @rule(scope=scopes, user_key=USER_KEYS)
     def delete(self, scope: tuple[bytes, bytes, bytes], user_key: bytes) -> None:
@@ -151,12 +174,12 @@ class ScanMachine(RuleBasedStateMachine):
         self.store._check()  # type: ignore[attr-defined]
 
 
-def test_scans_interleaved_with_buffered_writes_match_the_reference() -> None:
+def test_scans_interleaved_with_buffered_writes_match_the_reference(thresholds: str) -> None:
     run_state_machine_as_test(
         ScanMachine,
         settings=settings(
             settings(),
-            max_examples=max(60, settings().max_examples // 2),
+            max_examples=machine_examples(max(60, settings().max_examples // 2), thresholds),
             stateful_step_count=30,
             deadline=None,
         ),

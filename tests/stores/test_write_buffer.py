@@ -15,12 +15,13 @@ import pytest
 from hypothesis import settings
 from sortedcontainers import SortedDict
 
-from fssdk import ComplexKey, Store
+from fssdk import ComplexKey, Store, StoreIOError
 from fssdk.runtime import RocksDBBackend
 from fssdk.stores._buffer import SMALL_RANGE, WriteBuffer
 from fssdk.stores._buffered import BufferedStore
 from fssdk.stores._table import Pair, Seek, Table, TableWriter
 from fssdk.testing import check_store
+from tests.support import machine_examples
 
 
 class DictTable(Table):
@@ -36,10 +37,6 @@ class DictTable(Table):
     def get(self, key: bytes) -> bytes | None:
         self._count("get")
         return self.data.get(key)
-
-    def first(self, low: bytes, high: bytes) -> Pair | None:
-        found = self.run(low, high, 1)
-        return found[0] if found else None
 
     def run(self, low: bytes, high: bytes, limit: int | None = None) -> list[Pair]:
         self._count("run")
@@ -118,13 +115,13 @@ class DictStores:
         self.tables.pop(store, None)
 
 
-def test_a_buffered_store_over_a_dict_table_conforms() -> None:
+def test_a_buffered_store_over_a_dict_table_conforms(thresholds: str) -> None:
     stores = DictStores()
     check_store(
         stores.make,
         reopen=stores.reopen,
         teardown=stores.teardown,
-        max_examples=max(100, settings().max_examples),
+        max_examples=machine_examples(max(100, settings().max_examples), thresholds),
     )
 
 
@@ -333,3 +330,85 @@ def test_discard_forgets_the_pending_writes() -> None:
     assert store.get(ComplexKey(b"g", b"k", b"", b"b")) is None
     store.flush()
     assert table.calls.get("write") == 1
+
+
+# -- engine errors -------------------------------------------------------------------------------
+
+
+class FailingTable(DictTable):
+    """A DictTable whose engine fails: every primitive raises a bare ``Exception`` (as rocksdict
+    does) once ``failing`` is set."""
+
+    failing = False
+
+    def _count(self, name: str) -> None:
+        if self.failing:
+            raise Exception(f"engine failure in {name}")
+        super()._count(name)
+
+    def seeker(self, high: bytes) -> Seek:
+        self._count("seeker")
+        return super().seeker(high)
+
+
+CALLS_THAT_READ_OR_WRITE: dict[str, Callable[[Store], object]] = {
+    "get_state": lambda store: store.get_state(b"a"),
+    "list_states": lambda store: store.list_states(b"", b""),
+    "get": lambda store: store.get(ComplexKey(b"g", b"k", b"", b"u")),
+    "scope.get": lambda store: store.scope(b"g", b"k", b"").get(b"u"),
+    "scope.first": lambda store: store.scope(b"g", b"k", b"").first(),
+    "scan_complex": lambda store: store.scan_complex(b"g", b"k", b""),
+    "scan_keys": lambda store: list(store.scan_keys(b"g")),
+    "flush": lambda store: store.flush(),  # type: ignore[attr-defined]
+}
+CALLS_THAT_WRITE: dict[str, Callable[[Store], object]] = {
+    "put_state": lambda store: store.put_state(b"a", b"1"),
+    "delete_state": lambda store: store.delete_state(b"a"),
+    "put": lambda store: store.put(ComplexKey(b"g", b"k", b"", b"u"), b"1"),
+    "delete": lambda store: store.delete(ComplexKey(b"g", b"k", b"", b"u")),
+    "merge": lambda store: store.merge(ComplexKey(b"g", b"k", b"", b"u"), b"1"),
+    "delete_prefix": lambda store: store.delete_prefix(ComplexKey(b"g", b"k", b"", b"")),
+    "scope.put": lambda store: store.scope(b"g", b"k", b"").put(b"u", b"1"),
+    "scope.delete": lambda store: store.scope(b"g", b"k", b"").delete(b"u"),
+    "scope.merge": lambda store: store.scope(b"g", b"k", b"").merge(b"u", b"1"),
+    "scope.delete_prefix": lambda store: store.scope(b"g", b"k", b"").delete_prefix(),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS_THAT_READ_OR_WRITE))
+def test_an_engine_failure_is_a_store_io_error_naming_the_store(call: str) -> None:
+    table = FailingTable()
+    store = BufferedStore("orders", WriteBuffer(table))
+    store.scope(b"g", b"k", b"").merge(b"u", b"1")  # a buffered write: flush and reads touch it
+    table.failing = True
+    with pytest.raises(StoreIOError, match=r"store 'orders'.*engine failure"):
+        CALLS_THAT_READ_OR_WRITE[call](store)
+
+
+@pytest.mark.parametrize("call", sorted(CALLS_THAT_WRITE))
+def test_a_write_that_fills_the_buffer_fails_as_a_store_io_error_naming_the_store(
+    call: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write that reaches AUTO_FLUSH_WRITES flushes, and the failing engine fails it."""
+    import fssdk.stores._buffer as write_buffer
+
+    monkeypatch.setattr(write_buffer, "AUTO_FLUSH_WRITES", 2)
+    table = FailingTable()
+    store = BufferedStore("orders", WriteBuffer(table))
+    store.put_state(b"b", b"1")
+    table.failing = True
+    with pytest.raises(StoreIOError, match=r"store 'orders'.*engine failure"):
+        CALLS_THAT_WRITE[call](store)
+
+
+def test_an_error_of_ours_passes_through_unchanged() -> None:
+    """Only the engine's bare ``Exception`` becomes StoreIOError; a bug of ours stays itself."""
+    table = DictTable()
+    store = BufferedStore("orders", WriteBuffer(table))
+
+    def broken(key: bytes) -> bytes | None:
+        raise KeyError(key)
+
+    store._table_get = broken
+    with pytest.raises(KeyError):
+        store.get_state(b"a")

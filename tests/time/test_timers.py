@@ -10,15 +10,20 @@ from __future__ import annotations
 import inspect
 import shutil
 import tempfile
-import unittest
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 import fssdk_advanced.time as time_package
 from fssdk import ComplexKey, CorruptStateError, Store
@@ -26,7 +31,7 @@ from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, TIMER_CLOCK_KEY_GROUP
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.stores import MemoryStore
 from fssdk_advanced.time import StateTtl, Timer, TimerService, _timers
-from tests.support import CountingStore
+from tests.support import CountingStore, machine_examples
 
 MIN, MAX = -(2**63), 2**63 - 1
 
@@ -42,6 +47,7 @@ def fire(iterator: Iterator[Timer]) -> list[tuple[int, bytes, bytes]]:
 
 def test_the_time_package_exports_exactly_its_documented_names() -> None:
     names = {"EventTimeClock", "StateTtl", "Timer", "TimerService", "processing_time_ms"}
+    names |= {"KeyedProcessDriver", "KeyedTimers", "PendingTimer", "ProcessTimer"}
     assert list(time_package.__all__) == sorted(names)
     assert {name for name in vars(time_package) if not name.startswith("_")} == names
     assert all(inspect.getdoc(getattr(time_package, name)) for name in names)
@@ -351,6 +357,8 @@ STAMPS = st.one_of(st.integers(-3, 40), st.sampled_from([MIN, MAX]))
 DOMAINS = st.sampled_from(["event", "processing"])
 ACTION = st.tuples(st.booleans(), KEYS, NAMESPACES, STAMPS)  # (register?, key, ns, ts)
 MAX_RESTARTS = 3
+#: Timers one bulk step registers at most.
+MAX_BULK = 300
 
 
 class _Harness:
@@ -416,6 +424,19 @@ class TimerMachine(RuleBasedStateMachine):
         self._register(domain, key, ns, ts)
         if twice:
             self._register(domain, key, ns, ts)
+
+    @rule(
+        domain=DOMAINS,
+        start=st.integers(-3, 40),
+        spread=st.integers(1, 60),
+        count=st.integers(0, MAX_BULK),
+    )
+    def register_bulk(self, domain: str, start: int, spread: int, count: int) -> None:
+        """Up to MAX_BULK timers in one step, at ``spread`` timestamps from ``start`` (under as
+        many keys as it takes to keep them distinct): a queue longer than the cached head."""
+        for number in range(count):
+            key = b"bulk%d" % (number // spread)
+            self._register(domain, key, b"", start + number % spread)
 
     @rule(domain=DOMAINS, data=st.data())
     def delete(self, domain: str, data: st.DataObject) -> None:
@@ -489,19 +510,14 @@ class TimerMachine(RuleBasedStateMachine):
         self.harness.close()
 
 
-def _on(kind: str) -> type[unittest.TestCase]:
-    variant: Any = type(f"TimerMachineOn{kind.title()}", (TimerMachine,), {"backend_kind": kind})
-    case: type[unittest.TestCase] = variant.TestCase
-    if kind == "rocksdb":
-        current = settings()
-        case.settings = settings(  # type: ignore[attr-defined]
-            current, max_examples=max(10, current.max_examples // 3)
-        )
-    return case
-
-
-TestTimerMachineMemory = _on("memory")
-TestTimerMachineRocksDB = _on("rocksdb")
+@pytest.mark.parametrize("kind", ["memory", "rocksdb"])
+def test_the_timer_service_matches_its_model(thresholds: str, kind: str) -> None:
+    """On RocksDB a third of the profile's examples (at least 10): each opens a database."""
+    machine = type(f"TimerMachineOn{kind.title()}", (TimerMachine,), {"backend_kind": kind})
+    current = settings()
+    examples = current.max_examples if kind == "memory" else max(10, current.max_examples // 3)
+    examples = machine_examples(examples, thresholds)
+    run_state_machine_as_test(machine, settings=settings(current, max_examples=examples))
 
 
 def test_a_context_without_engine_timers_keeps_timers_in_its_store() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import unittest
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,7 +14,13 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 import fssdk_advanced
 import fssdk_advanced.windows
@@ -41,7 +46,7 @@ from fssdk_advanced.windows import (
 )
 from fssdk_advanced.windows._aggregation import _SessionIndex
 from tests.conftest import BackendFactory
-from tests.support import CountingStore
+from tests.support import CountingStore, machine_examples
 
 MAX_TIME = 2**63 - 1
 TIMES = st.integers(-10_000, 10_000)
@@ -587,6 +592,8 @@ class Model:
 
 
 KEYS = st.sampled_from([b"a", b"b", b"a\x00"])
+#: Events one bulk step adds at most.
+MAX_BULK = 300
 ASSIGNERS = st.sampled_from(
     [
         TumblingWindows(10),
@@ -658,6 +665,18 @@ class WindowMachine(RuleBasedStateMachine):
         assert accepted == (len(self.model.late) == late_before)
 
     @precondition(lambda self: self.model is not None)
+    @rule(
+        keys=st.integers(1, 40),
+        start=st.integers(0, 80),
+        count=st.integers(0, MAX_BULK),
+    )
+    def add_bulk(self, keys: int, start: int, count: int) -> None:
+        """Up to MAX_BULK events in one step over ``keys`` keys, timestamps climbing from
+        ``start``: many windows and timers at once, past the timer service's cached head."""
+        for number in range(count):
+            self.add(b"bulk%d" % (number % keys), start + number // keys % 40, 1 + number % 9)
+
+    @precondition(lambda self: self.model is not None)
     @rule(step=st.integers(-5, 25))
     def advance(self, step: int) -> None:
         assert self.model is not None
@@ -690,8 +709,16 @@ class WindowMachineOnRocksDB(WindowMachine):
     backend_kind = "rocksdb"
 
 
-TestWindowMachineMemory: type[unittest.TestCase] = WindowMachine.TestCase
-TestWindowMachineRocksDB: type[unittest.TestCase] = WindowMachineOnRocksDB.TestCase
-TestWindowMachineRocksDB.settings = settings(  # type: ignore[attr-defined]
-    settings(), max_examples=max(10, settings().max_examples // 3)
+@pytest.mark.parametrize(
+    "machine", [WindowMachine, WindowMachineOnRocksDB], ids=["memory", "rocksdb"]
 )
+def test_windowed_aggregation_matches_its_model(
+    thresholds: str, machine: type[WindowMachine]
+) -> None:
+    """On RocksDB a third of the profile's examples (at least 10): each opens a database."""
+    current = settings()
+    examples = current.max_examples
+    if machine is WindowMachineOnRocksDB:
+        examples = max(10, examples // 3)
+    examples = machine_examples(examples, thresholds)
+    run_state_machine_as_test(machine, settings=settings(current, max_examples=examples))

@@ -24,11 +24,12 @@ from fssdk.functionstream.guest._host import Host
 from fssdk.stores._buffer import WriteBuffer
 from fssdk.stores._buffered import BufferedStore
 from fssdk.stores._table import Seek, Table, TableWriter
+from fssdk.thresholds import threshold
 
 #: The format version an EncodedStore records under ``META_FORMAT_VERSION`` and expects there.
 FORMAT_RECORD: Final = str(FORMAT_VERSION).encode()
 #: Merge sequence numbers reserved per write of the counter (one extra host call per block).
-SEQ_BLOCK: Final = 1 << 16
+SEQ_BLOCK: Final = threshold(__name__, "SEQ_BLOCK", 1 << 16, smallest=1)
 
 
 def _in_range(user_key: bytes, start: bytes, end: bytes) -> bool:
