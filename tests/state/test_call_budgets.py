@@ -20,8 +20,8 @@ def test_keyed_value_and_map_reads_and_writes_stay_within_their_budgets(tmp_path
         assert python_calls(lambda: values.new_keyed_value(b"k").value()) == 10
         assert python_calls(lambda: maps.new_keyed_map(b"k", "cart").get(1)) == 11
         backend.flush()
-        assert python_calls(lambda: values.new_keyed_value(b"k").update(2)) == 12
+        assert python_calls(lambda: values.new_keyed_value(b"k").update(2)) == 13
         backend.flush()
-        assert python_calls(lambda: maps.new_keyed_map(b"k", "cart").put(1, 3)) == 13
+        assert python_calls(lambda: maps.new_keyed_map(b"k", "cart").put(1, 3)) == 14
         backend.flush()
         assert python_calls(lambda: maps.new_keyed_map(b"k", b"cart").get(1)) == 11
