@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from fssdk import ComplexKey
-from fssdk import _keyformat as kf
+from fssdk._keyformat import LAYOUT
 from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.stores import MemoryStore
 
@@ -50,18 +50,18 @@ def u64(value: int) -> bytes:
 
 def physical(ck: ComplexKey) -> bytes:
     """The physical key RocksDBStore writes for ``ck``'s base entry."""
-    return kf.base_key(kf.scope_prefix(*ck.scope), ck.user_key)
+    return LAYOUT.base_key(LAYOUT.scope_prefix(*ck.scope), ck.user_key)
 
 
 def operand_physical(ck: ComplexKey, seq: int) -> bytes:
     """The physical key RocksDBStore writes for merge operand ``seq`` of ``ck``."""
-    return kf.operand_key(kf.scope_prefix(*ck.scope), ck.user_key, seq)
+    return LAYOUT.operand_after(physical(ck), seq)
 
 
 def scope_bounds(key_group: bytes, key: bytes, namespace: bytes) -> tuple[bytes, bytes]:
     """``[low, high)`` of the physical keys of one scope."""
-    prefix = kf.scope_prefix(key_group, key, namespace)
-    return prefix, kf.successor(prefix)
+    prefix = LAYOUT.scope_prefix(key_group, key, namespace)
+    return prefix, LAYOUT.successor(prefix)
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,11 @@ class _RecordingStore(MemoryStore):
 
     def put_state(self, key: bytes, value: bytes) -> None:
         super().put_state(key, value)
-        self._writes.append(Write(kf.simple_key(key), value))
+        self._writes.append(Write(LAYOUT.simple_key(key), value))
 
     def delete_state(self, key: bytes) -> None:
         super().delete_state(key)
-        self._writes.append(Write(kf.simple_key(key), None))
+        self._writes.append(Write(LAYOUT.simple_key(key), None))
 
     def put(self, key: ComplexKey, value: bytes) -> None:
         super().put(key, value)
@@ -159,5 +159,5 @@ def flat(per_item: Sequence[Sequence[Write]]) -> list[Write]:
 
 def bounds_of(physical_key: bytes) -> tuple[bytes, bytes]:
     """``[low, high)`` of the scope that ``physical_key`` (a base or operand entry) belongs to."""
-    key_group, key, namespace, *_ = kf.decode_components(physical_key)
+    key_group, key, namespace, *_ = LAYOUT.decode_components(physical_key)
     return scope_bounds(key_group, key, namespace)

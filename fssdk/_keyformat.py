@@ -25,8 +25,7 @@ The version lives in the metadata key ``FF format-version``; a database written 
 version is refused rather than misread. See docs/key-format.md for a worked example.
 
 :data:`LAYOUT` (a :class:`Layout`) is the one object that builds and splits physical keys; the
-stores, the table layer and ``fssdk state inspect`` all go through it. The module-level functions
-are the same operations, kept for callers that import them by name.
+stores, the table layer, the engine adapters and ``fssdk state inspect`` all go through it.
 """
 
 from __future__ import annotations
@@ -84,7 +83,11 @@ class Layout:
 
     @staticmethod
     def successor(prefix: bytes) -> bytes:
-        """The smallest byte string greater than every string starting with ``prefix``."""
+        """The smallest byte string greater than every string starting with ``prefix``.
+
+        >>> LAYOUT.successor(b"\\x02ab\\xff\\xff").hex(" ")
+        '02 61 63'
+        """
         stripped = prefix.rstrip(b"\xff")
         if not stripped:
             raise ValueError(f"no successor for a prefix of only 0xFF bytes: {prefix!r}")
@@ -141,8 +144,27 @@ class Layout:
 
     @staticmethod
     def scope_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
-        """The physical prefix shared by exactly the entries of one scope."""
+        """The physical prefix shared by exactly the entries of one scope.
+
+        >>> LAYOUT.scope_prefix(b"ab", b"c", b"").hex(" ")
+        '02 61 62 00 01 63 00 01 00 01'
+        >>> LAYOUT.scope_prefix(b"a", b"bc", b"").hex(" ")
+        '02 61 00 01 62 63 00 01 00 01'
+        """
         return Layout.scope_of(Layout.group_head(key_group), key, namespace)
+
+    @staticmethod
+    def partitioned_scope_prefix(key_group: bytes, namespace: bytes) -> bytes:
+        """The prefix of scope ``(key_group, <current key>, namespace)`` in per-key storage.
+
+        An engine that already partitions state by the stream key (Flink keyed state: one map per
+        key) leaves the key component out: it is written empty, and the rest is the complex-key
+        layout, with the same isolation and order. Entries are :meth:`base_key` of this prefix.
+
+        >>> LAYOUT.partitioned_scope_prefix(b"g", b"").hex(" ")
+        '02 67 00 01 00 01 00 01'
+        """
+        return Layout.scope_of(Layout.group_head(key_group), b"", namespace)
 
     @staticmethod
     def key_prefix(head: bytes, key: bytes) -> bytes:
@@ -167,7 +189,11 @@ class Layout:
 
     @staticmethod
     def base_key(prefix: bytes, user_key: bytes) -> bytes:
-        """Physical key of the value at ``user_key`` in the scope with ``prefix``."""
+        """Physical key of the value at ``user_key`` in the scope with ``prefix``.
+
+        >>> LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"a\\x00").hex(" ")
+        '02 67 00 01 6b 00 01 00 01 61 00 ff 00 01'
+        """
         if 0 in user_key:
             user_key = user_key.replace(_ZERO, _ESCAPED_ZERO)
         return prefix + user_key + BASE_SUFFIX
@@ -242,7 +268,10 @@ class Layout:
 
     @staticmethod
     def decode_components(physical: bytes) -> tuple[bytes, ...]:
-        """Split a physical complex key into ``(key_group, key, namespace, user_key[, seq])``."""
+        """Split a physical complex key into ``(key_group, key, namespace, user_key[, seq])``.
+
+        For tools (``fssdk state inspect``) and tests; the stores never parse keys on a hot path.
+        """
         if physical[:1] != COMPLEX_TAG:
             raise ValueError(f"not a complex key (tag {physical[:1]!r}): {physical!r}")
         parts: list[bytes] = []
@@ -264,103 +293,3 @@ class Layout:
 
 
 LAYOUT: Final = Layout()
-
-
-def escape(component: bytes) -> bytes:
-    """``component`` with every 0x00 written as ``00 FF`` (no terminator)."""
-    return LAYOUT.escape(component)
-
-
-def unescape(escaped: bytes) -> bytes:
-    """Inverse of :func:`escape`."""
-    return LAYOUT.unescape(escaped)
-
-
-def scope_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
-    """The physical prefix shared by exactly the entries of one scope.
-
-    >>> scope_prefix(b"ab", b"c", b"").hex(" ")
-    '02 61 62 00 01 63 00 01 00 01'
-    >>> scope_prefix(b"a", b"bc", b"").hex(" ")
-    '02 61 00 01 62 63 00 01 00 01'
-    """
-    return LAYOUT.scope_prefix(key_group, key, namespace)
-
-
-def partitioned_scope_prefix(key_group: bytes, namespace: bytes) -> bytes:
-    """The prefix of scope ``(key_group, <current key>, namespace)`` in per-key storage.
-
-    An engine that already partitions state by the stream key (Flink keyed state: one map per
-    key) leaves the key component out: it is written empty, and the rest is the complex-key
-    layout, with the same isolation and order. Entries are :func:`base_key` of this prefix.
-
-    >>> partitioned_scope_prefix(b"g", b"").hex(" ")
-    '02 67 00 01 00 01 00 01'
-    """
-    return scope_prefix(key_group, b"", namespace)
-
-
-def base_key(prefix: bytes, user_key: bytes) -> bytes:
-    """Physical key of the value at ``user_key`` in the scope with ``prefix``."""
-    return LAYOUT.base_key(prefix, user_key)
-
-
-def complex_key(key_group: bytes, key: bytes, namespace: bytes, user_key: bytes) -> bytes:
-    """Physical key of the value at ``ComplexKey(key_group, key, namespace, user_key)``.
-
-    >>> complex_key(b"g", b"k", b"", b"a") == base_key(scope_prefix(b"g", b"k", b""), b"a")
-    True
-    """
-    return LAYOUT.base_key(LAYOUT.scope_prefix(key_group, key, namespace), user_key)
-
-
-def group_head(key_group: bytes) -> bytes:
-    """The start of every scope prefix of ``key_group``: tag, escaped group, terminator."""
-    return LAYOUT.group_head(key_group)
-
-
-def operands_of(base: bytes) -> tuple[bytes, bytes]:
-    """``[start, end)`` of the merge operands of the base entry with physical key ``base``."""
-    return LAYOUT.operands_of(base)
-
-
-def operand_after(base: bytes, seq: int) -> bytes:
-    """Physical key of merge operand number ``seq`` of the base entry ``base``."""
-    return LAYOUT.operand_after(base, seq)
-
-
-def operand_range(prefix: bytes, user_key: bytes) -> tuple[bytes, bytes]:
-    """``[start, end)`` of the merge operands of ``user_key``."""
-    return LAYOUT.operands_of(LAYOUT.base_key(prefix, user_key))
-
-
-def operand_key(prefix: bytes, user_key: bytes, seq: int) -> bytes:
-    """Physical key of the merge operand number ``seq`` of ``user_key``."""
-    return LAYOUT.operand_after(LAYOUT.base_key(prefix, user_key), seq)
-
-
-def user_key_of(physical: bytes, prefix_length: int) -> bytes:
-    """The user key of a base or operand physical key whose scope prefix has that length."""
-    return LAYOUT.user_key(LAYOUT.base_of(physical), prefix_length)
-
-
-def simple_key(key: bytes) -> bytes:
-    """Physical key of simple key ``key``."""
-    return LAYOUT.simple_key(key)
-
-
-def successor(prefix: bytes) -> bytes:
-    """The smallest byte string greater than every string starting with ``prefix``.
-
-    >>> successor(b"\\x02ab\\xff\\xff").hex(" ")
-    '02 61 63'
-    """
-    return LAYOUT.successor(prefix)
-
-
-def decode_components(physical: bytes) -> tuple[bytes, ...]:
-    """Split a physical complex key into ``(key_group, key, namespace, user_key[, seq])``.
-
-    For tools (``fssdk state inspect``) and tests; the stores never parse keys on a hot path.
-    """
-    return LAYOUT.decode_components(physical)

@@ -1,8 +1,10 @@
 """The Store contract: a byte key-value store with simple keys and scoped complex keys.
 
-A backend implements the abstract methods of :class:`Store`; everything else here (argument
-checks, :class:`Iterator`, the generic :class:`StoreScope`) is written once over them. The
-conformance kit (:mod:`fssdk.testing`) checks a backend against the reference MemoryStore.
+A backend implements the abstract ``_``-named primitives of :class:`Store`; the public methods
+check their arguments and the store's state once, here, then call them. Everything else here
+(:class:`Iterator`, scan tracking, the generic :class:`StoreScope`) is written once over them
+too. The conformance kit (:mod:`fssdk.testing`) checks a backend against the reference
+MemoryStore.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from fssdk._errors import ClosedError, ErrorCode, SDKError
 Pair = tuple[bytes, bytes]
 T = TypeVar("T")
 
+_NO_KEY: Final = object()
+
 
 def check_bytes(value: object, argument: str, operation: str) -> None:
     """Raise ``TypeError`` naming ``argument`` of ``operation`` unless ``value`` is ``bytes``."""
@@ -32,6 +36,11 @@ def check_complex_key(value: object, operation: str) -> None:
     """Raise ``TypeError`` unless ``value`` is a :class:`ComplexKey`."""
     if not isinstance(value, ComplexKey):
         raise TypeError(f"{operation}: key must be a ComplexKey, not {type(value).__name__}")
+
+
+#: ``_checked_key(ComplexKey, (key_group, key, namespace, user_key))``: a ComplexKey of parts
+#: already checked, built without checking them again (one C call).
+_checked_key: Final[Callable[..., ComplexKey]] = tuple.__new__
 
 
 class Iterator:
@@ -136,7 +145,7 @@ class Iterator:
 
 
 class Store(abc.ABC):
-    """A named byte key-value store, the only thing a backend has to implement.
+    """A named byte key-value store: the contract every backend and engine adapter keeps.
 
     Two key spaces that never see each other: *simple* keys (``put_state`` ...) and *complex*
     keys (``put(ComplexKey, ...)`` ...). A missing entry reads as ``None``; ``b""`` is a present,
@@ -144,7 +153,10 @@ class Store(abc.ABC):
     isolated exactly, whatever bytes they hold, and ordered by user_key inside a scope.
 
     Every method raises ``TypeError`` for an argument of the wrong type and
-    ``ClosedError`` (code ``RUNTIME_CLOSED``) once the store is closed.
+    ``ClosedError`` (code ``RUNTIME_CLOSED``) once the store is closed. A backend implements the
+    ``_``-named primitives (``_put_state`` ... ``_scan_complex``), which see checked arguments and
+    an open store; it may override ``_list_complex``, ``_scan_keys``, ``_scan_scopes``,
+    ``_scope`` and ``_scopes``.
     """
 
     #: True for an engine's keyed store (FlinkStore) that holds only the entries of the
@@ -200,51 +212,82 @@ class Store(abc.ABC):
         if self._closed:
             raise ClosedError(f"store {self.name!r}: {operation} on a closed store")
 
+    def _reject(self, operation: str, key: object = _NO_KEY, /, **arguments: object) -> None:
+        """Raise for the first argument of ``operation`` of a wrong type, then for a closed store.
+
+        The public methods call it only when a cheap inline test failed, so that a valid call
+        costs no extra call; ``key`` is a complex key, ``arguments`` must be ``bytes``.
+        """
+        if key is not _NO_KEY:
+            check_complex_key(key, operation)
+        for argument, value in arguments.items():
+            check_bytes(value, argument, operation)
+        self._check_open(operation)
+
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<{type(self).__name__} {self.name!r} {state}>"
 
-    # -- simple keys -------------------------------------------------------------------------
+    # -- simple keys: checked here, then the backend's primitive -----------------------------
 
-    @abc.abstractmethod
     def put_state(self, key: bytes, value: bytes) -> None:
         """Set simple key ``key`` to ``value``."""
+        if type(key) is not bytes or type(value) is not bytes or self._closed:
+            self._reject("put_state", key=key, value=value)
+        self._put_state(key, value)
 
-    @abc.abstractmethod
     def get_state(self, key: bytes) -> bytes | None:
         """The value of simple key ``key``, or ``None`` when it is missing."""
+        if type(key) is not bytes or self._closed:
+            self._reject("get_state", key=key)
+        return self._get_state(key)
 
-    @abc.abstractmethod
     def delete_state(self, key: bytes) -> None:
         """Remove simple key ``key``; removing a missing key does nothing."""
+        if type(key) is not bytes or self._closed:
+            self._reject("delete_state", key=key)
+        self._delete_state(key)
 
-    @abc.abstractmethod
     def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         """Simple keys in ``[start_inclusive, end_exclusive)`` ascending; ``b""`` end: unbounded."""
+        if type(start_inclusive) is not bytes or type(end_exclusive) is not bytes or self._closed:
+            self._reject(
+                "list_states", start_inclusive=start_inclusive, end_exclusive=end_exclusive
+            )
+        return self._list_states(start_inclusive, end_exclusive)
 
-    # -- complex keys ------------------------------------------------------------------------
+    # -- complex keys: checked here, then the backend's primitive ----------------------------
 
-    @abc.abstractmethod
     def put(self, key: ComplexKey, value: bytes) -> None:
         """Set ``key`` to ``value``, replacing the value and any merges before it."""
+        if type(key) is not ComplexKey or type(value) is not bytes or self._closed:
+            self._reject("put", key, value=value)
+        self._put(key, value)
 
-    @abc.abstractmethod
     def get(self, key: ComplexKey) -> bytes | None:
         """The value at ``key`` (merges applied), or ``None`` when it is missing."""
+        if type(key) is not ComplexKey or self._closed:
+            self._reject("get", key)
+        return self._get(key)
 
-    @abc.abstractmethod
     def delete(self, key: ComplexKey) -> None:
         """Remove ``key``; removing a missing key does nothing."""
+        if type(key) is not ComplexKey or self._closed:
+            self._reject("delete", key)
+        self._delete(key)
 
-    @abc.abstractmethod
     def merge(self, key: ComplexKey, value: bytes) -> None:
         """Append ``value``: afterwards ``get(key)`` is the old value (or ``b""``) + ``value``."""
+        if type(key) is not ComplexKey or type(value) is not bytes or self._closed:
+            self._reject("merge", key, value=value)
+        self._merge(key, value)
 
-    @abc.abstractmethod
     def delete_prefix(self, key: ComplexKey) -> None:
         """Remove every entry of ``key``'s scope whose user_key starts with ``key.user_key``."""
+        if type(key) is not ComplexKey or self._closed:
+            self._reject("delete_prefix", key)
+        self._delete_prefix(key)
 
-    @abc.abstractmethod
     def scan_complex(
         self,
         key_group: bytes,
@@ -260,6 +303,24 @@ class Store(abc.ABC):
         Ascending (descending with ``reverse``); ``end == b""`` is unbounded. The iterator sees
         the scope as it was when it was created and uses memory independent of the scope's size.
         """
+        if (
+            type(key_group) is not bytes
+            or type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(start) is not bytes
+            or type(end) is not bytes
+            or self._closed
+        ):
+            self._reject(
+                "scan_complex",
+                key_group=key_group,
+                key=key,
+                namespace=namespace,
+                start=start,
+                end=end,
+            )
+        low = _checked_key(ComplexKey, (key_group, key, namespace, start))
+        return self._track(Iterator(self._scan_complex(low, end, reverse)))
 
     def list_complex(
         self,
@@ -270,37 +331,113 @@ class Store(abc.ABC):
         end_exclusive: bytes,
     ) -> list[bytes]:
         """User keys of one scope in ``[start_inclusive, end_exclusive)``, ascending."""
-        check_bytes(start_inclusive, "start_inclusive", "list_complex")
-        check_bytes(end_exclusive, "end_exclusive", "list_complex")
-        with self.scan_complex(
-            key_group, key, namespace, start=start_inclusive, end=end_exclusive
-        ) as it:
-            return [user_key for user_key, _ in it]
+        self._reject(
+            "list_complex",
+            key_group=key_group,
+            key=key,
+            namespace=namespace,
+            start_inclusive=start_inclusive,
+            end_exclusive=end_exclusive,
+        )
+        return self._list_complex(
+            _checked_key(ComplexKey, (key_group, key, namespace, start_inclusive)), end_exclusive
+        )
 
     def scan_keys(self, key_group: bytes, namespace: bytes | None = None) -> PyIterator[bytes]:
         """Stream the distinct primary keys that hold state in ``key_group``, ascending.
 
         With ``namespace``, only the keys holding state in that namespace. Memory stays constant
         in the number of keys; the stream sees the store as of its creation and raises
-        ``ClosedError`` once the store closes. This default is for backends that cannot list
-        keys: it raises ``SDKError`` (code ``STORE_INTERNAL``) naming the store and its type.
+        ``ClosedError`` once the store closes. A backend that cannot list keys raises
+        ``SDKError`` (code ``STORE_INTERNAL``) naming the store and its type.
         """
-        check_bytes(key_group, "key_group", "scan_keys")
-        if namespace is not None:
-            check_bytes(namespace, "namespace", "scan_keys")
-        self._check_open("scan_keys")
-        raise self._cannot_list("keys", key_group)
+        if namespace is None:
+            self._reject("scan_keys", key_group=key_group)
+        else:
+            self._reject("scan_keys", key_group=key_group, namespace=namespace)
+        return self._guard(self._scan_keys(key_group, namespace), "scan_keys")
 
     def scan_scopes(self, key_group: bytes) -> PyIterator[tuple[bytes, bytes]]:
         """Stream the ``(key, namespace)`` of every scope holding state in ``key_group``,
         ascending by key, then namespace.
 
         As :meth:`scan_keys`: constant memory, the store as of the stream's creation,
-        ``ClosedError`` once the store closes; this default raises ``SDKError`` (code
-        ``STORE_INTERNAL``) for backends that cannot list scopes.
+        ``ClosedError`` once the store closes; a backend that cannot list scopes raises
+        ``SDKError`` (code ``STORE_INTERNAL``).
         """
-        check_bytes(key_group, "key_group", "scan_scopes")
-        self._check_open("scan_scopes")
+        self._reject("scan_scopes", key_group=key_group)
+        return self._guard(self._scan_scopes(key_group), "scan_scopes")
+
+    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        """A handle on one scope that addresses entries by user_key alone.
+
+        The state library works through scopes; a backend may return a subclass that encodes
+        the scope once and appends user keys (its fast path).
+        """
+        if (
+            type(key_group) is not bytes
+            or type(key) is not bytes
+            or type(namespace) is not bytes
+            or self._closed
+        ):
+            self._reject("scope", key_group=key_group, key=key, namespace=namespace)
+        return self._scope(key_group, key, namespace)
+
+    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
+        """A maker of the scopes of ``key_group``: ``maker(key, namespace)`` is ``scope(...)``.
+
+        Keyed-state factories hold one and call it once per record, so a backend may check and
+        encode the key group here, once.
+        """
+        self._reject("scopes", key_group=key_group)
+        return self._scopes(key_group)
+
+    # -- the primitives a backend implements (arguments checked, store open) -----------------
+
+    @abc.abstractmethod
+    def _put_state(self, key: bytes, value: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def _get_state(self, key: bytes) -> bytes | None: ...
+
+    @abc.abstractmethod
+    def _delete_state(self, key: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]: ...
+
+    @abc.abstractmethod
+    def _put(self, key: ComplexKey, value: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def _get(self, key: ComplexKey) -> bytes | None: ...
+
+    @abc.abstractmethod
+    def _delete(self, key: ComplexKey) -> None: ...
+
+    @abc.abstractmethod
+    def _merge(self, key: ComplexKey, value: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def _delete_prefix(self, key: ComplexKey) -> None: ...
+
+    @abc.abstractmethod
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
+        """The pairs of ``low``'s scope from ``low.user_key`` to ``end``; :meth:`scan_complex`
+        wraps them in a tracked Iterator."""
+
+    def _list_complex(self, low: ComplexKey, end: bytes) -> list[bytes]:
+        with self.scan_complex(*low.scope, start=low.user_key, end=end) as it:
+            return [user_key for user_key, _ in it]
+
+    def _scan_keys(self, key_group: bytes, namespace: bytes | None) -> Generator[bytes, None, None]:
+        """A closable stream of the keys; :meth:`scan_keys` guards it. This default is for a
+        backend that cannot list keys."""
+        raise self._cannot_list("keys", key_group)
+
+    def _scan_scopes(self, key_group: bytes) -> Generator[tuple[bytes, bytes], None, None]:
+        """A closable stream of the scopes; :meth:`scan_scopes` guards it. This default is for
+        a backend that cannot list scopes."""
         raise self._cannot_list("scopes", key_group)
 
     def _cannot_list(self, what: str, key_group: bytes) -> SDKError:
@@ -311,31 +448,12 @@ class Store(abc.ABC):
             f"{key_group!r} (scan_{what} is not implemented by this backend)",
         )
 
-    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        """A handle on one scope that addresses entries by user_key alone.
-
-        The state library works through scopes; a backend may return a subclass that encodes
-        the scope once and appends user keys (its fast path).
-        """
+    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        """A scope handle; ``StoreScope`` checks its own arguments (so ``_scopes`` need not)."""
         return StoreScope(self, key_group, key, namespace)
 
-    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
-        """A maker of the scopes of ``key_group``: ``maker(key, namespace)`` is ``scope(...)``.
-
-        Keyed-state factories hold one and call it once per record, so a backend may check and
-        encode the key group here, once.
-        """
-        check_bytes(key_group, "key_group", "scopes")
-        self._check_open("scopes")
-        return functools.partial(self.scope, key_group)
-
-    def _check_scope_args(
-        self, key_group: object, key: object, namespace: object, operation: str
-    ) -> None:
-        check_bytes(key_group, "key_group", operation)
-        check_bytes(key, "key", operation)
-        check_bytes(namespace, "namespace", operation)
-        self._check_open(operation)
+    def _scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
+        return functools.partial(self._scope, key_group)
 
 
 class StoreScope:
@@ -354,10 +472,13 @@ class StoreScope:
     __slots__ = ("key", "key_group", "namespace", "store")
 
     def __init__(self, store: Store, key_group: bytes, key: bytes, namespace: bytes) -> None:
-        if type(key_group) is not bytes or type(key) is not bytes or type(namespace) is not bytes:
-            store._check_scope_args(key_group, key, namespace, "scope")
-        if store._closed:
-            store._check_open("scope")
+        if (
+            type(key_group) is not bytes
+            or type(key) is not bytes
+            or type(namespace) is not bytes
+            or store._closed
+        ):
+            store._reject("scope", key_group=key_group, key=key, namespace=namespace)
         self.store = store
         self.key_group = key_group
         self.key = key

@@ -21,6 +21,7 @@ from rocksdict import AccessType, Options, Rdict
 
 from fssdk import ComplexKey, Store
 from fssdk import Iterator as StoreIterator
+from fssdk._store import Pair
 from fssdk.runtime import Backend, LocalContext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,66 +118,54 @@ class CountingStore(Store):
     def reset(self) -> None:
         self.reads = self.scans = self.scanned = self.writes = 0
 
-    def put_state(self, key: bytes, value: bytes) -> None:
+    def _put_state(self, key: bytes, value: bytes) -> None:
         self.writes += 1
         self.inner.put_state(key, value)
 
-    def get_state(self, key: bytes) -> bytes | None:
+    def _get_state(self, key: bytes) -> bytes | None:
         self.reads += 1
         return self.inner.get_state(key)
 
-    def delete_state(self, key: bytes) -> None:
+    def _delete_state(self, key: bytes) -> None:
         self.writes += 1
         self.inner.delete_state(key)
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         self.scans += 1
         found = self.inner.list_states(start_inclusive, end_exclusive)
         self.scanned += len(found)
         return found
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
+    def _put(self, key: ComplexKey, value: bytes) -> None:
         self.writes += 1
         self.inner.put(key, value)
 
-    def get(self, key: ComplexKey) -> bytes | None:
+    def _get(self, key: ComplexKey) -> bytes | None:
         self.reads += 1
         return self.inner.get(key)
 
-    def delete(self, key: ComplexKey) -> None:
+    def _delete(self, key: ComplexKey) -> None:
         self.writes += 1
         self.inner.delete(key)
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
         self.writes += 1
         self.inner.merge(key, value)
 
-    def delete_prefix(self, key: ComplexKey) -> None:
+    def _delete_prefix(self, key: ComplexKey) -> None:
         self.writes += 1
         self.inner.delete_prefix(key)
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> StoreIterator:
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> Iterator[Pair]:
         self.scans += 1
-        inner = self.inner.scan_complex(
-            key_group, key, namespace, start=start, end=end, reverse=reverse
-        )
+        inner = self.inner.scan_complex(*low.scope, start=low.user_key, end=end, reverse=reverse)
+        return self._counted(inner)
 
-        def counted() -> Iterator[tuple[bytes, bytes]]:
-            with inner:
-                for pair in inner:
-                    self.scanned += 1
-                    yield pair
-
-        return StoreIterator(counted())
+    def _counted(self, inner: StoreIterator) -> Iterator[Pair]:
+        with inner:
+            for pair in inner:
+                self.scanned += 1
+                yield pair
 
 
 def python_calls(operation: Callable[[], object]) -> int:

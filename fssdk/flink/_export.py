@@ -40,9 +40,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import IO, Final, Protocol, TypeVar
 
-from fssdk import _keyformat as kf
 from fssdk._context import TimeDomain
-from fssdk._keyformat import LAYOUT
+from fssdk._keyformat import COMPLEX_TAG, LAYOUT
 from fssdk.flink._store import partition_prefix
 from fssdk.flink._timers import timer_entry
 from fssdk.reserved import (
@@ -193,9 +192,7 @@ def export_lines(snapshot: Snapshot, summary: ExportSummary, write: Callable[[Li
         timer: tuple[TimeDomain, bytes, int] | None = None
         namespaces: list[bytes] = []
         table = snapshot.table(store)
-        for base, value in LAYOUT.fold(
-            table.scan(kf.COMPLEX_TAG, LAYOUT.successor(kf.COMPLEX_TAG))
-        ):
+        for base, value in LAYOUT.fold(table.scan(COMPLEX_TAG, LAYOUT.successor(COMPLEX_TAG))):
             key_group, key, namespace, user_key = LAYOUT.decode_components(base)[:4]
             if key_group in _LEFT_OUT:
                 summary.left_out += 1
@@ -219,12 +216,12 @@ def export_lines(snapshot: Snapshot, summary: ExportSummary, write: Callable[[Li
             owner = key
             if key_group == TTL_INDEX_KEY_GROUP:
                 owner = _read(layouts, _expiry_of, store, key_group, user_key)[1]
-            map_key = kf.base_key(partition_prefix(key_group, key, namespace), user_key)
+            map_key = LAYOUT.base_key(partition_prefix(key_group, key, namespace), user_key)
             line = lines.add(owner, store, (map_key, value))
             summary.entries += 1
             counter = counters.get(key_group)
             if counter is not None and previous != (key_group, owner):
-                line.entries.append((kf.simple_key(QUEUE_SEQ_PREFIX + key_group), counter))
+                line.entries.append((LAYOUT.simple_key(QUEUE_SEQ_PREFIX + key_group), counter))
                 summary.entries += 1
             previous = (key_group, owner)
         if timer is not None:

@@ -3,7 +3,8 @@
 Flink keyed state is partitioned by the stream key: while a record (or a timer) of key ``K`` is
 processed, a state handle reads and writes ``K``'s partition only. A FlinkStore is one map per
 store name; its map keys are the key format's physical keys without the stream key
-(:func:`fssdk._keyformat.partitioned_scope_prefix`), because the partition already is the key.
+(:meth:`fssdk._keyformat.Layout.partitioned_scope_prefix`), because the partition already is the
+key.
 
 - Complex keys: ``ComplexKey(kg, key, ns, uk)`` is reachable only when ``key`` is the current key;
   any other key raises :class:`fssdk.WrongKeyError` naming both keys.
@@ -36,28 +37,29 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from collections.abc import Iterator as PyIterator
 from typing import ClassVar, Protocol
 
-from fssdk import _keyformat as kf
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import WrongKeyError
-from fssdk._store import Iterator, Pair, Store, StoreScope, check_bytes, check_complex_key
+from fssdk._keyformat import BASE_SUFFIX, LAYOUT, SIMPLE_TAG
+from fssdk._store import Pair, Store, StoreScope, check_bytes
 from fssdk.reserved import IDENTITY_KEY_GROUP, TTL_INDEX_KEY_GROUP
 
-_BASE_TAIL = len(kf.BASE_SUFFIX)
+_BASE_TAIL = len(BASE_SUFFIX)
 
 
 def partition_prefix(key_group: bytes, key: bytes, namespace: bytes) -> bytes:
     """The map-key prefix of scope ``(key_group, key, namespace)`` in the partition that holds it.
 
     A scope of key ``K`` lives in ``K``'s partition without ``K``
-    (:func:`fssdk._keyformat.partitioned_scope_prefix`); a TTL index scope, whose scope key is
-    a state's key group, keeps its scope key and lives in the partition of the key whose entry
-    it indexes. ``fssdk state export-flink`` places local entries with the same rule.
+    (``LAYOUT.partitioned_scope_prefix``); a TTL index scope, whose scope key is a state's key
+    group, keeps its scope key and lives in the partition of the key whose entry it indexes.
+    ``fssdk state export-flink`` places local entries with the same rule.
     """
     if key_group == TTL_INDEX_KEY_GROUP:
-        return kf.scope_prefix(key_group, key, namespace)
-    return kf.partitioned_scope_prefix(key_group, namespace)
+        return LAYOUT.scope_prefix(key_group, key, namespace)
+    return LAYOUT.partitioned_scope_prefix(key_group, namespace)
 
 
 class MapStateLike(Protocol):
@@ -143,10 +145,8 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
         return partition_prefix(key_group, key, namespace)
 
     def _physical(self, key: ComplexKey, operation: str) -> bytes:
-        check_complex_key(key, operation)
-        self._check_open(operation)
         prefix = self._prefix(key.key_group, key.key, key.namespace, operation)
-        return kf.base_key(prefix, key.user_key)
+        return LAYOUT.base_key(prefix, key.user_key)
 
     def _matching(self, low: bytes) -> list[bytes]:
         keys = self._state.keys()
@@ -154,34 +154,24 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
 
     # -- simple keys (per-key state) --------------------------------------------------------
 
-    def put_state(self, key: bytes, value: bytes) -> None:
-        check_bytes(key, "key", "put_state")
-        check_bytes(value, "value", "put_state")
-        self._check_open("put_state")
+    def _put_state(self, key: bytes, value: bytes) -> None:
         self._key_of_now("put_state")
-        self._state.put(kf.simple_key(key), value)
+        self._state.put(LAYOUT.simple_key(key), value)
 
-    def get_state(self, key: bytes) -> bytes | None:
-        check_bytes(key, "key", "get_state")
-        self._check_open("get_state")
+    def _get_state(self, key: bytes) -> bytes | None:
         if self._current.value is None:
             return None
-        return self._state.get(kf.simple_key(key))
+        return self._state.get(LAYOUT.simple_key(key))
 
-    def delete_state(self, key: bytes) -> None:
-        check_bytes(key, "key", "delete_state")
-        self._check_open("delete_state")
+    def _delete_state(self, key: bytes) -> None:
         self._key_of_now("delete_state")
-        self._state.remove(kf.simple_key(key))
+        self._state.remove(LAYOUT.simple_key(key))
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
-        check_bytes(start_inclusive, "start_inclusive", "list_states")
-        check_bytes(end_exclusive, "end_exclusive", "list_states")
-        self._check_open("list_states")
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         if self._current.value is None:
             return []
-        skip = len(kf.SIMPLE_TAG)
-        keys = [physical[skip:] for physical in self._matching(kf.SIMPLE_TAG)]
+        skip = len(SIMPLE_TAG)
+        keys = [physical[skip:] for physical in self._matching(SIMPLE_TAG)]
         return sorted(
             key
             for key in keys
@@ -190,92 +180,65 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
 
     # -- complex keys -----------------------------------------------------------------------
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
-        check_bytes(value, "value", "put")
-        if self._is_descriptor(key, "put"):
+    def _put(self, key: ComplexKey, value: bytes) -> None:
+        if key.key_group == IDENTITY_KEY_GROUP:
             self._descriptors[key] = value
             return
         self._state.put(self._physical(key, "put"), value)
 
-    def get(self, key: ComplexKey) -> bytes | None:
-        if self._is_descriptor(key, "get"):
+    def _get(self, key: ComplexKey) -> bytes | None:
+        if key.key_group == IDENTITY_KEY_GROUP:
             return self._descriptors.get(key)
         return self._state.get(self._physical(key, "get"))
 
-    def delete(self, key: ComplexKey) -> None:
-        if self._is_descriptor(key, "delete"):
+    def _delete(self, key: ComplexKey) -> None:
+        if key.key_group == IDENTITY_KEY_GROUP:
             self._descriptors.pop(key, None)
             return
         self._state.remove(self._physical(key, "delete"))
 
-    def _is_descriptor(self, key: ComplexKey, operation: str) -> bool:
-        if type(key) is ComplexKey and key.key_group == IDENTITY_KEY_GROUP:
-            self._check_open(operation)
-            return True
-        return False
-
-    def merge(self, key: ComplexKey, value: bytes) -> None:
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
         """Append ``value``: one read and one write of the whole value (no merge operator)."""
-        check_bytes(value, "value", "merge")
         physical = self._physical(key, "merge")
         old = self._state.get(physical)
         self._state.put(physical, value if old is None else old + value)
 
-    def delete_prefix(self, key: ComplexKey) -> None:
+    def _delete_prefix(self, key: ComplexKey) -> None:
         """Remove the matching entries: reads every key of the partition (MapState is unordered)."""
-        check_complex_key(key, "delete_prefix")
-        self._check_open("delete_prefix")
         prefix = self._prefix(key.key_group, key.key, key.namespace, "delete_prefix")
-        low = prefix + kf.escape(key.user_key)
+        low = prefix + LAYOUT.escape(key.user_key)
         for physical in self._matching(low):
             self._state.remove(physical)
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
         """The scope's entries, sorted: reads the whole partition and holds the scope's matches.
 
         MapState has no order, so this cannot stream in constant memory as RocksDBStore does;
         the iterator is a snapshot taken when it is created.
         """
-        self._check_scope_args(key_group, key, namespace, "scan_complex")
-        check_bytes(start, "start", "scan_complex")
-        check_bytes(end, "end", "scan_complex")
+        key_group, key, namespace, start = low
         prefix = self._prefix(key_group, key, namespace, "scan_complex")
         width = len(prefix)
         pairs: list[Pair] = []
         for physical, value in self._state.items():
             if physical.startswith(prefix):
-                user_key = kf.unescape(physical[width:-_BASE_TAIL])
+                user_key = LAYOUT.unescape(physical[width:-_BASE_TAIL])
                 if user_key >= start and (not end or user_key < end):
                     pairs.append((user_key, value))
         pairs.sort(reverse=reverse)
-        return self._track(Iterator(iter(pairs)))
+        return iter(pairs)
 
-    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        if type(key_group) is not bytes:
-            self._check_scope_args(key_group, key, namespace, "scope")
+    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         return _scope_of(self, key_group, key, namespace)
 
-    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
-        check_bytes(key_group, "key_group", "scopes")
-        self._check_open("scopes")
+    def _scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
         return functools.partial(_scope_of, self, key_group)
 
 
 def _scope_of(store: FlinkStore, key_group: bytes, key: bytes, namespace: bytes) -> _FlinkScope:
     """A scope of ``store`` (the per-record path of keyed state: no intermediate calls)."""
-    if type(key) is not bytes or type(namespace) is not bytes:
-        store._check_scope_args(key_group, key, namespace, "scope")
-    if store._closed:
-        store._check_open("scope")
+    if type(key) is not bytes or type(namespace) is not bytes or store._closed:
+        store._reject("scope", key_group=key_group, key=key, namespace=namespace)
     scope = _FlinkScope.__new__(_FlinkScope)
     scope.store = store
     scope.key_group = key_group
@@ -300,16 +263,14 @@ class _FlinkScope(StoreScope):
 
     def _physical(self, user_key: bytes, operation: str) -> bytes:
         store: FlinkStore = self.store  # type: ignore[assignment]
-        if type(user_key) is not bytes:
-            check_bytes(user_key, "user_key", operation)
-        if store._closed:
-            store._check_open(operation)
+        if type(user_key) is not bytes or store._closed:
+            store._reject(operation, user_key=user_key)
         if self.key != store._current.value:
             if self._keyed:
                 store._check_key(self.key, operation)
             else:
                 store._key_of_now(operation)
-        return kf.base_key(self._prefix, user_key)
+        return LAYOUT.base_key(self._prefix, user_key)
 
     def get(self, user_key: bytes) -> bytes | None:
         store: FlinkStore = self.store  # type: ignore[assignment]

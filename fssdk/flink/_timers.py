@@ -27,9 +27,9 @@ import struct
 from collections.abc import Iterator
 from typing import Final, Protocol
 
-from fssdk import _keyformat as kf
 from fssdk._context import TimeDomain
 from fssdk._errors import CorruptStateError
+from fssdk._keyformat import LAYOUT
 from fssdk._store import StoreScope
 from fssdk.flink._store import CurrentKey, FlinkStore, partition_prefix
 from fssdk.reserved import EVENT_TIMERS_KEY_GROUP, MAX_TIME, MIN_TIME, PROCESSING_TIMERS_KEY_GROUP
@@ -90,7 +90,7 @@ def timer_entry(
     ``fssdk state export-flink`` writes local timers with it, beside a Flink timer each.
     """
     prefix = partition_prefix(_KEY_GROUPS[domain], key, b"")
-    return kf.base_key(prefix, _encode_time(timestamp)), _encode_namespaces(namespaces)
+    return LAYOUT.base_key(prefix, _encode_time(timestamp)), _encode_namespaces(namespaces)
 
 
 def _decode_entry(scope: StoreScope, user_key: bytes, value: bytes) -> tuple[int, list[bytes]]:

@@ -182,9 +182,16 @@ class WriteBuffer:
 
     Counters for tests and tools: ``range_deletes`` (range deletes written), ``operand_reads``
     (gets that had to look for merge operands).
+
+    Merge operands are numbered by a counter kept under ``FF merge-seq``. By default each batch
+    with operands writes the last number used, so a store restored from a snapshot numbers
+    later operands exactly as the store it was taken from did. With ``seq_block``, for a table
+    whose writes are applied one by one, the counter holds a bound reserved ``seq_block``
+    numbers at a time and written before the operands that use it: one counter write per
+    ``seq_block`` operands, and never an operand above the bound on disk.
     """
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, seq_block: int | None = None) -> None:
         self.table = table
         self.scopes: dict[bytes, ScopeWrites] = {}
         self.groups: dict[bytes, KeyGroup] = {}
@@ -193,12 +200,16 @@ class WriteBuffer:
         self.operand_reads = 0
         seq = table.get(META_MERGE_SEQ)
         self._seq = int.from_bytes(seq, "big") if seq is not None else 0
-        self._seq_written = self._seq
+        # With a seq_block, FF merge-seq holds a bound of the numbers used, reserved seq_block
+        # at a time (see write_to); without one, the last number used.
+        self._seq_block = seq_block
+        self._seq_limit = self._seq_reserved = self._seq  # the bound on disk, in the batch
         low, high = LAYOUT.operand_groups_range()
         marked = {LAYOUT.head_of_marker(key) for key, _ in table.scan(low, high)}
         self._marked = marked
         # A store written before operands were tracked per group: every group may hold some.
-        self._legacy = seq is not None and table.get(META_OPERANDS_TRACKED) is None
+        self._tracked = table.get(META_OPERANDS_TRACKED) is not None
+        self._legacy = seq is not None and not self._tracked
         self.simple = KeyGroup(SIMPLE_TAG, False)
         self._recent: dict[bytes, None] = {}
         self._undo: list[tuple[Any, ...]] | None = None
@@ -474,6 +485,7 @@ class WriteBuffer:
         Cleared ranges come first, so the entries buffered after a prefix delete survive it.
         """
         operand_of = LAYOUT.operand_after
+        self._seq_reserved = self._seq_limit
         for scope in self.scopes.values():
             group = scope.group
             for low in scope.cleared:
@@ -484,6 +496,8 @@ class WriteBuffer:
                     operand = b"".join(pending.operands)
                     if pending.base is _KEEP:
                         self._seq += 1
+                        if self._seq_block is not None and self._seq > self._seq_reserved:
+                            self._reserve(writer, self._seq_block)
                         writer.put(operand_of(physical, self._seq), operand)
                         if not group.operands:
                             group.operands = True
@@ -496,10 +510,22 @@ class WriteBuffer:
                     writer.delete(physical)
                 else:
                     writer.put(physical, value)  # type: ignore[arg-type]
-        if self._seq != self._seq_written:
-            writer.put(META_MERGE_SEQ, self._seq.to_bytes(SEQ_BYTES, "big"))
-            if not self._legacy:
-                writer.put(META_OPERANDS_TRACKED, b"")
+        if self._seq_block is None and self._seq != self._seq_limit:
+            self._seq_reserved = self._seq
+            self._write_seq(writer, self._seq)
+
+    def _reserve(self, writer: TableWriter, block: int) -> None:
+        """Write a new bound of the merge sequence, before the operand that needs it: a table
+        that applies writes one by one never holds an operand above the bound it holds."""
+        self._seq_reserved = self._seq - 1 + block
+        self._write_seq(writer, self._seq_reserved)
+
+    def _write_seq(self, writer: TableWriter, seq: int) -> None:
+        writer.put(META_MERGE_SEQ, seq.to_bytes(SEQ_BYTES, "big"))
+        if not self._legacy and not self._tracked:
+            # Once: a failed batch leaves the store looking legacy, which reads it correctly.
+            writer.put(META_OPERANDS_TRACKED, b"")
+            self._tracked = True
 
     def _erase(self, writer: TableWriter, low: bytes, high: bytes) -> None:
         """Delete the table's entries in ``[low, high)``: one range delete, or point deletes
@@ -521,7 +547,12 @@ class WriteBuffer:
         """Forget the pending writes once the batch holding them is written."""
         self.scopes = {}
         self.writes = 0
-        self._seq_written = self._seq
+        self._seq_limit = self._seq_reserved
+
+    def discard(self) -> None:
+        """Forget the pending writes without writing them (the merge counter stays as it is)."""
+        self.scopes = {}
+        self.writes = 0
 
     def flush(self) -> None:
         """Write the pending writes to the table in one atomic batch (under a savepoint: when

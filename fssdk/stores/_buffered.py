@@ -9,14 +9,14 @@ implements :class:`~fssdk.stores._table.Table`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from collections.abc import Iterator as PyIterator
 from typing import Final, NoReturn
 
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import StoreIOError
 from fssdk._keyformat import LAYOUT, SIMPLE_TAG
-from fssdk._store import Iterator, Pair, Store, StoreScope, check_bytes, check_complex_key
+from fssdk._store import Iterator, Pair, Store, StoreScope
 from fssdk.stores._buffer import KeyGroup, WriteBuffer
 
 _base_key: Final = LAYOUT.base_key
@@ -68,13 +68,7 @@ class BufferedStore(Store):
             self._buffer.table.close()
             self._table_get = self._buffer.table.get
 
-    def _write(self, operation: str, key: bytes, write: Callable[[], None]) -> None:
-        try:
-            write()
-        except Exception as exc:
-            self._failed(operation, key, exc)
-
-    def _get(self, prefix: bytes, group: KeyGroup, physical: bytes) -> bytes | None:
+    def _read(self, prefix: bytes, group: KeyGroup, physical: bytes) -> bytes | None:
         try:
             if not group.operands and prefix not in self._buffer.scopes:
                 return self._table_get(physical)
@@ -87,40 +81,26 @@ class BufferedStore(Store):
         prefix = LAYOUT.scope_of(group.head, key.key, key.namespace)
         return prefix, group, _base_key(prefix, key.user_key)
 
+    def _buffer_put(
+        self, operation: str, prefix: bytes, group: KeyGroup, physical: bytes, value: bytes | None
+    ) -> None:
+        try:
+            self._buffer.put(prefix, group, physical, value)
+        except Exception as exc:
+            self._failed(operation, physical, exc)
+
     # -- simple keys -------------------------------------------------------------------------
 
-    def put_state(self, key: bytes, value: bytes) -> None:
-        if type(key) is not bytes or type(value) is not bytes:
-            check_bytes(key, "key", "put_state")
-            check_bytes(value, "value", "put_state")
-        if self._closed:
-            self._check_open("put_state")
-        buffer = self._buffer
-        try:
-            buffer.put(SIMPLE_TAG, buffer.simple, _simple_key(key), value)
-        except Exception as exc:
-            self._failed("put_state", key, exc)
+    def _put_state(self, key: bytes, value: bytes) -> None:
+        self._buffer_put("put_state", SIMPLE_TAG, self._buffer.simple, _simple_key(key), value)
 
-    def get_state(self, key: bytes) -> bytes | None:
-        if type(key) is not bytes:
-            check_bytes(key, "key", "get_state")
-        if self._closed:
-            self._check_open("get_state")
-        return self._get(SIMPLE_TAG, self._buffer.simple, _simple_key(key))
+    def _get_state(self, key: bytes) -> bytes | None:
+        return self._read(SIMPLE_TAG, self._buffer.simple, _simple_key(key))
 
-    def delete_state(self, key: bytes) -> None:
-        check_bytes(key, "key", "delete_state")
-        self._check_open("delete_state")
-        buffer = self._buffer
-        physical = _simple_key(key)
-        self._write(
-            "delete_state", key, lambda: buffer.put(SIMPLE_TAG, buffer.simple, physical, None)
-        )
+    def _delete_state(self, key: bytes) -> None:
+        self._buffer_put("delete_state", SIMPLE_TAG, self._buffer.simple, _simple_key(key), None)
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
-        check_bytes(start_inclusive, "start_inclusive", "list_states")
-        check_bytes(end_exclusive, "end_exclusive", "list_states")
-        self._check_open("list_states")
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         low, high = LAYOUT.simple_range(start_inclusive, end_exclusive)
         key_of = LAYOUT.simple_key_of
         try:
@@ -131,89 +111,50 @@ class BufferedStore(Store):
         except Exception as exc:
             self._failed("list_states", start_inclusive, exc)
 
-    # -- complex keys ------------------------------------------------------------------------
+    # -- complex keys: through the scope of the key ------------------------------------------
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "put")
-        check_bytes(value, "value", "put")
-        self._check_open("put")
+    def _put(self, key: ComplexKey, value: bytes) -> None:
+        self._buffer_put("put", *self._locate(key), value)
+
+    def _get(self, key: ComplexKey) -> bytes | None:
+        return self._read(*self._locate(key))
+
+    def _delete(self, key: ComplexKey) -> None:
+        self._buffer_put("delete", *self._locate(key), None)
+
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
         prefix, group, physical = self._locate(key)
-        self._write("put", physical, lambda: self._buffer.put(prefix, group, physical, value))
-
-    def get(self, key: ComplexKey) -> bytes | None:
-        check_complex_key(key, "get")
-        if self._closed:
-            self._check_open("get")
-        return self._get(*self._locate(key))
-
-    def delete(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete")
-        self._check_open("delete")
-        prefix, group, physical = self._locate(key)
-        self._write("delete", physical, lambda: self._buffer.put(prefix, group, physical, None))
-
-    def merge(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "merge")
-        check_bytes(value, "value", "merge")
-        self._check_open("merge")
-        prefix, group, physical = self._locate(key)
-        self._write("merge", physical, lambda: self._buffer.merge(prefix, group, physical, value))
-
-    def delete_prefix(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete_prefix")
-        self._check_open("delete_prefix")
-        self.scope(*key.scope).delete_prefix(key.user_key)
-
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
-        self._check_scope_args(key_group, key, namespace, "scan_complex")
-        return self.scope(key_group, key, namespace).scan(start=start, end=end, reverse=reverse)
-
-    def scan_keys(self, key_group: bytes, namespace: bytes | None = None) -> PyIterator[bytes]:
-        """Stream the distinct primary keys holding state in ``key_group``, ascending.
-
-        A skip-scan: one seek per key past its entries (plus one into the namespace's scope when
-        ``namespace`` is given), so memory and work do not grow with the entries per key.
-        """
-        check_bytes(key_group, "key_group", "scan_keys")
-        if namespace is not None:
-            check_bytes(namespace, "namespace", "scan_keys")
-        self._check_open("scan_keys")
         try:
-            keys = self._buffer.keys(self._buffer.group(key_group), namespace)
+            self._buffer.merge(prefix, group, physical, value)
+        except Exception as exc:
+            self._failed("merge", physical, exc)
+
+    def _delete_prefix(self, key: ComplexKey) -> None:
+        self._scope(*key.scope)._clear(key.user_key)
+
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
+        key_group, key, namespace, start = low
+        return self._scope(key_group, key, namespace)._pairs(start, end, reverse)
+
+    def _scan_keys(self, key_group: bytes, namespace: bytes | None) -> Generator[bytes, None, None]:
+        """A skip-scan: one seek per key past its entries (plus one into the namespace's scope
+        when ``namespace`` is given), so memory and work do not grow with the entries per key."""
+        try:
+            return self._buffer.keys(self._buffer.group(key_group), namespace)
         except Exception as exc:
             self._failed("scan_keys", key_group, exc)
-        return self._guard(keys, "scan_keys")
 
-    def scan_scopes(self, key_group: bytes) -> PyIterator[tuple[bytes, bytes]]:
-        """Stream the ``(key, namespace)`` of the scopes holding state in ``key_group``,
-        ascending: a skip-scan, one seek per scope."""
-        check_bytes(key_group, "key_group", "scan_scopes")
-        self._check_open("scan_scopes")
+    def _scan_scopes(self, key_group: bytes) -> Generator[tuple[bytes, bytes], None, None]:
+        """A skip-scan: one seek per scope."""
         try:
-            scopes = self._buffer.scope_keys(self._buffer.group(key_group))
+            return self._buffer.scope_keys(self._buffer.group(key_group))
         except Exception as exc:
             self._failed("scan_scopes", key_group, exc)
-        return self._guard(scopes, "scan_scopes")
 
-    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        if type(key_group) is not bytes:
-            self._check_scope_args(key_group, key, namespace, "scope")
-        if self._closed:
-            self._check_open("scope")
+    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> _BufferedScope:
         return _scope_of(self, key_group, self._buffer.group(key_group), key, namespace)
 
-    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
-        check_bytes(key_group, "key_group", "scopes")
-        self._check_open("scopes")
+    def _scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
         return functools.partial(_scope_of, self, key_group, self._buffer.group(key_group))
 
     def _check(self) -> None:
@@ -232,10 +173,8 @@ class _BufferedScope(StoreScope):
     # written out with no intermediate calls when the buffer holds nothing for the scope.
     def get(self, user_key: bytes) -> bytes | None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        if type(user_key) is not bytes:
-            check_bytes(user_key, "user_key", "get")
-        if store._closed:
-            store._check_open("get")
+        if type(user_key) is not bytes or store._closed:
+            store._reject("get", user_key=user_key)
         physical = _base_key(self._prefix, user_key)
         group = self._group
         try:
@@ -247,11 +186,8 @@ class _BufferedScope(StoreScope):
 
     def put(self, user_key: bytes, value: bytes) -> None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        if type(user_key) is not bytes or type(value) is not bytes:
-            check_bytes(user_key, "user_key", "put")
-            check_bytes(value, "value", "put")
-        if store._closed:
-            store._check_open("put")
+        if type(user_key) is not bytes or type(value) is not bytes or store._closed:
+            store._reject("put", user_key=user_key, value=value)
         physical = _base_key(self._prefix, user_key)
         try:
             store._buffer.put(self._prefix, self._group, physical, value)
@@ -260,19 +196,16 @@ class _BufferedScope(StoreScope):
 
     def delete(self, user_key: bytes) -> None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        check_bytes(user_key, "user_key", "delete")
-        store._check_open("delete")
-        physical = _base_key(self._prefix, user_key)
-        try:
-            store._buffer.put(self._prefix, self._group, physical, None)
-        except Exception as exc:
-            store._failed("delete", physical, exc)
+        if type(user_key) is not bytes or store._closed:
+            store._reject("delete", user_key=user_key)
+        store._buffer_put(
+            "delete", self._prefix, self._group, _base_key(self._prefix, user_key), None
+        )
 
     def merge(self, user_key: bytes, value: bytes) -> None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        check_bytes(user_key, "user_key", "merge")
-        check_bytes(value, "value", "merge")
-        store._check_open("merge")
+        if type(user_key) is not bytes or type(value) is not bytes or store._closed:
+            store._reject("merge", user_key=user_key, value=value)
         physical = _base_key(self._prefix, user_key)
         try:
             store._buffer.merge(self._prefix, self._group, physical, value)
@@ -280,9 +213,13 @@ class _BufferedScope(StoreScope):
             store._failed("merge", physical, exc)
 
     def delete_prefix(self, prefix: bytes = b"") -> None:
+        store = self.store
+        if type(prefix) is not bytes or store._closed:
+            store._reject("delete_prefix", prefix=prefix)
+        self._clear(prefix)
+
+    def _clear(self, prefix: bytes) -> None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        check_bytes(prefix, "prefix", "delete_prefix")
-        store._check_open("delete_prefix")
         low = LAYOUT.user_prefix(self._prefix, prefix)
         try:
             store._buffer.delete_prefix(self._prefix, self._group, low)
@@ -291,8 +228,8 @@ class _BufferedScope(StoreScope):
 
     def first(self, start: bytes = b"") -> Pair | None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        check_bytes(start, "start", "first")
-        store._check_open("first")
+        if type(start) is not bytes or store._closed:
+            store._reject("first", start=start)
         low, high = LAYOUT.user_range(self._prefix, start, b"")
         try:
             found = store._buffer.first(self._prefix, self._group, low, high)
@@ -303,16 +240,19 @@ class _BufferedScope(StoreScope):
         return LAYOUT.user_key(found[0], len(self._prefix)), found[1]
 
     def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> Iterator:
+        store = self.store
+        if type(start) is not bytes or type(end) is not bytes or store._closed:
+            store._reject("scan_complex", start=start, end=end)
+        return store._track(Iterator(self._pairs(start, end, reverse)))
+
+    def _pairs(self, start: bytes, end: bytes, reverse: bool) -> PyIterator[Pair]:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        check_bytes(start, "start", "scan_complex")
-        check_bytes(end, "end", "scan_complex")
-        store._check_open("scan_complex")
         low, high = LAYOUT.user_range(self._prefix, start, end)
         try:
             stream = store._buffer.scan(self._prefix, self._group, low, high, reverse)
         except Exception as exc:
             store._failed("scan_complex", low, exc)
-        return store._track(Iterator(LAYOUT.user_pairs(stream, len(self._prefix))))
+        return LAYOUT.user_pairs(stream, len(self._prefix))
 
 
 def _scope_of(
@@ -320,10 +260,8 @@ def _scope_of(
 ) -> _BufferedScope:
     """``store.scope(key_group, key, namespace)`` with the key group resolved to ``group``
     already: the per-record path of keyed state."""
-    if type(key) is not bytes or type(namespace) is not bytes:
-        store._check_scope_args(key_group, key, namespace, "scope")
-    if store._closed:
-        store._check_open("scope")
+    if type(key) is not bytes or type(namespace) is not bytes or store._closed:
+        store._reject("scope", key_group=key_group, key=key, namespace=namespace)
     scope = _new_scope(_BufferedScope)
     scope.store = store
     scope.key_group = key_group

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from sortedcontainers import SortedDict
 
 from fssdk._complex_key import ComplexKey
-from fssdk._store import Iterator, Pair, Store, check_bytes, check_complex_key
+from fssdk._store import Pair, Store
 
 _Key = tuple[bytes, bytes, bytes, bytes]
 _Value = bytes | bytearray
@@ -178,19 +178,18 @@ class MemoryStore(Store):
         store._complex = self._complex
         return store
 
+    def _detach_cursors(self) -> None:
+        """Called before every write: open scans copy what they have still to read."""
+        for cursor in list(self._cursors):
+            cursor.detach()
+        self._cursors.clear()
+
     def _copy(self) -> MemoryStore:
         """A new store holding a copy of this store's entries (a snapshot)."""
         store = MemoryStore(self.name)
         store._simple = self._simple.copy()
         store._complex = SortedDict((key, type(v)(v)) for key, v in self._complex.items())
         return store
-
-    def _before_write(self, operation: str) -> None:
-        self._check_open(operation)
-        if self._cursors:
-            for cursor in list(self._cursors):
-                cursor.detach()
-            self._cursors.clear()
 
     def _log(self, data: SortedDict[Any, Any], key: Any) -> None:
         """Journal what ``data[key]`` holds before a write replaces or removes it."""
@@ -208,7 +207,8 @@ class MemoryStore(Store):
         journal, self._journal = self._journal, None
         if not journal or self._closed:
             return
-        self._before_write("rollback")
+        if self._cursors:
+            self._detach_cursors()
         for data, key, before, length in reversed(journal):
             if length >= 0:
                 del before[length:]
@@ -223,57 +223,47 @@ class MemoryStore(Store):
 
     # -- simple keys -------------------------------------------------------------------------
 
-    def put_state(self, key: bytes, value: bytes) -> None:
-        check_bytes(key, "key", "put_state")
-        check_bytes(value, "value", "put_state")
-        self._before_write("put_state")
+    def _put_state(self, key: bytes, value: bytes) -> None:
+        if self._cursors:
+            self._detach_cursors()
         self._log(self._simple, key)
         self._simple[key] = value
 
-    def get_state(self, key: bytes) -> bytes | None:
-        check_bytes(key, "key", "get_state")
-        self._check_open("get_state")
+    def _get_state(self, key: bytes) -> bytes | None:
         return self._simple.get(key)
 
-    def delete_state(self, key: bytes) -> None:
-        check_bytes(key, "key", "delete_state")
-        self._before_write("delete_state")
+    def _delete_state(self, key: bytes) -> None:
+        if self._cursors:
+            self._detach_cursors()
         self._log(self._simple, key)
         self._simple.pop(key, None)
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
-        check_bytes(start_inclusive, "start_inclusive", "list_states")
-        check_bytes(end_exclusive, "end_exclusive", "list_states")
-        self._check_open("list_states")
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         return list(
             self._simple.irange(start_inclusive, end_exclusive or None, inclusive=(True, False))
         )
 
     # -- complex keys ------------------------------------------------------------------------
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "put")
-        check_bytes(value, "value", "put")
-        self._before_write("put")
+    def _put(self, key: ComplexKey, value: bytes) -> None:
+        if self._cursors:
+            self._detach_cursors()
         self._log(self._complex, key)
         self._complex[key] = value
 
-    def get(self, key: ComplexKey) -> bytes | None:
-        check_complex_key(key, "get")
-        self._check_open("get")
+    def _get(self, key: ComplexKey) -> bytes | None:
         value = self._complex.get(key)
         return None if value is None else bytes(value)
 
-    def delete(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete")
-        self._before_write("delete")
+    def _delete(self, key: ComplexKey) -> None:
+        if self._cursors:
+            self._detach_cursors()
         self._log(self._complex, key)
         self._complex.pop(key, None)
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "merge")
-        check_bytes(value, "value", "merge")
-        self._before_write("merge")
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
+        if self._cursors:
+            self._detach_cursors()
         current = self._complex.get(key)
         if type(current) is bytearray:
             if self._journal is not None:
@@ -283,9 +273,9 @@ class MemoryStore(Store):
             self._log(self._complex, key)
             self._complex[key] = bytearray(current or b"") + value
 
-    def delete_prefix(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete_prefix")
-        self._before_write("delete_prefix")
+    def _delete_prefix(self, key: ComplexKey) -> None:
+        if self._cursors:
+            self._detach_cursors()
         prefix = key.user_key
         doomed = []
         for entry in self._complex.irange(key):
@@ -296,49 +286,27 @@ class MemoryStore(Store):
             self._log(self._complex, entry)
             del self._complex[entry]
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
-        self._check_scope_args(key_group, key, namespace, "scan_complex")
-        check_bytes(start, "start", "scan_complex")
-        check_bytes(end, "end", "scan_complex")
-        low = (key_group, key, namespace, start)
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
+        key_group, key, namespace, _ = low
         # (namespace + 0x00, b"") is the first key after every key of this namespace.
         next_scope = (key_group, key, namespace + b"\x00", b"")
         high = (key_group, key, namespace, end) if end else next_scope
         keys = self._complex.irange(low, high, inclusive=(True, False), reverse=reverse)
         cursor = _Cursor(self._complex, keys)
         self._cursors.add(cursor)
-        return self._track(Iterator(cursor))
+        return cursor
 
-    def scan_keys(self, key_group: bytes, namespace: bytes | None = None) -> PyIterator[bytes]:
-        """Stream the distinct primary keys holding state in ``key_group``, ascending.
-
-        One ``irange`` step per key (a skip past its entries), constant memory.
-        """
-        check_bytes(key_group, "key_group", "scan_keys")
-        if namespace is not None:
-            check_bytes(namespace, "namespace", "scan_keys")
-        self._check_open("scan_keys")
+    def _scan_keys(self, key_group: bytes, namespace: bytes | None) -> Generator[bytes, None, None]:
+        """One ``irange`` step per key (a skip past its entries), constant memory."""
         cursor = _KeyCursor(self._complex, key_group, namespace)
         self._cursors.add(cursor)
-        return self._guard(_keys_of(cursor), "scan_keys")
+        return _keys_of(cursor)
 
-    def scan_scopes(self, key_group: bytes) -> PyIterator[tuple[bytes, bytes]]:
-        """Stream the ``(key, namespace)`` of the scopes holding state in ``key_group``,
-        ascending: one ``irange`` step per scope, constant memory."""
-        check_bytes(key_group, "key_group", "scan_scopes")
-        self._check_open("scan_scopes")
+    def _scan_scopes(self, key_group: bytes) -> Generator[tuple[bytes, bytes], None, None]:
+        """One ``irange`` step per scope, constant memory."""
         cursor = _ScopeCursor(self._complex, key_group)
         self._cursors.add(cursor)
-        return self._guard(_keys_of(cursor), "scan_scopes")
+        return _keys_of(cursor)
 
     def _check(self) -> None:
         """Assert the internal invariants (for stress tests and the conformance machines)."""

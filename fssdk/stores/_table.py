@@ -58,7 +58,11 @@ class Table(abc.ABC):
 
     @abc.abstractmethod
     def seeker(self, high: bytes) -> Seek:
-        """A function ``seek(low)``: the first entry in ``[low, high)`` of one snapshot."""
+        """A function ``seek(low)``: the first entry in ``[low, high)`` of one snapshot.
+
+        A table that can only read forward may answer a seek below an earlier one from the
+        earlier one on: the write buffer's skip-scan seeks back only over entries it found dead.
+        """
 
     @abc.abstractmethod
     def write(self, fill: Callable[[TableWriter], None]) -> None:

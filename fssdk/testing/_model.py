@@ -7,8 +7,10 @@ fast and nothing needs to be; every method is one or two lines that can be check
 
 from __future__ import annotations
 
+from collections.abc import Iterator as PyIterator
+
 from fssdk._complex_key import ComplexKey
-from fssdk._store import Iterator, Store
+from fssdk._store import Pair, Store
 
 
 class NaiveStore(Store):
@@ -25,54 +27,43 @@ class NaiveStore(Store):
         self.simple: dict[bytes, bytes] = {}
         self.complex: dict[ComplexKey, bytes] = {}
 
-    def put_state(self, key: bytes, value: bytes) -> None:
+    def _put_state(self, key: bytes, value: bytes) -> None:
         self.simple[key] = value
 
-    def get_state(self, key: bytes) -> bytes | None:
+    def _get_state(self, key: bytes) -> bytes | None:
         return self.simple.get(key)
 
-    def delete_state(self, key: bytes) -> None:
+    def _delete_state(self, key: bytes) -> None:
         self.simple.pop(key, None)
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         return [
             key
             for key in sorted(self.simple)
             if start_inclusive <= key and (not end_exclusive or key < end_exclusive)
         ]
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
+    def _put(self, key: ComplexKey, value: bytes) -> None:
         self.complex[key] = value
 
-    def get(self, key: ComplexKey) -> bytes | None:
+    def _get(self, key: ComplexKey) -> bytes | None:
         return self.complex.get(key)
 
-    def delete(self, key: ComplexKey) -> None:
+    def _delete(self, key: ComplexKey) -> None:
         self.complex.pop(key, None)
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
         self.complex[key] = self.complex.get(key, b"") + value
 
-    def delete_prefix(self, key: ComplexKey) -> None:
+    def _delete_prefix(self, key: ComplexKey) -> None:
         for entry in list(self.complex):
             if entry[:3] == key.scope and entry[3].startswith(key.user_key):
                 del self.complex[entry]
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
         pairs = sorted(
             (entry[3], value)
             for entry, value in self.complex.items()
-            if entry[:3] == (key_group, key, namespace)
-            and start <= entry[3]
-            and (not end or entry[3] < end)
+            if entry[:3] == low.scope and low.user_key <= entry[3] and (not end or entry[3] < end)
         )
-        return Iterator(iter(pairs[::-1] if reverse else pairs))
+        return iter(pairs[::-1] if reverse else pairs)

@@ -595,11 +595,14 @@ def _raise_remote(reply: list[Any]) -> Any:
     raise error_type(reply[2])
 
 
+_CHECKED_HERE: Final = frozenset({"scope", "scopes", "scan_complex", "list_complex"})
+
+
 class RemoteStore(FsStore):
     """An fssdk Store whose every call runs on the guest Store inside a store-service instance.
 
-    Guest SDK errors come back as :class:`SDKError` with their code; scans pull one entry per
-    ``fs-custom`` call from a guest iterator.
+    Guest SDK errors come back as :class:`SDKError` with their code, and wrong argument types as
+    the guest's ``TypeError``; scans pull one entry per ``fs-custom`` call from a guest iterator.
     """
 
     def __init__(self, instance: ComponentInstance, name: str) -> None:
@@ -612,37 +615,45 @@ class RemoteStore(FsStore):
         return _raise_remote(reply)
 
     def _call(self, method: str, *args: Any) -> Any:
-        self._check_open(method)
         return self._request("call", self.name, method, [_wire(a) for a in args])
 
-    def put_state(self, key: bytes, value: bytes) -> None:
+    def _reject(self, operation: str, /, *key: object, **arguments: object) -> None:
+        """Only a closed proxy refuses here: the guest store checks the arguments of the calls
+        it serves (what the conformance kit is to see). Scopes are made here, and scans pack
+        their arguments into a ComplexKey here, so those are checked here (by the same code)."""
+        if operation in _CHECKED_HERE:
+            super()._reject(operation, *key, **arguments)
+        else:
+            self._check_open(operation)
+
+    def _put_state(self, key: bytes, value: bytes) -> None:
         self._call("put_state", key, value)
 
-    def get_state(self, key: bytes) -> bytes | None:
+    def _get_state(self, key: bytes) -> bytes | None:
         value: bytes | None = self._call("get_state", key)
         return value
 
-    def delete_state(self, key: bytes) -> None:
+    def _delete_state(self, key: bytes) -> None:
         self._call("delete_state", key)
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         keys: list[bytes] = self._call("list_states", start_inclusive, end_exclusive)
         return keys
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
+    def _put(self, key: ComplexKey, value: bytes) -> None:
         self._call("put", key, value)
 
-    def get(self, key: ComplexKey) -> bytes | None:
+    def _get(self, key: ComplexKey) -> bytes | None:
         value: bytes | None = self._call("get", key)
         return value
 
-    def delete(self, key: ComplexKey) -> None:
+    def _delete(self, key: ComplexKey) -> None:
         self._call("delete", key)
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
         self._call("merge", key, value)
 
-    def delete_prefix(self, key: ComplexKey) -> None:
+    def _delete_prefix(self, key: ComplexKey) -> None:
         self._call("delete_prefix", key)
 
     def list_complex(
@@ -658,21 +669,9 @@ class RemoteStore(FsStore):
         )
         return keys
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
-        self._check_open("scan_complex")
-        scan_id = self._request(
-            "scan", self.name, [_wire(a) for a in (key_group, key, namespace, start, end, reverse)]
-        )
-        return self._track(Iterator(self._pull(scan_id)))
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
+        scan_id = self._request("scan", self.name, [_wire(a) for a in (*low, end, reverse)])
+        return self._pull(scan_id)
 
     def _pull(self, scan_id: int) -> PyIterator[Pair]:
         try:

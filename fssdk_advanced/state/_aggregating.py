@@ -2,7 +2,7 @@
 
 Layout: the accumulator's encoding at user_key ``b""`` of the scope (the values themselves are
 not kept). ``add`` is one get and one put plus ``AggregateFunc.add``; ``get`` one get plus
-``get_result``; ``clear`` one delete. Keyed states use the state name (UTF-8) as namespace;
+``get_result``; ``clear`` one delete. Keyed states use the state name as namespace;
 :meth:`KeyedAggregatingStateFactory.merge_namespaces` folds several into one with ``merge``.
 """
 
@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import abc
 import functools
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Final, Generic, Protocol, TypeVar, runtime_checkable
+from collections.abc import Iterable
+from typing import Any, Final, Generic, Protocol, TypeVar, Unpack, runtime_checkable
 
 from fssdk import Context, Store, StoreScope
 from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
-from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._base import EMPTY
+from fssdk_advanced.state._keyed import (
+    KeyedFactory,
+    KeyedOptions,
+    NonKeyed,
+    Options,
+    namespace_bytes,
+)
 from fssdk_advanced.state._migration import Migratable
 from fssdk_advanced.state._values import ScopedCodec
-from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
 ACC = TypeVar("ACC")
@@ -136,7 +141,7 @@ class Folding(Migratable, Generic[T, ACC, R]):
         self._scope.delete(EMPTY)
 
 
-class AggregatingState(Folding[T, ACC, R]):
+class AggregatingState(NonKeyed, Folding[T, ACC, R]):
     """Values of type ``T`` aggregated into ``R`` through a stored accumulator ``ACC``.
 
     Layout and costs: see the module docstring.
@@ -164,22 +169,14 @@ class AggregatingState(Folding[T, ACC, R]):
         store_name: str,
         acc_codec: Codec[ACC],
         agg_func: AggregateFunc[T, ACC, R],
-        *,
-        migrate: Callable[[Any], ACC] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[ACC]],
     ) -> AggregatingState[T, ACC, R]:
         """The non-keyed aggregate in ``store_name``, its accumulator encoded by ``acc_codec``.
 
         ``migrate`` (old accumulator -> new one) reads accumulators written under an
         incompatible older codec.
         """
-        owner = "AggregatingState.from_context"
-        check_codec(acc_codec, "acc_codec", owner)
-        _check_func(agg_func, owner)
-        scope, identity = bind_state(
-            ctx, store_name, owner, KIND, {ROLE: acc_codec}, migrate=migrate, ttl=ttl
-        )
-        return cls(scope, values_of(identity, ROLE, acc_codec, WHAT, migrate, ttl=ttl), agg_func)
+        return cls._from_context(ctx, store_name, acc_codec, agg_func, **options)
 
     @classmethod
     def from_context_auto_codec(
@@ -188,14 +185,12 @@ class AggregatingState(Folding[T, ACC, R]):
         store_name: str,
         agg_func: AggregateFunc[T, ACC, R],
         acc_type: object = None,
-        *,
-        migrate: Callable[[Any], ACC] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[ACC]],
     ) -> AggregatingState[T, ACC, R]:
         """Like :meth:`from_context` with the accumulator codec :func:`accumulator_codec_for`
         gives: ``default_codec_for(acc_type)``, or the func's own ``accumulator_codec``."""
         codec = accumulator_codec_for(agg_func, acc_type)
-        return cls.from_context(ctx, store_name, codec, agg_func, migrate=migrate, ttl=ttl)
+        return cls._from_context(ctx, store_name, codec, agg_func, **options)
 
 
 KeyedAggregatingState = AggregatingState
@@ -217,36 +212,40 @@ class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
         kind: str,
         role: str,
         what: str,
-        key_codec: Codec[Any] | None,
-        migrate: Callable[[Any], ACC] | None,
-        ttl: StateTtl | None,
+        **options: Unpack[KeyedOptions[ACC]],
     ) -> None:
-        super().__init__(
-            store, key_group, kind, {role: codec}, key_codec=key_codec, migrate=migrate, ttl=ttl
-        )
+        super().__init__(store, key_group, kind, {role: codec}, **options)
         self._func = func
-        self._values: ScopedCodec[ACC] = self._value_helper(role, codec, what, migrate)
+        self._values: ScopedCodec[ACC] = self._value_helper(
+            role, codec, what, options.get("migrate")
+        )
 
-    def _folding(self, method: str, primary_key: Any, namespace: bytes) -> Folding[T, ACC, R]:
-        return Folding(self._scope(method, primary_key, namespace), self._values, self._func)
+    def _folding(self, primary_key: Any, namespace: bytes) -> Folding[T, ACC, R]:
+        scope = self._scope("merge_namespaces", primary_key, namespace)
+        return Folding(scope, self._values, self._func)
 
-    def _merge(
-        self, method: str, primary_key: Any, target: bytes, sources: Iterable[bytes]
+    def merge_namespaces(
+        self, primary_key: Any, target: str | bytes, sources: Iterable[str | bytes]
     ) -> None:
-        """Fold the accumulators of ``sources`` into ``target`` with ``merge``, clear the sources.
+        """Fold the values of ``sources`` into ``target`` in order, then clear the sources.
 
-        Sources without an accumulator, repeated sources and ``target`` itself are skipped;
-        ``target``'s own accumulator, if any, comes first. One get per namespace, one put, one
+        For merging windows (session windows): an aggregating factory folds accumulators with
+        its ``merge``, a reducing one values with its ``reduce_func``. Sources without a value,
+        repeated sources and ``target`` itself are skipped; ``target``'s own value, if any, comes
+        first. Namespaces are ``str`` (UTF-8) or ``bytes``. One get per namespace, one put, one
         delete per source.
         """
-        target_state = self._folding(method, primary_key, target)
+        method = "merge_namespaces"
+        target = namespace_bytes(method, target, "target")
+        target_state = self._folding(primary_key, target)
         accumulators = target_state._read()
         drained = []
         seen = {target}
-        for namespace in sources:
+        for source in sources:
+            namespace = namespace_bytes(method, source, "sources")
             if namespace not in seen:
                 seen.add(namespace)
-                state = self._folding(method, primary_key, namespace)
+                state = self._folding(primary_key, namespace)
                 found = state._read()
                 if found:
                     accumulators += found
@@ -258,19 +257,7 @@ class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
             state.clear()
 
 
-def _names(method: str, names: Iterable[str]) -> Iterator[bytes]:
-    for name in names:
-        yield _name(method, name)
-
-
-def _name(method: str, name: object) -> bytes:
-    try:
-        return name.encode("utf-8")  # type: ignore[attr-defined, no-any-return]
-    except AttributeError:
-        raise TypeError(f"{method}: state_name must be a str, not {type(name).__name__}") from None
-
-
-class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
+class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R], state=AggregatingState):
     """Gives the :class:`KeyedAggregatingState` of each primary key and state name.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -297,25 +284,13 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
         key_group: bytes,
         acc_codec: Codec[ACC],
         agg_func: AggregateFunc[T, ACC, R],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], ACC] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[ACC]],
     ) -> None:
-        owner = type(self).__name__
+        owner = self._owner()
         check_codec(acc_codec, "acc_codec", owner)
         _check_func(agg_func, owner)
         super().__init__(
-            store,
-            key_group,
-            acc_codec,
-            agg_func,
-            kind=KIND,
-            role=ROLE,
-            what=WHAT,
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
+            store, key_group, acc_codec, agg_func, kind=KIND, role=ROLE, what=WHAT, **options
         )
 
     @classmethod
@@ -326,22 +301,10 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
         key_group: bytes,
         acc_codec: Codec[ACC],
         agg_func: AggregateFunc[T, ACC, R],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], ACC] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[ACC]],
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
         """The factory for ``key_group`` of ``store_name``."""
-        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(
-            store,
-            key_group,
-            acc_codec,
-            agg_func,
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._from_context(ctx, store_name, key_group, acc_codec, agg_func, **options)
 
     @classmethod
     def from_context_auto_codec(
@@ -351,38 +314,20 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R]):
         key_group: bytes,
         agg_func: AggregateFunc[T, ACC, R],
         acc_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], ACC] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[ACC]],
     ) -> KeyedAggregatingStateFactory[T, ACC, R]:
         """Like :meth:`from_context` with the accumulator codec :func:`accumulator_codec_for`
         gives: ``default_codec_for(acc_type)``, or the func's own ``accumulator_codec``."""
-        return cls.from_context(
-            ctx,
-            store_name,
-            key_group,
-            accumulator_codec_for(agg_func, acc_type),
-            agg_func,
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        codec = accumulator_codec_for(agg_func, acc_type)
+        return cls._from_context(ctx, store_name, key_group, codec, agg_func, **options)
 
-    def new_aggregating_state(
-        self, primary_key: Any, state_name: str = ""
-    ) -> KeyedAggregatingState[T, ACC, R]:
-        """The aggregate ``state_name`` of ``primary_key``. Binds a scope; no store access."""
-        namespace = _name("new_aggregating_state", state_name)
-        scope = self._scope("new_aggregating_state", primary_key, namespace)
+    def _state_of(self, scope: StoreScope) -> AggregatingState[T, ACC, R]:
         return AggregatingState(scope, self._values, self._func)
 
-    def merge_namespaces(self, primary_key: Any, target: str, sources: Iterable[str]) -> None:
-        """Fold the accumulators of ``sources`` into ``target`` with ``merge``, then clear them.
-
-        For merging windows (session windows). Sources without an accumulator, repeated sources
-        and ``target`` itself are skipped; ``target``'s own accumulator, if any, comes first.
-        One get per name, one put, one delete per source.
-        """
-        method = "merge_namespaces"
-        self._merge(method, primary_key, _name(method, target), _names(method, sources))
+    def new_aggregating_state(
+        self, primary_key: Any, state_name: str | bytes = ""
+    ) -> KeyedAggregatingState[T, ACC, R]:
+        """The aggregate ``state_name`` of ``primary_key`` (a ``str`` name is its UTF-8 bytes).
+        Binds a scope; no store access."""
+        scope = self._scope("new_aggregating_state", primary_key, state_name, "state_name")
+        return AggregatingState(scope, self._values, self._func)

@@ -9,15 +9,15 @@ are declared through :mod:`fssdk_advanced.state._identity`; values are read and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Final
 
-from fssdk import Context, Store, StoreScope
+from fssdk import Context, Store
 from fssdk.reserved import HIDDEN_PREFIX, LIBRARY_PREFIX, is_reserved
 from fssdk_advanced.codecs import Codec, UnorderedCodecError, codec_signature, default_codec_for
 from fssdk_advanced.codecs._typed import type_name
-from fssdk_advanced.state._identity import Identity, declare
-from fssdk_advanced.state._ttl import Sweep, TtlCodec, TtlIndex, check_ttl, sweep_value
+from fssdk_advanced.state._identity import Identity
+from fssdk_advanced.state._ttl import TtlCodec, check_ttl
 from fssdk_advanced.state._values import ScopedCodec, scoped_codec
 from fssdk_advanced.time import StateTtl
 
@@ -58,42 +58,6 @@ def check_migrate(migrate: object, owner: str) -> None:
     """``TypeError`` unless ``migrate`` is ``None`` or callable."""
     if migrate is not None:
         check_callable(migrate, "migrate", owner)
-
-
-def bind_state(
-    ctx: Context,
-    store_name: str,
-    owner: str,
-    kind: str,
-    codecs: Mapping[str, object],
-    *,
-    migrate: Callable[[Any], Any] | None = None,
-    make_shared: Callable[[Store], Any] | None = None,
-    ttl: StateTtl | None = None,
-    sweep: Sweep = sweep_value,
-    stamp_values: bool = False,
-) -> tuple[StoreScope, Identity]:
-    """Declare the non-keyed state ``store_name`` (the empty key group) and bind its scope.
-
-    ``make_shared(store)`` makes the object shared by the identity's handles, if it needs one.
-    With ``ttl``, the scope records its writes in the state's expiry index (cleaned by
-    ``sweep``).
-    """
-    store = store_from(ctx, store_name, owner)
-    check_migrate(migrate, owner)
-    check_ttl_options(ttl, migrate, owner)
-    identity = declare(
-        store,
-        EMPTY,
-        kind,
-        codecs,
-        migrate=migrate is not None,
-        make_shared=None if make_shared is None else lambda: make_shared(store),
-        ttl=None if ttl is None else ttl.ttl_schema(),
-    )
-    if ttl is None:
-        return store.scope(EMPTY, EMPTY, EMPTY), identity
-    return TtlIndex(store, EMPTY, ttl, sweep, stamp_values).scopes(EMPTY, EMPTY), identity
 
 
 def check_ttl_options(ttl: object, migrate: object, owner: str) -> None:

@@ -1,23 +1,32 @@
-"""What the six Keyed* factories share: one key group of one store, and its primary keys.
+"""What the state types and their Keyed* factories share: construction, key groups, keys.
 
 A factory declares its identity once (:func:`declare`), keeps the store's scope maker for its key
 group, and binds one scope per ``(primary key, namespace)``. With a ``key_codec`` (ordered)
 primary keys are values of that codec's type, encoded once per handle; without one they are
-``bytes``. :meth:`KeyedFactory.keys` lists the primary keys holding state, in key order.
+``bytes``. A namespace is ``bytes``, or a ``str`` taken as its UTF-8 bytes.
+:meth:`KeyedFactory.keys` lists the primary keys holding state, in key order.
+
+The constructors are written once here: ``from_context`` and ``from_context_auto_codec`` of
+every factory (:meth:`KeyedFactory._from_context`, :meth:`KeyedFactory._auto_codec`) and of every
+state type (:class:`NonKeyed`: a non-keyed state is its factory's state at key group, primary
+key and namespace ``b""``). Each class only states its public, typed signatures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar, Final
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Final, Generic, Self, TypedDict, TypeVar, cast
 
 from fssdk import Store, StoreScope
-from fssdk_advanced.codecs import Codec
+from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import (
+    EMPTY,
     check_key_group,
     check_migrate,
     check_ttl_options,
+    ordered_default,
+    store_from,
     values_of,
 )
 from fssdk_advanced.state._identity import Identity, declare
@@ -26,27 +35,73 @@ from fssdk_advanced.state._ttl import Sweep, TtlIndex, sweep_value
 from fssdk_advanced.state._values import ScopedCodec
 from fssdk_advanced.time import StateTtl
 
+T = TypeVar("T")
+
+
+class Options(TypedDict, Generic[T], total=False):
+    """The keywords of a state type's constructors: ``migrate`` reads values written under an
+    incompatible older codec (old value -> new value); ``ttl`` expires entries."""
+
+    migrate: Callable[[Any], T] | None
+    ttl: StateTtl | None
+
+
+class KeyedOptions(Options[T], total=False):
+    """The keywords of a Keyed factory's constructors: ``key_codec`` (ordered) for the primary
+    keys, then those of :class:`Options`."""
+
+    key_codec: Codec[Any] | None
+
+
+class QueueOptions(TypedDict, total=False):
+    """The keywords of the priority queue's constructors (no ``migrate``: elements are keys)."""
+
+    ttl: StateTtl | None
+
+
+class KeyedQueueOptions(QueueOptions, total=False):
+    """The keywords of the priority queue factory's constructors."""
+
+    key_codec: Codec[Any] | None
+
+
+#: A default codec's type hint: its argument name, and whether the codec must be ordered.
+Hint = tuple[str, bool]
+
 
 class KeyedFactory:
     """Base of the Keyed* factories: binds a store, a key group and the primary keys' codec.
 
-    ``store`` is public (the store the state lives in); the rest is for the subclasses.
+    ``store`` is public (the store the state lives in); the rest is for the subclasses. A
+    subclass names its state type (``class F(KeyedFactory, state=ValueState)``), sets ``_HINTS``
+    (its codec arguments' type hints, for ``from_context_auto_codec``) and implements
+    :meth:`_state_of`; its ``__init__`` names itself in errors through :meth:`_owner`.
     """
 
     #: True on the libraries' own factories (a private subclass), which may use the key groups
     #: :mod:`fssdk.reserved` keeps from user state.
     _LIBRARY_STATE: ClassVar[bool] = False
+    #: The type hints of ``from_context_auto_codec``, one per codec argument, in order.
+    _HINTS: ClassVar[tuple[Hint, ...]] = ()
 
     __slots__ = (
         "_encode_key",
         "_identity",
         "_key_codec",
         "_key_group",
+        "_named",
         "_scopes",
         "_ttl",
         "_ttl_index",
         "store",
     )
+
+    _named: str  # set only by _declared
+
+    def __init_subclass__(cls, state: type[NonKeyed] | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if state is not None:
+            state._FACTORY = cls
 
     def __init__(
         self,
@@ -55,14 +110,14 @@ class KeyedFactory:
         kind: str,
         codecs: Mapping[str, object],
         *,
-        key_codec: object | None,
-        migrate: Callable[[Any], Any] | None,
+        key_codec: object | None = None,
+        migrate: Callable[[Any], Any] | None = None,
         make_shared: Callable[[], Any] | None = None,
         ttl: StateTtl | None = None,
         sweep: Sweep = sweep_value,
         stamp_values: bool = False,
     ) -> None:
-        owner = type(self).__name__
+        owner = self._owner()
         check_key_group(key_group, owner, library=self._LIBRARY_STATE)
         keys = None
         if key_codec is not None:
@@ -95,6 +150,56 @@ class KeyedFactory:
         """The primary keys' codec (``None``: keys are ``bytes``)."""
         return self._key_codec
 
+    def _owner(self) -> str:
+        """The name argument errors give: the factory's, or the non-keyed constructor's."""
+        named: str | None = getattr(self, "_named", None)
+        return named or type(self).__name__
+
+    @classmethod
+    def _declared(
+        cls, owner: str, store: Store, key_group: bytes, *args: Any, **options: Any
+    ) -> Self:
+        """``cls(store, key_group, *args, **options)``, argument errors naming ``owner``."""
+        factory = cls.__new__(cls)
+        factory._named = owner
+        cls.__init__(factory, store, key_group, *args, **options)
+        return factory
+
+    @classmethod
+    def _from_context(
+        cls, ctx: object, store_name: object, key_group: bytes, *args: Any, **options: Any
+    ) -> Self:
+        """``from_context``: the factory over ``ctx``'s store ``store_name``."""
+        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
+        return cls(store, key_group, *args, **options)
+
+    @classmethod
+    def _auto_codec(
+        cls,
+        ctx: object,
+        store_name: object,
+        key_group: bytes,
+        hints: tuple[object, ...],
+        *functions: object,
+        **options: Any,
+    ) -> Self:
+        """``from_context_auto_codec``: ``from_context`` with the default codecs of ``hints``
+        (then ``functions``, the arguments that follow the codecs)."""
+        codecs = cls._default_codecs(hints, f"{cls.__name__}.from_context_auto_codec")
+        return cls._from_context(ctx, store_name, key_group, *codecs, *functions, **options)
+
+    @classmethod
+    def _default_codecs(cls, hints: Iterable[object], owner: str) -> list[Codec[Any]]:
+        """``default_codec_for`` of each hint, ordered where :data:`_HINTS` says so."""
+        return [
+            ordered_default(hint, argument, owner) if ordered else default_codec_for(hint)
+            for (argument, ordered), hint in zip(cls._HINTS, hints, strict=True)
+        ]
+
+    def _state_of(self, scope: StoreScope) -> Any:
+        """The factory's state bound to ``scope``."""
+        raise NotImplementedError
+
     def cleanup(self, max_entries: int = 1000) -> int:
         """With ``ttl``: remove expired state found in at most ``max_entries`` due entries of
         the expiry index, oldest first, and return how many were visited (0 without ``ttl``).
@@ -123,8 +228,15 @@ class KeyedFactory:
         """The value helper of ``role``, reading old values through ``migrate`` if given."""
         return values_of(self._identity, role, codec, what, migrate, ttl=self._ttl)
 
-    def _scope(self, method: str, primary_key: Any, namespace: bytes) -> StoreScope:
-        """The scope of ``primary_key`` in ``namespace``; ``TypeError`` naming what is wrong."""
+    def _scope(
+        self, method: str, primary_key: Any, namespace: str | bytes, argument: str = "namespace"
+    ) -> StoreScope:
+        """The scope of ``primary_key`` in ``namespace`` (a ``str`` is its UTF-8 bytes);
+        ``TypeError`` naming what is wrong. The per-record path of every ``new_keyed_*``."""
+        if type(namespace) is str:  # inline: map and state names are str, per record
+            namespace = namespace.encode("utf-8")
+        elif type(namespace) is not bytes:
+            namespace = namespace_bytes(method, namespace, argument)
         encode = self._encode_key
         try:
             return self._scopes(primary_key if encode is None else encode(primary_key), namespace)
@@ -135,18 +247,16 @@ class KeyedFactory:
                 f"{type(primary_key).__name__} and {type(namespace).__name__}"
             ) from None
 
-    def keys(self, namespace: bytes | None = None) -> Iterator[Any]:
+    def keys(self, namespace: str | bytes | None = None) -> Iterator[Any]:
         """The distinct primary keys holding state in this key group, in key order, streamed.
 
-        With ``namespace``, only those holding state in that namespace (for the factories that
-        take names, its UTF-8 bytes). Keys are decoded with ``key_codec`` when the factory has
-        one. Costs one seek per key listed (plus, with a namespace, one per key checked), and
-        memory independent of the number of keys.
+        With ``namespace`` (a ``str`` is its UTF-8 bytes), only those holding state in that
+        namespace. Keys are decoded with ``key_codec`` when the factory has one. Costs one seek
+        per key listed (plus, with a namespace, one per key checked), and memory independent of
+        the number of keys.
         """
         if namespace is not None and type(namespace) is not bytes:
-            raise TypeError(
-                f"keys: namespace must be bytes or None, not {type(namespace).__name__}"
-            )
+            namespace = namespace_bytes("keys", namespace, "namespace")
         found = scan_primary_keys(self.store, self._key_group, namespace)
         codec = self._key_codec
         if codec is None:
@@ -165,3 +275,49 @@ def scan_primary_keys(store: Store, key_group: bytes, namespace: bytes | None) -
     The store's own skip-scan (:meth:`fssdk.Store.scan_keys`): one seek per key, streamed.
     """
     return store.scan_keys(key_group, namespace=namespace)
+
+
+def namespace_bytes(method: str, namespace: object, argument: str = "namespace") -> bytes:
+    """``namespace`` as bytes: a ``str`` is encoded as UTF-8; ``TypeError`` for other types."""
+    if type(namespace) is bytes:
+        return namespace
+    if isinstance(namespace, str):
+        return namespace.encode("utf-8")
+    raise TypeError(f"{method}: {argument} must be str or bytes, not {type(namespace).__name__}")
+
+
+class NonKeyed:
+    """Base of the state types: their non-keyed constructors, written once.
+
+    A non-keyed state is the state of its Keyed factory (``_FACTORY``, set by the factory's
+    class statement) at key group, primary key and namespace ``b""``; argument errors name the
+    state type's constructor.
+    """
+
+    __slots__ = ()
+
+    _FACTORY: ClassVar[type[KeyedFactory]]
+
+    @classmethod
+    def _from_context(cls, ctx: object, store_name: object, *args: Any, **options: Any) -> Self:
+        """``from_context``: declare the state ``store_name`` and bind its empty scope."""
+        owner = f"{cls.__name__}.from_context"
+        if "key_codec" in options:
+            raise TypeError(f"{owner}() got an unexpected keyword argument 'key_codec'")
+        store = store_from(ctx, store_name, owner)
+        factory = cls._FACTORY._declared(owner, store, EMPTY, *args, **options)
+        return cast(Self, factory._state_of(factory._scopes(EMPTY, EMPTY)))
+
+    @classmethod
+    def _auto_codec(
+        cls,
+        ctx: object,
+        store_name: object,
+        hints: tuple[object, ...],
+        *functions: object,
+        **options: Any,
+    ) -> Self:
+        """``from_context_auto_codec``: ``from_context`` with the default codecs of ``hints``."""
+        owner = f"{cls.__name__}.from_context_auto_codec"
+        codecs = cls._FACTORY._default_codecs(hints, owner)
+        return cls._from_context(ctx, store_name, *codecs, *functions, **options)

@@ -11,14 +11,14 @@ A frame that runs past the end, or a length that does not parse, raises ``Corrup
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Final, Generic, TypeVar, Unpack, overload
 
 from fssdk import Context, Store, StoreScope
-from fssdk_advanced.codecs import Codec, codec_signature, default_codec_for
+from fssdk_advanced.codecs import Codec, codec_signature
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
+from fssdk_advanced.state._base import EMPTY
 from fssdk_advanced.state._identity import Identity
-from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._keyed import KeyedFactory, KeyedOptions, NonKeyed, Options
 from fssdk_advanced.state._migration import Migratable, reframe
 from fssdk_advanced.state._values import MigratingCodec, ScopedCodec, corrupt
 from fssdk_advanced.time import StateTtl
@@ -60,7 +60,7 @@ def _size_error(codec: Codec[Any], value: object, data: bytes) -> ValueError:
     )
 
 
-class ListState(Migratable, Generic[T]):
+class ListState(NonKeyed, Migratable, Generic[T]):
     """A list of ``T`` in one scope; ``get()`` is ``[]`` until something is added.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -82,46 +82,19 @@ class ListState(Migratable, Generic[T]):
 
     @classmethod
     def from_context(
-        cls,
-        ctx: Context,
-        store_name: str,
-        codec: Codec[T],
-        *,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        cls, ctx: Context, store_name: str, codec: Codec[T], **options: Unpack[Options[T]]
     ) -> ListState[T]:
         """The non-keyed list stored in ``store_name``, elements encoded with ``codec``.
 
         ``migrate`` (old element -> new element) reads elements written under an incompatible
-        older codec; a list holding one is rewritten when it is read.
+        older codec; a list holding one is rewritten when it is read. ``ttl`` expires elements.
         """
-        owner = "ListState.from_context"
-        check_codec(codec, "codec", owner)
-        roles = {"value": codec}
-        scope, identity = bind_state(
-            ctx,
-            store_name,
-            owner,
-            KIND,
-            roles,
-            migrate=migrate,
-            ttl=ttl,
-            sweep=sweep_list(_stamped_size(codec)),
-        )
-        values = values_of(identity, "value", codec, WHAT, migrate, ttl=ttl)
-        bind_frames(identity, scope.store, scope.key_group, values)
-        return cls(scope, values)
+        return cls._from_context(ctx, store_name, codec, **options)
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls,
-        ctx: Context,
-        store_name: str,
-        value_type: type[T],
-        *,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        cls, ctx: Context, store_name: str, value_type: type[T], **options: Unpack[Options[T]]
     ) -> ListState[T]: ...
     @overload
     @classmethod
@@ -130,28 +103,14 @@ class ListState(Migratable, Generic[T]):
         ctx: Context,
         store_name: str,
         value_type: object = None,
-        *,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[Any]],
     ) -> ListState[Any]: ...
     @classmethod
     def from_context_auto_codec(
-        cls,
-        ctx: Context,
-        store_name: str,
-        value_type: object = None,
-        *,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        cls, ctx: Context, store_name: str, value_type: object = None, **options: Any
     ) -> ListState[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)`` for the elements."""
-        return cls.from_context(
-            ctx,
-            store_name,
-            default_codec_for(value_type),
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._auto_codec(ctx, store_name, (value_type,), **options)
 
     def _frame(self, value: T) -> bytes:
         codec = self._codec
@@ -315,7 +274,7 @@ def split_frames(data: bytes, size: int | None) -> list[bytes]:
 KeyedListState = ListState
 
 
-class KeyedListStateFactory(KeyedFactory, Generic[T]):
+class KeyedListStateFactory(KeyedFactory, Generic[T], state=ListState):
     """Gives the :class:`KeyedListState` of each primary key and namespace of one key group.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -327,29 +286,17 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
     """
 
     __slots__ = ("_values",)
+    _HINTS = (("value_type", False),)
 
     def __init__(
-        self,
-        store: Store,
-        key_group: bytes,
-        codec: Codec[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        self, store: Store, key_group: bytes, codec: Codec[T], **options: Unpack[KeyedOptions[T]]
     ) -> None:
-        check_codec(codec, "codec", type(self).__name__)
-        super().__init__(
-            store,
-            key_group,
-            KIND,
-            {"value": codec},
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-            sweep=sweep_list(_stamped_size(codec)),
+        check_codec(codec, "codec", self._owner())
+        sweep = sweep_list(_stamped_size(codec))
+        super().__init__(store, key_group, KIND, {"value": codec}, sweep=sweep, **options)
+        self._values: ScopedCodec[T] = self._value_helper(
+            "value", codec, WHAT, options.get("migrate")
         )
-        self._values: ScopedCodec[T] = self._value_helper("value", codec, WHAT, migrate)
         bind_frames(self._identity, store, key_group, self._values)
 
     @classmethod
@@ -359,14 +306,10 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         codec: Codec[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[T]],
     ) -> KeyedListStateFactory[T]:
         """The factory for ``key_group`` of ``store_name``, elements encoded with ``codec``."""
-        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, codec, key_codec=key_codec, migrate=migrate, ttl=ttl)
+        return cls._from_context(ctx, store_name, key_group, codec, **options)
 
     @overload
     @classmethod
@@ -376,10 +319,7 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: type[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[T]],
     ) -> KeyedListStateFactory[T]: ...
     @overload
     @classmethod
@@ -389,10 +329,7 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[Any]],
     ) -> KeyedListStateFactory[Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -401,22 +338,14 @@ class KeyedListStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Any,
     ) -> KeyedListStateFactory[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
-        return cls.from_context(
-            ctx,
-            store_name,
-            key_group,
-            default_codec_for(value_type),
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._auto_codec(ctx, store_name, key_group, (value_type,), **options)
 
-    def new_keyed_list(self, primary_key: Any, namespace: bytes = EMPTY) -> KeyedListState[T]:
+    def _state_of(self, scope: StoreScope) -> ListState[T]:
+        return ListState(scope, self._values)
+
+    def new_keyed_list(self, primary_key: Any, namespace: str | bytes = EMPTY) -> KeyedListState[T]:
         """The list of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
         return ListState(self._scope("new_keyed_list", primary_key, namespace), self._values)

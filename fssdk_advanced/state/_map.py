@@ -9,24 +9,17 @@ each, ``clear`` one prefix delete, iteration one scan streaming O(1) memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, Final, Generic, TypeVar, overload
+from collections.abc import Iterator
+from typing import Any, Final, Generic, TypeVar, Unpack, overload
 
 from fssdk import Context, Store, StoreScope
 from fssdk import Iterator as StoreIterator
-from fssdk_advanced.codecs import Codec, default_codec_for
+from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import (
-    EMPTY,
-    bind_state,
-    ordered_default,
-    store_from,
-    values_of,
-)
-from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._base import EMPTY
+from fssdk_advanced.state._keyed import KeyedFactory, KeyedOptions, NonKeyed, Options
 from fssdk_advanced.state._migration import Migratable
 from fssdk_advanced.state._values import ScopedCodec
-from fssdk_advanced.time import StateTtl
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -34,18 +27,7 @@ V = TypeVar("V")
 KIND: Final = "MapState"
 
 
-def _check_codecs(
-    key_codec: object, value_codec: object, owner: str, argument: str = "key_codec"
-) -> None:
-    check_codec(key_codec, argument, owner, ordered=True)
-    check_codec(value_codec, "value_codec", owner)
-
-
-def _roles(key_codec: object, value_codec: object) -> dict[str, object]:
-    return {"key": key_codec, "value": value_codec}
-
-
-class MapState(Migratable, Generic[K, V]):
+class MapState(NonKeyed, Migratable, Generic[K, V]):
     """A map from ``K`` (ordered codec) to ``V`` in one scope, iterated in key order.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -75,9 +57,7 @@ class MapState(Migratable, Generic[K, V]):
         store_name: str,
         key_codec: Codec[K],
         value_codec: Codec[V],
-        *,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[V]],
     ) -> MapState[K, V]:
         """The non-keyed map stored in ``store_name``; ``key_codec`` must be ordered.
 
@@ -85,13 +65,7 @@ class MapState(Migratable, Generic[K, V]):
         ``migrate`` (old value -> new value) reads values written under an incompatible older
         value codec; keys cannot be migrated (their order is the map's order).
         """
-        owner = "MapState.from_context"
-        _check_codecs(key_codec, value_codec, owner)
-        scope, identity = bind_state(
-            ctx, store_name, owner, KIND, _roles(key_codec, value_codec), migrate=migrate, ttl=ttl
-        )
-        values = values_of(identity, "value", value_codec, "map value", migrate, ttl=ttl)
-        return cls(scope, ScopedCodec(key_codec, "map key"), values)
+        return cls._from_context(ctx, store_name, key_codec, value_codec, **options)
 
     @overload
     @classmethod
@@ -101,9 +75,7 @@ class MapState(Migratable, Generic[K, V]):
         store_name: str,
         key_type: type[K],
         value_type: type[V],
-        *,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[V]],
     ) -> MapState[K, V]: ...
     @overload
     @classmethod
@@ -113,9 +85,7 @@ class MapState(Migratable, Generic[K, V]):
         store_name: str,
         key_type: type[K],
         value_type: object = None,
-        *,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[Any]],
     ) -> MapState[K, Any]: ...
     @overload
     @classmethod
@@ -125,9 +95,7 @@ class MapState(Migratable, Generic[K, V]):
         store_name: str,
         key_type: object = None,
         value_type: object = None,
-        *,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[Any]],
     ) -> MapState[Any, Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -136,15 +104,10 @@ class MapState(Migratable, Generic[K, V]):
         store_name: str,
         key_type: object = None,
         value_type: object = None,
-        *,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Any,
     ) -> MapState[Any, Any]:
         """Like :meth:`from_context` with default codecs; ``key_type`` needs an ordered one."""
-        key_codec = ordered_default(key_type, "key_type", "MapState.from_context_auto_codec")
-        return cls.from_context(
-            ctx, store_name, key_codec, default_codec_for(value_type), migrate=migrate, ttl=ttl
-        )
+        return cls._auto_codec(ctx, store_name, (key_type, value_type), **options)
 
     def put(self, key: K, value: V) -> None:
         """Set ``key`` to ``value``. One put."""
@@ -214,10 +177,11 @@ class MapState(Migratable, Generic[K, V]):
 KeyedMapState = MapState
 
 
-class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
+class KeyedMapStateFactory(KeyedFactory, Generic[K, V], state=MapState):
     """Gives the :class:`KeyedMapState` of each primary key and map name of one key group.
 
-    The map name is the namespace (UTF-8), so one primary key can hold several maps.
+    The map name is the namespace (a ``str`` is its UTF-8), so one primary key can hold
+    several maps.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
     >>> ctx = LocalContext(MemoryBackend())
@@ -230,6 +194,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
     """
 
     __slots__ = ("_keys", "_values")
+    _HINTS = (("key_type", True), ("value_type", False))
 
     def __init__(
         self,
@@ -237,24 +202,18 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         key_group: bytes,
         map_key_codec: Codec[K],
         value_codec: Codec[V],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[V]],
     ) -> None:
-        _check_codecs(map_key_codec, value_codec, type(self).__name__, "map_key_codec")
-        super().__init__(
-            store,
-            key_group,
-            KIND,
-            _roles(map_key_codec, value_codec),
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        owner = self._owner()
+        # A non-keyed MapState has no primary keys: its map-key codec is its key_codec.
+        argument = "map_key_codec" if owner == type(self).__name__ else "key_codec"
+        check_codec(map_key_codec, argument, owner, ordered=True)
+        check_codec(value_codec, "value_codec", owner)
+        roles = {"key": map_key_codec, "value": value_codec}
+        super().__init__(store, key_group, KIND, roles, **options)
         self._keys = ScopedCodec(map_key_codec, "map key")
         self._values: ScopedCodec[V] = self._value_helper(
-            "value", value_codec, "map value", migrate
+            "value", value_codec, "map value", options.get("migrate")
         )
 
     @classmethod
@@ -265,26 +224,14 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         key_group: bytes,
         map_key_codec: Codec[K],
         value_codec: Codec[V],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[V]],
     ) -> KeyedMapStateFactory[K, V]:
         """The factory for ``key_group`` of ``store_name``; ``map_key_codec`` must be ordered.
 
         ``map_key_codec`` encodes the keys inside each map; ``key_codec`` (ordered, keyword, as
         on every Keyed factory) the primary keys.
         """
-        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(
-            store,
-            key_group,
-            map_key_codec,
-            value_codec,
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._from_context(ctx, store_name, key_group, map_key_codec, value_codec, **options)
 
     @overload
     @classmethod
@@ -295,10 +242,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         key_group: bytes,
         key_type: type[K],
         value_type: type[V],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[V]],
     ) -> KeyedMapStateFactory[K, V]: ...
     @overload
     @classmethod
@@ -309,10 +253,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         key_group: bytes,
         key_type: type[K],
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[Any]],
     ) -> KeyedMapStateFactory[K, Any]: ...
     @overload
     @classmethod
@@ -323,10 +264,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         key_group: bytes,
         key_type: object = None,
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[Any]],
     ) -> KeyedMapStateFactory[Any, Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -336,35 +274,17 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V]):
         key_group: bytes,
         key_type: object = None,
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Any,
     ) -> KeyedMapStateFactory[Any, Any]:
         """Like :meth:`from_context` with default codecs; ``key_type`` (the maps' keys) needs an
         ordered one."""
-        owner = f"{cls.__name__}.from_context_auto_codec"
-        map_key_codec = ordered_default(key_type, "key_type", owner)
-        value_codec = default_codec_for(value_type)
-        return cls.from_context(
-            ctx,
-            store_name,
-            key_group,
-            map_key_codec,
-            value_codec,
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._auto_codec(ctx, store_name, key_group, (key_type, value_type), **options)
 
-    def new_keyed_map(self, primary_key: Any, map_name: str = "") -> KeyedMapState[K, V]:
-        """The map ``map_name`` of ``primary_key``. Binds a scope; no store access."""
-        try:
-            namespace = map_name.encode("utf-8")
-        except AttributeError:
-            raise TypeError(
-                f"new_keyed_map: map_name must be a str (the map name), not "
-                f"{type(map_name).__name__}"
-            ) from None
-        scope = self._scope("new_keyed_map", primary_key, namespace)
+    def _state_of(self, scope: StoreScope) -> MapState[K, V]:
+        return MapState(scope, self._keys, self._values)
+
+    def new_keyed_map(self, primary_key: Any, map_name: str | bytes = "") -> KeyedMapState[K, V]:
+        """The map ``map_name`` of ``primary_key`` (a ``str`` name is its UTF-8 bytes). Binds a
+        scope; no store access."""
+        scope = self._scope("new_keyed_map", primary_key, map_name, "map_name")
         return MapState(scope, self._keys, self._values)

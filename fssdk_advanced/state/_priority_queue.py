@@ -36,7 +36,7 @@ import weakref
 from bisect import insort
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Final, Generic, TypeVar, Unpack, overload
 
 from fssdk import ClosedError, Context, CorruptStateError, Store, StoreScope
 from fssdk import Iterator as StoreIterator
@@ -45,8 +45,13 @@ from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import Codec, codec_signature
 from fssdk_advanced.codecs._ordered import escape_terminated, read_terminated
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import EMPTY, bind_state, ordered_default, store_from
-from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._base import EMPTY
+from fssdk_advanced.state._keyed import (
+    KeyedFactory,
+    KeyedQueueOptions,
+    NonKeyed,
+    QueueOptions,
+)
 from fssdk_advanced.state._values import ScopedCodec, corrupt
 from fssdk_advanced.time import StateTtl
 
@@ -149,7 +154,7 @@ class _QueueShared:
             head._check()
 
 
-class PriorityQueueState(Generic[T]):
+class PriorityQueueState(NonKeyed, Generic[T]):
     """A min-priority queue of ``T`` (ordered codec) in one scope; duplicates are kept.
 
     Equal elements come out in the order they were added. Build it with :meth:`from_context` or
@@ -176,30 +181,18 @@ class PriorityQueueState(Generic[T]):
 
     @classmethod
     def from_context(
-        cls, ctx: Context, store_name: str, codec: Codec[T], *, ttl: StateTtl | None = None
+        cls, ctx: Context, store_name: str, codec: Codec[T], **options: Unpack[QueueOptions]
     ) -> PriorityQueueState[T]:
         """The non-keyed queue stored in ``store_name``; ``codec`` must be ordered.
 
         Raises ``UnorderedCodecError`` (a TypeError and ValueError) for an unordered codec.
         """
-        owner = "PriorityQueueState.from_context"
-        check_codec(codec, "codec", owner, ordered=True)
-        scope, identity = bind_state(
-            ctx,
-            store_name,
-            owner,
-            KIND,
-            {"element": codec},
-            make_shared=lambda store: _QueueShared(store, EMPTY),
-            ttl=ttl,
-            stamp_values=True,
-        )
-        return queue_class(ttl)(scope, ScopedCodec(codec, WHAT), identity.shared)
+        return cls._from_context(ctx, store_name, codec, **options)
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls, ctx: Context, store_name: str, value_type: type[T], *, ttl: StateTtl | None = None
+        cls, ctx: Context, store_name: str, value_type: type[T], **options: Unpack[QueueOptions]
     ) -> PriorityQueueState[T]: ...
     @overload
     @classmethod
@@ -208,22 +201,14 @@ class PriorityQueueState(Generic[T]):
         ctx: Context,
         store_name: str,
         value_type: object = None,
-        *,
-        ttl: StateTtl | None = None,
+        **options: Unpack[QueueOptions],
     ) -> PriorityQueueState[Any]: ...
     @classmethod
     def from_context_auto_codec(
-        cls,
-        ctx: Context,
-        store_name: str,
-        value_type: object = None,
-        *,
-        ttl: StateTtl | None = None,
+        cls, ctx: Context, store_name: str, value_type: object = None, **options: Any
     ) -> PriorityQueueState[Any]:
         """Like :meth:`from_context` with the ordered default codec of ``value_type``."""
-        owner = "PriorityQueueState.from_context_auto_codec"
-        codec = ordered_default(value_type, "value_type", owner)
-        return cls.from_context(ctx, store_name, codec, ttl=ttl)
+        return cls._auto_codec(ctx, store_name, (value_type,), **options)
 
     def add(self, value: T) -> None:
         """Add ``value`` (duplicates too). One put: O(log n) in the store."""
@@ -429,7 +414,7 @@ def element_bytes(user_key: bytes, fixed_size: int | None) -> bytes:
     return body
 
 
-class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
+class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T], state=PriorityQueueState):
     """Gives the :class:`KeyedPriorityQueueState` of each primary key and namespace.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -441,29 +426,22 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
     """
 
     __slots__ = ("_elements", "_queue_class", "_shared")
+    _HINTS = (("value_type", True),)
 
     def __init__(
-        self,
-        store: Store,
-        key_group: bytes,
-        codec: Codec[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        ttl: StateTtl | None = None,
+        self, store: Store, key_group: bytes, codec: Codec[T], **options: Unpack[KeyedQueueOptions]
     ) -> None:
-        check_codec(codec, "codec", type(self).__name__, ordered=True)
+        check_codec(codec, "codec", self._owner(), ordered=True)
         super().__init__(
             store,
             key_group,
             KIND,
             {"element": codec},
-            key_codec=key_codec,
-            migrate=None,
             make_shared=lambda: _QueueShared(store, key_group),
-            ttl=ttl,
             stamp_values=True,
+            **options,
         )
-        self._queue_class = queue_class(ttl)
+        self._queue_class = queue_class(options.get("ttl"))
         self._shared: _QueueShared = self._identity.shared
         self._elements = ScopedCodec(codec, WHAT)
 
@@ -474,13 +452,10 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         codec: Codec[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedQueueOptions],
     ) -> KeyedPriorityQueueStateFactory[T]:
         """The factory for ``key_group`` of ``store_name``; ``codec`` must be ordered."""
-        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, codec, key_codec=key_codec, ttl=ttl)
+        return cls._from_context(ctx, store_name, key_group, codec, **options)
 
     @overload
     @classmethod
@@ -490,9 +465,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: type[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedQueueOptions],
     ) -> KeyedPriorityQueueStateFactory[T]: ...
     @overload
     @classmethod
@@ -502,9 +475,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedQueueOptions],
     ) -> KeyedPriorityQueueStateFactory[Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -513,17 +484,16 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Any,
     ) -> KeyedPriorityQueueStateFactory[Any]:
         """Like :meth:`from_context` with the ordered default codec of ``value_type``."""
-        owner = f"{cls.__name__}.from_context_auto_codec"
-        codec = ordered_default(value_type, "value_type", owner)
-        return cls.from_context(ctx, store_name, key_group, codec, key_codec=key_codec, ttl=ttl)
+        return cls._auto_codec(ctx, store_name, key_group, (value_type,), **options)
+
+    def _state_of(self, scope: StoreScope) -> PriorityQueueState[T]:
+        return self._queue_class(scope, self._elements, self._shared)
 
     def new_keyed_priority_queue(
-        self, primary_key: Any, namespace: bytes = EMPTY
+        self, primary_key: Any, namespace: str | bytes = EMPTY
     ) -> KeyedPriorityQueueState[T]:
         """The queue of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
         scope = self._scope("new_keyed_priority_queue", primary_key, namespace)

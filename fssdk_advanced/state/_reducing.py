@@ -9,15 +9,15 @@ put plus ``reduce_func(current, value)``; ``get`` one get; ``clear`` one delete.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Final, Generic, TypeVar, cast
+from collections.abc import Callable
+from typing import Any, Final, Generic, TypeVar, Unpack, cast
 
-from fssdk import Context, Store
-from fssdk_advanced.codecs import Codec, default_codec_for
+from fssdk import Context, Store, StoreScope
+from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._aggregating import Folding, FoldingFactory
-from fssdk_advanced.state._base import EMPTY, bind_state, check_callable, store_from, values_of
-from fssdk_advanced.time import StateTtl
+from fssdk_advanced.state._base import EMPTY, check_callable
+from fssdk_advanced.state._keyed import KeyedOptions, NonKeyed, Options
 
 V = TypeVar("V")
 
@@ -50,7 +50,7 @@ class _Reduce(Generic[V]):
         return accumulator
 
 
-class ReducingState(Folding[V, V, V]):
+class ReducingState(NonKeyed, Folding[V, V, V]):
     """Values of type ``V`` reduced into one with ``reduce_func(current, new) -> V``.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -73,23 +73,14 @@ class ReducingState(Folding[V, V, V]):
         store_name: str,
         value_codec: Codec[V],
         reduce_func: Callable[[V, V], V],
-        *,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[V]],
     ) -> ReducingState[V]:
         """The non-keyed reduced value stored in ``store_name``.
 
         ``migrate`` (old value -> new value) reads values written under an incompatible older
         codec.
         """
-        owner = "ReducingState.from_context"
-        check_codec(value_codec, "value_codec", owner)
-        check_callable(reduce_func, "reduce_func", owner)
-        scope, identity = bind_state(
-            ctx, store_name, owner, KIND, {ROLE: value_codec}, migrate=migrate, ttl=ttl
-        )
-        values = values_of(identity, ROLE, value_codec, WHAT, migrate, ttl=ttl)
-        return cls(scope, values, _Reduce(reduce_func))
+        return cls._from_context(ctx, store_name, value_codec, reduce_func, **options)
 
     @classmethod
     def from_context_auto_codec(
@@ -98,20 +89,16 @@ class ReducingState(Folding[V, V, V]):
         store_name: str,
         reduce_func: Callable[[V, V], V],
         value_type: object = None,
-        *,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[V]],
     ) -> ReducingState[V]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
-        return cls.from_context(
-            ctx, store_name, default_codec_for(value_type), reduce_func, migrate=migrate, ttl=ttl
-        )
+        return cls._auto_codec(ctx, store_name, (value_type,), reduce_func, **options)
 
 
 KeyedReducingState = ReducingState
 
 
-class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
+class KeyedReducingStateFactory(FoldingFactory[V, V, V], state=ReducingState):
     """Gives the :class:`KeyedReducingState` of each primary key and namespace.
 
     >>> from fssdk.runtime import LocalContext, MemoryBackend
@@ -125,6 +112,7 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
     """
 
     __slots__ = ()
+    _HINTS = (("value_type", False),)
 
     def __init__(
         self,
@@ -132,25 +120,14 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         key_group: bytes,
         value_codec: Codec[V],
         reduce_func: Callable[[V, V], V],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[V]],
     ) -> None:
-        owner = type(self).__name__
+        owner = self._owner()
         check_codec(value_codec, "value_codec", owner)
         check_callable(reduce_func, "reduce_func", owner)
+        func = _Reduce(reduce_func)
         super().__init__(
-            store,
-            key_group,
-            value_codec,
-            _Reduce(reduce_func),
-            kind=KIND,
-            role=ROLE,
-            what=WHAT,
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
+            store, key_group, value_codec, func, kind=KIND, role=ROLE, what=WHAT, **options
         )
 
     @classmethod
@@ -161,22 +138,10 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         key_group: bytes,
         value_codec: Codec[V],
         reduce_func: Callable[[V, V], V],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[V]],
     ) -> KeyedReducingStateFactory[V]:
         """The factory for ``key_group`` of ``store_name``."""
-        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(
-            store,
-            key_group,
-            value_codec,
-            reduce_func,
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._from_context(ctx, store_name, key_group, value_codec, reduce_func, **options)
 
     @classmethod
     def from_context_auto_codec(
@@ -186,35 +151,17 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V]):
         key_group: bytes,
         reduce_func: Callable[[V, V], V],
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], V] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[V]],
     ) -> KeyedReducingStateFactory[V]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
-        codec: Codec[Any] = default_codec_for(value_type)
-        return cls.from_context(
-            ctx,
-            store_name,
-            key_group,
-            codec,
-            reduce_func,
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._auto_codec(ctx, store_name, key_group, (value_type,), reduce_func, **options)
+
+    def _state_of(self, scope: StoreScope) -> ReducingState[V]:
+        return ReducingState(scope, self._values, self._func)
 
     def new_reducing_state(
-        self, primary_key: Any, namespace: bytes = EMPTY
+        self, primary_key: Any, namespace: str | bytes = EMPTY
     ) -> KeyedReducingState[V]:
         """The reduced value of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
         scope = self._scope("new_reducing_state", primary_key, namespace)
         return ReducingState(scope, self._values, self._func)
-
-    def merge_namespaces(self, primary_key: Any, target: bytes, sources: Iterable[bytes]) -> None:
-        """Reduce the values of ``sources`` into ``target`` in order, then clear the sources.
-
-        For merging windows. Sources without a value, repeated sources and ``target`` itself are
-        skipped; ``target``'s own value, if any, is the first operand.
-        """
-        self._merge("merge_namespaces", primary_key, target, sources)

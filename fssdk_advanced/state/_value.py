@@ -6,17 +6,15 @@ one get, ``clear`` one delete: O(1) store operations plus the codec.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Final, Generic, TypeVar, Unpack, overload
 
 from fssdk import Context, Store, StoreScope
-from fssdk_advanced.codecs import Codec, default_codec_for
+from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._base import EMPTY, bind_state, store_from, values_of
-from fssdk_advanced.state._keyed import KeyedFactory
+from fssdk_advanced.state._base import EMPTY
+from fssdk_advanced.state._keyed import KeyedFactory, KeyedOptions, NonKeyed, Options
 from fssdk_advanced.state._migration import Migratable
 from fssdk_advanced.state._values import ScopedCodec
-from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
 
@@ -24,7 +22,7 @@ KIND: Final = "ValueState"
 WHAT: Final = "value"
 
 
-class ValueState(Migratable, Generic[T]):
+class ValueState(NonKeyed, Migratable, Generic[T]):
     """A single value of type ``T`` in one scope; ``(None, False)`` until it is set.
 
     Build it with :meth:`from_context` (non-keyed) or from a :class:`KeyedValueStateFactory`
@@ -48,35 +46,19 @@ class ValueState(Migratable, Generic[T]):
 
     @classmethod
     def from_context(
-        cls,
-        ctx: Context,
-        store_name: str,
-        codec: Codec[T],
-        *,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        cls, ctx: Context, store_name: str, codec: Codec[T], **options: Unpack[Options[T]]
     ) -> ValueState[T]:
         """The non-keyed value stored in ``store_name``, encoded with ``codec``.
 
         ``migrate`` (old value -> new value) reads values written under an incompatible older
-        codec (see docs/state.md, schema evolution).
+        codec (see docs/state.md, schema evolution); ``ttl`` expires the value.
         """
-        owner = "ValueState.from_context"
-        check_codec(codec, "codec", owner)
-        roles = {"value": codec}
-        scope, identity = bind_state(ctx, store_name, owner, KIND, roles, migrate=migrate, ttl=ttl)
-        return cls(scope, values_of(identity, "value", codec, WHAT, migrate, ttl=ttl))
+        return cls._from_context(ctx, store_name, codec, **options)
 
     @overload
     @classmethod
     def from_context_auto_codec(
-        cls,
-        ctx: Context,
-        store_name: str,
-        value_type: type[T],
-        *,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        cls, ctx: Context, store_name: str, value_type: type[T], **options: Unpack[Options[T]]
     ) -> ValueState[T]: ...
     @overload
     @classmethod
@@ -85,28 +67,14 @@ class ValueState(Migratable, Generic[T]):
         ctx: Context,
         store_name: str,
         value_type: object = None,
-        *,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[Options[Any]],
     ) -> ValueState[Any]: ...
     @classmethod
     def from_context_auto_codec(
-        cls,
-        ctx: Context,
-        store_name: str,
-        value_type: object = None,
-        *,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        cls, ctx: Context, store_name: str, value_type: object = None, **options: Any
     ) -> ValueState[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
-        return cls.from_context(
-            ctx,
-            store_name,
-            default_codec_for(value_type),
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._auto_codec(ctx, store_name, (value_type,), **options)
 
     def update(self, value: T) -> None:
         """Set the value. One put."""
@@ -127,7 +95,7 @@ class ValueState(Migratable, Generic[T]):
 KeyedValueState = ValueState
 
 
-class KeyedValueStateFactory(KeyedFactory, Generic[T]):
+class KeyedValueStateFactory(KeyedFactory, Generic[T], state=ValueState):
     """Gives the :class:`KeyedValueState` of each primary key and namespace of one key group.
 
     Create the factory once (in ``init``); ``new_keyed_value`` is cheap enough to call per record.
@@ -146,22 +114,16 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
     """
 
     __slots__ = ("_values",)
+    _HINTS = (("value_type", False),)
 
     def __init__(
-        self,
-        store: Store,
-        key_group: bytes,
-        codec: Codec[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        self, store: Store, key_group: bytes, codec: Codec[T], **options: Unpack[KeyedOptions[T]]
     ) -> None:
-        check_codec(codec, "codec", type(self).__name__)
-        super().__init__(
-            store, key_group, KIND, {"value": codec}, key_codec=key_codec, migrate=migrate, ttl=ttl
+        check_codec(codec, "codec", self._owner())
+        super().__init__(store, key_group, KIND, {"value": codec}, **options)
+        self._values: ScopedCodec[T] = self._value_helper(
+            "value", codec, WHAT, options.get("migrate")
         )
-        self._values: ScopedCodec[T] = self._value_helper("value", codec, WHAT, migrate)
 
     @classmethod
     def from_context(
@@ -170,14 +132,10 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         codec: Codec[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[T]],
     ) -> KeyedValueStateFactory[T]:
         """The factory for ``key_group`` of ``store_name``, values encoded with ``codec``."""
-        store = store_from(ctx, store_name, f"{cls.__name__}.from_context")
-        return cls(store, key_group, codec, key_codec=key_codec, migrate=migrate, ttl=ttl)
+        return cls._from_context(ctx, store_name, key_group, codec, **options)
 
     @overload
     @classmethod
@@ -187,10 +145,7 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: type[T],
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], T] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[T]],
     ) -> KeyedValueStateFactory[T]: ...
     @overload
     @classmethod
@@ -200,10 +155,7 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Unpack[KeyedOptions[Any]],
     ) -> KeyedValueStateFactory[Any]: ...
     @classmethod
     def from_context_auto_codec(
@@ -212,23 +164,17 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T]):
         store_name: str,
         key_group: bytes,
         value_type: object = None,
-        *,
-        key_codec: Codec[Any] | None = None,
-        migrate: Callable[[Any], Any] | None = None,
-        ttl: StateTtl | None = None,
+        **options: Any,
     ) -> KeyedValueStateFactory[Any]:
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
-        return cls.from_context(
-            ctx,
-            store_name,
-            key_group,
-            default_codec_for(value_type),
-            key_codec=key_codec,
-            migrate=migrate,
-            ttl=ttl,
-        )
+        return cls._auto_codec(ctx, store_name, key_group, (value_type,), **options)
 
-    def new_keyed_value(self, primary_key: Any, namespace: bytes = EMPTY) -> KeyedValueState[T]:
+    def _state_of(self, scope: StoreScope) -> ValueState[T]:
+        return ValueState(scope, self._values)
+
+    def new_keyed_value(
+        self, primary_key: Any, namespace: str | bytes = EMPTY
+    ) -> KeyedValueState[T]:
         """The value of ``primary_key`` in ``namespace`` (a window id, ``b""`` without windows).
 
         Binds a scope; no store access.

@@ -66,51 +66,40 @@ class KeySwitchingStore(Store):
         super().close()
         self.inner.close()
 
-    def put_state(self, key: bytes, value: bytes) -> None:
+    def _put_state(self, key: bytes, value: bytes) -> None:
         self._at(_SIMPLE_KEYS_OWNER).put_state(key, value)
 
-    def get_state(self, key: bytes) -> bytes | None:
+    def _get_state(self, key: bytes) -> bytes | None:
         return self._at(_SIMPLE_KEYS_OWNER).get_state(key)
 
-    def delete_state(self, key: bytes) -> None:
+    def _delete_state(self, key: bytes) -> None:
         self._at(_SIMPLE_KEYS_OWNER).delete_state(key)
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         return self._at(_SIMPLE_KEYS_OWNER).list_states(start_inclusive, end_exclusive)
 
-    def _key_of(self, key: object) -> bytes:
-        return key.key if isinstance(key, ComplexKey) else b""
+    def _put(self, key: ComplexKey, value: bytes) -> None:
+        self._at(key.key).put(key, value)
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
-        self._at(self._key_of(key)).put(key, value)
+    def _get(self, key: ComplexKey) -> bytes | None:
+        return self._at(key.key).get(key)
 
-    def get(self, key: ComplexKey) -> bytes | None:
-        return self._at(self._key_of(key)).get(key)
+    def _delete(self, key: ComplexKey) -> None:
+        self._at(key.key).delete(key)
 
-    def delete(self, key: ComplexKey) -> None:
-        self._at(self._key_of(key)).delete(key)
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
+        self._at(key.key).merge(key, value)
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
-        self._at(self._key_of(key)).merge(key, value)
+    def _delete_prefix(self, key: ComplexKey) -> None:
+        self._at(key.key).delete_prefix(key)
 
-    def delete_prefix(self, key: ComplexKey) -> None:
-        self._at(self._key_of(key)).delete_prefix(key)
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> Iterator:
+        return self._at(low.key).scan_complex(
+            *low.scope, start=low.user_key, end=end, reverse=reverse
+        )
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
-        at = self._at(key if type(key) is bytes else b"")
-        return at.scan_complex(key_group, key, namespace, start=start, end=end, reverse=reverse)
-
-    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        inner = self._at(key if type(key) is bytes else b"").scope(key_group, key, namespace)
+    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+        inner = self._at(key).scope(key_group, key, namespace)
         return _SwitchingScope(self, inner)
 
 

@@ -326,7 +326,7 @@ def test_an_operator_error_fails_the_call(runtime: ComponentRuntime, kv: Kv) -> 
     ("function", "case", "code"),
     [
         ("put-state", "not-found", ErrorCode.STORE_NOT_FOUND),
-        ("list-states", "io-error", ErrorCode.STORE_IO),
+        ("scan-complex", "io-error", ErrorCode.STORE_IO),
         ("delete-state", "other", ErrorCode.STORE_INTERNAL),
     ],
 )
@@ -338,7 +338,7 @@ def test_host_errors_reach_the_operator_as_sdk_errors(
     kv.fail_next(function, case, "disk on fire")
     operation: Callable[[], object] = {
         "put-state": lambda: store.put_state(b"k", b"w"),
-        "list-states": lambda: store.list_states(b"", b""),
+        "scan-complex": lambda: list(store.scan_complex(b"g", b"k", b"")),
         "delete-state": lambda: store.delete_state(b"k"),
     }[function]
     with pytest.raises(SDKError, match=case) as raised:

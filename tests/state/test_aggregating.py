@@ -228,8 +228,8 @@ def test_identity_conflicts_with_other_kinds_and_codecs(ctx: LocalContext) -> No
 
 def test_bad_arguments(ctx: LocalContext) -> None:
     factory = KeyedAggregatingStateFactory.from_context(ctx, "a", b"g", ACC_CODEC, Mean())
-    with pytest.raises(TypeError, match="state_name must be a str"):
-        factory.new_aggregating_state(b"u", b"w")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="state_name must be str or bytes"):
+        factory.new_aggregating_state(b"u", 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="primary_key and namespace must be bytes"):
         factory.new_aggregating_state("u")
     with pytest.raises(TypeError, match="acc_codec must be a codec"):

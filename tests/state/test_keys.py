@@ -1,4 +1,5 @@
-"""Typed primary keys (``key_codec=``) and ``keys(namespace=None)`` on every Keyed factory."""
+"""Typed primary keys (``key_codec=``), ``keys(namespace=None)`` and namespaces given as ``str`` or
+``bytes``, on every Keyed factory."""
 
 from __future__ import annotations
 
@@ -175,8 +176,8 @@ def test_a_key_of_the_wrong_type_raises_naming_the_codec(ctx: LocalContext) -> N
     factory = KeyedValueStateFactory.from_context(ctx, "s", b"g", IntCodec(), key_codec=IntCodec())
     with pytest.raises(TypeError, match=r"new_keyed_value: primary_key .* IntCodec\(\) key"):
         factory.new_keyed_value(b"alice")
-    with pytest.raises(TypeError, match="keys: namespace must be bytes"):
-        factory.keys("w")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="keys: namespace must be str or bytes"):
+        factory.keys(1)  # type: ignore[arg-type]
 
 
 def test_auto_codec_constructors_take_key_codec(ctx: LocalContext) -> None:
@@ -203,3 +204,111 @@ def test_auto_codec_constructors_take_key_codec(ctx: LocalContext) -> None:
         assert list(factory.keys()) == ["k"]
     aggregates.merge_namespaces("k", "all", [""])
     assert aggregates.new_aggregating_state("k", "all").get() == (1, True)
+
+
+# -- namespaces: str or bytes on every factory, a str being its UTF-8 bytes ----------------------
+
+#: Per factory: make it, what a wrong namespace's error starts with, bind a state, write, read.
+Kind = tuple[
+    Callable[[LocalContext], Any],
+    str,
+    Callable[[Any, bytes, Any], Any],
+    Callable[[Any], None],
+    Callable[[Any], object],
+]
+NAMESPACE_KINDS: dict[str, Kind] = {
+    "value": (
+        lambda ctx: KeyedValueStateFactory.from_context(ctx, "s", b"g", IntCodec()),
+        "new_keyed_value: namespace",
+        lambda f, k, ns: f.new_keyed_value(k, ns),
+        lambda state: state.update(7),
+        lambda state: state.value(),
+    ),
+    "list": (
+        lambda ctx: KeyedListStateFactory.from_context(ctx, "s", b"g", IntCodec()),
+        "new_keyed_list: namespace",
+        lambda f, k, ns: f.new_keyed_list(k, ns),
+        lambda state: state.add(7),
+        lambda state: state.get(),
+    ),
+    "map": (
+        lambda ctx: KeyedMapStateFactory.from_context(ctx, "s", b"g", IntCodec(), IntCodec()),
+        "new_keyed_map: map_name",
+        lambda f, k, ns: f.new_keyed_map(k, ns),
+        lambda state: state.put(1, 7),
+        lambda state: list(state.all()),
+    ),
+    "queue": (
+        lambda ctx: KeyedPriorityQueueStateFactory.from_context(ctx, "s", b"g", IntCodec()),
+        "new_keyed_priority_queue: namespace",
+        lambda f, k, ns: f.new_keyed_priority_queue(k, ns),
+        lambda state: state.add(7),
+        lambda state: list(state.all()),
+    ),
+    "aggregating": (
+        lambda ctx: KeyedAggregatingStateFactory.from_context(ctx, "s", b"g", IntCodec(), Count()),
+        "new_aggregating_state: state_name",
+        lambda f, k, ns: f.new_aggregating_state(k, ns),
+        lambda state: state.add("click"),
+        lambda state: state.get(),
+    ),
+    "reducing": (
+        lambda ctx: KeyedReducingStateFactory.from_context(ctx, "s", b"g", IntCodec(), _add),
+        "new_reducing_state: namespace",
+        lambda f, k, ns: f.new_reducing_state(k, ns),
+        lambda state: state.add(7),
+        lambda state: state.get(),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(NAMESPACE_KINDS))
+def test_a_str_namespace_is_the_scope_of_its_utf8_bytes(ctx: LocalContext, kind: str) -> None:
+    make, _, bind, write, read = NAMESPACE_KINDS[kind]
+    factory = make(ctx)
+    empty = read(bind(factory, b"k", b"other"))
+    write(bind(factory, b"k", "wé"))
+    written = read(bind(factory, b"k", "wé"))
+    assert written != empty
+    assert read(bind(factory, b"k", "wé".encode())) == written
+    assert read(bind(factory, b"k", "w")) == empty
+    write(bind(factory, b"j", b"\x00w"))
+    assert read(bind(factory, b"j", "\x00w")) == written
+    assert list(factory.keys("wé")) == list(factory.keys("wé".encode())) == [b"k"]
+    assert list(factory.keys("\x00w")) == [b"j"]
+
+
+@pytest.mark.parametrize("kind", list(NAMESPACE_KINDS))
+def test_the_default_namespace_is_the_empty_one_as_str_or_bytes(
+    ctx: LocalContext, kind: str
+) -> None:
+    make, _, bind, write, read = NAMESPACE_KINDS[kind]
+    factory = make(ctx)
+    write(bind(factory, b"k", ""))
+    method = getattr(factory, bind.__code__.co_names[0])
+    assert read(method(b"k")) == read(bind(factory, b"k", b"")) == read(bind(factory, b"k", ""))
+
+
+@pytest.mark.parametrize("kind", list(NAMESPACE_KINDS))
+def test_a_namespace_of_another_type_is_refused_naming_it(ctx: LocalContext, kind: str) -> None:
+    make, named, bind, _, _ = NAMESPACE_KINDS[kind]
+    factory = make(ctx)
+    with pytest.raises(TypeError, match=f"^{named} must be str or bytes, not int$"):
+        bind(factory, b"k", 1)
+    with pytest.raises(TypeError, match="keys: namespace must be str or bytes, not list"):
+        factory.keys([b"w"])
+
+
+@pytest.mark.parametrize("kind", ["aggregating", "reducing"])
+def test_merge_namespaces_takes_str_and_bytes_alike(ctx: LocalContext, kind: str) -> None:
+    make, _, bind, write, read = NAMESPACE_KINDS[kind]
+    factory = make(ctx)
+    for namespace in ("w1", b"w2"):
+        write(bind(factory, b"k", namespace))
+    one = read(bind(factory, b"k", "w1"))
+    factory.merge_namespaces(b"k", b"all", ["w1", b"w1", "w2"])  # w1 twice: merged once
+    merged = read(bind(factory, b"k", "all"))
+    assert merged != one
+    assert read(bind(factory, b"k", b"w1")) == read(bind(factory, b"k", "w2")) == (None, False)
+    with pytest.raises(TypeError, match="merge_namespaces: sources must be str or bytes"):
+        factory.merge_namespaces(b"k", "all", [1])

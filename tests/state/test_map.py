@@ -223,8 +223,8 @@ def test_a_corrupt_key_raises(ctx: LocalContext) -> None:
 
 def test_bad_arguments(ctx: LocalContext) -> None:
     factory = KeyedMapStateFactory.from_context_auto_codec(ctx, "m", b"g", str, int)
-    with pytest.raises(TypeError, match="map_name must be a str"):
-        factory.new_keyed_map(b"u", b"name")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="map_name must be str or bytes"):
+        factory.new_keyed_map(b"u", 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="new_keyed_map: primary_key and namespace must be bytes"):
         factory.new_keyed_map("u", "name")
     with pytest.raises(TypeError, match="StringCodec encodes str"):

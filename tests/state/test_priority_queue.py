@@ -245,7 +245,7 @@ class _RecordingStore(MemoryStore):
         super().__init__("recording")
         self.starts: list[bytes] = []
 
-    def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
+    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
         return _RecordingScope(self, key_group, key, namespace)
 
 
@@ -341,7 +341,7 @@ def test_identity_conflicts(ctx: LocalContext) -> None:
 
 def test_bad_arguments(ctx: LocalContext) -> None:
     factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec())
-    with pytest.raises(TypeError, match="new_keyed_priority_queue: primary_key and namespace"):
+    with pytest.raises(TypeError, match="new_keyed_priority_queue: namespace must be str or bytes"):
         factory.new_keyed_priority_queue(b"k", None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="IntCodec encodes int"):
         factory.new_keyed_priority_queue(b"k").add("1")  # type: ignore[arg-type]

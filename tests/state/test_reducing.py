@@ -147,5 +147,5 @@ def test_bad_arguments(ctx: LocalContext) -> None:
     with pytest.raises(TypeError, match="reduce_func must be callable"):
         KeyedReducingStateFactory.from_context_auto_codec(ctx, "r", b"g", None)  # type: ignore[arg-type]
     factory = KeyedReducingStateFactory.from_context(ctx, "r2", b"g", IntCodec(), max)
-    with pytest.raises(TypeError, match="new_reducing_state: primary_key and namespace"):
-        factory.new_reducing_state(b"u", "w")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="new_reducing_state: namespace must be str or bytes"):
+        factory.new_reducing_state(b"u", 1)  # type: ignore[arg-type]

@@ -163,7 +163,7 @@ def test_bad_arguments_raise_errors_naming_them(ctx: LocalContext) -> None:
     factory = KeyedValueStateFactory.from_context(ctx, "w", b"g", IntCodec())
     with pytest.raises(TypeError, match="new_keyed_value: primary_key and namespace"):
         factory.new_keyed_value("user", b"")
-    with pytest.raises(TypeError, match="new_keyed_value: primary_key and namespace"):
-        factory.new_keyed_value(b"user", "w")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="new_keyed_value: namespace must be str or bytes"):
+        factory.new_keyed_value(b"user", 1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="out of range"):
         factory.new_keyed_value(b"user", b"").update(2**63)

@@ -8,12 +8,13 @@ counter-example.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator as PyIterator
 
 import pytest
 from sortedcontainers import SortedDict
 
-from fssdk import ComplexKey, Iterator, Store
-from fssdk._store import check_bytes, check_complex_key
+from fssdk import ComplexKey, Store
+from fssdk._store import Pair
 from fssdk.stores import MemoryStore
 from fssdk.testing import StoreMismatch, check_store
 
@@ -25,8 +26,8 @@ EXAMPLES = 300
 class MergeOverwrites(MemoryStore):
     """``merge`` replaces the value instead of appending to it."""
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
-        self.put(key, value)
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
+        self._put(key, value)
 
 
 class ConcatenatedKeys(MemoryStore):
@@ -40,124 +41,69 @@ class ConcatenatedKeys(MemoryStore):
         super().__init__()
         self._flat: SortedDict[bytes, bytes] = SortedDict()
 
-    def put(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "put")
-        check_bytes(value, "value", "put")
-        self._check_open("put")
+    def _put(self, key: ComplexKey, value: bytes) -> None:
         self._flat[b"".join(key)] = value
 
-    def get(self, key: ComplexKey) -> bytes | None:
-        check_complex_key(key, "get")
-        self._check_open("get")
+    def _get(self, key: ComplexKey) -> bytes | None:
         return self._flat.get(b"".join(key))
 
-    def delete(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete")
-        self._check_open("delete")
+    def _delete(self, key: ComplexKey) -> None:
         self._flat.pop(b"".join(key), None)
 
-    def merge(self, key: ComplexKey, value: bytes) -> None:
-        check_complex_key(key, "merge")
-        check_bytes(value, "value", "merge")
-        self._check_open("merge")
+    def _merge(self, key: ComplexKey, value: bytes) -> None:
         self._flat[b"".join(key)] = self._flat.get(b"".join(key), b"") + value
 
-    def delete_prefix(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete_prefix")
-        self._check_open("delete_prefix")
+    def _delete_prefix(self, key: ComplexKey) -> None:
         prefix = b"".join(key)
         for physical in [k for k in self._flat if k.startswith(prefix)]:
             del self._flat[physical]
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
-        self._check_scope_args(key_group, key, namespace, "scan_complex")
-        check_bytes(start, "start", "scan_complex")
-        check_bytes(end, "end", "scan_complex")
-        prefix = key_group + key + namespace
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
+        prefix = b"".join(low.scope)
         pairs = [
             (physical[len(prefix) :], value)
             for physical, value in self._flat.items()
             if physical.startswith(prefix)
-            and start <= physical[len(prefix) :]
+            and low.user_key <= physical[len(prefix) :]
             and (not end or physical[len(prefix) :] < end)
         ]
-        return Iterator(iter(pairs[::-1] if reverse else pairs))
+        return iter(pairs[::-1] if reverse else pairs)
 
 
 class DeletePrefixIgnoresUserKey(MemoryStore):
     """``delete_prefix`` empties the whole scope whatever user_key prefix it is given."""
 
-    def delete_prefix(self, key: ComplexKey) -> None:
-        check_complex_key(key, "delete_prefix")
-        super().delete_prefix(ComplexKey(*key.scope, b""))
+    def _delete_prefix(self, key: ComplexKey) -> None:
+        super()._delete_prefix(ComplexKey(*key.scope, b""))
 
 
 class EmptyValueIsMissing(MemoryStore):
     """``get`` reports a present empty value as missing (``None``)."""
 
-    def get(self, key: ComplexKey) -> bytes | None:
-        return super().get(key) or None
+    def _get(self, key: ComplexKey) -> bytes | None:
+        return super()._get(key) or None
 
 
 class LiveScan(MemoryStore):
     """Scans are not snapshots: they list the keys up front but read each value when reached."""
 
-    def scan_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator:
-        with super().scan_complex(
-            key_group, key, namespace, start=start, end=end, reverse=reverse
-        ) as snapshot:
-            user_keys = [user_key for user_key, _ in snapshot]
-
-        def live() -> Iterator:
-            pairs = (
-                (user_key, self.get(ComplexKey(key_group, key, namespace, user_key)))
-                for user_key in user_keys
-            )
-            return Iterator((user_key, value) for user_key, value in pairs if value is not None)
-
-        return live()
+    def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
+        user_keys = [user_key for user_key, _ in super()._scan_complex(low, end, reverse)]
+        pairs = ((user_key, self._get(ComplexKey(*low.scope, user_key))) for user_key in user_keys)
+        return ((user_key, value) for user_key, value in pairs if value is not None)
 
 
 class EndInclusiveLists(MemoryStore):
     """``list_complex`` includes its ``end_exclusive`` bound."""
 
-    def list_complex(
-        self,
-        key_group: bytes,
-        key: bytes,
-        namespace: bytes,
-        start_inclusive: bytes,
-        end_exclusive: bytes,
-    ) -> list[bytes]:
-        check_bytes(end_exclusive, "end_exclusive", "list_complex")
-        end = end_exclusive + b"\x00" if end_exclusive else b""
-        return super().list_complex(key_group, key, namespace, start_inclusive, end)
+    def _list_complex(self, low: ComplexKey, end: bytes) -> list[bytes]:
+        return super()._list_complex(low, end + b"\x00" if end else b"")
 
 
 class MutableValues(MemoryStore):
     """``get`` hands out the stored ``bytearray`` of a merged value instead of ``bytes``."""
 
-    def get(self, key: ComplexKey) -> bytes | None:
-        check_complex_key(key, "get")
-        self._check_open("get")
+    def _get(self, key: ComplexKey) -> bytes | None:
         physical = (key.key_group, key.key, key.namespace, key.user_key)
         return self._complex.get(physical)  # type: ignore[return-value]
 
@@ -169,34 +115,28 @@ class UnsyncedSimpleKeys(MemoryStore):
         super().__init__()
         self.unsynced: dict[bytes, bytes | None] = {}
 
-    def put_state(self, key: bytes, value: bytes) -> None:
-        check_bytes(key, "key", "put_state")
-        check_bytes(value, "value", "put_state")
-        self._check_open("put_state")
+    def _put_state(self, key: bytes, value: bytes) -> None:
         self.unsynced[key] = value
 
-    def delete_state(self, key: bytes) -> None:
-        check_bytes(key, "key", "delete_state")
-        self._check_open("delete_state")
+    def _delete_state(self, key: bytes) -> None:
         self.unsynced[key] = None
 
-    def get_state(self, key: bytes) -> bytes | None:
-        self._check_open("get_state")
+    def _get_state(self, key: bytes) -> bytes | None:
         if key in self.unsynced:
             return self.unsynced[key]
-        return super().get_state(key)
+        return super()._get_state(key)
 
-    def list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
+    def _list_states(self, start_inclusive: bytes, end_exclusive: bytes) -> list[bytes]:
         self.flush()
-        return super().list_states(start_inclusive, end_exclusive)
+        return super()._list_states(start_inclusive, end_exclusive)
 
     def flush(self) -> None:
         self._check_open("flush")
         for key, value in self.unsynced.items():
             if value is None:
-                super().delete_state(key)
+                super()._delete_state(key)
             else:
-                super().put_state(key, value)
+                super()._put_state(key, value)
         self.unsynced.clear()
 
 

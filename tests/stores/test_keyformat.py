@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from fssdk import ComplexKey
 from fssdk import _keyformat as kf
+from fssdk._keyformat import LAYOUT
 from fssdk.runtime import RocksDBBackend
 from fssdk.testing import (
     Scope,
@@ -30,7 +31,12 @@ seqs = st.integers(min_value=0, max_value=2**64 - 1)
 
 def physical(key: ComplexKey) -> bytes:
     """The physical key of ``key``'s base value."""
-    return kf.base_key(kf.scope_prefix(*key.scope), key.user_key)
+    return LAYOUT.base_key(LAYOUT.scope_prefix(*key.scope), key.user_key)
+
+
+def operand_key(prefix: bytes, user_key: bytes, seq: int) -> bytes:
+    """The physical key of merge operand ``seq`` of ``user_key`` in the scope with ``prefix``."""
+    return LAYOUT.operand_after(LAYOUT.base_key(prefix, user_key), seq)
 
 
 @st.composite
@@ -83,16 +89,16 @@ def test_scopes_that_collide_when_concatenated_stay_apart(
     pair: tuple[Scope, Scope], user_key: bytes
 ) -> None:
     first, second = pair
-    assert kf.scope_prefix(*first) != kf.scope_prefix(*second)
+    assert LAYOUT.scope_prefix(*first) != LAYOUT.scope_prefix(*second)
     assert physical(ComplexKey(*first, user_key)) != physical(ComplexKey(*second, user_key))
 
 
 def test_the_textbook_collisions_are_apart() -> None:
-    assert kf.scope_prefix(b"ab", b"c", b"") != kf.scope_prefix(b"a", b"bc", b"")
-    user1 = kf.scope_prefix(b"g", b"user1", b"")
+    assert LAYOUT.scope_prefix(b"ab", b"c", b"") != LAYOUT.scope_prefix(b"a", b"bc", b"")
+    user1 = LAYOUT.scope_prefix(b"g", b"user1", b"")
     assert not physical(ComplexKey(b"g", b"user12", b"", b"")).startswith(user1)
     assert not physical(ComplexKey(b"g", b"user1", b"", b"2")).startswith(
-        kf.scope_prefix(b"g", b"user12", b"")
+        LAYOUT.scope_prefix(b"g", b"user12", b"")
     )
 
 
@@ -104,10 +110,10 @@ def test_a_scope_prefix_starts_exactly_the_keys_of_that_scope(
     pair: tuple[ComplexKey, ComplexKey], seq: int
 ) -> None:
     first, second = pair
-    prefix = kf.scope_prefix(*first.scope)
+    prefix = LAYOUT.scope_prefix(*first.scope)
     same_scope = first.scope == second.scope
     assert physical(second).startswith(prefix) == same_scope
-    operand = kf.operand_key(kf.scope_prefix(*second.scope), second.user_key, seq)
+    operand = operand_key(LAYOUT.scope_prefix(*second.scope), second.user_key, seq)
     assert operand.startswith(prefix) == same_scope
 
 
@@ -117,12 +123,12 @@ def test_a_user_key_prefix_range_holds_exactly_the_keys_that_start_with_it(
 ) -> None:
     """The range ``delete_prefix`` removes: ``[P . E'(p), successor(P . E'(p)))``."""
     scoped, other = pair
-    low = kf.scope_prefix(*scoped.scope) + kf.escape(scoped.user_key)
-    high = kf.successor(low)
+    low = LAYOUT.scope_prefix(*scoped.scope) + LAYOUT.escape(scoped.user_key)
+    high = LAYOUT.successor(low)
     inside = other.scope == scoped.scope and other.user_key.startswith(scoped.user_key)
-    prefix = kf.scope_prefix(*other.scope)
+    prefix = LAYOUT.scope_prefix(*other.scope)
     assert (low <= physical(other) < high) == inside
-    assert (low <= kf.operand_key(prefix, other.user_key, seq) < high) == inside
+    assert (low <= operand_key(prefix, other.user_key, seq) < high) == inside
 
 
 # -- order-preserving --------------------------------------------------------------------------
@@ -141,15 +147,15 @@ def test_physical_order_is_tuple_order(pair: tuple[ComplexKey, ComplexKey]) -> N
 def test_within_a_scope_physical_order_is_user_key_order(
     scope: Scope, first: bytes, second: bytes
 ) -> None:
-    prefix = kf.scope_prefix(*scope)
-    assert (kf.base_key(prefix, first) < kf.base_key(prefix, second)) == (first < second)
+    prefix = LAYOUT.scope_prefix(*scope)
+    assert (LAYOUT.base_key(prefix, first) < LAYOUT.base_key(prefix, second)) == (first < second)
 
 
 @given(user_keys(), user_keys())
 def test_escaping_preserves_order_and_round_trips(first: bytes, second: bytes) -> None:
-    assert (kf.escape(first) < kf.escape(second)) == (first < second)
-    assert kf.unescape(kf.escape(first)) == first
-    assert kf.TERMINATOR not in kf.escape(first)
+    assert (LAYOUT.escape(first) < LAYOUT.escape(second)) == (first < second)
+    assert LAYOUT.unescape(LAYOUT.escape(first)) == first
+    assert kf.TERMINATOR not in LAYOUT.escape(first)
 
 
 # -- simple keys, metadata ---------------------------------------------------------------------
@@ -159,12 +165,12 @@ def test_escaping_preserves_order_and_round_trips(first: bytes, second: bytes) -
 def test_simple_keys_complex_keys_and_metadata_are_separate_spaces(
     key: bytes, complex_key: ComplexKey, seq: int
 ) -> None:
-    simple = kf.simple_key(key)
-    prefix = kf.scope_prefix(*complex_key.scope)
-    complex_keys_ = (physical(complex_key), kf.operand_key(prefix, complex_key.user_key, seq))
+    simple = LAYOUT.simple_key(key)
+    prefix = LAYOUT.scope_prefix(*complex_key.scope)
+    complex_keys_ = (physical(complex_key), operand_key(prefix, complex_key.user_key, seq))
     for complex_physical in complex_keys_:
         assert simple < kf.COMPLEX_TAG <= complex_physical < kf.META_TAG
-    assert simple < kf.successor(kf.SIMPLE_TAG) <= kf.COMPLEX_TAG
+    assert simple < LAYOUT.successor(kf.SIMPLE_TAG) <= kf.COMPLEX_TAG
     assert kf.META_FORMAT_VERSION.startswith(kf.META_TAG)
     assert kf.META_MERGE_SEQ.startswith(kf.META_TAG)
 
@@ -176,35 +182,35 @@ def test_simple_keys_complex_keys_and_metadata_are_separate_spaces(
 def test_operands_sort_after_their_base_and_before_the_next_user_key(
     scope: Scope, user_key: bytes, other: bytes, seq: int, other_seq: int
 ) -> None:
-    prefix = kf.scope_prefix(*scope)
-    base = kf.base_key(prefix, user_key)
-    operand = kf.operand_key(prefix, user_key, seq)
+    prefix = LAYOUT.scope_prefix(*scope)
+    base = LAYOUT.base_key(prefix, user_key)
+    operand = operand_key(prefix, user_key, seq)
     assert base < operand
-    low, high = kf.operand_range(prefix, user_key)
+    low, high = LAYOUT.operands_of(LAYOUT.base_key(prefix, user_key))
     assert low <= operand < high
     assert not low <= base < high
-    assert (operand < kf.operand_key(prefix, user_key, other_seq)) == (seq < other_seq)
+    assert (operand < operand_key(prefix, user_key, other_seq)) == (seq < other_seq)
     if other != user_key:
         later = other > user_key
-        assert (operand < kf.base_key(prefix, other)) == later
-        assert (operand < kf.operand_key(prefix, other, other_seq)) == later
-        assert not low <= kf.base_key(prefix, other) < high
-        assert not low <= kf.operand_key(prefix, other, other_seq) < high
+        assert (operand < LAYOUT.base_key(prefix, other)) == later
+        assert (operand < operand_key(prefix, other, other_seq)) == later
+        assert not low <= LAYOUT.base_key(prefix, other) < high
+        assert not low <= operand_key(prefix, other, other_seq) < high
 
 
 @given(complex_keys(), seqs)
 def test_decode_components_and_user_key_of_round_trip(key: ComplexKey, seq: int) -> None:
-    prefix = kf.scope_prefix(*key.scope)
-    operand = kf.operand_key(prefix, key.user_key, seq)
-    assert kf.decode_components(physical(key)) == tuple(key)
-    assert kf.decode_components(operand) == (*key, seq.to_bytes(kf.SEQ_BYTES, "big"))
-    assert kf.user_key_of(physical(key), len(prefix)) == key.user_key
-    assert kf.user_key_of(operand, len(prefix)) == key.user_key
+    prefix = LAYOUT.scope_prefix(*key.scope)
+    operand = operand_key(prefix, key.user_key, seq)
+    assert LAYOUT.decode_components(physical(key)) == tuple(key)
+    assert LAYOUT.decode_components(operand) == (*key, seq.to_bytes(kf.SEQ_BYTES, "big"))
+    assert LAYOUT.user_key(LAYOUT.base_of(physical(key)), len(prefix)) == key.user_key
+    assert LAYOUT.user_key(LAYOUT.base_of(operand), len(prefix)) == key.user_key
 
 
 def test_decode_components_refuses_other_key_spaces() -> None:
     with pytest.raises(ValueError, match="not a complex key"):
-        kf.decode_components(kf.simple_key(b"\x02abc"))
+        LAYOUT.decode_components(LAYOUT.simple_key(b"\x02abc"))
 
 
 # -- successor ---------------------------------------------------------------------------------
@@ -213,28 +219,28 @@ def test_decode_components_refuses_other_key_spaces() -> None:
 @given(st.binary(max_size=6), st.binary(max_size=6))
 def test_successor_bounds_exactly_the_strings_with_a_prefix(prefix: bytes, other: bytes) -> None:
     assume(prefix.rstrip(b"\xff"))
-    assert (prefix <= other < kf.successor(prefix)) == other.startswith(prefix)
-    assert prefix <= prefix + other < kf.successor(prefix)
+    assert (prefix <= other < LAYOUT.successor(prefix)) == other.startswith(prefix)
+    assert prefix <= prefix + other < LAYOUT.successor(prefix)
 
 
 def test_successor_of_only_ff_bytes_is_refused() -> None:
     with pytest.raises(ValueError, match="0xFF"):
-        kf.successor(b"\xff\xff")
+        LAYOUT.successor(b"\xff\xff")
 
 
 # -- the documented example and the version --------------------------------------------------
 
 
 def test_the_worked_example_of_docs_key_format() -> None:
-    prefix = kf.scope_prefix(b"clicks", b"user\x001", b"")
+    prefix = LAYOUT.scope_prefix(b"clicks", b"user\x001", b"")
     assert prefix.hex(" ") == "02 63 6c 69 63 6b 73 00 01 75 73 65 72 00 ff 31 00 01 00 01"
-    assert kf.base_key(prefix, b"2026-11-27") == prefix + bytes.fromhex(
+    assert LAYOUT.base_key(prefix, b"2026-11-27") == prefix + bytes.fromhex(
         "32 30 32 36 2d 31 31 2d 32 37 00 01"
     )
-    assert kf.operand_key(prefix, b"2026-11-27", 7) == prefix + bytes.fromhex(
+    assert operand_key(prefix, b"2026-11-27", 7) == prefix + bytes.fromhex(
         "32 30 32 36 2d 31 31 2d 32 37 00 02 00 00 00 00 00 00 00 07 02"
     )
-    assert kf.simple_key(b"total").hex(" ") == "01 74 6f 74 61 6c"
+    assert LAYOUT.simple_key(b"total").hex(" ") == "01 74 6f 74 61 6c"
 
 
 def test_a_database_of_another_format_version_is_refused(tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ def test_scan_keys_checks_its_arguments(backend: Backend) -> None:
 
 def test_a_store_without_key_listing_says_so() -> None:
     class Plain(MemoryStore):
-        scan_keys = Store.scan_keys
+        _scan_keys = Store._scan_keys
 
     with pytest.raises(SDKError, match="cannot list the keys of key group b'g'"):
         Plain("plain").scan_keys(b"g")
@@ -277,7 +277,7 @@ def test_scan_scopes_checks_its_arguments_and_a_store_without_it_says_so(
         backend.store("s").scan_scopes("g")  # type: ignore[arg-type]
 
     class Plain(MemoryStore):
-        scan_scopes = Store.scan_scopes
+        _scan_scopes = Store._scan_scopes
 
     with pytest.raises(SDKError, match="cannot list the scopes of key group b'g'"):
         Plain("plain").scan_scopes(b"g")

@@ -94,19 +94,20 @@ class _DictWriter:
 class DictStores:
     """Stores over DictTables; ``reopen`` flushes and opens a new store over the same table."""
 
-    def __init__(self) -> None:
+    def __init__(self, seq_block: int | None = None) -> None:
         self.tables: dict[Store, DictTable] = {}
+        self.seq_block = seq_block
 
     def make(self) -> Store:
         table = DictTable()
-        store = BufferedStore("dict", WriteBuffer(table))
+        store = BufferedStore("dict", WriteBuffer(table, self.seq_block))
         self.tables[store] = table
         return store
 
     def reopen(self, store: Store) -> Store:
         table = self.tables.pop(store)
         store.close()
-        fresh = BufferedStore("dict", WriteBuffer(table))
+        fresh = BufferedStore("dict", WriteBuffer(table, self.seq_block))
         self.tables[fresh] = table
         return fresh
 
@@ -254,14 +255,15 @@ def test_operands_written_before_group_markers_are_still_folded(tmp_path: Path) 
     from rocksdict import Options, Rdict
 
     from fssdk import _keyformat as kf
+    from fssdk._keyformat import LAYOUT
 
     with RocksDBBackend(tmp_path) as backend:
         backend.store("s").put(ComplexKey(b"old", b"k", b"", b"l"), b"a")
     options = Options(raw_mode=True)
     database = Rdict(str(tmp_path), options, column_families={"store:s": Options(raw_mode=True)})
     family = database.get_column_family("store:s")
-    base = kf.complex_key(b"old", b"k", b"", b"l")
-    family.put(kf.operand_after(base, 1), b"b")
+    base = LAYOUT.base_key(LAYOUT.scope_prefix(b"old", b"k", b""), b"l")
+    family.put(LAYOUT.operand_after(base, 1), b"b")
     family.put(kf.META_MERGE_SEQ, (1).to_bytes(kf.SEQ_BYTES, "big"))
     del family
     database.close()
@@ -270,6 +272,64 @@ def test_operands_written_before_group_markers_are_still_folded(tmp_path: Path) 
             store = backend.store("s")
             assert store.get(ComplexKey(b"old", b"k", b"", b"l")) == b"ab"
             store.merge(ComplexKey(b"new", b"k", b"", b"l"), b"x")
+
+
+# -- the merge counter -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seq_block", [1, 2])
+def test_counter_blocks_still_conform(seq_block: int) -> None:
+    stores = DictStores(seq_block)
+    check_store(stores.make, reopen=stores.reopen, teardown=stores.teardown, max_examples=60)
+
+
+def test_the_merge_counter_is_the_last_number_used_without_blocks() -> None:
+    """A restored store numbers later operands as the store it was taken from did."""
+    from fssdk._keyformat import META_MERGE_SEQ
+
+    table = DictTable()
+    store = BufferedStore("s", WriteBuffer(table))
+    for _ in range(3):
+        store.merge(ComplexKey(b"g", b"k", b"", b"l"), b"x")
+        store.flush()
+    assert int.from_bytes(table.data[META_MERGE_SEQ], "big") == 3
+
+
+def test_the_merge_counter_is_written_once_per_block_and_bounds_every_operand() -> None:
+    from fssdk._keyformat import LAYOUT, META_MERGE_SEQ
+
+    table = DictTable()
+    bounds = []
+    ck = ComplexKey(b"g", b"k", b"", b"l")
+    for _ in range(2):  # the second round reopens the store over the same table
+        store = BufferedStore("s", WriteBuffer(table, 3))
+        for _ in range(4):
+            store.merge(ck, b"x")
+            store.flush()
+            bounds.append(int.from_bytes(table.data[META_MERGE_SEQ], "big"))
+        store.close()
+    assert bounds == [3, 3, 3, 6, 9, 9, 9, 12]
+    seqs = [
+        int.from_bytes(LAYOUT.decode_components(key)[4], "big")
+        for key in table.data
+        if key.startswith(b"\x02") and LAYOUT.is_operand(key)
+    ]
+    assert seqs == [1, 2, 3, 4, 7, 8, 9, 10]  # a reopened store starts above its bound, 6
+    assert BufferedStore("s", WriteBuffer(table, 3)).get(ck) == b"x" * 8
+
+
+def test_discard_forgets_the_pending_writes() -> None:
+    table = DictTable()
+    store = BufferedStore("s", WriteBuffer(table))
+    store.put(ComplexKey(b"g", b"k", b"", b"a"), b"1")
+    store.flush()
+    store.put(ComplexKey(b"g", b"k", b"", b"a"), b"2")
+    store.merge(ComplexKey(b"g", b"k", b"", b"b"), b"3")
+    store._buffer.discard()
+    assert store.get(ComplexKey(b"g", b"k", b"", b"a")) == b"1"
+    assert store.get(ComplexKey(b"g", b"k", b"", b"b")) is None
+    store.flush()
+    assert table.calls.get("write") == 1
 
 
 # -- engine errors -------------------------------------------------------------------------------

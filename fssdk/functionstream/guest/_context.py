@@ -76,6 +76,18 @@ class GuestContext(Context):
     def config(self) -> Mapping[str, str]:
         return self._config
 
+    def flush(self) -> None:
+        """Write the buffered writes of every store to the host (at the end of each export)."""
+        for store in self._stores.values():
+            if isinstance(store, EncodedStore) and not store.closed:
+                store.flush()
+
+    def discard(self) -> None:
+        """Drop the buffered writes of every store: those of an export that failed."""
+        for store in self._stores.values():
+            if isinstance(store, EncodedStore):
+                store.discard()
+
     def close(self) -> None:
         """Close every store (releasing its host resource); idempotent."""
         if self._closed:

@@ -4,19 +4,23 @@ Function Stream calls ``fs-exec`` (load the operator), ``fs-init``, then ``fs-pr
 ``fs-process-watermark`` / ``fs-take-checkpoint`` / ``fs-check-heartbeat`` / ``fs-custom`` any
 number of times, and ``fs-close``. An exception in the operator is not swallowed: it leaves the
 export, which traps the instance, and the host sees the failure (with the traceback on stderr).
+The stores' buffered writes go to the host when an export returns, and are dropped when it fails.
 """
 
 from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from fssdk import _driver
 from fssdk._driver import Driver
 from fssdk._errors import InvalidDriverError, NotInitializedError
 from fssdk.functionstream.guest._context import GuestContext
 from fssdk.functionstream.guest._host import Host
+
+T = TypeVar("T")
 
 
 def load_modules(modules: Sequence[tuple[str, bytes]]) -> list[types.ModuleType]:
@@ -85,6 +89,18 @@ class Runtime:
             raise NotInitializedError(f"{export} before {step}")
         return self._driver, self._ctx
 
+    def _call(self, export: str, call: Callable[[Driver, GuestContext], T]) -> T:
+        """``call(driver, ctx)``, then the stores' buffered writes go to the host; when it
+        raises they are dropped instead, so a failed record leaves no writes behind."""
+        driver, ctx = self._running(export)
+        try:
+            result = call(driver, ctx)
+        except BaseException:
+            ctx.discard()
+            raise
+        ctx.flush()
+        return result
+
     def init(self, config: Sequence[tuple[str, str]]) -> None:
         """``fs-init``: make the context and call ``driver.init``."""
         if self._driver is None:
@@ -92,33 +108,37 @@ class Runtime:
         if self._ctx is not None:
             raise InvalidDriverError("fs-init called twice")
         self._ctx = GuestContext(self._host, dict(config))
-        self._driver.init(self._ctx, self._ctx.config)
+        self._call("fs-init", lambda driver, ctx: driver.init(ctx, ctx.config))
 
     def process(self, source_id: int, data: bytes) -> None:
-        driver, ctx = self._running("fs-process")
-        driver.process(ctx, source_id, data)
+        self._call("fs-process", lambda driver, ctx: driver.process(ctx, source_id, data))
 
     def process_watermark(self, source_id: int, watermark: int) -> None:
-        driver, ctx = self._running("fs-process-watermark")
-        driver.process_watermark(ctx, source_id, watermark)
+        self._call(
+            "fs-process-watermark",
+            lambda driver, ctx: driver.process_watermark(ctx, source_id, watermark),
+        )
 
     def take_checkpoint(self, checkpoint_id: int) -> None:
-        driver, ctx = self._running("fs-take-checkpoint")
-        driver.take_checkpoint(ctx, checkpoint_id)
+        """``fs-take-checkpoint``: the driver's, then every buffered write goes to the host,
+        before the host persists its state."""
+        self._call(
+            "fs-take-checkpoint", lambda driver, ctx: driver.take_checkpoint(ctx, checkpoint_id)
+        )
 
     def check_heartbeat(self) -> bool:
-        driver, ctx = self._running("fs-check-heartbeat")
-        return bool(driver.check_heartbeat(ctx))
+        return self._call(
+            "fs-check-heartbeat", lambda driver, ctx: bool(driver.check_heartbeat(ctx))
+        )
 
     def custom(self, payload: bytes) -> bytes:
-        driver, ctx = self._running("fs-custom")
-        return bytes(driver.custom(ctx, payload))
+        return self._call("fs-custom", lambda driver, ctx: bytes(driver.custom(ctx, payload)))
 
     def close(self) -> None:
         """``fs-close``: ``driver.close``, then close the context and forget the operator."""
-        driver, ctx = self._running("fs-close")
+        ctx = self._running("fs-close")[1]
         try:
-            driver.close(ctx)
+            self._call("fs-close", lambda driver, ctx: driver.close(ctx))
         finally:
             ctx.close()
             self._driver = self._ctx = None
