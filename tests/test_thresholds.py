@@ -34,6 +34,7 @@ EXPECTED = {
     ("fssdk_advanced.state._ttl", "CLEANUP_EVERY"): (16, 1),
     ("fssdk_advanced.state._ttl", "CLEANUP_STEP"): (32, 1),
     ("fssdk_advanced.state._ttl", "INDEX_SLICES"): (8, 1),
+    ("fssdk_advanced.state._ttl", "RECORDED_KEYS"): (16_384, 1),
     ("fssdk_advanced.time._timers", "WINDOW"): (64, 1),
 }
 

@@ -36,7 +36,8 @@ from fssdk_advanced.state import (
     ValueState,
 )
 from fssdk_advanced.state import _ttl as ttl_module
-from fssdk_advanced.state._ttl import TtlScope
+from fssdk_advanced.state._priority_queue import TtlPriorityQueueState
+from fssdk_advanced.state._ttl import TtlScopes
 from fssdk_advanced.time import StateTtl, TimerService
 from tests.support import in_run, machine_examples
 
@@ -270,8 +271,9 @@ def test_without_ttl_the_plain_helpers_are_used(ctx: LocalContext) -> None:
 
     state = ValueState.from_context(ctx, "v", IntCodec())
     assert type(state._values) is ScopedCodec
-    assert not isinstance(state._scope, TtlScope)
-    assert type(PriorityQueueState.from_context(ctx, "q", IntCodec())) is PriorityQueueState
+    assert not isinstance(state._scopes, TtlScopes)
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    assert not isinstance(queue, TtlPriorityQueueState)
 
 
 def test_ttl_argument_is_checked(ctx: LocalContext) -> None:
