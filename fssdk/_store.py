@@ -569,16 +569,27 @@ class StoreScopes:
         A backend may stream straight from its engine when it holds nothing pending for the
         scope; closing the store ends the iteration (``ClosedError``) as it ends scans.
         """
-        with self.scan(key, namespace, start=start, end=end, reverse=reverse) as scan:
-            for user_key, value in scan:
-                try:
-                    pair = (decode_key(user_key), decode_value(value))
-                except ValueError:
-                    pair = undecodable(user_key, value)
-                yield pair
+        scan = self.scan(key, namespace, start=start, end=end, reverse=reverse)
+        return _decoded(scan, decode_key, decode_value, undecodable)
 
 
 _new: Final = object.__new__
+
+
+def _decoded(
+    scan: Iterator,
+    decode_key: Callable[[bytes], K],
+    decode_value: Callable[[bytes], V],
+    undecodable: Callable[[bytes, bytes], tuple[K, V]],
+) -> Generator[tuple[K, V], None, None]:
+    """The generic :meth:`StoreScopes.items` over an open ``scan``, which it closes."""
+    with scan:
+        for user_key, value in scan:
+            try:
+                pair = (decode_key(user_key), decode_value(value))
+            except ValueError:
+                pair = undecodable(user_key, value)
+            yield pair
 
 
 def _no_pairs(limit: int) -> list[Pair]:

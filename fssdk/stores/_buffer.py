@@ -291,8 +291,10 @@ class WriteBuffer:
     def put(self, prefix: bytes, group: KeyGroup, physical: bytes, value: bytes | None) -> None:
         """Buffer a put (``value``) or a delete (``None``) of ``physical``."""
         scope = self.scopes.get(prefix)
-        if scope is None:
-            scope = self._new_scope(prefix, group)
+        if scope is None:  # as _new_scope, inline: most keyed writes are a scope's first
+            scope = self.scopes[prefix] = ScopeWrites(group)
+            if self._undo is not None:
+                self._undo.append((_SCOPE, prefix))
         entries = scope.entries
         if self._undo is not None:
             self._undo.append((_ENTRY, scope, physical, entries.get(physical, _MISSING)))

@@ -396,7 +396,6 @@ class _Decoded(Generic[K, V]):
         "__weakref__",
         "_decode_key",
         "_decode_value",
-        "_error",
         "_items",
         "_keep",
         "_low",
@@ -413,7 +412,6 @@ class _Decoded(Generic[K, V]):
         self._store = store
         self._width = width
         self._low = low
-        self._error: SDKError | None = None
         try:
             self._items, self._keep = store._buffer.table.stream(low, high)
         except Exception as exc:
@@ -428,9 +426,9 @@ class _Decoded(Generic[K, V]):
         except StopIteration:
             self.close()
             raise
+        except SDKError:
+            raise
         except Exception as exc:
-            if self._error is not None:
-                raise self._error from None
             self._store._failed("scan_complex", self._low, exc)
         user_key = base[self._width : -_BASE_TAIL]
         if 0 in user_key:
@@ -447,11 +445,20 @@ class _Decoded(Generic[K, V]):
 
     def _invalidate(self, error: SDKError) -> None:
         """End the iteration because its store closed; later steps raise ``error``."""
-        self._items = _raising(error)
+        self._items = _Raising(error)
         self._keep = None
-        self._error = error
 
 
-def _raising(error: SDKError) -> PyIterator[Pair]:
-    raise error
-    yield  # pragma: no cover - makes this a generator
+class _Raising:
+    """An iterator whose every step raises ``error`` (a closed store's)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: SDKError) -> None:
+        self.error = error
+
+    def __iter__(self) -> _Raising:
+        return self
+
+    def __next__(self) -> Pair:
+        raise self.error
