@@ -225,7 +225,9 @@ class PriorityQueueState(NonKeyed, Generic[T]):
         user_key = data + shared.next_seq()
         key, namespace = self._key, self._namespace
         self._scopes.put(key, namespace, user_key, EMPTY)
-        head = shared.head(key, namespace)
+        head = shared._heads.get((key, namespace))  # no cursor: nothing known to update
+        if head is None:
+            return
         hi = head.hi
         if hi is None or user_key < hi:
             window = head.window
