@@ -41,7 +41,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "keyed map put": (9, 16),
     "keyed map clear of 4 entries": (9, 10),
     "keyed queue add": (13, 32),
-    "keyed aggregating add": (17, 29),
+    "keyed aggregating add": (13, 25),
     "keyed reducing add": (13, 25),
     "keyed list add": (12, 19),
 }
