@@ -137,8 +137,8 @@ def deletes(n: int, generation: int) -> list[bytes]:
 
 
 def value_delete(env: StoreEnv, n: int, settings: Settings) -> Bench:
-    """Per record: ``new_keyed_value(primary_key, b"").clear()`` of n flushed values (written
-    untimed, fresh keys every run) in another order, a checkpoint every 3 000 records, timed."""
+    """Per record: ``new_keyed_value(primary_key, b"").clear()`` of n flushed values (written and
+    flushed untimed, fresh keys every run) in another order, a checkpoint every 3 000, timed."""
     new = factory(env.ctx).new_keyed_value
     every = settings.checkpoint_every
     runs = Generations(lambda gen: (updates(n, gen), chunked(deletes(n, gen), every)))
@@ -146,10 +146,7 @@ def value_delete(env: StoreEnv, n: int, settings: Settings) -> Bench:
 
     def setup() -> None:
         runs.advance()
-        for chunk in chunked(runs.current[0], every):
-            for key, value in chunk:
-                new(key, b"").update(value)
-            flush()
+        _populate(env, False, runs.current[0])
 
     def run() -> None:
         for chunk in runs.current[1]:
