@@ -129,42 +129,48 @@ def write_page_views(path: Path, n: int) -> None:
     path.write_bytes(b"\n".join(page_views(n)) + b"\n")
 
 
-def run_sessions(input: Path, output: Path, state_dir: Path | None) -> RunSummary:
-    """Run the sessions operator over ``input`` as ``fssdk run`` does: on RocksDB in
-    ``state_dir``, or ``--memory`` without one. Sessions go to ``output``, late views to
-    ``output`` + ``.1``."""
+def _run(
+    operator: Path,
+    input: Path,
+    output: Path,
+    state_dir: Path | None,
+    *,
+    config: dict[str, str],
+    watermark_every: int | None,
+) -> RunSummary:
+    """``run_operator`` as ``fssdk run`` runs it: on RocksDB in ``state_dir`` (a checkpoint
+    every 10 000 records and at the end), or ``--memory`` without one; event time from ``ts``,
+    watermarks 2 s behind it and a final one."""
     return run_operator(
-        str(OPERATOR),
+        str(operator),
         input=str(input),
         output=str(output),
         state_dir=state_dir,
         memory=state_dir is None,
-        config={"gap_ms": str(GAP_MS)},
-        watermark_every=WATERMARK_EVERY,
+        config=config,
+        watermark_every=watermark_every,
         watermark_field="ts",
         watermark_delay=WATERMARK_DELAY_MS,
         final_watermark=True,
         warn=lambda message: None,
     )
+
+
+def run_sessions(input: Path, output: Path, state_dir: Path | None) -> RunSummary:
+    """Run the sessions operator over ``input`` as ``fssdk run`` does, with a watermark every
+    100 records: on RocksDB in ``state_dir``, or ``--memory`` without one. Sessions go to
+    ``output``, late views to ``output`` + ``.1``."""
+    config = {"gap_ms": str(GAP_MS)}
+    return _run(OPERATOR, input, output, state_dir, config=config, watermark_every=WATERMARK_EVERY)
 
 
 def run_windows(input: Path, output: Path, state_dir: Path | None) -> RunSummary:
     """Run the windows operator over ``input`` as ``fssdk run`` does, with the runner's
-    default watermarks (after every record that raises the largest ``ts``, 2 s behind it) and
-    checkpoints (every 10 000 records and at the end, on RocksDB in ``state_dir``; ``--memory``
-    without one). Windows go to ``output``, late events to ``output`` + ``.1``."""
-    return run_operator(
-        str(WINDOWS_OPERATOR),
-        input=str(input),
-        output=str(output),
-        state_dir=state_dir,
-        memory=state_dir is None,
-        config={"window_ms": str(WINDOW_MS)},
-        watermark_field="ts",
-        watermark_delay=WATERMARK_DELAY_MS,
-        final_watermark=True,
-        warn=lambda message: None,
-    )
+    default watermarks (after every record that raises the largest ``ts``) and checkpoints:
+    on RocksDB in ``state_dir``, or ``--memory`` without one. Windows go to ``output``, late
+    events to ``output`` + ``.1``."""
+    config = {"window_ms": str(WINDOW_MS)}
+    return _run(WINDOWS_OPERATOR, input, output, state_dir, config=config, watermark_every=None)
 
 
 @dataclass(frozen=True)
