@@ -460,6 +460,9 @@ class _Runner:
         if every is None and self.settings.watermark_field is not None:
             every = 1
         field_name = self.settings.watermark_field
+        #: The largest event time when the watermark was last advanced: until it grows, an
+        #: event-time watermark cannot either.
+        advanced_at: int | None = None
         self.phase = "process"
         while self.stop_signal is None:
             self.reading = True
@@ -480,7 +483,12 @@ class _Runner:
             if field_name is None or observe(record, field_name):
                 process(ctx, 0, record)
             records = self.records
-            if every is not None and records % every == 0:
+            if (
+                every is not None
+                and records % every == 0
+                and (field_name is None or self.max_event != advanced_at)
+            ):
+                advanced_at = self.max_event
                 self._advance_watermark(ctx)
                 self.phase = "process"
             if tail:

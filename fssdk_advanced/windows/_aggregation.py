@@ -343,11 +343,7 @@ class WindowedAggregation(Generic[T, R]):
         timestamps.
         """
         operation = "WindowedAggregation.add"
-        if type(ctx) is not self._context_type:
-            _check_context(ctx, operation)
-            self._context_type = type(ctx)
-        key_bytes = self._key_bytes(key, operation)
-        timestamp = check_timestamp(timestamp, operation)
+        key_bytes = self._checked(ctx, key, timestamp, operation)
         watermark = self.timers.current_watermark
         if self._sessions is not None:
             plans = [
@@ -408,6 +404,20 @@ class WindowedAggregation(Generic[T, R]):
                     self._sessions.new_keyed_map(timer.key).delete(window.start)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _checked(self, ctx: Context, key: Any, timestamp: int, operation: str) -> bytes:
+        """The bytes of ``key`` (:meth:`_key_bytes`), once the context, the key and the
+        timestamp of an event are checked; the checks cost a few comparisons when they pass."""
+        if type(ctx) is not self._context_type:
+            _check_context(ctx, operation)
+            self._context_type = type(ctx)
+        if self._encode_key is None and type(key) is bytes:
+            key_bytes = key
+        else:
+            key_bytes = self._key_bytes(key, operation)
+        if type(timestamp) is not int or not MIN_TIME <= timestamp <= MAX_TIME:
+            check_timestamp(timestamp, operation)
+        return key_bytes
 
     def _key_bytes(self, key: Any, operation: str) -> bytes:
         """``key`` as the bytes that name it in timers and sessions (its ``key_codec``'s)."""
