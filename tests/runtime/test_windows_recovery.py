@@ -17,13 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.test_recovery import (
-    kill_after,
-    kill_at_output_size,
-    kill_when_paused,
-    run_to_completion,
-    start,
-)
+from tests.runtime.test_recovery import kill_at_random_moments, kill_when_paused, run_to_completion
 from tests.support import ROOT, database_dump
 
 EVENTS = 12_000
@@ -42,26 +36,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def command(root: Path, name: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "fssdk",
-        "run",
-        str(ROOT / "benchmarks" / "operators" / "windows.py"),
-        "--input",
-        str(root / "events.jsonl"),
-        "--output",
-        str(root / f"{name}.out"),
-        "--state-dir",
-        str(root / f"{name}.state"),
-        "--checkpoint-interval",
-        str(INTERVAL),
-        "--watermark-field",
-        "ts",
-        "--watermark-delay",
-        "2000",
-        "--final-watermark",
-    ]
+    """``fssdk run`` of the windows operator, a checkpoint every INTERVAL records."""
+    files = {"input": "events.jsonl", "output": f"{name}.out", "state-dir": f"{name}.state"}
+    options = [f"--{option}={root / file}" for option, file in files.items()]
+    options += ["--watermark-field=ts", "--watermark-delay=2000", "--final-watermark"]
+    operator = str(ROOT / "benchmarks" / "operators" / "windows.py")
+    interval = f"--checkpoint-interval={INTERVAL}"
+    return [sys.executable, "-m", "fssdk", "run", operator, *options, interval]
 
 
 def results(root: Path, name: str) -> dict[str, object]:
@@ -98,20 +79,10 @@ def test_the_windowed_job_resumes_exactly_after_a_kill_inside_a_checkpoint(
 def test_the_windowed_job_resumes_exactly_after_kills_at_random_moments(
     workdir: Path, reference: dict[str, object], trial: int
 ) -> None:
-    rng = random.Random(trial)
     name = f"random{trial}"
     cmd = command(workdir, name)
-    out = workdir / f"{name}.out"
     final_size = len(reference["windows"])  # type: ignore[arg-type]
-    first = start(cmd)
-    assert kill_at_output_size(first, out, rng.randrange(final_size // 10, final_size // 2))
-    early = start(cmd)
-    kill_after(early, rng.uniform(0.0, 0.4))
-    last = start(cmd)
-    assert kill_at_output_size(last, out, rng.randrange(final_size // 2, final_size * 9 // 10))
-    for proc in (first, early, last):
-        assert proc.stderr is not None
-        proc.stderr.close()
+    kill_at_random_moments(cmd, workdir / f"{name}.out", final_size, random.Random(trial))
     done = run_to_completion(cmd)
     assert "resumed from checkpoint" in done.stderr
     assert results(workdir, name) == reference
