@@ -10,7 +10,10 @@ round runs, one after the other on the same input file:
 - ``bytewax-recovery``: ``python -m bytewax.run`` of :mod:`benchmarks.peers.bytewax_windows_flow`
   with a fresh SQLite recovery dir (``python -m bytewax.recovery DIR 1``, untimed) and a
   snapshot every second (``-s 1 -b 0``; Bytewax snapshots at most once a second);
-- ``bytewax``: the same flow without recovery.
+- ``bytewax``: the same flow without recovery;
+- with ``--baseline DIR``, also ``fssdk-baseline``: the fssdk run with the ``fssdk`` and
+  ``fssdk_advanced`` packages of another checkout in ``DIR`` first on ``PYTHONPATH`` (say, an
+  export of the commit before a change), for a before/after in the same rounds.
 
 Each figure is the wall time of the whole process (interpreter start, imports, the job, the
 final flush), as a user would time the command. The outputs of every run are checked to hold
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -106,13 +110,13 @@ def late_lines(*paths: Path) -> int:
     return sum(len(path.read_bytes().splitlines()) for path in paths if path.exists())
 
 
-def timed(command: list[str], log: Path) -> float:
+def timed(command: list[str], log: Path, env: dict[str, str] | None = None) -> float:
     """Run ``command`` from the repository root; its wall time. ``RuntimeError`` on failure,
     with the end of its output."""
     started = time.perf_counter()
     with log.open("wb") as out:
         completed = subprocess.run(
-            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False, env=env
         )
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
@@ -121,14 +125,20 @@ def timed(command: list[str], log: Path) -> float:
     return seconds
 
 
-def run_system(system: str, events: Path, work: Path, bytewax_python: str) -> Run:
+def run_system(
+    system: str, events: Path, work: Path, bytewax_python: str, baseline: Path | None
+) -> Run:
     """One fresh run of ``system`` over ``events`` in ``work`` (emptied first)."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     output = work / "windows.jsonl"
     log = work / "log.txt"
-    if system == "fssdk":
-        seconds = timed(fssdk_command(events, output, work / "state"), log)
+    if system.startswith("fssdk"):
+        env = None
+        if system == "fssdk-baseline":
+            assert baseline is not None
+            env = {**os.environ, "PYTHONPATH": str(baseline)}
+        seconds = timed(fssdk_command(events, output, work / "state"), log, env)
         late = late_lines(output.with_name(output.name + ".1"))
     else:
         recovery = None
@@ -160,11 +170,12 @@ def check_same(runs: Sequence[Run], values_total: int) -> None:
 
 def report(rounds: Sequence[Sequence[Run]], events: int) -> str:
     """The median records/s of each system over the rounds, and fssdk's ratio to it."""
+    systems = [run.system for run in rounds[0]]
     medians = {
         system: statistics.median(
             run.seconds for runs in rounds for run in runs if run.system == system
         )
-        for system in SYSTEMS
+        for system in systems
     }
     windows = len(rounds[0][0].windows)
     lines = [
@@ -174,7 +185,7 @@ def report(rounds: Sequence[Sequence[Run]], events: int) -> str:
         "| system | records/s | fssdk / it |",
         "|---|--:|--:|",
     ]
-    for system in SYSTEMS:
+    for system in systems:
         ratio = medians[system] / medians["fssdk"]
         lines.append(f"| {system} | {events / medians[system]:,.0f} | {ratio:.2f}x |")
     return "\n".join(lines)
@@ -193,6 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=300_000, help="input events")
     parser.add_argument("--rounds", type=int, default=3, help="rounds (report their median)")
     parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run fssdk with the fssdk packages of this directory (fssdk-baseline)",
+    )
     args = parser.parse_args(argv)
     if args.events < 1 or args.rounds < 1:
         parser.error("--events and --rounds must be positive")
@@ -202,10 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         events = root / "events.jsonl"
         write_window_events(events, args.events)
         values_total = sum(json.loads(line)["value"] for line in events.read_bytes().splitlines())
+        systems = [*SYSTEMS, *(["fssdk-baseline"] if args.baseline else [])]
         rounds: list[list[Run]] = []
         for number in range(1, args.rounds + 1):
             runs = [
-                run_system(system, events, root / system, args.bytewax_python) for system in SYSTEMS
+                run_system(system, events, root / system, args.bytewax_python, args.baseline)
+                for system in systems
             ]
             check_same([*(rounds[0][:1] if rounds else []), *runs], values_total)
             rounds.append(runs)
