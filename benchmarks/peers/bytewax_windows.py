@@ -16,7 +16,8 @@ round runs, one after the other on the same input file:
   export of the commit before a change), for a before/after in the same rounds.
 
 Each figure is the wall time of the whole process (interpreter start, imports, the job, the
-final flush), as a user would time the command. The outputs of every run are checked to hold
+final flush), as a user would time the command, and its CPU time (user and system, all
+threads), which moves less with the machine's load. The outputs of every run are checked to hold
 the same windows, no late events, and sums that add up to the input's values; the rounds'
 median is reported. Bytewax is not a dependency of fssdk: pass the interpreter of an
 environment where ``bytewax==0.21.1`` is installed::
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,6 +60,7 @@ class Run:
 
     system: str
     seconds: float
+    cpu_seconds: float
     windows: list[Window]
 
 
@@ -110,19 +113,26 @@ def late_lines(*paths: Path) -> int:
     return sum(len(path.read_bytes().splitlines()) for path in paths if path.exists())
 
 
-def timed(command: list[str], log: Path, env: dict[str, str] | None = None) -> float:
-    """Run ``command`` from the repository root; its wall time. ``RuntimeError`` on failure,
-    with the end of its output."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run ``command`` from the repository root; its wall time and CPU time (user + system, of
+    all its threads). ``RuntimeError`` on failure, with the end of its output."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     with log.open("wb") as out:
         completed = subprocess.run(
             command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False, env=env
         )
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     if completed.returncode != 0:
         tail = log.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"{command[0]} ... exited with {completed.returncode}:\n{tail}")
-    return seconds
+    return seconds, cpu
 
 
 def run_system(
@@ -138,7 +148,7 @@ def run_system(
         if system == "fssdk-baseline":
             assert baseline is not None
             env = {**os.environ, "PYTHONPATH": str(baseline)}
-        seconds = timed(fssdk_command(events, output, work / "state"), log, env)
+        seconds, cpu = timed(fssdk_command(events, output, work / "state"), log, env)
         late = late_lines(output.with_name(output.name + ".1"))
     else:
         recovery = None
@@ -147,11 +157,11 @@ def run_system(
             recovery.mkdir()
             init = [bytewax_python, "-m", "bytewax.recovery", str(recovery), "1"]
             subprocess.run(init, cwd=ROOT, check=True, capture_output=True)
-        seconds = timed(bytewax_command(bytewax_python, events, output, recovery), log)
+        seconds, cpu = timed(bytewax_command(bytewax_python, events, output, recovery), log)
         late = late_lines(output.with_name(output.name + ".late"))
     if late:
         raise RuntimeError(f"{system}: {late} events came late; the input has none")
-    return Run(system, seconds, read_windows(output))
+    return Run(system, seconds, cpu, read_windows(output))
 
 
 def check_same(runs: Sequence[Run], values_total: int) -> None:
@@ -169,25 +179,32 @@ def check_same(runs: Sequence[Run], values_total: int) -> None:
 
 
 def report(rounds: Sequence[Sequence[Run]], events: int) -> str:
-    """The median records/s of each system over the rounds, and fssdk's ratio to it."""
+    """Per system the median records/s over the rounds, by wall time and by CPU time, and
+    fssdk's ratio to it (above 1: fssdk is faster)."""
     systems = [run.system for run in rounds[0]]
-    medians = {
-        system: statistics.median(
-            run.seconds for runs in rounds for run in runs if run.system == system
+
+    def median(system: str, cpu: bool) -> float:
+        return statistics.median(
+            run.cpu_seconds if cpu else run.seconds
+            for runs in rounds
+            for run in runs
+            if run.system == system
         )
-        for system in systems
-    }
+
     windows = len(rounds[0][0].windows)
     lines = [
         f"{events:,} events, {windows:,} windows, identical on every run; "
         f"median of {len(rounds)} rounds",
         "",
-        "| system | records/s | fssdk / it |",
-        "|---|--:|--:|",
+        "| system | records/s | fssdk / it | records per CPU second | fssdk / it |",
+        "|---|--:|--:|--:|--:|",
     ]
     for system in systems:
-        ratio = medians[system] / medians["fssdk"]
-        lines.append(f"| {system} | {events / medians[system]:,.0f} | {ratio:.2f}x |")
+        wall, cpu = median(system, False), median(system, True)
+        lines.append(
+            f"| {system} | {events / wall:,.0f} | {wall / median('fssdk', False):.2f}x "
+            f"| {events / cpu:,.0f} | {cpu / median('fssdk', True):.2f}x |"
+        )
     return "\n".join(lines)
 
 
@@ -227,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
             check_same([*(rounds[0][:1] if rounds else []), *runs], values_total)
             rounds.append(runs)
-            print(f"round {number}: " + ", ".join(f"{r.system} {r.seconds:.2f} s" for r in runs))
+            timings = (f"{r.system} {r.seconds:.2f} s ({r.cpu_seconds:.2f} s CPU)" for r in runs)
+            print(f"round {number}: " + ", ".join(timings))
         print()
         print(report(rounds, args.events))
     finally:
