@@ -11,9 +11,9 @@ round runs, one after the other on the same input file:
   with a fresh SQLite recovery dir (``python -m bytewax.recovery DIR 1``, untimed) and a
   snapshot every second (``-s 1 -b 0``; Bytewax snapshots at most once a second);
 - ``bytewax``: the same flow without recovery;
-- with ``--baseline DIR``, also ``fssdk-baseline``: the fssdk run with the ``fssdk`` and
-  ``fssdk_advanced`` packages of another checkout in ``DIR`` first on ``PYTHONPATH`` (say, an
-  export of the commit before a change), for a before/after in the same rounds.
+- with ``--baseline DIR``, also ``fssdk-baseline``: the same fssdk run started in ``DIR``, so
+  that the ``fssdk`` and ``fssdk_advanced`` packages there are the ones imported (say, a
+  ``git archive`` of the commit before a change), for a before/after in the same rounds.
 
 Each figure is the wall time of the whole process (interpreter start, imports, the job, the
 final flush), as a user would time the command, and its CPU time (user and system, all
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -118,14 +117,14 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(command: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run ``command`` from the repository root; its wall time and CPU time (user + system, of
-    all its threads). ``RuntimeError`` on failure, with the end of its output."""
+def timed(command: list[str], log: Path, cwd: Path = ROOT) -> tuple[float, float]:
+    """Run ``command`` in ``cwd``; its wall time and CPU time (user + system, of all its
+    threads). ``RuntimeError`` on failure, with the end of its output."""
     cpu = _children_cpu()
     started = time.perf_counter()
     with log.open("wb") as out:
         completed = subprocess.run(
-            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False, env=env
+            command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=False
         )
     seconds = time.perf_counter() - started
     cpu = _children_cpu() - cpu
@@ -144,11 +143,11 @@ def run_system(
     output = work / "windows.jsonl"
     log = work / "log.txt"
     if system.startswith("fssdk"):
-        env = None
+        cwd = ROOT  # python -m puts it first on sys.path: its packages are the ones run
         if system == "fssdk-baseline":
             assert baseline is not None
-            env = {**os.environ, "PYTHONPATH": str(baseline)}
-        seconds, cpu = timed(fssdk_command(events, output, work / "state"), log, env)
+            cwd = baseline
+        seconds, cpu = timed(fssdk_command(events, output, work / "state"), log, cwd)
         late = late_lines(output.with_name(output.name + ".1"))
     else:
         recovery = None
