@@ -30,13 +30,14 @@ WORKLOADS = {
     "factory.reducing",
     "scaling.list_add", "scaling.pq_poll", "scaling.map_iter", "scaling.clear_loop",
     "memory.scan",
-    "e2e.sessions", "ttl.cleanup",
+    "e2e.sessions", "e2e.windows", "ttl.cleanup",
 }  # fmt: skip
 
 #: Workloads without a raw rocksdict equivalent.
 NO_RAW = {name for name in WORKLOADS if name.startswith("factory.")} | {
     "scaling.list_add",
     "e2e.sessions",
+    "e2e.windows",
     "ttl.cleanup",
 }
 

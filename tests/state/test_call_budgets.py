@@ -71,7 +71,8 @@ class States:
 @pytest.fixture(params=[False, True], ids=["plain", "ttl"])
 def states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[States]:
     options: dict[str, Any] = {"ttl": StateTtl(10**12)} if request.param else {}
-    with RocksDBBackend(tmp_path) as backend, LocalContext(backend) as ctx:
+    backend = RocksDBBackend(tmp_path)
+    with backend, LocalContext(backend) as ctx:
         found = States(
             backend,
             KeyedValueStateFactory.from_context_auto_codec(ctx, "v", b"g", int, **options),
