@@ -112,20 +112,37 @@ def scanner(env: RawEnv, bounds: Sequence[tuple[bytes, bytes]], entries: int) ->
     return Bench(entries, run)
 
 
-def read_modify_writer(env: RawEnv, writes: Sequence[Write], every: int) -> Bench:
-    """A bench that reads each written key with ``Rdict.get`` just before putting it.
+def read_modify_writer(env: RawEnv, per_record: Sequence[Sequence[Write]], every: int) -> Bench:
+    """A bench that, per record, reads the key of its first write with ``Rdict.get`` and then
+    puts all its writes; one operation per record.
 
     The raw form of a read-modify-write (an aggregate's accumulator): the get's result is not
-    used, since the value to put is the one the state wrote.
+    used, since the values to put are the ones the state wrote. A TTL'd state's record also
+    puts its expiry-index entry after the accumulator.
     """
     db = env.db
-    chunks = chunked([(fresh(write.key), write.value) for write in writes], every)
+    chunks = chunked(
+        [
+            (fresh(writes[0].key), [(fresh(write.key), write.value) for write in writes])
+            for writes in per_record
+        ],
+        every,
+    )
 
     def run() -> None:
         get, put = db.get, db.put
         for chunk in chunks:
-            for key, value in chunk:
+            for key, puts in chunk:
+                get(key)
+                for physical, value in puts:
+                    put(physical, value)
+
+    def run_single() -> None:
+        get, put = db.get, db.put
+        for chunk in chunks:
+            for key, ((_, value),) in chunk:
                 get(key)
                 put(key, value)
 
-    return Bench(len(writes), run)
+    single = all(len(writes) == 1 for writes in per_record)
+    return Bench(len(per_record), run_single if single else run)

@@ -15,13 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks._harness import MEMORY, RAW, ROCKSDB, TARGETS, Settings, Workload
 from benchmarks._runner import Result
+from benchmarks.ttl import SUFFIX as TTL_SUFFIX
 
 KIB = 1024
 
@@ -186,6 +187,35 @@ def _throughput_check(
     return TargetCheck(name, f"≥ {limit:g}x memory", measured, factor >= limit)
 
 
+#: A ``*_ttl`` row may cost at most this many times its twin without TTL (issue 19).
+TTL_LIMIT = 1.3
+
+
+def _ttl_checks(
+    index: dict[tuple[str, int, str], Result], results: Sequence[Result]
+) -> list[TargetCheck]:
+    """Each ``*_ttl`` row on rocksdb against its twin without TTL, at the largest size."""
+    checks: list[TargetCheck] = []
+    names = dict.fromkeys(r.workload for r in results if r.workload.endswith(TTL_SUFFIX))
+    for name in names:
+        twin = name.removesuffix(TTL_SUFFIX)
+        sizes = [r.n for r in results if r.workload == name and r.target == ROCKSDB]
+        if not sizes:
+            continue
+        n = max(sizes)
+        check = TargetCheck(f"{twin} with ttl vs without (rocksdb)", f"≤ {TTL_LIMIT:g}x", "", None)
+        with_ttl = _median(index, (name, n, ROCKSDB))
+        without = _median(index, (twin, n, ROCKSDB))
+        if with_ttl is None or without is None:
+            check.measured = f"not measured (run {twin} and {name} together)"
+        else:
+            factor = with_ttl / without
+            check.measured = f"{factor:.2f}x ({fmt_us(with_ttl)} vs {fmt_us(without)} µs)"
+            check.met = factor <= TTL_LIMIT
+        checks.append(check)
+    return checks
+
+
 #: A scan is "flat" when its peak grows by less than this from the smallest to the largest scope.
 FLAT_SLACK_BYTES = 256 * KIB
 
@@ -211,114 +241,65 @@ def _flat_check(results: Sequence[Result], target: str) -> TargetCheck | None:
     )
 
 
+#: ``(workload, limit, name)``: rocksdb row over raw row at most ``limit`` (the issue's limit or
+#: a tighter one this project reports against).
+RATIO_TARGETS: Final = (
+    ("value.update", 1.0, "keyed ValueState update vs raw put (rocksdb)"),
+    ("value.read", 1.5, "keyed ValueState read vs raw get (rocksdb)"),
+    ("map.iterate", 2.0, "MapState iteration per entry vs raw iteration (rocksdb)"),
+    (
+        "map.iterate_nonkeyed",
+        2.0,
+        "non-keyed MapState iteration per entry vs raw iteration (rocksdb)",
+    ),
+    ("map.clear", 1.5, "KeyedMapState.clear of 4 entries vs raw delete_range (rocksdb)"),
+    ("pq.add4", 1.5, "keyed PriorityQueueState.add, n/4 keys x 4, vs raw put (rocksdb)"),
+    (
+        "pq.poll4",
+        1.5,
+        "keyed PriorityQueueState.poll, 4 per key, vs raw seek+delete (rocksdb)",
+    ),
+    ("scaling.map_iter", 2.0, "MapState iteration per entry vs raw, largest map (rocksdb)"),
+)
+
+#: ``(workload, name)``: the cost at the largest size at most twice that at the smallest, on
+#: each backend (``{target}`` in the name).
+GROWTH_TARGETS: Final = (
+    ("scaling.list_add", "ListState.add at longest vs shortest list ({target})"),
+    ("scaling.pq_poll", "PriorityQueueState.poll at largest vs smallest queue ({target})"),
+    (
+        "scaling.clear_loop",
+        "MapState put+clear+get per iteration, longest vs shortest loop ({target})",
+    ),
+)
+
+
 def check_targets(results: Sequence[Result]) -> list[TargetCheck]:
     """The issue's targets (and the tighter ones this project reports against), where measured."""
     index = _index(results)
     checks: list[TargetCheck | None] = [
         _ratio_check(
-            index=index,
-            results=results,
-            workload="value.update",
-            target=ROCKSDB,
-            limit=1.0,
-            name="keyed ValueState update vs raw put (rocksdb)",
-        ),
-        _ratio_check(
-            index=index,
-            results=results,
-            workload="value.read",
-            target=ROCKSDB,
-            limit=1.5,
-            name="keyed ValueState read vs raw get (rocksdb)",
-        ),
+            index=index, results=results, workload=workload, target=ROCKSDB, limit=limit, name=name
+        )
+        for workload, limit, name in RATIO_TARGETS
     ]
-    for target in (MEMORY, ROCKSDB):
-        checks.append(
-            _growth_check(
-                index=index,
-                results=results,
-                workload="scaling.list_add",
-                target=target,
-                limit=2.0,
-                name=f"ListState.add at longest vs shortest list ({target})",
-            )
-        )
-    for target in (MEMORY, ROCKSDB):
-        checks.append(
-            _growth_check(
-                index=index,
-                results=results,
-                workload="scaling.pq_poll",
-                target=target,
-                limit=2.0,
-                name=f"PriorityQueueState.poll at largest vs smallest queue ({target})",
-            )
-        )
-    checks.append(
-        _ratio_check(
+    checks.extend(
+        _growth_check(
             index=index,
             results=results,
-            workload="map.iterate",
-            target=ROCKSDB,
+            workload=workload,
+            target=target,
             limit=2.0,
-            name="MapState iteration per entry vs raw iteration (rocksdb)",
+            name=name.format(target=target),
         )
+        for workload, name in GROWTH_TARGETS
+        for target in (MEMORY, ROCKSDB)
     )
     checks.append(
-        _ratio_check(
-            index=index,
-            results=results,
-            workload="map.iterate_nonkeyed",
-            target=ROCKSDB,
-            limit=2.0,
-            name="non-keyed MapState iteration per entry vs raw iteration (rocksdb)",
-        )
-    )
-    checks.append(
-        _ratio_check(
-            index=index,
-            results=results,
-            workload="map.clear",
-            target=ROCKSDB,
-            limit=1.5,
-            name="KeyedMapState.clear of 4 entries vs raw delete_range (rocksdb)",
-        )
-    )
-    checks.append(
-        _ratio_check(
-            index=index,
-            results=results,
-            workload="pq.poll4",
-            target=ROCKSDB,
-            limit=1.5,
-            name="keyed PriorityQueueState.poll, 4 per key, vs raw seek+delete (rocksdb)",
-        )
-    )
-    for target in (MEMORY, ROCKSDB):
-        checks.append(
-            _growth_check(
-                index=index,
-                results=results,
-                workload="scaling.clear_loop",
-                target=target,
-                limit=2.0,
-                name=f"MapState put+clear+get per iteration, longest vs shortest loop ({target})",
-            )
-        )
-    checks.append(
-        _throughput_check(index=index, results=results, workload="e2e.sessions", limit=0.8)
-    )
-    checks.append(
-        _ratio_check(
-            index=index,
-            results=results,
-            workload="scaling.map_iter",
-            target=ROCKSDB,
-            limit=2.0,
-            name="MapState iteration per entry vs raw, largest map (rocksdb)",
-        )
+        _throughput_check(index=index, results=results, workload="e2e.sessions", limit=0.9)
     )
     checks.extend(_flat_check(results, target) for target in (RAW, MEMORY, ROCKSDB))
+    checks.extend(_ttl_checks(index, results))
     return [check for check in checks if check is not None]
 
 

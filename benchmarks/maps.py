@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from benchmarks._data import KEY_GROUP, SEED, bounds_of, flat, ints, primary_keys, record_each
 from benchmarks._harness import Bench, Generations, RawEnv, Settings, StoreEnv, Workload, chunked
 from benchmarks._raw import apply, fresh, getter, scanner, writer
+from benchmarks.ttl import state_entry, ttl_options, with_ttl
 from fssdk import Context
 
 STORE = "bench-map"
@@ -25,11 +27,14 @@ SIZE = 100
 CLEAR_SIZE = 4
 
 
-def factory(ctx: Context) -> Any:
-    """The keyed int -> int MapState factory every map workload uses."""
+def factory(ctx: Context, ttl: bool = False) -> Any:
+    """The keyed int -> int MapState factory every map workload uses (``ttl``: the ``*_ttl``
+    rows')."""
     from fssdk_advanced import IntCodec, KeyedMapStateFactory  # noqa: PLC0415 - may be absent
 
-    return KeyedMapStateFactory.from_context(ctx, STORE, KEY_GROUP, IntCodec(), IntCodec())
+    return KeyedMapStateFactory.from_context(
+        ctx, STORE, KEY_GROUP, IntCodec(), IntCodec(), **ttl_options(ttl)
+    )
 
 
 def entries(n: int, size: int = SIZE) -> list[tuple[bytes, int, int]]:
@@ -41,9 +46,9 @@ def entries(n: int, size: int = SIZE) -> list[tuple[bytes, int, int]]:
     return found
 
 
-def putter(ctx: Context) -> Callable[[tuple[bytes, int, int]], None]:
+def putter(ctx: Context, ttl: bool = False) -> Callable[[tuple[bytes, int, int]], None]:
     """The per-record put, for recording the raw rows' writes."""
-    new = factory(ctx).new_keyed_map
+    new = factory(ctx, ttl).new_keyed_map
 
     def put(record: tuple[bytes, int, int]) -> None:
         new(record[0], MAP_NAME).put(record[1], record[2])
@@ -73,18 +78,18 @@ def raw_map_put(env: RawEnv, n: int, settings: Settings) -> Bench:
     return writer(env, flat(record_each(putter, entries(n))), settings.checkpoint_every, ops=n)
 
 
-def _populate(env: StoreEnv, n: int, size: int = SIZE) -> Any:
-    states = factory(env.ctx)
+def _populate(env: StoreEnv, n: int, size: int = SIZE, ttl: bool = False) -> Any:
+    states = factory(env.ctx, ttl)
     for key, map_key, value in entries(n, size):
         states.new_keyed_map(key, MAP_NAME).put(map_key, value)
     env.flush()
     return states
 
 
-def map_get(env: StoreEnv, n: int, settings: Settings) -> Bench:
+def map_get(env: StoreEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
     """Per record: ``new_keyed_map(primary_key, "m").get(int)`` of each of n flushed entries once,
     in another shuffled order (decode included)."""
-    new = _populate(env, n).new_keyed_map
+    new = _populate(env, n, ttl=ttl).new_keyed_map
     reads = entries(n)
     random.Random(1).shuffle(reads)
 
@@ -95,13 +100,13 @@ def map_get(env: StoreEnv, n: int, settings: Settings) -> Bench:
     return Bench(n, run, setup=env.flush)
 
 
-def raw_map_get(env: RawEnv, n: int, settings: Settings) -> Bench:
+def raw_map_get(env: RawEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
     """Raw: ``Rdict.get`` of the same physical keys in the same order."""
     records = entries(n)
-    per_record = record_each(putter, records)
+    per_record = record_each(partial(putter, ttl=ttl), records)
     apply(env.db, flat(per_record))
     key_of = {
-        (key, map_key): writes[-1].key
+        (key, map_key): state_entry(writes)
         for (key, map_key, _), writes in zip(records, per_record, strict=True)
     }
     reads = entries(n)
@@ -109,9 +114,9 @@ def raw_map_get(env: RawEnv, n: int, settings: Settings) -> Bench:
     return getter(env, [key_of[(key, map_key)] for key, map_key, _ in reads])
 
 
-def iterate_store(env: StoreEnv, n: int, size: int) -> Bench:
+def iterate_store(env: StoreEnv, n: int, size: int, ttl: bool = False) -> Bench:
     """Iterate every map of :func:`entries` ``(n, size)`` whole; per entry."""
-    new = _populate(env, n, size).new_keyed_map
+    new = _populate(env, n, size, ttl).new_keyed_map
     maps = primary_keys(max(1, n // size), seed=1)
 
     def run() -> None:
@@ -122,27 +127,27 @@ def iterate_store(env: StoreEnv, n: int, size: int) -> Bench:
     return Bench(n, run, setup=env.flush)
 
 
-def iterate_raw(env: RawEnv, n: int, size: int) -> Bench:
+def iterate_raw(env: RawEnv, n: int, size: int, ttl: bool = False) -> Bench:
     """Iterate the scope of every map of :func:`entries` ``(n, size)``; per entry."""
     records = entries(n, size)
-    per_record = record_each(putter, records)
+    per_record = record_each(partial(putter, ttl=ttl), records)
     apply(env.db, flat(per_record))
     bounds = {
-        key: bounds_of(writes[-1].key)
+        key: bounds_of(state_entry(writes))
         for (key, _, _), writes in zip(records, per_record, strict=True)
     }
     return scanner(env, [bounds[key] for key in primary_keys(max(1, n // size), seed=1)], n)
 
 
-def map_iterate(env: StoreEnv, n: int, settings: Settings) -> Bench:
+def map_iterate(env: StoreEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
     """Per entry: ``for k, v in new_keyed_map(primary_key, "m").all()`` over n/100 flushed maps of
     100 entries (keys and values decoded)."""
-    return iterate_store(env, n, SIZE)
+    return iterate_store(env, n, SIZE, ttl)
 
 
-def raw_map_iterate(env: RawEnv, n: int, settings: Settings) -> Bench:
+def raw_map_iterate(env: RawEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
     """Raw: one bounded ``Rdict.items`` over each map's scope, consuming ``(key, value)`` bytes."""
-    return iterate_raw(env, n, SIZE)
+    return iterate_raw(env, n, SIZE, ttl)
 
 
 def clear_fill(n: int, generation: int) -> list[tuple[bytes, int, int]]:
@@ -161,11 +166,10 @@ def clear_order(n: int, generation: int) -> list[bytes]:
     return primary_keys(n, generation=generation, seed=1)
 
 
-def map_clear(env: StoreEnv, n: int, settings: Settings) -> Bench:
+def map_clear(env: StoreEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
     """Per record: ``new_keyed_map(primary_key, "m").clear()`` of n maps of 4 entries (filled and
     flushed untimed, fresh maps every run) in shuffled order, a checkpoint every 3 000, timed."""
-    states = factory(env.ctx)
-    new = states.new_keyed_map
+    new = factory(env.ctx, ttl).new_keyed_map
     every = settings.checkpoint_every
     runs = Generations(lambda gen: (clear_fill(n, gen), chunked(clear_order(n, gen), every)))
     flush = env.flush
@@ -186,7 +190,7 @@ def map_clear(env: StoreEnv, n: int, settings: Settings) -> Bench:
     return Bench(n, run, setup=setup)
 
 
-def raw_map_clear(env: RawEnv, n: int, settings: Settings) -> Bench:
+def raw_map_clear(env: RawEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
     """Raw: the recorded entries of the same maps written untimed, then per map one
     ``Rdict.delete_range`` over its scope, in the same order."""
     db = env.db
@@ -194,10 +198,10 @@ def raw_map_clear(env: RawEnv, n: int, settings: Settings) -> Bench:
 
     def build(generation: int) -> None:
         records = clear_fill(n, generation)
-        per_record = record_each(putter, records)
+        per_record = record_each(partial(putter, ttl=ttl), records)
         apply(db, flat(per_record))
         bounds = {
-            key: bounds_of(writes[-1].key)
+            key: bounds_of(state_entry(writes))
             for (key, _, _), writes in zip(records, per_record, strict=True)
         }
         ranges[:] = [
@@ -268,8 +272,8 @@ def raw_map_iterate_nonkeyed(env: RawEnv, n: int, settings: Settings) -> Bench:
 
 WORKLOADS = (
     Workload("map.put", map_put, raw_map_put, requires=REQUIRES, batch_row=True),
-    Workload("map.get", map_get, raw_map_get, requires=REQUIRES),
-    Workload("map.iterate", map_iterate, raw_map_iterate, requires=REQUIRES, unit="entry"),
+    *with_ttl("map.get", map_get, raw_map_get, requires=REQUIRES),
+    *with_ttl("map.iterate", map_iterate, raw_map_iterate, requires=REQUIRES, unit="entry"),
     Workload(
         "map.iterate_nonkeyed",
         map_iterate_nonkeyed,
@@ -277,7 +281,7 @@ WORKLOADS = (
         requires=("MapState", "IntCodec"),
         unit="entry",
     ),
-    Workload(
+    *with_ttl(
         "map.clear", map_clear, raw_map_clear, points=_clears, requires=REQUIRES, unit="clear"
     ),
 )

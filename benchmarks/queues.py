@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from rocksdict import ReadOptions
@@ -32,24 +33,28 @@ from benchmarks._harness import (
     chunked,
 )
 from benchmarks._raw import apply, writer
+from benchmarks.ttl import state_entry, ttl_options, with_ttl
 from fssdk import Context
 
 STORE = "bench-queue"
 REQUIRES = ("KeyedPriorityQueueStateFactory", "IntCodec")
 #: Elements per queue in ``pq.add``, ``pq.peek`` and ``pq.poll``.
 LENGTH = 100
-#: Elements per queue in ``pq.poll4``: many short queues, as per-key timers are.
+#: Elements per queue in ``pq.add4`` and ``pq.poll4``: many short queues, as per-key timers are.
 SHORT = 4
 
 
-def factory(ctx: Context) -> Any:
-    """The keyed int PriorityQueueState factory every queue workload uses."""
+def factory(ctx: Context, ttl: bool = False) -> Any:
+    """The keyed int PriorityQueueState factory every queue workload uses (``ttl``: the
+    ``*_ttl`` rows')."""
     from fssdk_advanced import (  # noqa: PLC0415 - may be absent
         IntCodec,
         KeyedPriorityQueueStateFactory,
     )
 
-    return KeyedPriorityQueueStateFactory.from_context(ctx, STORE, KEY_GROUP, IntCodec())
+    return KeyedPriorityQueueStateFactory.from_context(
+        ctx, STORE, KEY_GROUP, IntCodec(), **ttl_options(ttl)
+    )
 
 
 def adds(n: int, generation: int = 0, length: int = LENGTH) -> list[tuple[bytes, int]]:
@@ -59,9 +64,9 @@ def adds(n: int, generation: int = 0, length: int = LENGTH) -> list[tuple[bytes,
     return [(keys[index % len(keys)], value) for index, value in enumerate(ints(n))]
 
 
-def adder(ctx: Context) -> Callable[[tuple[bytes, int]], None]:
+def adder(ctx: Context, ttl: bool = False) -> Callable[[tuple[bytes, int]], None]:
     """The per-record add, for recording the raw rows' writes."""
-    new = factory(ctx).new_keyed_priority_queue
+    new = factory(ctx, ttl).new_keyed_priority_queue
 
     def add(record: tuple[bytes, int]) -> None:
         new(record[0], b"").add(record[1])
@@ -78,11 +83,11 @@ def fill(env: StoreEnv, states: Any, records: Sequence[tuple[bytes, int]], every
         env.flush()
 
 
-def pq_add(env: StoreEnv, n: int, settings: Settings) -> Bench:
-    """Per record: ``new_keyed_priority_queue(primary_key, b"").add(int)``, n random ints over
-    n/100 queues round robin (fresh queues every run), a checkpoint every 3 000 records, timed."""
-    new = factory(env.ctx).new_keyed_priority_queue
-    runs = Generations(lambda gen: chunked(adds(n, gen), settings.checkpoint_every))
+def add_store(env: StoreEnv, n: int, settings: Settings, length: int, ttl: bool) -> Bench:
+    """Add n ints to n/length fresh queues (new every run) round robin, a checkpoint every 3 000
+    adds; per add."""
+    new = factory(env.ctx, ttl).new_keyed_priority_queue
+    runs = Generations(lambda gen: chunked(adds(n, gen, length), settings.checkpoint_every))
     flush = env.flush
 
     def run() -> None:
@@ -94,10 +99,35 @@ def pq_add(env: StoreEnv, n: int, settings: Settings) -> Bench:
     return Bench(n, run, setup=runs.advance)
 
 
+def add_raw(env: RawEnv, n: int, settings: Settings, length: int, ttl: bool) -> Bench:
+    """``Rdict.put`` of the recorded entries of :func:`add_store`'s first run, every run."""
+    records = adds(n, length=length)
+    writes = flat(record_each(partial(adder, ttl=ttl), records))
+    return writer(env, writes, settings.checkpoint_every, ops=n)
+
+
+def pq_add(env: StoreEnv, n: int, settings: Settings) -> Bench:
+    """Per record: ``new_keyed_priority_queue(primary_key, b"").add(int)``, n random ints over
+    n/100 queues round robin (fresh queues every run), a checkpoint every 3 000 records, timed."""
+    return add_store(env, n, settings, LENGTH, ttl=False)
+
+
 def raw_pq_add(env: RawEnv, n: int, settings: Settings) -> Bench:
     """Raw: ``Rdict.put`` of each recorded element entry (raw-batch: a WriteBatch per 3 000);
     every run puts the first run's entries again, which costs RocksDB what new keys would."""
-    return writer(env, flat(record_each(adder, adds(n))), settings.checkpoint_every, ops=n)
+    return add_raw(env, n, settings, LENGTH, ttl=False)
+
+
+def pq_add4(env: StoreEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
+    """Per record: ``new_keyed_priority_queue(primary_key, b"").add(int)``, n random ints over
+    n/4 queues round robin, 4 each (fresh queues every run), a checkpoint every 3 000, timed."""
+    return add_store(env, n, settings, SHORT, ttl)
+
+
+def raw_pq_add4(env: RawEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
+    """Raw: ``Rdict.put`` of each recorded element entry (raw-batch: a WriteBatch per 3 000);
+    every run puts the first run's entries again."""
+    return add_raw(env, n, settings, SHORT, ttl)
 
 
 def peek_order(n: int, length: int = LENGTH) -> list[bytes]:
@@ -130,7 +160,8 @@ def raw_pq_peek(env: RawEnv, n: int, settings: Settings) -> Bench:
     per_record = record_each(adder, records)
     apply(env.db, flat(per_record))
     bounds = {
-        key: bounds_of(writes[-1].key) for (key, _), writes in zip(records, per_record, strict=True)
+        key: bounds_of(state_entry(writes))
+        for (key, _), writes in zip(records, per_record, strict=True)
     }
     options: dict[bytes, Any] = {}
     for key, (_, high) in bounds.items():
@@ -160,10 +191,10 @@ def poll_order(
     return records, [keys[index % len(keys)] for index in range(n)]
 
 
-def drain_store(env: StoreEnv, n: int, settings: Settings, length: int) -> Bench:
+def drain_store(env: StoreEnv, n: int, settings: Settings, length: int, ttl: bool = False) -> Bench:
     """Drain n/length queues of ``length`` (filled and flushed untimed, fresh every run) round
     robin, a checkpoint every 3 000 polls; per poll."""
-    states = factory(env.ctx)
+    states = factory(env.ctx, ttl)
     new = states.new_keyed_priority_queue
     runs = Generations(lambda gen: poll_order(n, gen, length))
     polls: list[Sequence[bytes]] = []
@@ -209,14 +240,16 @@ class RawDrain:
                 cursor[key] = head
 
 
-def drain_raw(env: RawEnv, n: int, settings: Settings, length: int) -> Bench:
+def drain_raw(env: RawEnv, n: int, settings: Settings, length: int, ttl: bool = False) -> Bench:
     """The raw drain of :func:`drain_store`'s queues: the recorded entries written untimed (the
     first run's again for every run), then per poll a fresh bounded iterator, one seek from the
     queue's last polled key, the head read and deleted."""
     records, order = poll_order(n, 0, length)
-    per_record = record_each(adder, records)
+    per_record = record_each(partial(adder, ttl=ttl), records)
     writes = flat(per_record)
-    bounds = {key: bounds_of(w[-1].key) for (key, _), w in zip(records, per_record, strict=True)}
+    bounds = {
+        key: bounds_of(state_entry(w)) for (key, _), w in zip(records, per_record, strict=True)
+    }
     chunks = chunked(order, settings.checkpoint_every)
     drains: list[RawDrain] = []
 
@@ -245,21 +278,22 @@ def raw_pq_poll(env: RawEnv, n: int, settings: Settings) -> Bench:
     return drain_raw(env, n, settings, LENGTH)
 
 
-def pq_poll4(env: StoreEnv, n: int, settings: Settings) -> Bench:
+def pq_poll4(env: StoreEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
     """Per record: ``new_keyed_priority_queue(primary_key, b"").poll()`` draining n/4 queues of
     4 (filled and flushed untimed, fresh every run) round robin, a checkpoint every 3 000."""
-    return drain_store(env, n, settings, SHORT)
+    return drain_store(env, n, settings, SHORT, ttl)
 
 
-def raw_pq_poll4(env: RawEnv, n: int, settings: Settings) -> Bench:
+def raw_pq_poll4(env: RawEnv, n: int, settings: Settings, ttl: bool = False) -> Bench:
     """Raw: the same queues' entries written untimed, then per poll a bounded seek from the
     queue's last polled key, the head read and deleted."""
-    return drain_raw(env, n, settings, SHORT)
+    return drain_raw(env, n, settings, SHORT, ttl)
 
 
 WORKLOADS = (
     Workload("pq.add", pq_add, raw_pq_add, requires=REQUIRES, batch_row=True),
     Workload("pq.peek", pq_peek, raw_pq_peek, requires=REQUIRES),
     Workload("pq.poll", pq_poll, raw_pq_poll, requires=REQUIRES),
-    Workload("pq.poll4", pq_poll4, raw_pq_poll4, requires=REQUIRES),
+    *with_ttl("pq.add4", pq_add4, raw_pq_add4, requires=REQUIRES, batch_row=True),
+    *with_ttl("pq.poll4", pq_poll4, raw_pq_poll4, requires=REQUIRES),
 )

@@ -1,25 +1,107 @@
-"""State TTL under a steady stream of new keys: the cost per record and the size of the store.
+"""State TTL: what ``ttl=`` costs on each hot path, and its cleanup under a stream of new keys.
 
-Every record writes a new primary key of a keyed ValueState with ``ttl=`` and moves a clock one
-tick; the TTL is :data:`LIFE` ticks, so at any time about :data:`LIFE` keys are live and all older
-ones have expired. Nothing is ever read back: only the incremental cleanup that writes run by
-themselves (docs/time.md) removes expired keys. The timed figure is the cost per record, cleanup
-included; ``extra`` holds the store's size (keys stored, entries of the expiry index) at ten
-points of an untimed run of the same stream, which level off near :data:`LIFE` instead of
-growing with the number of records.
+The ``*_ttl`` rows (built with :func:`with_ttl` beside the workloads they twin, in ``value.py``,
+``maps.py``, ``queues.py`` and ``aggregate.py``) run a workload unchanged on state declared with
+``ttl=StateTtl(LONG_TTL_MS)``, a day of processing time, so nothing expires during a run: the
+figure is the price of stamping, checking and indexing alone, and the targets compare each with
+its twin. Their raw rows write the recorded entries, stamps and expiry-index entries included.
+
+``ttl.cleanup``: every record writes a new primary key of a keyed ValueState with ``ttl=`` and
+moves a clock one tick; the TTL is :data:`LIFE` ticks, so at any time about :data:`LIFE` keys are
+live and all older ones have expired. Nothing is ever read back: only the incremental cleanup
+that writes run by themselves (docs/time.md) removes expired keys. The timed figure is the cost
+per record, cleanup included; ``extra`` holds the store's size (keys stored, entries of the
+expiry index) at ten points of an untimed run of the same stream, which level off near
+:data:`LIFE` instead of growing with the number of records.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
 
-from benchmarks._data import KEY_GROUP, primary_keys
-from benchmarks._harness import Bench, Settings, StoreEnv, Workload, chunked
+from benchmarks._data import KEY_GROUP, Write, primary_keys, scope_bounds
+from benchmarks._harness import (
+    Bench,
+    Measurable,
+    RawEnv,
+    Settings,
+    StoreEnv,
+    Workload,
+    chunked,
+)
 from fssdk.reserved import TTL_INDEX_KEY_GROUP
 
 STORE = "bench-ttl"
 LIFE = 500
 REQUIRES = ("KeyedValueStateFactory", "IntCodec", "StateTtl")
+#: The lifetime of the ``*_ttl`` rows' state, in processing-time milliseconds: one day.
+LONG_TTL_MS: Final = 86_400_000
+#: The name of a workload's TTL twin is the workload's name with this suffix.
+SUFFIX: Final = "_ttl"
+
+
+def state_entry(writes: Sequence[Write]) -> bytes:
+    """The physical key of the last of ``writes`` that is not an expiry-index entry: the entry
+    a state operation wrote, with or without TTL."""
+    index_prefix = scope_bounds(TTL_INDEX_KEY_GROUP, KEY_GROUP, b"")[0]
+    return [write.key for write in writes if not write.key.startswith(index_prefix)][-1]
+
+
+def ttl_options(ttl: bool) -> dict[str, Any]:
+    """The factory keywords of a ``*_ttl`` row (``ttl=StateTtl(LONG_TTL_MS)``), else none."""
+    if not ttl:
+        return {}
+    from fssdk_advanced import StateTtl  # noqa: PLC0415 - may be absent
+
+    return {"ttl": StateTtl(LONG_TTL_MS)}
+
+
+class StoreVariant(Protocol):
+    """A store-side builder that runs on TTL'd state when ``ttl`` is true."""
+
+    def __call__(self, env: StoreEnv, n: int, settings: Settings, ttl: bool = False) -> Measurable:
+        """The bench."""
+        ...
+
+
+class RawVariant(Protocol):
+    """A raw builder that writes the TTL'd state's recorded entries when ``ttl`` is true."""
+
+    def __call__(self, env: RawEnv, n: int, settings: Settings, ttl: bool = False) -> Measurable:
+        """The bench."""
+        ...
+
+
+def with_ttl(
+    name: str,
+    store: StoreVariant,
+    raw: RawVariant,
+    *,
+    requires: tuple[str, ...],
+    **fields: Any,
+) -> tuple[Workload, Workload]:
+    """The workload ``name`` and its twin ``name_ttl``: the same data and operations on state
+    with ``ttl=StateTtl(LONG_TTL_MS)``, compared to raw rocksdict writing that state's entries."""
+
+    def ttl_store(env: StoreEnv, n: int, settings: Settings) -> Measurable:
+        return store(env, n, settings, ttl=True)
+
+    def ttl_raw(env: RawEnv, n: int, settings: Settings) -> Measurable:
+        return raw(env, n, settings, ttl=True)
+
+    ttl_store.__doc__ = (
+        f"{store.__doc__} The state is declared with ``ttl=StateTtl({LONG_TTL_MS})`` (a day: "
+        "nothing expires)."
+    )
+    ttl_raw.__doc__ = (
+        f"{raw.__doc__} The entries are the TTL'd state's: stamped values, and the expiry-index "
+        "keys its writes add."
+    )
+    return (
+        Workload(name, store, raw, requires=requires, **fields),
+        Workload(name + SUFFIX, ttl_store, ttl_raw, requires=(*requires, "StateTtl"), **fields),
+    )
 
 
 class _Clock:

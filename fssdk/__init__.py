@@ -25,7 +25,7 @@ from fssdk._errors import (
     UnexpectedResultError,
     WrongKeyError,
 )
-from fssdk._store import Iterator, Store, StoreScope
+from fssdk._store import Iterator, Store, StoreScope, StoreScopes
 
 __all__ = [
     "BaseDriver",
@@ -47,6 +47,7 @@ __all__ = [
     "StoreInternalError",
     "StoreNotFoundError",
     "StoreScope",
+    "StoreScopes",
     "TimeDomain",
     "UnexpectedResultError",
     "WrongKeyError",

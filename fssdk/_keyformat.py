@@ -30,7 +30,8 @@ stores, the table layer, the engine adapters and ``fssdk state inspect`` all go 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 FORMAT_VERSION: Final = 1
@@ -71,15 +72,13 @@ class Layout:
 
     # -- components --------------------------------------------------------------------------
 
-    @staticmethod
-    def escape(component: bytes) -> bytes:
-        """``component`` with every 0x00 written as ``00 FF`` (no terminator)."""
-        return component.replace(_ZERO, _ESCAPED_ZERO) if 0 in component else component
-
-    @staticmethod
-    def unescape(escaped: bytes) -> bytes:
-        """Inverse of :meth:`escape`."""
-        return escaped.replace(_ESCAPED_ZERO, _ZERO) if 0 in escaped else escaped
+    #: ``escape(component)``: ``component`` with every 0x00 written as ``00 FF`` (no
+    #: terminator). ``unescape`` is its inverse. Both are C-level callables (no Python frame):
+    #: scans unescape every user key holding a zero byte.
+    escape: Final[Callable[[bytes], bytes]] = operator.methodcaller("replace", _ZERO, _ESCAPED_ZERO)
+    unescape: Final[Callable[[bytes], bytes]] = operator.methodcaller(
+        "replace", _ESCAPED_ZERO, _ZERO
+    )
 
     @staticmethod
     def successor(prefix: bytes) -> bytes:
@@ -95,10 +94,8 @@ class Layout:
 
     # -- simple keys and metadata ------------------------------------------------------------
 
-    @staticmethod
-    def simple_key(key: bytes) -> bytes:
-        """Physical key of simple key ``key``."""
-        return SIMPLE_TAG + key
+    #: ``simple_key(key)``: the physical key of simple key ``key`` (C-level, no frame).
+    simple_key: Final[Callable[[bytes], bytes]] = SIMPLE_TAG.__add__
 
     @staticmethod
     def simple_range(start: bytes, end: bytes) -> tuple[bytes, bytes]:
@@ -152,6 +149,26 @@ class Layout:
         '02 61 00 01 62 63 00 01 00 01'
         """
         return Layout.scope_of(Layout.group_head(key_group), key, namespace)
+
+    @staticmethod
+    def locate(head: bytes, key: bytes, namespace: bytes, user_key: bytes) -> tuple[bytes, bytes]:
+        """``(scope prefix, physical key)`` of ``user_key`` in scope ``(key, namespace)`` of the
+        key group whose head is ``head``: :meth:`scope_of` and :meth:`base_key` in one call, the
+        per-record path of keyed state.
+
+        >>> prefix, physical = LAYOUT.locate(LAYOUT.group_head(b"g"), b"k", b"", b"a")
+        >>> prefix == LAYOUT.scope_prefix(b"g", b"k", b"")
+        True
+        >>> physical == LAYOUT.base_key(prefix, b"a")
+        True
+        """
+        if 0 in key or 0 in namespace:
+            key = key.replace(_ZERO, _ESCAPED_ZERO)
+            namespace = namespace.replace(_ZERO, _ESCAPED_ZERO)
+        prefix = b"".join((head, key, TERMINATOR, namespace, TERMINATOR))
+        if 0 in user_key:
+            user_key = user_key.replace(_ZERO, _ESCAPED_ZERO)
+        return prefix, prefix + user_key + BASE_SUFFIX
 
     @staticmethod
     def partitioned_scope_prefix(key_group: bytes, namespace: bytes) -> bytes:

@@ -10,18 +10,20 @@ MemoryStore.
 from __future__ import annotations
 
 import abc
-import functools
+import itertools
 import weakref
 from collections.abc import Callable, Generator
 from collections.abc import Iterator as PyIterator
 from types import TracebackType
-from typing import ClassVar, Final, TypeVar
+from typing import ClassVar, Final, Protocol, TypeVar
 
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import ClosedError, ErrorCode, SDKError
 
 Pair = tuple[bytes, bytes]
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 _NO_KEY: Final = object()
 
@@ -41,6 +43,15 @@ def check_complex_key(value: object, operation: str) -> None:
 #: ``_checked_key(ComplexKey, (key_group, key, namespace, user_key))``: a ComplexKey of parts
 #: already checked, built without checking them again (one C call).
 _checked_key: Final[Callable[..., ComplexKey]] = tuple.__new__
+
+
+class _Scan(Protocol):
+    """What a store's ``close`` ends: an open scan."""
+
+    def _invalidate(self, error: SDKError) -> None: ...
+
+
+S = TypeVar("S", bound=_Scan)
 
 
 class Iterator:
@@ -155,8 +166,8 @@ class Store(abc.ABC):
     Every method raises ``TypeError`` for an argument of the wrong type and
     ``ClosedError`` (code ``RUNTIME_CLOSED``) once the store is closed. A backend implements the
     ``_``-named primitives (``_put_state`` ... ``_scan_complex``), which see checked arguments and
-    an open store; it may override ``_list_complex``, ``_scan_keys``, ``_scan_scopes``,
-    ``_scope`` and ``_scopes``.
+    an open store; it may override ``_list_complex``, ``_scan_keys``, ``_scan_scopes``
+    and ``_scopes`` (its faster :class:`StoreScopes`, the per-record path of keyed state).
     """
 
     #: True for an engine's keyed store (FlinkStore) that holds only the entries of the
@@ -166,7 +177,7 @@ class Store(abc.ABC):
     def __init__(self, name: str) -> None:
         self.name: Final = name
         self._closed = False
-        self._scans: weakref.WeakSet[Iterator] = weakref.WeakSet()
+        self._scans: weakref.WeakSet[_Scan] = weakref.WeakSet()
         self._streams: weakref.WeakSet[Generator[object, None, None]] = weakref.WeakSet()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -192,8 +203,9 @@ class Store(abc.ABC):
             stream.close()
         self._streams.clear()
 
-    def _track(self, scan: Iterator) -> Iterator:
-        """Register ``scan`` so that ``close`` ends it (and releases what it holds)."""
+    def _track(self, scan: S) -> S:
+        """Register ``scan`` (an :class:`Iterator`, or a backend's own cursor with
+        ``_invalidate``) so that ``close`` ends it and releases what it holds."""
         self._scans.add(scan)
         return scan
 
@@ -369,27 +381,21 @@ class Store(abc.ABC):
         return self._guard(self._scan_scopes(key_group), "scan_scopes")
 
     def scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        """A handle on one scope that addresses entries by user_key alone.
-
-        The state library works through scopes; a backend may return a subclass that encodes
-        the scope once and appends user keys (its fast path).
-        """
-        if (
-            type(key_group) is not bytes
-            or type(key) is not bytes
-            or type(namespace) is not bytes
-            or self._closed
-        ):
+        """A handle on one scope that addresses entries by user_key alone:
+        ``scopes(key_group)(key, namespace)``."""
+        if type(key_group) is not bytes or self._closed:
             self._reject("scope", key_group=key_group, key=key, namespace=namespace)
-        return self._scope(key_group, key, namespace)
+        return self._scopes(key_group)(key, namespace)
 
-    def scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
-        """A maker of the scopes of ``key_group``: ``maker(key, namespace)`` is ``scope(...)``.
+    def scopes(self, key_group: bytes) -> StoreScopes:
+        """The :class:`StoreScopes` of ``key_group``: every scope operation, naming the scope by
+        ``(key, namespace)``; ``scopes(key_group)(key, namespace)`` is ``scope(...)``.
 
-        Keyed-state factories hold one and call it once per record, so a backend may check and
-        encode the key group here, once.
+        Keyed-state factories hold one and use it for every record, so a backend checks and
+        encodes the key group here, once.
         """
-        self._reject("scopes", key_group=key_group)
+        if type(key_group) is not bytes or self._closed:
+            self._reject("scopes", key_group=key_group)
         return self._scopes(key_group)
 
     # -- the primitives a backend implements (arguments checked, store open) -----------------
@@ -448,19 +454,157 @@ class Store(abc.ABC):
             f"{key_group!r} (scan_{what} is not implemented by this backend)",
         )
 
-    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        """A scope handle; ``StoreScope`` checks its own arguments (so ``_scopes`` need not)."""
-        return StoreScope(self, key_group, key, namespace)
+    def _scopes(self, key_group: bytes) -> StoreScopes:
+        """The scopes of a checked ``key_group``: the generic :class:`StoreScopes`, through the
+        ComplexKey methods; a backend returns its faster subclass."""
+        return StoreScopes(self, key_group)
 
-    def _scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
-        return functools.partial(self._scope, key_group)
+
+class StoreScopes:
+    """The scopes of one key group of a store, every operation naming its scope by ``(key,
+    namespace)``: ``store.scopes(key_group)``, made once per factory.
+
+    It is the per-record path of keyed state: a state handle keeps its key and namespace and
+    calls these, so no scope object is made per record. ``scopes(key, namespace)`` is the
+    :class:`StoreScope` of one scope, for code that holds a scope. Arguments are checked as the
+    store's ComplexKey methods check them, and so are closed stores. This generic form goes
+    through those methods; a backend's subclass takes a faster path with the same behaviour.
+    """
+
+    __slots__ = ("key_group", "store")
+
+    def __init__(self, store: Store, key_group: bytes) -> None:
+        self.store: Final = store
+        self.key_group: Final = key_group
+
+    def __call__(self, key: bytes, namespace: bytes) -> StoreScope:
+        """The :class:`StoreScope` of ``(key, namespace)``."""
+        store = self.store
+        if type(key) is not bytes or type(namespace) is not bytes or store._closed:
+            store._reject("scope", key_group=self.key_group, key=key, namespace=namespace)
+        scope: StoreScope = _new(StoreScope)
+        scope._scopes = self
+        scope.store = store
+        scope.key_group = self.key_group
+        scope.key = key
+        scope.namespace = namespace
+        return scope
+
+    def __repr__(self) -> str:
+        return f"<scopes of {self.key_group!r} in {self.store!r}>"
+
+    def describe(self, key: bytes, namespace: bytes, user_key: bytes | None = None) -> str:
+        """Store name, scope and (optionally) user key, for error messages."""
+        scope = f"({self.key_group!r}, {key!r}, {namespace!r})"
+        where = f"store {self.store.name!r} scope {scope}"
+        return where if user_key is None else f"{where} user_key {user_key!r}"
+
+    def get(self, key: bytes, namespace: bytes, user_key: bytes) -> bytes | None:
+        """The value at ``user_key`` of scope ``(key, namespace)``, or ``None``."""
+        return self.store.get(ComplexKey(self.key_group, key, namespace, user_key))
+
+    def put(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
+        """Set ``user_key`` of scope ``(key, namespace)`` to ``value``."""
+        self.store.put(ComplexKey(self.key_group, key, namespace, user_key), value)
+
+    def delete(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
+        """Remove ``user_key`` of scope ``(key, namespace)``."""
+        self.store.delete(ComplexKey(self.key_group, key, namespace, user_key))
+
+    def merge(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
+        """Append ``value`` to the value at ``user_key`` of scope ``(key, namespace)``."""
+        self.store.merge(ComplexKey(self.key_group, key, namespace, user_key), value)
+
+    def delete_prefix(self, key: bytes, namespace: bytes, prefix: bytes = b"") -> None:
+        """Remove the entries of scope ``(key, namespace)`` whose user_key starts with
+        ``prefix`` (all of them by default)."""
+        self.store.delete_prefix(ComplexKey(self.key_group, key, namespace, prefix))
+
+    def scan(
+        self,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator:
+        """Stream ``(user_key, value)`` of scope ``(key, namespace)`` with user_key in
+        ``[start, end)``; closing the store ends it."""
+        return self.store.scan_complex(
+            self.key_group, key, namespace, start=start, end=end, reverse=reverse
+        )
+
+    def first(self, key: bytes, namespace: bytes, start: bytes = b"") -> Pair | None:
+        """The entry of scope ``(key, namespace)`` with the smallest user_key ``>= start``, or
+        ``None``. One seek."""
+        with self.scan(key, namespace, start=start) as it:
+            return it.next() if it.has_next() else None
+
+    def take(self, key: bytes, namespace: bytes, limit: int, start: bytes = b"") -> list[Pair]:
+        """The first ``limit`` entries of scope ``(key, namespace)`` with user_key ``>= start``,
+        in order: one bounded read (a queue refilling its head). ``ValueError`` for a negative
+        ``limit``."""
+        if limit <= 0:
+            return _no_pairs(limit)
+        with self.scan(key, namespace, start=start) as scan:
+            return list(itertools.islice(scan, limit))
+
+    def items(
+        self,
+        key: bytes,
+        namespace: bytes,
+        decode_key: Callable[[bytes], K],
+        decode_value: Callable[[bytes], V],
+        undecodable: Callable[[bytes, bytes], tuple[K, V]],
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> PyIterator[tuple[K, V]]:
+        """``(decode_key(user_key), decode_value(value))`` of each entry :meth:`scan` streams,
+        lazily: the iteration of typed state (a map's ``all()``). Where either decode raises
+        ``ValueError``, the pair is ``undecodable(user_key, value)`` (which may raise).
+
+        A backend may stream straight from its engine when it holds nothing pending for the
+        scope; closing the store ends the iteration (``ClosedError``) as it ends scans.
+        """
+        scan = self.scan(key, namespace, start=start, end=end, reverse=reverse)
+        return _decoded(scan, decode_key, decode_value, undecodable)
+
+
+_new: Final = object.__new__
+
+
+def _decoded(
+    scan: Iterator,
+    decode_key: Callable[[bytes], K],
+    decode_value: Callable[[bytes], V],
+    undecodable: Callable[[bytes, bytes], tuple[K, V]],
+) -> Generator[tuple[K, V], None, None]:
+    """The generic :meth:`StoreScopes.items` over an open ``scan``, which it closes."""
+    with scan:
+        for user_key, value in scan:
+            try:
+                pair = (decode_key(user_key), decode_value(value))
+            except ValueError:
+                pair = undecodable(user_key, value)
+            yield pair
+
+
+def _no_pairs(limit: int) -> list[Pair]:
+    """What ``take`` returns for a ``limit`` below 1: nothing, or ``ValueError`` if negative."""
+    if limit < 0:
+        raise ValueError(f"take: limit must be >= 0, got {limit}")
+    return []
 
 
 class StoreScope:
-    """Entries of one scope ``(key_group, key, namespace)`` of a store, addressed by user_key.
+    """Entries of one scope ``(key_group, key, namespace)`` of a store, addressed by user_key:
+    ``store.scope(...)`` or ``store.scopes(key_group)(key, namespace)``.
 
-    The generic form goes through the store's ComplexKey methods; a backend's subclass may take a
-    faster path with the same behaviour.
+    Every operation is its key group's :class:`StoreScopes` operation with this scope's key and
+    namespace, so a backend's fast path is written once, there.
 
     >>> from fssdk.stores import MemoryStore
     >>> scope = MemoryStore("demo").scope(b"counts", b"user1", b"")
@@ -469,7 +613,7 @@ class StoreScope:
     (b'12', None)
     """
 
-    __slots__ = ("key", "key_group", "namespace", "store")
+    __slots__ = ("_scopes", "key", "key_group", "namespace", "store")
 
     def __init__(self, store: Store, key_group: bytes, key: bytes, namespace: bytes) -> None:
         if (
@@ -479,6 +623,7 @@ class StoreScope:
             or store._closed
         ):
             store._reject("scope", key_group=key_group, key=key, namespace=namespace)
+        self._scopes: StoreScopes = store.scopes(key_group)
         self.store = store
         self.key_group = key_group
         self.key = key
@@ -489,40 +634,32 @@ class StoreScope:
 
     def describe(self, user_key: bytes | None = None) -> str:
         """Store name, scope and (optionally) user key, for error messages."""
-        scope = f"({self.key_group!r}, {self.key!r}, {self.namespace!r})"
-        where = f"store {self.store.name!r} scope {scope}"
-        return where if user_key is None else f"{where} user_key {user_key!r}"
-
-    def _ck(self, user_key: bytes) -> ComplexKey:
-        return ComplexKey(self.key_group, self.key, self.namespace, user_key)
+        return self._scopes.describe(self.key, self.namespace, user_key)
 
     def get(self, user_key: bytes) -> bytes | None:
         """The value at ``user_key``, or ``None``."""
-        return self.store.get(self._ck(user_key))
+        return self._scopes.get(self.key, self.namespace, user_key)
 
     def put(self, user_key: bytes, value: bytes) -> None:
         """Set ``user_key`` to ``value``."""
-        self.store.put(self._ck(user_key), value)
+        self._scopes.put(self.key, self.namespace, user_key, value)
 
     def delete(self, user_key: bytes) -> None:
         """Remove ``user_key``."""
-        self.store.delete(self._ck(user_key))
+        self._scopes.delete(self.key, self.namespace, user_key)
 
     def merge(self, user_key: bytes, value: bytes) -> None:
         """Append ``value`` to the value at ``user_key``."""
-        self.store.merge(self._ck(user_key), value)
+        self._scopes.merge(self.key, self.namespace, user_key, value)
 
     def delete_prefix(self, prefix: bytes = b"") -> None:
         """Remove the entries whose user_key starts with ``prefix`` (all of them by default)."""
-        self.store.delete_prefix(self._ck(prefix))
+        self._scopes.delete_prefix(self.key, self.namespace, prefix)
 
     def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> Iterator:
         """Stream ``(user_key, value)`` pairs with user_key in ``[start, end)``."""
-        return self.store.scan_complex(
-            self.key_group, self.key, self.namespace, start=start, end=end, reverse=reverse
-        )
+        return self._scopes.scan(self.key, self.namespace, start=start, end=end, reverse=reverse)
 
     def first(self, start: bytes = b"") -> Pair | None:
         """The entry with the smallest user_key ``>= start``, or ``None``. One seek."""
-        with self.scan(start=start) as it:
-            return it.next() if it.has_next() else None
+        return self._scopes.first(self.key, self.namespace, start)

@@ -168,26 +168,32 @@ class CountingStore(Store):
                 yield pair
 
 
-def python_calls(operation: Callable[[], object]) -> int:
-    """How many Python-level function calls ``operation()`` makes (``sys.setprofile``'s
-    ``call`` events, the call of ``operation`` itself not counted; C functions are not counted).
-
-    Deterministic where timing is not: a call-budget test pins this count for a hot path, so a
-    change that adds frames fails a test instead of a benchmark months later.
-    """
-    calls = 0
+def python_frames(operation: Callable[[], object]) -> list[str]:
+    """The Python-level function calls ``operation()`` makes, as ``module:function`` in call
+    order (``sys.setprofile``'s ``call`` events, generator resumptions included, the call of
+    ``operation`` itself not; C functions are not Python frames and do not count)."""
+    frames: list[str] = []
 
     def profile(frame: FrameType, event: str, arg: object) -> None:
-        nonlocal calls
         if event == "call":
-            calls += 1
+            code = frame.f_code
+            frames.append(f"{Path(code.co_filename).stem}:{code.co_name}")
 
     sys.setprofile(profile)
     try:
         operation()
     finally:
         sys.setprofile(None)
-    return calls - 1
+    return frames[1:]
+
+
+def python_calls(operation: Callable[[], object]) -> int:
+    """How many Python-level function calls ``operation()`` makes (:func:`python_frames`).
+
+    Deterministic where timing is not: a call-budget test pins this count for a hot path, so a
+    change that adds frames fails a test instead of a benchmark months later.
+    """
+    return len(python_frames(operation))
 
 
 def sizes_around(*thresholds: int, most: int | None = None) -> list[int]:

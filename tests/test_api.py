@@ -33,6 +33,7 @@ FSSDK_EXTRAS = {
     "StoreInternalError",
     "StoreNotFoundError",
     "StoreScope",
+    "StoreScopes",
     "UnexpectedResultError",
     "WrongKeyError",
 }

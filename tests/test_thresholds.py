@@ -20,8 +20,8 @@ from fssdk.thresholds import Threshold, registered, threshold
 
 #: Every size or count threshold of the stores, the state types, time and the engines' stores:
 #: (module, name) -> (production, smallest). The Flink store has none (each call is one map
-#: access or one read of the partition); windows have none of their own (they are built on the
-#: state types and the timer service).
+#: access or one read of the partition); windows have two caches of their own (the windows
+#: whose ids they computed, the open (key, window) pairs whose timers they registered).
 EXPECTED = {
     ("fssdk.stores._buffer", "AUTO_FLUSH_WRITES"): (32_768, 8),
     ("fssdk.stores._buffer", "FOLD_RATIO"): (2, 1),
@@ -34,7 +34,10 @@ EXPECTED = {
     ("fssdk_advanced.state._ttl", "CLEANUP_EVERY"): (16, 1),
     ("fssdk_advanced.state._ttl", "CLEANUP_STEP"): (32, 1),
     ("fssdk_advanced.state._ttl", "INDEX_SLICES"): (8, 1),
+    ("fssdk_advanced.state._ttl", "RECORDED_KEYS"): (16_384, 1),
     ("fssdk_advanced.time._timers", "WINDOW"): (64, 1),
+    ("fssdk_advanced.windows._aggregation", "CACHED_WINDOWS"): (1024, 1),
+    ("fssdk_advanced.windows._aggregation", "OPEN_WINDOWS"): (65_536, 1),
 }
 
 

@@ -35,15 +35,14 @@ has no merge operator); ``delete_prefix``, ``list_states``, ``list_complex`` and
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from collections.abc import Iterator as PyIterator
 from typing import ClassVar, Protocol
 
 from fssdk._complex_key import ComplexKey
 from fssdk._errors import WrongKeyError
 from fssdk._keyformat import BASE_SUFFIX, LAYOUT, SIMPLE_TAG
-from fssdk._store import Pair, Store, StoreScope, check_bytes
+from fssdk._store import Pair, Store
 from fssdk.reserved import IDENTITY_KEY_GROUP, TTL_INDEX_KEY_GROUP
 
 _BASE_TAIL = len(BASE_SUFFIX)
@@ -227,61 +226,3 @@ processing key b'alice'; on Flink an operator reaches only the state of the curr
                     pairs.append((user_key, value))
         pairs.sort(reverse=reverse)
         return iter(pairs)
-
-    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        return _scope_of(self, key_group, key, namespace)
-
-    def _scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
-        return functools.partial(_scope_of, self, key_group)
-
-
-def _scope_of(store: FlinkStore, key_group: bytes, key: bytes, namespace: bytes) -> _FlinkScope:
-    """A scope of ``store`` (the per-record path of keyed state: no intermediate calls)."""
-    if type(key) is not bytes or type(namespace) is not bytes or store._closed:
-        store._reject("scope", key_group=key_group, key=key, namespace=namespace)
-    scope = _FlinkScope.__new__(_FlinkScope)
-    scope.store = store
-    scope.key_group = key_group
-    scope.key = key
-    scope.namespace = namespace
-    scope._prefix = partition_prefix(key_group, key, namespace)
-    scope._keyed = key_group != TTL_INDEX_KEY_GROUP
-    return scope
-
-
-class _FlinkScope(StoreScope):
-    """A FlinkStore scope that encodes its prefix once; every access still checks the key.
-
-    The check is per access, not at creation, so that a scope kept across records can never
-    reach a key that is no longer the current one (a TTL index scope, ``_keyed`` false, needs
-    a current key, whichever it is). Made by :func:`_scope_of`, not ``__init__``.
-    """
-
-    __slots__ = ("_keyed", "_prefix")
-    _prefix: bytes
-    _keyed: bool
-
-    def _physical(self, user_key: bytes, operation: str) -> bytes:
-        store: FlinkStore = self.store  # type: ignore[assignment]
-        if type(user_key) is not bytes or store._closed:
-            store._reject(operation, user_key=user_key)
-        if self.key != store._current.value:
-            if self._keyed:
-                store._check_key(self.key, operation)
-            else:
-                store._key_of_now(operation)
-        return LAYOUT.base_key(self._prefix, user_key)
-
-    def get(self, user_key: bytes) -> bytes | None:
-        store: FlinkStore = self.store  # type: ignore[assignment]
-        return store._state.get(self._physical(user_key, "get"))
-
-    def put(self, user_key: bytes, value: bytes) -> None:
-        store: FlinkStore = self.store  # type: ignore[assignment]
-        if type(value) is not bytes:
-            check_bytes(value, "value", "put")
-        store._state.put(self._physical(user_key, "put"), value)
-
-    def delete(self, user_key: bytes) -> None:
-        store: FlinkStore = self.store  # type: ignore[assignment]
-        store._state.remove(self._physical(user_key, "delete"))

@@ -23,7 +23,6 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
-import json
 import os
 import signal
 import stat
@@ -42,6 +41,7 @@ from fssdk.reserved import MAX_TIME
 from fssdk.runtime._checkpoint import CheckpointInfo, StateDir, tree_size
 from fssdk.runtime._context import LocalContext
 from fssdk.runtime._dead_letters import BadRecords
+from fssdk.runtime._event_time import EventTimeField
 from fssdk.runtime._loader import LoadedOperator, load_operator, operator_from_driver
 from fssdk.runtime._outputs import DEAD_LETTERS, STDIO, Outputs
 from fssdk.runtime._recovery import RunIdentity, newest_sound, plan_resume
@@ -307,6 +307,8 @@ class _Runner:
         self.checkpoint_seconds: list[float] = []
         self.dirty = False
         self.max_event: int | None = None
+        field_name = settings.watermark_field
+        self.event_time = EventTimeField(field_name) if field_name is not None else None
         self.last_watermark: int | None = None
         self.final_sent = False
         self.tail = False
@@ -458,6 +460,9 @@ class _Runner:
         if every is None and self.settings.watermark_field is not None:
             every = 1
         field_name = self.settings.watermark_field
+        #: The largest event time when the watermark was last advanced: until it grows, an
+        #: event-time watermark cannot either.
+        advanced_at: int | None = None
         self.phase = "process"
         while self.stop_signal is None:
             self.reading = True
@@ -478,7 +483,12 @@ class _Runner:
             if field_name is None or observe(record, field_name):
                 process(ctx, 0, record)
             records = self.records
-            if every is not None and records % every == 0:
+            if (
+                every is not None
+                and records % every == 0
+                and (field_name is None or self.max_event != advanced_at)
+            ):
+                advanced_at = self.max_event
                 self._advance_watermark(ctx)
                 self.phase = "process"
             if tail:
@@ -529,7 +539,8 @@ class _Runner:
 
     def _observe_event_time(self, record: bytes, field_name: str) -> bool:
         try:
-            value = json.loads(record)[field_name]
+            assert self.event_time is not None
+            value = self.event_time.value(record)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise UsageError(
                 f"--watermark-field {field_name!r}: input line {self.records} is not a JSON object "

@@ -271,9 +271,13 @@ class WriteBuffer:
         """The pending writes of the scope with ``prefix``, created empty when there are none."""
         scope = self.scopes.get(prefix)
         if scope is None:
-            scope = self.scopes[prefix] = ScopeWrites(group)
-            if self._undo is not None:
-                self._undo.append((_SCOPE, prefix))
+            scope = self._new_scope(prefix, group)
+        return scope
+
+    def _new_scope(self, prefix: bytes, group: KeyGroup) -> ScopeWrites:
+        scope = self.scopes[prefix] = ScopeWrites(group)
+        if self._undo is not None:
+            self._undo.append((_SCOPE, prefix))
         return scope
 
     # -- writes ------------------------------------------------------------------------------
@@ -287,15 +291,19 @@ class WriteBuffer:
     def put(self, prefix: bytes, group: KeyGroup, physical: bytes, value: bytes | None) -> None:
         """Buffer a put (``value``) or a delete (``None``) of ``physical``."""
         scope = self.scopes.get(prefix)
-        if scope is None:
-            scope = self.writes_of(prefix, group)
+        if scope is None:  # as _new_scope, inline: most keyed writes are a scope's first
+            scope = self.scopes[prefix] = ScopeWrites(group)
+            if self._undo is not None:
+                self._undo.append((_SCOPE, prefix))
         entries = scope.entries
         if self._undo is not None:
             self._undo.append((_ENTRY, scope, physical, entries.get(physical, _MISSING)))
         if scope.ordered is not None and physical not in entries:
             scope.ordered.add(physical)
         entries[physical] = value
-        self.wrote()
+        self.writes += 1  # as wrote(), inline: this is every buffered put
+        if self.writes >= AUTO_FLUSH_WRITES and self._undo is None:
+            self.flush()
 
     def merge(self, prefix: bytes, group: KeyGroup, physical: bytes, value: bytes) -> None:
         """Buffer an append of ``value`` to ``physical``; never reads."""
@@ -321,9 +329,16 @@ class WriteBuffer:
 
         Costs O(log n + buffered entries under ``low``); nothing is read from the table.
         """
-        scope = self.writes_of(prefix, group)
-        high = _successor(low)
+        scope = self.scopes.get(prefix)
         undo = self._undo
+        if scope is None:  # nothing buffered: the clear is all there is to record
+            scope = self._new_scope(prefix, group)
+            if undo is not None:
+                undo.append((_CLEARED, scope, scope.cleared))
+            scope.cleared = [low]
+            self.wrote()
+            return
+        high = _successor(low)
         if undo is not None:
             entries = scope.entries
             for physical in scope.keys_in(low, high):

@@ -8,20 +8,25 @@ implements :class:`~fssdk.stores._table.Table`.
 
 from __future__ import annotations
 
-import functools
+import itertools
 from collections.abc import Callable, Generator
 from collections.abc import Iterator as PyIterator
-from typing import Final, NoReturn
+from typing import Final, Generic, NoReturn, TypeVar
 
 from fssdk._complex_key import ComplexKey
-from fssdk._errors import StoreIOError
-from fssdk._keyformat import LAYOUT, SIMPLE_TAG
-from fssdk._store import Iterator, Pair, Store, StoreScope
+from fssdk._errors import SDKError, StoreIOError
+from fssdk._keyformat import BASE_SUFFIX, LAYOUT, SIMPLE_TAG
+from fssdk._store import Iterator, Pair, Store, StoreScopes
 from fssdk.stores._buffer import KeyGroup, WriteBuffer
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _base_key: Final = LAYOUT.base_key
 _simple_key: Final = LAYOUT.simple_key
-_successor: Final = LAYOUT.successor
+_locate: Final = LAYOUT.locate
+_unescape: Final = LAYOUT.unescape
+_BASE_TAIL: Final = len(BASE_SUFFIX)
 
 
 class BufferedStore(Store):
@@ -92,7 +97,11 @@ class BufferedStore(Store):
     # -- simple keys -------------------------------------------------------------------------
 
     def _put_state(self, key: bytes, value: bytes) -> None:
-        self._buffer_put("put_state", SIMPLE_TAG, self._buffer.simple, _simple_key(key), value)
+        physical = _simple_key(key)
+        try:
+            self._buffer.put(SIMPLE_TAG, self._buffer.simple, physical, value)
+        except Exception as exc:
+            self._failed("put_state", physical, exc)
 
     def _get_state(self, key: bytes) -> bytes | None:
         return self._read(SIMPLE_TAG, self._buffer.simple, _simple_key(key))
@@ -130,11 +139,11 @@ class BufferedStore(Store):
             self._failed("merge", physical, exc)
 
     def _delete_prefix(self, key: ComplexKey) -> None:
-        self._scope(*key.scope)._clear(key.user_key)
+        self._scopes(key.key_group).delete_prefix(key.key, key.namespace, key.user_key)
 
     def _scan_complex(self, low: ComplexKey, end: bytes, reverse: bool) -> PyIterator[Pair]:
         key_group, key, namespace, start = low
-        return self._scope(key_group, key, namespace)._pairs(start, end, reverse)
+        return self._scopes(key_group)._pairs(key, namespace, start, end, reverse)
 
     def _scan_keys(self, key_group: bytes, namespace: bytes | None) -> Generator[bytes, None, None]:
         """A skip-scan: one seek per key past its entries (plus one into the namespace's scope
@@ -151,125 +160,305 @@ class BufferedStore(Store):
         except Exception as exc:
             self._failed("scan_scopes", key_group, exc)
 
-    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> _BufferedScope:
-        return _scope_of(self, key_group, self._buffer.group(key_group), key, namespace)
-
-    def _scopes(self, key_group: bytes) -> Callable[[bytes, bytes], StoreScope]:
-        return functools.partial(_scope_of, self, key_group, self._buffer.group(key_group))
+    def _scopes(self, key_group: bytes) -> _BufferedScopes:
+        return _BufferedScopes(self, key_group)
 
     def _check(self) -> None:
         """Assert the write buffer's invariants (for stress tests and the conformance machines)."""
         self._buffer._check()
 
 
-class _BufferedScope(StoreScope):
-    """A scope of a BufferedStore: prefix and key group resolved once, user keys appended."""
+class _BufferedScopes(StoreScopes):
+    """The scopes of one key group of a BufferedStore: the key group resolved once, each
+    operation locating its entry with one :meth:`~fssdk._keyformat.Layout.locate`.
 
-    __slots__ = ("_group", "_prefix")
-    _prefix: bytes
-    _group: KeyGroup
+    ``get`` and ``put`` are the per-record path of keyed state, written out with no intermediate
+    calls when the buffer holds nothing for the scope.
+    """
 
-    # Made by _scope_of, not __init__. get and put are the per-record path of keyed state:
-    # written out with no intermediate calls when the buffer holds nothing for the scope.
-    def get(self, user_key: bytes) -> bytes | None:
+    __slots__ = ("_group", "_head")
+
+    def __init__(self, store: BufferedStore, key_group: bytes) -> None:
+        super().__init__(store, key_group)
+        group = store._buffer.group(key_group)
+        self._group: Final = group
+        self._head: Final = group.head
+
+    def get(self, key: bytes, namespace: bytes, user_key: bytes) -> bytes | None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        if type(user_key) is not bytes or store._closed:
-            store._reject("get", user_key=user_key)
-        physical = _base_key(self._prefix, user_key)
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(user_key) is not bytes
+            or store._closed
+        ):
+            store._reject("get", key=key, namespace=namespace, user_key=user_key)
+        prefix, physical = _locate(self._head, key, namespace, user_key)
         group = self._group
         try:
-            if not group.operands and self._prefix not in store._buffer.scopes:
+            if not group.operands and prefix not in store._buffer.scopes:
                 return store._table_get(physical)
-            return store._buffer.get(self._prefix, group, physical)
+            return store._buffer.get(prefix, group, physical)
         except Exception as exc:
             store._failed("get", physical, exc)
 
-    def put(self, user_key: bytes, value: bytes) -> None:
+    def put(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        if type(user_key) is not bytes or type(value) is not bytes or store._closed:
-            store._reject("put", user_key=user_key, value=value)
-        physical = _base_key(self._prefix, user_key)
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(user_key) is not bytes
+            or type(value) is not bytes
+            or store._closed
+        ):
+            store._reject("put", key=key, namespace=namespace, user_key=user_key, value=value)
+        prefix, physical = _locate(self._head, key, namespace, user_key)
         try:
-            store._buffer.put(self._prefix, self._group, physical, value)
+            store._buffer.put(prefix, self._group, physical, value)
         except Exception as exc:
             store._failed("put", physical, exc)
 
-    def delete(self, user_key: bytes) -> None:
+    def delete(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        if type(user_key) is not bytes or store._closed:
-            store._reject("delete", user_key=user_key)
-        store._buffer_put(
-            "delete", self._prefix, self._group, _base_key(self._prefix, user_key), None
-        )
-
-    def merge(self, user_key: bytes, value: bytes) -> None:
-        store: BufferedStore = self.store  # type: ignore[assignment]
-        if type(user_key) is not bytes or type(value) is not bytes or store._closed:
-            store._reject("merge", user_key=user_key, value=value)
-        physical = _base_key(self._prefix, user_key)
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(user_key) is not bytes
+            or store._closed
+        ):
+            store._reject("delete", key=key, namespace=namespace, user_key=user_key)
+        prefix, physical = _locate(self._head, key, namespace, user_key)
         try:
-            store._buffer.merge(self._prefix, self._group, physical, value)
+            store._buffer.put(prefix, self._group, physical, None)
+        except Exception as exc:
+            store._failed("delete", physical, exc)
+
+    def merge(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
+        store: BufferedStore = self.store  # type: ignore[assignment]
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(user_key) is not bytes
+            or type(value) is not bytes
+            or store._closed
+        ):
+            store._reject("merge", key=key, namespace=namespace, user_key=user_key, value=value)
+        prefix, physical = _locate(self._head, key, namespace, user_key)
+        try:
+            store._buffer.merge(prefix, self._group, physical, value)
         except Exception as exc:
             store._failed("merge", physical, exc)
 
-    def delete_prefix(self, prefix: bytes = b"") -> None:
-        store = self.store
-        if type(prefix) is not bytes or store._closed:
-            store._reject("delete_prefix", prefix=prefix)
-        self._clear(prefix)
-
-    def _clear(self, prefix: bytes) -> None:
+    def delete_prefix(self, key: bytes, namespace: bytes, prefix: bytes = b"") -> None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        low = LAYOUT.user_prefix(self._prefix, prefix)
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(prefix) is not bytes
+            or store._closed
+        ):
+            store._reject("delete_prefix", key=key, namespace=namespace, prefix=prefix)
+        scope, low = _locate(self._head, key, namespace, prefix)
+        low = low[:-_BASE_TAIL]
         try:
-            store._buffer.delete_prefix(self._prefix, self._group, low)
+            store._buffer.delete_prefix(scope, self._group, low)
         except Exception as exc:
             store._failed("delete_prefix", low, exc)
 
-    def first(self, start: bytes = b"") -> Pair | None:
+    def first(self, key: bytes, namespace: bytes, start: bytes = b"") -> Pair | None:
         store: BufferedStore = self.store  # type: ignore[assignment]
-        if type(start) is not bytes or store._closed:
-            store._reject("first", start=start)
-        low, high = LAYOUT.user_range(self._prefix, start, b"")
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(start) is not bytes
+            or store._closed
+        ):
+            store._reject("first", key=key, namespace=namespace, start=start)
+        prefix = LAYOUT.scope_of(self._head, key, namespace)
+        low, high = LAYOUT.user_range(prefix, start, b"")
         try:
-            found = store._buffer.first(self._prefix, self._group, low, high)
+            found = store._buffer.first(prefix, self._group, low, high)
         except Exception as exc:
             store._failed("first", low, exc)
         if found is None:
             return None
-        return LAYOUT.user_key(found[0], len(self._prefix)), found[1]
+        return LAYOUT.user_key(found[0], len(prefix)), found[1]
 
-    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> Iterator:
-        store = self.store
-        if type(start) is not bytes or type(end) is not bytes or store._closed:
-            store._reject("scan_complex", start=start, end=end)
-        return store._track(Iterator(self._pairs(start, end, reverse)))
-
-    def _pairs(self, start: bytes, end: bytes, reverse: bool) -> PyIterator[Pair]:
+    def take(self, key: bytes, namespace: bytes, limit: int, start: bytes = b"") -> list[Pair]:
+        """One bounded table read when the buffer holds nothing for the scope and the key group
+        has no merge operands; else the buffer's merged scan."""
         store: BufferedStore = self.store  # type: ignore[assignment]
-        low, high = LAYOUT.user_range(self._prefix, start, end)
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(start) is not bytes
+            or store._closed
+        ):
+            store._reject("scan_complex", key=key, namespace=namespace, start=start)
+        if limit <= 0:
+            return super().take(key, namespace, limit, start)
+        prefix = LAYOUT.scope_of(self._head, key, namespace)
+        if self._group.operands or prefix in store._buffer.scopes:
+            return list(itertools.islice(self._pairs(key, namespace, start, b"", False), limit))
+        low, high = LAYOUT.user_range(prefix, start, b"")
         try:
-            stream = store._buffer.scan(self._prefix, self._group, low, high, reverse)
+            found = store._buffer.table.run(low, high, limit)
         except Exception as exc:
             store._failed("scan_complex", low, exc)
-        return LAYOUT.user_pairs(stream, len(self._prefix))
+        width = len(prefix)
+        return [(_unescape(base[width:-_BASE_TAIL]), value) for base, value in found]
+
+    def scan(
+        self,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator:
+        store = self.store
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(start) is not bytes
+            or type(end) is not bytes
+            or store._closed
+        ):
+            store._reject("scan_complex", key=key, namespace=namespace, start=start, end=end)
+        return store._track(Iterator(self._pairs(key, namespace, start, end, reverse)))
+
+    def _pairs(
+        self, key: bytes, namespace: bytes, start: bytes, end: bytes, reverse: bool
+    ) -> PyIterator[Pair]:
+        store: BufferedStore = self.store  # type: ignore[assignment]
+        prefix = LAYOUT.scope_of(self._head, key, namespace)
+        low, high = LAYOUT.user_range(prefix, start, end)
+        try:
+            stream = store._buffer.scan(prefix, self._group, low, high, reverse)
+        except Exception as exc:
+            store._failed("scan_complex", low, exc)
+        return LAYOUT.user_pairs(stream, len(prefix))
+
+    def items(
+        self,
+        key: bytes,
+        namespace: bytes,
+        decode_key: Callable[[bytes], K],
+        decode_value: Callable[[bytes], V],
+        undecodable: Callable[[bytes, bytes], tuple[K, V]],
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> PyIterator[tuple[K, V]]:
+        """Straight from the engine's iterator (:class:`_Decoded`) when the scope has nothing
+        buffered and its key group no merge operands, the common case after a checkpoint;
+        else over :meth:`scan`."""
+        store: BufferedStore = self.store  # type: ignore[assignment]
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(start) is not bytes
+            or type(end) is not bytes
+            or store._closed
+        ):
+            store._reject("scan_complex", key=key, namespace=namespace, start=start, end=end)
+        prefix = LAYOUT.scope_of(self._head, key, namespace)
+        if reverse or self._group.operands or prefix in store._buffer.scopes:
+            return super().items(
+                key,
+                namespace,
+                decode_key,
+                decode_value,
+                undecodable,
+                start=start,
+                end=end,
+                reverse=reverse,
+            )
+        low, high = LAYOUT.user_range(prefix, start, end)
+        decoded: _Decoded[K, V] = _Decoded(store, len(prefix), low, high)
+        decoded._decode_key = decode_key
+        decoded._decode_value = decode_value
+        decoded._undecodable = undecodable
+        return store._track(decoded)
 
 
-def _scope_of(
-    store: BufferedStore, key_group: bytes, group: KeyGroup, key: bytes, namespace: bytes
-) -> _BufferedScope:
-    """``store.scope(key_group, key, namespace)`` with the key group resolved to ``group``
-    already: the per-record path of keyed state."""
-    if type(key) is not bytes or type(namespace) is not bytes or store._closed:
-        store._reject("scope", key_group=key_group, key=key, namespace=namespace)
-    scope = _new_scope(_BufferedScope)
-    scope.store = store
-    scope.key_group = key_group
-    scope.key = key
-    scope.namespace = namespace
-    scope._group = group
-    scope._prefix = LAYOUT.scope_of(group.head, key, namespace)
-    return scope
+class _Decoded(Generic[K, V]):
+    """:meth:`_BufferedScopes.items` of a scope the buffer holds nothing for, straight from
+    :meth:`Table.stream`: per entry one frame besides the two decodes.
+
+    The store tracks it as it tracks scans: closing the store releases the engine's iterator,
+    and a later step raises ``ClosedError``.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_decode_key",
+        "_decode_value",
+        "_items",
+        "_keep",
+        "_low",
+        "_store",
+        "_undecodable",
+        "_width",
+    )
+
+    _decode_key: Callable[[bytes], K]
+    _decode_value: Callable[[bytes], V]
+    _undecodable: Callable[[bytes, bytes], tuple[K, V]]
+
+    def __init__(self, store: BufferedStore, width: int, low: bytes, high: bytes) -> None:
+        self._store = store
+        self._width = width
+        self._low = low
+        try:
+            self._items, self._keep = store._buffer.table.stream(low, high)
+        except Exception as exc:
+            store._failed("scan_complex", low, exc)
+
+    def __iter__(self) -> _Decoded[K, V]:
+        return self
+
+    def __next__(self) -> tuple[K, V]:
+        try:
+            base, value = next(self._items)
+        except StopIteration:
+            self.close()
+            raise
+        except SDKError:
+            raise
+        except Exception as exc:
+            self._store._failed("scan_complex", self._low, exc)
+        user_key = base[self._width : -_BASE_TAIL]
+        if 0 in user_key:
+            user_key = _unescape(user_key)
+        try:
+            return self._decode_key(user_key), self._decode_value(value)
+        except ValueError:
+            return self._undecodable(user_key, value)
+
+    def close(self) -> None:
+        """Release the engine's iterator; the iteration is over."""
+        self._items = iter(())
+        self._keep = None
+
+    def _invalidate(self, error: SDKError) -> None:
+        """End the iteration because its store closed; later steps raise ``error``."""
+        self._items = _Raising(error)
+        self._keep = None
 
 
-_new_scope: Final = object.__new__
+class _Raising:
+    """An iterator whose every step raises ``error`` (a closed store's)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: SDKError) -> None:
+        self.error = error
+
+    def __iter__(self) -> _Raising:
+        return self
+
+    def __next__(self) -> Pair:
+        raise self.error

@@ -134,6 +134,12 @@ class RocksDBTable(Table):
             return _stop_below(self.name, items, low, options)
         return _kept(self.name, self._family.items(from_key=low, read_opt=options), options)
 
+    def stream(self, low: bytes, high: bytes) -> tuple[PyIterator[Pair], object]:
+        """rocksdict's iterator itself; the read options it points into are what to keep."""
+        options = ReadOptions()
+        options.set_iterate_upper_bound(high)
+        return self._family.items(from_key=low, read_opt=options), options
+
     def seeker(self, high: bytes) -> Seek:
         return _Seeker(self.name, self._family, high)
 

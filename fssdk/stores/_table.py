@@ -56,6 +56,15 @@ class Table(abc.ABC):
         size of the range.
         """
 
+    def stream(self, low: bytes, high: bytes) -> tuple[PyIterator[Pair], object]:
+        """The entries of ``[low, high)`` in key order, as the engine's own iterator when it has
+        one (no Python frame per entry), and what must stay alive while it is read.
+
+        Unlike :meth:`scan`, its steps raise the engine's own exceptions. This default is
+        :meth:`scan`.
+        """
+        return self.scan(low, high), None
+
     @abc.abstractmethod
     def seeker(self, high: bytes) -> Seek:
         """A function ``seek(low)``: the first entry in ``[low, high)`` of one snapshot.

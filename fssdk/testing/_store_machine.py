@@ -12,6 +12,7 @@ so that boundaries fall exactly on stored keys and writes hit what a scan has ye
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
@@ -65,6 +66,30 @@ def show(value: object) -> str:
         return text
     size = f" ({len(value)} bytes)" if isinstance(value, bytes | bytearray) else ""
     return f"{text[:_SHOW_LIMIT]}...{size}"
+
+
+def _tag_key(user_key: bytes) -> tuple[str, bytes]:
+    if user_key.endswith(b"\xff"):
+        raise ValueError("a key the test's decoder refuses")
+    return "key", user_key
+
+
+def _tag_value(value: bytes) -> tuple[str, bytes]:
+    if value.endswith(b"\xff"):
+        raise ValueError("a value the test's decoder refuses")
+    return "value", value
+
+
+def _undecodable(user_key: bytes, value: bytes) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    return ("undecodable", user_key), ("undecodable", value)
+
+
+def _decoded(user_key: bytes, value: bytes) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    """What ``items`` with the test's decoders gives for one entry."""
+    try:
+        return _tag_key(user_key), _tag_value(value)
+    except ValueError:
+        return _undecodable(user_key, value)
 
 
 def _scope_args(scope: Scope) -> str:
@@ -627,6 +652,55 @@ class StoreMachine(RuleBasedStateMachine):
         label = f"scan_complex({_scope_args(scope)}, start={show(low)}, reverse={reverse})"
         self.compare_scan(label, *self.open_both(scope, low, b"", reverse, via))
         self.compare_first(scope, low)
+
+    @rule(
+        key=keys,
+        start=refs(keys, after=False),
+        end=refs(keys, after=True),
+        reverse=st.booleans(),
+        limit=st.integers(0, 40),
+        largest=st.booleans(),
+    )
+    def scopes_items_and_take(  # noqa: PLR0917 - a rule takes what it draws
+        self, key: ComplexKey, start: Ref, end: Ref, reverse: bool, limit: int, largest: bool
+    ) -> None:
+        """The fused reads of ``store.scopes(key_group)``: ``items`` (every entry decoded, here
+        by functions that tag keys and values and fail on a marker byte) and ``take`` (the first
+        entries from a start), against the reference's scan."""
+        scope = self.largest_scope() if largest else key.scope
+        entries = self.entries(scope)
+        low, high = start.resolve(entries), end.resolve(entries)
+        with self.reference.scan_complex(*scope, start=low, end=high, reverse=reverse) as it:
+            want_pairs = list(it)
+        scopes = self.store.scopes(scope[0])
+        label = (
+            f"scopes({show(scope[0])}).items({show(scope[1])}, {show(scope[2])}, "
+            f"start={show(low)}, end={show(high)}, reverse={reverse})"
+        )
+        got = list(
+            scopes.items(
+                scope[1],
+                scope[2],
+                _tag_key,
+                _tag_value,
+                _undecodable,
+                start=low,
+                end=high,
+                reverse=reverse,
+            )
+        )
+        want = [_decoded(user_key, value) for user_key, value in want_pairs]
+        self.agree(label, got, want)
+        with self.reference.scan_complex(*scope, start=low) as it:
+            want_taken = list(itertools.islice(it, limit))
+        label = (
+            f"scopes({show(scope[0])}).take({show(scope[1])}, {show(scope[2])}, {limit}, "
+            f"{show(low)})"
+        )
+        taken = scopes.take(scope[1], scope[2], limit, low)
+        for pair in taken:
+            self.expect_pair(label, pair)
+        self.agree(label, taken, want_taken)
 
     @rule(key=keys, start=refs(keys, after=False), end=refs(keys, after=True))
     def list_complex(self, key: ComplexKey, start: Ref, end: Ref) -> None:

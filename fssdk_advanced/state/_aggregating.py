@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable
 from typing import Any, Final, Generic, Protocol, TypeVar, Unpack, runtime_checkable
 
-from fssdk import Context, Store, StoreScope
+from fssdk import Context, Store
 from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY
@@ -107,38 +107,35 @@ class Folding(Migratable, Generic[T, ACC, R]):
     reduce function is an AggregateFunc with the value as accumulator).
     """
 
-    __slots__ = ("_func", "_scope", "_values")
+    __slots__ = ()
 
-    def __init__(
-        self, scope: StoreScope, values: ScopedCodec[ACC], func: AggregateFunc[T, ACC, R]
-    ) -> None:
-        self._scope = scope
-        self._values = values
-        self._func = func
+    _values: ScopedCodec[ACC]
+    _func: AggregateFunc[T, ACC, R]
 
     def _read(self) -> list[ACC]:
         """``[accumulator]``, or ``[]`` when there is none."""
-        acc, found = self._values.get_live(self._scope, EMPTY)
+        acc, found = self._values.read_live(self._scopes, self._key, self._namespace, EMPTY)
         return [acc] if found else []  # type: ignore[list-item]
 
     def add(self, value: T) -> None:
         """Fold ``value`` into the accumulator (a new one when empty). One get, one put."""
-        acc, found = self._values.get_live(self._scope, EMPTY)
+        scopes, key, namespace, values = self._scopes, self._key, self._namespace, self._values
+        acc, found = values.read_live(scopes, key, namespace, EMPTY)
         func = self._func
         if not found:
             acc = func.create_accumulator()
-        self._scope.put(EMPTY, self._values.encode(func.add(value, acc)))  # type: ignore[arg-type]
+        scopes.put(key, namespace, EMPTY, values.encode(func.add(value, acc)))  # type: ignore[arg-type]
 
     def get(self) -> tuple[R | None, bool]:
         """``(get_result(accumulator), True)``, or ``(None, False)`` when nothing was added."""
-        acc, found = self._values.get(self._scope, EMPTY)
+        acc, found = self._values.read(self._scopes, self._key, self._namespace, EMPTY)
         if not found:
             return None, False
         return self._func.get_result(acc), True  # type: ignore[arg-type]
 
     def clear(self) -> None:
         """Drop the accumulator. One delete."""
-        self._scope.delete(EMPTY)
+        self._scopes.delete(self._key, self._namespace, EMPTY)
 
 
 class AggregatingState(NonKeyed, Folding[T, ACC, R]):
@@ -200,7 +197,7 @@ class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
     """What the aggregating and reducing factories share: the function, the accumulators'
     helper, and merging namespaces."""
 
-    __slots__ = ("_func", "_values")
+    __slots__ = ("_folds", "_func", "_values")
 
     def __init__(
         self,
@@ -219,10 +216,14 @@ class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
         self._values: ScopedCodec[ACC] = self._value_helper(
             role, codec, what, options.get("migrate")
         )
+        self._folds = self._handles_of(Folding, _values=self._values, _func=func)
+        self._handles = self._handles_of(self._STATE, _values=self._values, _func=func)
 
     def _folding(self, primary_key: Any, namespace: bytes) -> Folding[T, ACC, R]:
-        scope = self._scope("merge_namespaces", primary_key, namespace)
-        return Folding(scope, self._values, self._func)
+        state: Folding[T, ACC, R] = self._bind(
+            self._folds, "merge_namespaces", primary_key, namespace
+        )
+        return state
 
     def merge_namespaces(
         self, primary_key: Any, target: str | bytes, sources: Iterable[str | bytes]
@@ -321,13 +322,12 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R], state=AggregatingS
         codec = accumulator_codec_for(agg_func, acc_type)
         return cls._from_context(ctx, store_name, key_group, codec, agg_func, **options)
 
-    def _state_of(self, scope: StoreScope) -> AggregatingState[T, ACC, R]:
-        return AggregatingState(scope, self._values, self._func)
-
     def new_aggregating_state(
         self, primary_key: Any, state_name: str | bytes = ""
     ) -> KeyedAggregatingState[T, ACC, R]:
         """The aggregate ``state_name`` of ``primary_key`` (a ``str`` name is its UTF-8 bytes).
         Binds a scope; no store access."""
-        scope = self._scope("new_aggregating_state", primary_key, state_name, "state_name")
-        return AggregatingState(scope, self._values, self._func)
+        state: AggregatingState[T, ACC, R] = self._bind(
+            self._handles, "new_aggregating_state", primary_key, state_name, "state_name"
+        )
+        return state

@@ -151,6 +151,12 @@ class Sum(_Numeric[N], AggregateFunc[N, N, N]):
         return self.value_type(0)
 
     def add(self, value: N, accumulator: N) -> N:
+        if type(value) is type(accumulator) is float:  # one frame per value on the usual paths
+            return value + accumulator
+        if type(value) is type(accumulator) is int:
+            total = value + accumulator
+            if _MIN_INT <= total <= _MAX_INT and _MIN_INT <= value <= _MAX_INT:
+                return total
         return self._total(accumulator, self._check(value, self._name))
 
     def get_result(self, accumulator: N) -> N:

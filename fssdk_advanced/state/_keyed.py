@@ -15,9 +15,10 @@ key and namespace ``b""``). Each class only states its public, typed signatures.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import FunctionType
 from typing import Any, ClassVar, Final, Generic, Self, TypedDict, TypeVar, cast
 
-from fssdk import Store, StoreScope
+from fssdk import Store, StoreScopes
 from fssdk_advanced.codecs import Codec, default_codec_for
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import (
@@ -29,6 +30,7 @@ from fssdk_advanced.state._base import (
     store_from,
     values_of,
 )
+from fssdk_advanced.state._handle import Handle
 from fssdk_advanced.state._identity import Identity, declare
 from fssdk_advanced.state._migration import migrate_all
 from fssdk_advanced.state._ttl import Sweep, TtlIndex, sweep_value
@@ -36,6 +38,9 @@ from fssdk_advanced.state._values import ScopedCodec
 from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
+H = TypeVar("H", bound=Handle)
+
+_new: Final = object.__new__
 
 
 class Options(TypedDict, Generic[T], total=False):
@@ -81,11 +86,14 @@ class KeyedFactory:
     #: True on the libraries' own factories (a private subclass), which may use the key groups
     #: :mod:`fssdk.reserved` keeps from user state.
     _LIBRARY_STATE: ClassVar[bool] = False
+    #: The state type the factory gives (``class F(KeyedFactory, state=...)``).
+    _STATE: ClassVar[type[NonKeyed]]
     #: The type hints of ``from_context_auto_codec``, one per codec argument, in order.
     _HINTS: ClassVar[tuple[Hint, ...]] = ()
 
     __slots__ = (
         "_encode_key",
+        "_handles",
         "_identity",
         "_key_codec",
         "_key_group",
@@ -97,11 +105,13 @@ class KeyedFactory:
     )
 
     _named: str  # set only by _declared
+    _handles: type[Handle]  # set by each factory's __init__: _handles_of(its state type)
 
     def __init_subclass__(cls, state: type[NonKeyed] | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if state is not None:
             state._FACTORY = cls
+            cls._STATE = state
 
     def __init__(
         self,
@@ -143,7 +153,7 @@ class KeyedFactory:
         if ttl is not None:
             self._ttl_index = TtlIndex(store, key_group, ttl, sweep, stamp_values)
         index = self._ttl_index
-        self._scopes = store.scopes(key_group) if index is None else index.scopes
+        self._scopes: StoreScopes = store.scopes(key_group) if index is None else index.scopes
 
     @property
     def key_codec(self) -> Codec[Any] | None:
@@ -196,9 +206,64 @@ class KeyedFactory:
             for (argument, ordered), hint in zip(cls._HINTS, hints, strict=True)
         ]
 
-    def _state_of(self, scope: StoreScope) -> Any:
-        """The factory's state bound to ``scope``."""
-        raise NotImplementedError
+    def _handles_of(self, state: type[H], **shared: object) -> type[H]:
+        """The class of this factory's handles: ``state`` with the scopes and ``shared`` (the
+        factory's codec helpers, functions) as class attributes, so that a handle made per
+        record holds only its key and namespace. Made once, in the factory's ``__init__``."""
+        attributes: dict[str, object] = {
+            "__slots__": (),
+            "__module__": state.__module__,
+            "_scopes": self._scopes,
+        }
+        for name, value in shared.items():  # a plain function would bind to the handle
+            attributes[name] = staticmethod(value) if isinstance(value, FunctionType) else value
+        handles = type(state.__name__, (state,), attributes)
+        handles.__qualname__ = state.__qualname__
+        return handles
+
+    def _state_of(self, key: bytes, namespace: bytes) -> Any:
+        """The factory's state at checked ``(key, namespace)`` (its non-keyed form: ``b""``)."""
+        handle: Handle = _new(self._handles)
+        handle._key = key
+        handle._namespace = namespace
+        handle._bound = None
+        return handle
+
+    def _bind(
+        self,
+        handles: type[Handle],
+        method: str,
+        primary_key: Any,
+        namespace: str | bytes,
+        argument: str = "namespace",
+    ) -> Any:
+        """A handle of class ``handles`` on ``primary_key`` in ``namespace`` (a ``str`` is its
+        UTF-8 bytes); ``TypeError`` naming what is wrong. The per-record path of every
+        ``new_keyed_*``: one object, no store access."""
+        if type(namespace) is str:  # inline: map and state names are str, per record
+            namespace = namespace.encode("utf-8")
+        elif type(namespace) is not bytes:
+            namespace = namespace_bytes(method, namespace, argument)
+        encode = self._encode_key
+        if encode is None:
+            if type(primary_key) is not bytes:
+                raise TypeError(
+                    f"{method}: primary_key and namespace must be bytes, got "
+                    f"{type(primary_key).__name__} and {type(namespace).__name__}"
+                )
+        else:
+            try:
+                primary_key = encode(primary_key)
+            except TypeError:
+                raise TypeError(
+                    f"{method}: primary_key and namespace must be a {self._key_codec!r} key and "
+                    f"bytes, got {type(primary_key).__name__} and {type(namespace).__name__}"
+                ) from None
+        handle: Handle = _new(handles)
+        handle._key = primary_key
+        handle._namespace = namespace
+        handle._bound = None
+        return handle
 
     def cleanup(self, max_entries: int = 1000) -> int:
         """With ``ttl``: remove expired state found in at most ``max_entries`` due entries of
@@ -228,25 +293,6 @@ class KeyedFactory:
         """The value helper of ``role``, reading old values through ``migrate`` if given."""
         return values_of(self._identity, role, codec, what, migrate, ttl=self._ttl)
 
-    def _scope(
-        self, method: str, primary_key: Any, namespace: str | bytes, argument: str = "namespace"
-    ) -> StoreScope:
-        """The scope of ``primary_key`` in ``namespace`` (a ``str`` is its UTF-8 bytes);
-        ``TypeError`` naming what is wrong. The per-record path of every ``new_keyed_*``."""
-        if type(namespace) is str:  # inline: map and state names are str, per record
-            namespace = namespace.encode("utf-8")
-        elif type(namespace) is not bytes:
-            namespace = namespace_bytes(method, namespace, argument)
-        encode = self._encode_key
-        try:
-            return self._scopes(primary_key if encode is None else encode(primary_key), namespace)
-        except TypeError:
-            expected = "bytes" if encode is None else f"a {self._key_codec!r} key and bytes"
-            raise TypeError(
-                f"{method}: primary_key and namespace must be {expected}, got "
-                f"{type(primary_key).__name__} and {type(namespace).__name__}"
-            ) from None
-
     def keys(self, namespace: str | bytes | None = None) -> Iterator[Any]:
         """The distinct primary keys holding state in this key group, in key order, streamed.
 
@@ -266,7 +312,7 @@ class KeyedFactory:
     def _decoded_keys(self, found: Iterator[bytes], codec: Codec[Any]) -> Iterator[Any]:
         values = ScopedCodec(codec, "primary key")
         for key in found:
-            yield values.decode(self._scopes(key, b""), b"", key)
+            yield values.decode(self._scopes(key, EMPTY), EMPTY, key)
 
 
 def scan_primary_keys(store: Store, key_group: bytes, namespace: bytes | None) -> Iterator[bytes]:
@@ -286,7 +332,7 @@ def namespace_bytes(method: str, namespace: object, argument: str = "namespace")
     raise TypeError(f"{method}: {argument} must be str or bytes, not {type(namespace).__name__}")
 
 
-class NonKeyed:
+class NonKeyed(Handle):
     """Base of the state types: their non-keyed constructors, written once.
 
     A non-keyed state is the state of its Keyed factory (``_FACTORY``, set by the factory's
@@ -306,7 +352,7 @@ class NonKeyed:
             raise TypeError(f"{owner}() got an unexpected keyword argument 'key_codec'")
         store = store_from(ctx, store_name, owner)
         factory = cls._FACTORY._declared(owner, store, EMPTY, *args, **options)
-        return cast(Self, factory._state_of(factory._scopes(EMPTY, EMPTY)))
+        return cast(Self, factory._state_of(EMPTY, EMPTY))
 
     @classmethod
     def _auto_codec(

@@ -73,12 +73,10 @@ class ListState(NonKeyed, Migratable, Generic[T]):
     ['reset']
     """
 
-    __slots__ = ("_codec", "_scope", "_values")
+    __slots__ = ()
 
-    def __init__(self, scope: StoreScope, values: ScopedCodec[T]) -> None:
-        self._scope = scope
-        self._values = values
-        self._codec = values.codec
+    _codec: Codec[T]
+    _values: ScopedCodec[T]
 
     @classmethod
     def from_context(
@@ -132,7 +130,7 @@ class ListState(NonKeyed, Migratable, Generic[T]):
             data = (_SHORT[length] if length < 0x80 else _varint(length)) + data
         elif len(data) != size:
             raise _size_error(self._codec, value, data)
-        self._scope.merge(EMPTY, data)
+        self._scopes.merge(self._key, self._namespace, EMPTY, data)
 
     def add_all(self, values: Iterable[T]) -> None:
         """Append every element of ``values`` in order, in one merge. Nothing for no values."""
@@ -154,7 +152,7 @@ class ListState(NonKeyed, Migratable, Generic[T]):
         Raises ``CorruptStateError`` (naming store and scope) for a truncated frame or an
         element that does not decode.
         """
-        data = self._scope.get(EMPTY)
+        data = self._scopes.get(self._key, self._namespace, EMPTY)
         if not data:
             return []
         frames = _frames(self._scope, EMPTY, data, self._codec.fixed_size)
@@ -169,7 +167,7 @@ class ListState(NonKeyed, Migratable, Generic[T]):
 
     def clear(self) -> None:
         """Remove every element. One delete."""
-        self._scope.delete(EMPTY)
+        self._scopes.delete(self._key, self._namespace, EMPTY)
 
 
 def bind_frames(
@@ -298,6 +296,7 @@ class KeyedListStateFactory(KeyedFactory, Generic[T], state=ListState):
             "value", codec, WHAT, options.get("migrate")
         )
         bind_frames(self._identity, store, key_group, self._values)
+        self._handles = self._handles_of(ListState, _codec=self._values.codec, _values=self._values)
 
     @classmethod
     def from_context(
@@ -343,9 +342,7 @@ class KeyedListStateFactory(KeyedFactory, Generic[T], state=ListState):
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         return cls._auto_codec(ctx, store_name, key_group, (value_type,), **options)
 
-    def _state_of(self, scope: StoreScope) -> ListState[T]:
-        return ListState(scope, self._values)
-
     def new_keyed_list(self, primary_key: Any, namespace: str | bytes = EMPTY) -> KeyedListState[T]:
         """The list of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
-        return ListState(self._scope("new_keyed_list", primary_key, namespace), self._values)
+        state: ListState[T] = self._bind(self._handles, "new_keyed_list", primary_key, namespace)
+        return state

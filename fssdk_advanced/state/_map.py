@@ -9,11 +9,10 @@ each, ``clear`` one prefix delete, iteration one scan streaming O(1) memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, TypeVar, Unpack, overload
 
-from fssdk import Context, Store, StoreScope
-from fssdk import Iterator as StoreIterator
+from fssdk import Context, Store
 from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY
@@ -42,13 +41,11 @@ class MapState(NonKeyed, Migratable, Generic[K, V]):
     ['carol', 'bob']
     """
 
-    __slots__ = ("_encode_key", "_keys", "_scope", "_values")
+    __slots__ = ()
 
-    def __init__(self, scope: StoreScope, keys: ScopedCodec[K], values: ScopedCodec[V]) -> None:
-        self._scope = scope
-        self._keys = keys
-        self._values = values
-        self._encode_key = keys.encode
+    _keys: ScopedCodec[K]
+    _values: ScopedCodec[V]
+    _encode_key: Callable[[K], bytes]
 
     @classmethod
     def from_context(
@@ -111,11 +108,13 @@ class MapState(NonKeyed, Migratable, Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         """Set ``key`` to ``value``. One put."""
-        self._scope.put(self._encode_key(key), self._values.encode(value))
+        self._scopes.put(
+            self._key, self._namespace, self._encode_key(key), self._values.encode(value)
+        )
 
     def get(self, key: K) -> tuple[V | None, bool]:
         """``(value, True)``, or ``(None, False)`` when ``key`` is missing. One get."""
-        return self._values.get(self._scope, self._encode_key(key))
+        return self._values.read(self._scopes, self._key, self._namespace, self._encode_key(key))
 
     def contains(self, key: K) -> bool:
         """True when ``key`` is in the map. One get, no decode."""
@@ -123,11 +122,11 @@ class MapState(NonKeyed, Migratable, Generic[K, V]):
 
     def delete(self, key: K) -> None:
         """Remove ``key``; nothing happens when it is missing. One delete."""
-        self._scope.delete(self._encode_key(key))
+        self._scopes.delete(self._key, self._namespace, self._encode_key(key))
 
     def clear(self) -> None:
         """Remove every entry. One prefix delete."""
-        self._scope.delete_prefix()
+        self._scopes.delete_prefix(self._key, self._namespace)
 
     def is_empty(self) -> bool:
         """True when the map has no entry. One seek."""
@@ -146,17 +145,28 @@ class MapState(NonKeyed, Migratable, Generic[K, V]):
         was then; it streams (O(1) memory) and raises ``CorruptStateError`` at the first entry
         that does not decode, never skipping it.
         """
-        scan = self._scan(start, end, reverse)
-        if scan is None:
+        low, high = self._range(start, end)
+        if low is None:
             return iter(())
-        return self._values.decode_pairs(self._scope, scan, self._keys)
+        return self._values.items(
+            self._scopes,
+            self._key,
+            self._namespace,
+            self._keys,
+            start=low,
+            end=high,
+            reverse=reverse,
+        )
 
     def keys(
         self, start: K | None = None, end: K | None = None, *, reverse: bool = False
     ) -> Iterator[K]:
         """The keys of :meth:`items` (values are not decoded)."""
-        scan = self._scan(start, end, reverse)
-        return iter(()) if scan is None else self._values.keys_of(self._scope, scan, self._keys)
+        low, high = self._range(start, end)
+        if low is None:
+            return iter(())
+        scan = self._scope.scan(start=low, end=high, reverse=reverse)
+        return self._values.keys_of(self._scope, scan, self._keys)
 
     def values(
         self, start: K | None = None, end: K | None = None, *, reverse: bool = False
@@ -164,14 +174,16 @@ class MapState(NonKeyed, Migratable, Generic[K, V]):
         """The values of :meth:`items`, in key order."""
         return (value for _, value in self.items(start, end, reverse=reverse))
 
-    def _scan(self, start: K | None, end: K | None, reverse: bool) -> StoreIterator | None:
+    def _range(self, start: K | None, end: K | None) -> tuple[bytes | None, bytes]:
+        """The user-key range ``[low, high)`` of keys ``[start, end)``; ``low`` is ``None``
+        when it is empty."""
         low = EMPTY if start is None else self._encode_key(start)
         high = EMPTY
         if end is not None:
             high = self._encode_key(end)
             if high <= low:
-                return None
-        return self._scope.scan(start=low, end=high, reverse=reverse)
+                return None, high
+        return low, high
 
 
 KeyedMapState = MapState
@@ -214,6 +226,9 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V], state=MapState):
         self._keys = ScopedCodec(map_key_codec, "map key")
         self._values: ScopedCodec[V] = self._value_helper(
             "value", value_codec, "map value", options.get("migrate")
+        )
+        self._handles = self._handles_of(
+            MapState, _keys=self._keys, _values=self._values, _encode_key=self._keys.encode
         )
 
     @classmethod
@@ -280,11 +295,10 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V], state=MapState):
         ordered one."""
         return cls._auto_codec(ctx, store_name, key_group, (key_type, value_type), **options)
 
-    def _state_of(self, scope: StoreScope) -> MapState[K, V]:
-        return MapState(scope, self._keys, self._values)
-
     def new_keyed_map(self, primary_key: Any, map_name: str | bytes = "") -> KeyedMapState[K, V]:
         """The map ``map_name`` of ``primary_key`` (a ``str`` name is its UTF-8 bytes). Binds a
         scope; no store access."""
-        scope = self._scope("new_keyed_map", primary_key, map_name, "map_name")
-        return MapState(scope, self._keys, self._values)
+        state: MapState[K, V] = self._bind(
+            self._handles, "new_keyed_map", primary_key, map_name, "map_name"
+        )
+        return state

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from fssdk import NotInitializedError, Store, StoreScope
+from fssdk_advanced.state._handle import Handle
 from fssdk_advanced.state._identity import _REGISTRY, Identity, Rewrite
 
 EMPTY: Final = b""
@@ -118,12 +119,10 @@ def reframe(store: Store, key_group: bytes, identity: Identity, rewrite: Rewrite
     return rewritten
 
 
-class Migratable:
+class Migratable(Handle):
     """``migrate_all()`` for the state types, bound to one scope of the state."""
 
     __slots__ = ()
-
-    _scope: StoreScope
 
     def migrate_all(self) -> int:
         """Rewrite every value of this state in the encoding declared now, then record that no

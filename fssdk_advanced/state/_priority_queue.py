@@ -38,7 +38,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Final, Generic, TypeVar, Unpack, overload
 
-from fssdk import ClosedError, Context, CorruptStateError, Store, StoreScope
+from fssdk import ClosedError, Context, CorruptStateError, Store
 from fssdk import Iterator as StoreIterator
 from fssdk.reserved import QUEUE_SEQ_PREFIX
 from fssdk.thresholds import threshold
@@ -118,7 +118,9 @@ class _QueueShared:
 
     def next_seq(self) -> bytes:
         """The next sequence number, 8 bytes big-endian; records its successor in the store."""
-        store = self._live_store()
+        store = self._store()
+        if store is None:
+            store = self._live_store()
         seq = self._stored_seq(store) if self._per_key else self._next_seq
         self._next_seq = following = seq + 1
         store.put_state(self._seq_key, following.to_bytes(SEQ_BYTES, "big"))
@@ -130,9 +132,9 @@ class _QueueShared:
             raise ClosedError(f"priority queue key group {self._seq_key!r}: its store is gone")
         return store
 
-    def head(self, scope: StoreScope) -> _Head:
-        """The cursor of ``scope``, made (unknown) if it is not in the LRU."""
-        ident = (scope.key, scope.namespace)
+    def head(self, key: bytes, namespace: bytes) -> _Head:
+        """The cursor of scope ``(key, namespace)``, made (unknown) if it is not in the LRU."""
+        ident = (key, namespace)
         heads = self._heads
         head = heads.get(ident)
         if head is None:
@@ -171,13 +173,11 @@ class PriorityQueueState(NonKeyed, Generic[T]):
     [(10, True), (10, True), (20, True), (30, True), (None, False)]
     """
 
-    __slots__ = ("_codec", "_elements", "_scope", "_shared")
+    __slots__ = ()
 
-    def __init__(self, scope: StoreScope, elements: ScopedCodec[T], shared: _QueueShared) -> None:
-        self._scope = scope
-        self._elements = elements
-        self._codec = elements.codec
-        self._shared = shared
+    _codec: Codec[T]
+    _elements: ScopedCodec[T]
+    _shared: _QueueShared
 
     @classmethod
     def from_context(
@@ -221,9 +221,13 @@ class PriorityQueueState(NonKeyed, Generic[T]):
                 f"{codec_signature(self._codec)} declares fixed_size {size} but encoded "
                 f"{value!r} as {len(data)} bytes"
             )
-        user_key = data + self._shared.next_seq()
-        self._scope.put(user_key, EMPTY)
-        head = self._shared.head(self._scope)
+        shared = self._shared
+        user_key = data + shared.next_seq()
+        key, namespace = self._key, self._namespace
+        self._scopes.put(key, namespace, user_key, EMPTY)
+        head = shared._heads.get((key, namespace))  # no cursor: nothing known to update
+        if head is None:
+            return
         hi = head.hi
         if hi is None or user_key < hi:
             window = head.window
@@ -241,28 +245,21 @@ class PriorityQueueState(NonKeyed, Generic[T]):
             return None
         size = head.size
         head.size = min(2 * size, WINDOW)
+        # One bounded read: the window, and the key after it (its bound) once it is worth it.
+        found = self._scopes.take(self._key, self._namespace, size + (size > 1), start)
+        if not found:
+            head.window, head.hi = [], None
+            return None
+        window = [user_key for user_key, _ in found[:size]]
         if size == 1:
-            pair = self._scope.first(start)
-            if pair is None:
-                head.hi = None
-                return None
-            user_key = pair[0]
-            head.window, head.hi = [user_key], user_key + b"\x00"
-            return user_key
-        window: list[bytes] = []
-        following: bytes | None = None
-        with self._scope.scan(start=start) as scan:
-            for user_key, _ in scan:
-                if len(window) == size:
-                    following = user_key
-                    break
-                window.append(user_key)
-        head.window, head.hi = window, following
-        return window[0] if window else None
+            head.window, head.hi = window, window[0] + b"\x00"
+        else:
+            head.window, head.hi = window, found[size][0] if len(found) > size else None
+        return window[0]
 
     def peek(self) -> tuple[T | None, bool]:
         """``(smallest element, True)``, or ``(None, False)`` when empty. O(1) amortised."""
-        user_key = self._first(self._shared.head(self._scope))
+        user_key = self._first(self._shared.head(self._key, self._namespace))
         if user_key is None:
             return None, False
         return self._decode(user_key), True
@@ -273,23 +270,25 @@ class PriorityQueueState(NonKeyed, Generic[T]):
         One delete plus O(1) amortised reads. An element that does not decode raises
         ``CorruptStateError`` and stays in the queue.
         """
-        head = self._shared.head(self._scope)
-        user_key = self._first(head)
+        key, namespace = self._key, self._namespace
+        head = self._shared.head(key, namespace)
+        window = head.window
+        user_key = window[0] if window else self._first(head)
         if user_key is None:
             return None, False
         value = self._decode(user_key)
-        self._scope.delete(user_key)
+        self._scopes.delete(key, namespace, user_key)
         del head.window[0]
         return value, True
 
     def is_empty(self) -> bool:
         """True when the queue has no element. O(1) amortised, like :meth:`peek`."""
-        return self._first(self._shared.head(self._scope)) is None
+        return self._first(self._shared.head(self._key, self._namespace)) is None
 
     def clear(self) -> None:
         """Remove every element. One prefix delete."""
-        self._scope.delete_prefix()
-        head = self._shared.head(self._scope)
+        self._scopes.delete_prefix(self._key, self._namespace)
+        head = self._shared.head(self._key, self._namespace)
         head.window, head.hi = [], None
 
     def all(self) -> Iterator[T]:
@@ -297,11 +296,11 @@ class PriorityQueueState(NonKeyed, Generic[T]):
 
         Starts at the cursor (past any tombstones) and sees the queue as it was when called.
         """
-        head = self._shared.head(self._scope)
+        head = self._shared.head(self._key, self._namespace)
         start = head.window[0] if head.window else head.hi
         if start is None:
             return iter(())
-        return self._yield_elements(self._scope.scan(start=start))
+        return self._yield_elements(self._scopes.scan(self._key, self._namespace, start=start))
 
     def _yield_elements(self, scan: StoreIterator) -> Iterator[T]:
         with scan:
@@ -309,11 +308,18 @@ class PriorityQueueState(NonKeyed, Generic[T]):
                 yield self._decode(user_key)
 
     def _decode(self, user_key: bytes) -> T:
+        size = self._codec.fixed_size
+        if size is not None and len(user_key) == size + SEQ_BYTES:
+            data = user_key[:size]
+        else:
+            try:
+                data = element_bytes(user_key, size)
+            except ValueError as exc:
+                raise corrupt(self._scope, user_key, f"{WHAT} does not decode", exc) from exc
         try:
-            data = element_bytes(user_key, self._codec.fixed_size)
-        except ValueError as exc:
-            raise corrupt(self._scope, user_key, f"{WHAT} does not decode", exc) from exc
-        return self._elements.decode(self._scope, user_key, data)
+            return self._elements._decode(data)
+        except ValueError:
+            return self._elements.decode(self._scope, user_key, data)
 
 
 KeyedPriorityQueueState = PriorityQueueState
@@ -326,11 +332,9 @@ class TtlPriorityQueueState(PriorityQueueState[T]):
     ``return_expired_if_not_cleaned_up``; a peek or poll costs one get more than without TTL.
     """
 
-    __slots__ = ("_ttl",)
+    __slots__ = ()
 
-    def __init__(self, scope: StoreScope, elements: ScopedCodec[T], shared: _QueueShared) -> None:
-        super().__init__(scope, elements, shared)
-        self._ttl: StateTtl = scope._ttl_index.ttl  # type: ignore[attr-defined]
+    _ttl: StateTtl
 
     def _expires_at(self, user_key: bytes, data: bytes) -> int:
         try:
@@ -346,33 +350,33 @@ class TtlPriorityQueueState(PriorityQueueState[T]):
             user_key = self._first(head)
             if user_key is None:
                 return None
-            data = self._scope.get(user_key)
+            data = self._scopes.get(self._key, self._namespace, user_key)
             if data is None:  # removed by the incremental cleanup
                 del head.window[0]
                 continue
             value = self._decode(user_key)
             if self._expires_at(user_key, data) <= now:
-                self._scope.delete(user_key)
+                self._scopes.delete(self._key, self._namespace, user_key)
                 del head.window[0]
                 if ttl.returns_expired:
                     return user_key, value, True
                 continue
             if ttl.update_on_read:
-                self._scope.put(user_key, EMPTY)
+                self._scopes.put(self._key, self._namespace, user_key, EMPTY)
             return user_key, value, False
 
     def peek(self) -> tuple[T | None, bool]:
-        found = self._head(self._shared.head(self._scope))
+        found = self._head(self._shared.head(self._key, self._namespace))
         return (None, False) if found is None else (found[1], True)
 
     def poll(self) -> tuple[T | None, bool]:
-        head = self._shared.head(self._scope)
+        head = self._shared.head(self._key, self._namespace)
         found = self._head(head)
         if found is None:
             return None, False
         user_key, value, removed = found
         if not removed:
-            self._scope.delete(user_key)
+            self._scopes.delete(self._key, self._namespace, user_key)
             del head.window[0]
         return value, True
 
@@ -425,7 +429,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T], state=PriorityQue
     (5, True)
     """
 
-    __slots__ = ("_elements", "_queue_class", "_shared")
+    __slots__ = ("_elements", "_shared")
     _HINTS = (("value_type", True),)
 
     def __init__(
@@ -441,9 +445,16 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T], state=PriorityQue
             stamp_values=True,
             **options,
         )
-        self._queue_class = queue_class(options.get("ttl"))
         self._shared: _QueueShared = self._identity.shared
         self._elements = ScopedCodec(codec, WHAT)
+        ttl = options.get("ttl")
+        self._handles = self._handles_of(
+            queue_class(ttl),
+            _codec=codec,
+            _elements=self._elements,
+            _shared=self._shared,
+            _ttl=ttl,
+        )
 
     @classmethod
     def from_context(
@@ -489,12 +500,11 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T], state=PriorityQue
         """Like :meth:`from_context` with the ordered default codec of ``value_type``."""
         return cls._auto_codec(ctx, store_name, key_group, (value_type,), **options)
 
-    def _state_of(self, scope: StoreScope) -> PriorityQueueState[T]:
-        return self._queue_class(scope, self._elements, self._shared)
-
     def new_keyed_priority_queue(
         self, primary_key: Any, namespace: str | bytes = EMPTY
     ) -> KeyedPriorityQueueState[T]:
         """The queue of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
-        scope = self._scope("new_keyed_priority_queue", primary_key, namespace)
-        return self._queue_class(scope, self._elements, self._shared)
+        state: PriorityQueueState[T] = self._bind(
+            self._handles, "new_keyed_priority_queue", primary_key, namespace
+        )
+        return state

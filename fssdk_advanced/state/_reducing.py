@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar, Unpack, cast
 
-from fssdk import Context, Store, StoreScope
+from fssdk import Context, Store
 from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._aggregating import Folding, FoldingFactory
@@ -156,12 +156,11 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V], state=ReducingState):
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         return cls._auto_codec(ctx, store_name, key_group, (value_type,), reduce_func, **options)
 
-    def _state_of(self, scope: StoreScope) -> ReducingState[V]:
-        return ReducingState(scope, self._values, self._func)
-
     def new_reducing_state(
         self, primary_key: Any, namespace: str | bytes = EMPTY
     ) -> KeyedReducingState[V]:
         """The reduced value of ``primary_key`` in ``namespace``. Binds a scope; no store access."""
-        scope = self._scope("new_reducing_state", primary_key, namespace)
-        return ReducingState(scope, self._values, self._func)
+        state: ReducingState[V] = self._bind(
+            self._handles, "new_reducing_state", primary_key, namespace
+        )
+        return state

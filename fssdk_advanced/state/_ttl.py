@@ -7,8 +7,9 @@ plain ones, so a state without TTL runs exactly the code it ran before:
   each map value, each queue element's entry) with ``now + ttl``; reads drop or return expired
   values as the visibility says, delete them (cleanup on read), and stamp live ones again with
   ``on_read_and_write``;
-- a :class:`TtlScope` (a :class:`StoreScope`) whose writes also record the entry in the state's
-  *expiry index*, so that :class:`TtlIndex` can find expired entries of scopes nobody reads again.
+- :class:`TtlScopes` (the state's :class:`~fssdk.StoreScopes`) whose writes also record the entry
+  in the state's *expiry index*, so that :class:`TtlIndex` can find expired entries of scopes
+  nobody reads again.
 
 Expiry index: one scope per state, ``(TTL_INDEX_KEY_GROUP, key_group, b"")``, whose user keys are
 ``TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())`` of ``(due, primary key,
@@ -37,8 +38,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
 from fssdk import Iterator as StoreIterator
-from fssdk import Store, StoreScope
-from fssdk.reserved import MAX_TIME, TTL_INDEX_KEY_GROUP
+from fssdk import Store, StoreScope, StoreScopes
+from fssdk.reserved import MAX_TIME, MIN_TIME, TTL_INDEX_KEY_GROUP
 from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import BytesCodec, Codec, IntCodec, TupleCodec, codec_signature
 from fssdk_advanced.state._values import ScopedCodec, corrupt
@@ -47,9 +48,14 @@ from fssdk_advanced.time._ttl import STAMP_SIZE
 
 T = TypeVar("T")
 K = TypeVar("K")
+V = TypeVar("V")
 
 #: Writes of a state between two automatic cleanup steps.
 CLEANUP_EVERY: Final = threshold(__name__, "CLEANUP_EVERY", 16, smallest=1)
+#: Index keys a state remembers having written, so that rewriting an entry within one slice
+#: writes no index key again (the set starts over once it holds this many). Lowered to 1,
+#: every write but a repeat of the last one writes its index key.
+RECORDED_KEYS: Final = threshold(__name__, "RECORDED_KEYS", 16_384, smallest=1)
 #: Index keys one automatic cleanup step visits at most.
 CLEANUP_STEP: Final = threshold(__name__, "CLEANUP_STEP", 32, smallest=1)
 #: Slices per TTL: index keys are due at multiples of ``ttl // INDEX_SLICES``. Lowered to 1, one
@@ -57,6 +63,9 @@ CLEANUP_STEP: Final = threshold(__name__, "CLEANUP_STEP", 32, smallest=1)
 INDEX_SLICES: Final = threshold(__name__, "INDEX_SLICES", 8, smallest=1)
 
 _INDEX_KEY: Final = TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())
+_encode_time: Final = IntCodec().encode
+_decode_time: Final = IntCodec().decode
+EMPTY: Final = b""
 
 #: How an entry's stored bytes are cleaned: ``(data, now) -> new data``, ``None`` to delete it.
 Sweep = Callable[[bytes, int], bytes | None]
@@ -95,8 +104,7 @@ class _Stamped:
         self.signature = f"Stamped({codec_signature(codec)})"
 
     def encode(self, value: Any) -> bytes:
-        ttl = self.ttl
-        return ttl.stamp(self.inner.encode(value), ttl.now())
+        return self.ttl.stamp_now(self.inner.encode(value))
 
     def decode(self, data: bytes) -> Any:
         return self.inner.decode(StateTtl.unstamp(data)[1])
@@ -146,17 +154,85 @@ class TtlCodec(ScopedCodec[T]):
     def _get(
         self, scope: StoreScope, user_key: bytes, returns_expired: bool
     ) -> tuple[T | None, bool]:
-        data = scope.get(user_key)
+        return self._read(scope._scopes, scope.key, scope.namespace, user_key, returns_expired)
+
+    def _read(
+        self,
+        scopes: StoreScopes,
+        key: bytes,
+        namespace: bytes,
+        user_key: bytes,
+        returns_expired: bool,
+    ) -> tuple[T | None, bool]:
+        """The value at ``user_key`` of scope ``(key, namespace)``, expired ones as the
+        visibility says (and deleted): one get, one clock read."""
+        data = scopes.get(key, namespace, user_key)
         if data is None:
             return None, False
+        try:
+            if len(data) < STAMP_SIZE:
+                raise ValueError(f"{len(data)} bytes hold no {STAMP_SIZE}-byte expiry stamp")
+            expires_at = _decode_time(data[:STAMP_SIZE])
+            value = self._inner(data[STAMP_SIZE:])
+        except ValueError:
+            expires_at, value = self._open(scopes(key, namespace), user_key, data, self.what)
         now = self._now()
-        expires_at, value = self._open(scope, user_key, data, self.what)
         if expires_at <= now:
-            scope.delete(user_key)
+            scopes.delete(key, namespace, user_key)
             return (value, True) if returns_expired else (None, False)
         if self._update_on_read:
-            scope.put(user_key, self.ttl.stamp(data[STAMP_SIZE:], now))
+            scopes.put(key, namespace, user_key, self.ttl.stamp(data[STAMP_SIZE:], now))
         return value, True
+
+    def read(
+        self, scopes: StoreScopes, key: bytes, namespace: bytes, user_key: bytes
+    ) -> tuple[T | None, bool]:
+        return self._read(scopes, key, namespace, user_key, self._returns_expired)
+
+    def read_live(
+        self, scopes: StoreScopes, key: bytes, namespace: bytes, user_key: bytes
+    ) -> tuple[T | None, bool]:
+        return self._read(scopes, key, namespace, user_key, False)
+
+    def items(
+        self,
+        scopes: StoreScopes,
+        key: bytes,
+        namespace: bytes,
+        keys: ScopedCodec[K],
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator[tuple[K, T]]:
+        if self._update_on_read or self._returns_expired:
+            scope = scopes(key, namespace)
+            return self.decode_pairs(scope, scope.scan(start=start, end=end, reverse=reverse), keys)
+        # The common case: expired entries are left out (and deleted), live ones read as they
+        # are. The stamp is compared as bytes: stamps are ordered encodings.
+        now = _encode_time(self._now())
+        inner = self._inner
+
+        def decode_value(data: bytes) -> Any:
+            if len(data) < STAMP_SIZE:
+                raise ValueError(f"{len(data)} bytes hold no {STAMP_SIZE}-byte expiry stamp")
+            return _EXPIRED if data[:STAMP_SIZE] <= now else inner(data[STAMP_SIZE:])
+
+        def undecodable(user_key: bytes, data: bytes) -> tuple[K, Any]:
+            scope = scopes(key, namespace)
+            return keys.decode(scope, user_key, user_key), self.decode(scope, user_key, data)
+
+        pairs = scopes.items(
+            key,
+            namespace,
+            keys._decode,
+            decode_value,
+            undecodable,
+            start=start,
+            end=end,
+            reverse=reverse,
+        )
+        return _live(pairs, scopes, key, namespace, keys.encode)
 
     def contains(self, scope: StoreScope, user_key: bytes) -> bool:
         return self.get(scope, user_key)[1]
@@ -208,6 +284,22 @@ class TtlCodec(ScopedCodec[T]):
 
 
 _RAW: Final = ScopedCodec(BytesCodec(), "user key")
+_EXPIRED: Final = object()
+
+
+def _live(
+    pairs: Iterator[tuple[K, Any]],
+    scopes: StoreScopes,
+    key: bytes,
+    namespace: bytes,
+    encode_key: Callable[[K], bytes],
+) -> Iterator[tuple[K, T]]:
+    """The pairs whose value has not expired; an expired one is deleted (cleanup on read)."""
+    for pair in pairs:
+        if pair[1] is _EXPIRED:
+            scopes.delete(key, namespace, encode_key(pair[0]))
+        else:
+            yield pair
 
 
 class TtlIndex:
@@ -217,12 +309,17 @@ class TtlIndex:
     """
 
     __slots__ = (
+        "_clock",
         "_cursor",
         "_index",
+        "_index_scopes",
         "_partitioned",
+        "_recorded",
         "_slice",
+        "_ttl_ms",
         "_writes",
         "key_group",
+        "scopes",
         "stamp_values",
         "store",
         "store_scopes",
@@ -239,30 +336,37 @@ class TtlIndex:
         self.ttl: Final = ttl
         self.sweep: Final = sweep
         self.store_scopes: Final = store.scopes(key_group)
+        self.scopes: Final = TtlScopes(self)
         self._index = store.scope(TTL_INDEX_KEY_GROUP, key_group, b"")
+        self._index_scopes = self._index._scopes
+        self._recorded: set[tuple[int, bytes, bytes, bytes]] = set()
+        self._clock = ttl.clock
+        self._ttl_ms = ttl.ttl
         self._slice = max(1, ttl.ttl // INDEX_SLICES)
         self._writes = 0
         self._cursor = b""
         self._partitioned = store.partitioned_by_key
 
-    def scopes(self, primary_key: bytes, namespace: bytes) -> StoreScope:
-        """The :class:`TtlScope` of ``(primary_key, namespace)`` (a Keyed factory's scope maker);
-        a :class:`StampingScope` with ``stamp_values``."""
-        if self.stamp_values:
-            return StampingScope(self, primary_key, namespace)
-        return TtlScope(self, primary_key, namespace)
-
-    def record(self, scope: StoreScope, user_key: bytes) -> None:
-        """Note that ``user_key`` of ``scope`` was just written (stamped now); maybe clean up.
+    def record(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
+        """Note that ``user_key`` of scope ``(key, namespace)`` was just written (stamped now);
+        maybe clean up.
 
         One put into the index, and every :data:`CLEANUP_EVERY` calls a cleanup step.
         """
-        ttl = self.ttl
+        now = self._clock()
+        if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
+            now = self.ttl.now()  # raises
         step = self._slice
-        due = min(-(-ttl.expires_at(ttl.now()) // step) * step, MAX_TIME)
-        index_key = _INDEX_KEY.encode((due, scope.key, scope.namespace, user_key))
-        self._index.put(index_key, b"")
-        self._cursor = min(self._cursor, index_key)  # below it only if the clock went back
+        due = -(-(now + self._ttl_ms) // step) * step
+        entry = (due if due < MAX_TIME else MAX_TIME, key, namespace, user_key)
+        recorded = self._recorded
+        if entry not in recorded:
+            if len(recorded) >= RECORDED_KEYS:
+                recorded.clear()
+            recorded.add(entry)
+            index_key = _INDEX_KEY.encode(entry)
+            self._index_scopes.put(self.key_group, EMPTY, index_key, EMPTY)
+            self._cursor = min(self._cursor, index_key)  # below it only if the clock went back
         self._writes += 1
         if self._writes >= CLEANUP_EVERY:
             self._writes = 0
@@ -291,9 +395,10 @@ class TtlIndex:
         scopes = self.store_scopes
         for index_key in due:
             try:
-                _, key, namespace, user_key = index_entry_of(index_key)
+                entry = index_entry_of(index_key)
             except ValueError as exc:
                 raise corrupt(self._index, index_key, "TTL index key does not decode", exc) from exc
+            _, key, namespace, user_key = entry
             scope = scopes(key, namespace)
             data = scope.get(user_key)
             if data is not None:
@@ -306,55 +411,86 @@ class TtlIndex:
                 elif kept != data:
                     scope.put(user_key, kept)
             self._index.delete(index_key)
+            self._recorded.discard(entry)
         if due and not self._partitioned:
             self._cursor = due[-1]
         return len(due)
 
 
-class TtlScope(StoreScope):
-    """A :class:`StoreScope` of a TTL'd state: writes are also recorded in its expiry index.
+class TtlScopes(StoreScopes):
+    """The scopes of a TTL'd state: writes are also recorded in its expiry index.
 
-    Every operation goes to the store's own scope (``store.scopes``), which engines may make
-    faster than the generic one.
+    Every operation goes to the store's own scopes (``store.scopes``), which engines make
+    faster than the generic ones. With ``stamp_values`` (a state whose elements are user keys,
+    the priority queue) every value put is stamped here, so the stamp goes into the value.
     """
 
-    __slots__ = ("_inner", "_ttl_index")
+    __slots__ = ("_inner", "_stamp", "_ttl_index")
 
-    def __init__(self, index: TtlIndex, key: bytes, namespace: bytes) -> None:
-        super().__init__(index.store, index.key_group, key, namespace)
-        self._inner = index.store_scopes(key, namespace)
+    def __init__(self, index: TtlIndex) -> None:
+        super().__init__(index.store, index.key_group)
+        self._inner = index.store_scopes
         self._ttl_index = index
+        self._stamp = index.stamp_values
 
-    def get(self, user_key: bytes) -> bytes | None:
-        return self._inner.get(user_key)
+    def get(self, key: bytes, namespace: bytes, user_key: bytes) -> bytes | None:
+        return self._inner.get(key, namespace, user_key)
 
-    def delete(self, user_key: bytes) -> None:
-        self._inner.delete(user_key)
+    def delete(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
+        self._inner.delete(key, namespace, user_key)
 
-    def delete_prefix(self, prefix: bytes = b"") -> None:
-        self._inner.delete_prefix(prefix)
+    def delete_prefix(self, key: bytes, namespace: bytes, prefix: bytes = b"") -> None:
+        self._inner.delete_prefix(key, namespace, prefix)
 
-    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> StoreIterator:
-        return self._inner.scan(start=start, end=end, reverse=reverse)
+    def scan(
+        self,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> StoreIterator:
+        return self._inner.scan(key, namespace, start=start, end=end, reverse=reverse)
 
-    def first(self, start: bytes = b"") -> tuple[bytes, bytes] | None:
-        return self._inner.first(start)
+    def first(self, key: bytes, namespace: bytes, start: bytes = b"") -> tuple[bytes, bytes] | None:
+        return self._inner.first(key, namespace, start)
 
-    def put(self, user_key: bytes, value: bytes) -> None:
-        self._inner.put(user_key, value)
-        self._ttl_index.record(self, user_key)
+    def take(
+        self, key: bytes, namespace: bytes, limit: int, start: bytes = b""
+    ) -> list[tuple[bytes, bytes]]:
+        return self._inner.take(key, namespace, limit, start)
 
-    def merge(self, user_key: bytes, value: bytes) -> None:
-        self._inner.merge(user_key, value)
-        self._ttl_index.record(self, user_key)
+    def items(
+        self,
+        key: bytes,
+        namespace: bytes,
+        decode_key: Callable[[bytes], K],
+        decode_value: Callable[[bytes], V],
+        undecodable: Callable[[bytes, bytes], tuple[K, V]],
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator[tuple[K, V]]:
+        return self._inner.items(
+            key,
+            namespace,
+            decode_key,
+            decode_value,
+            undecodable,
+            start=start,
+            end=end,
+            reverse=reverse,
+        )
 
+    def put(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
+        if self._stamp:
+            ttl = self._ttl_index.ttl
+            value = ttl.stamp(value, ttl.now())
+        self._inner.put(key, namespace, user_key, value)
+        self._ttl_index.record(key, namespace, user_key)
 
-class StampingScope(TtlScope):
-    """A :class:`TtlScope` that stamps every value it writes: for a state whose elements are
-    user keys (the priority queue), so the stamp goes into the value."""
-
-    __slots__ = ()
-
-    def put(self, user_key: bytes, value: bytes) -> None:
-        ttl = self._ttl_index.ttl
-        super().put(user_key, ttl.stamp(value, ttl.now()))
+    def merge(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
+        self._inner.merge(key, namespace, user_key, value)
+        self._ttl_index.record(key, namespace, user_key)

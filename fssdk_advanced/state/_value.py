@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Generic, TypeVar, Unpack, overload
 
-from fssdk import Context, Store, StoreScope
+from fssdk import Context, Store
 from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
 from fssdk_advanced.state._base import EMPTY
@@ -38,11 +38,9 @@ class ValueState(NonKeyed, Migratable, Generic[T]):
     (42, True)
     """
 
-    __slots__ = ("_scope", "_values")
+    __slots__ = ()
 
-    def __init__(self, scope: StoreScope, values: ScopedCodec[T]) -> None:
-        self._scope = scope
-        self._values = values
+    _values: ScopedCodec[T]
 
     @classmethod
     def from_context(
@@ -78,18 +76,18 @@ class ValueState(NonKeyed, Migratable, Generic[T]):
 
     def update(self, value: T) -> None:
         """Set the value. One put."""
-        self._scope.put(EMPTY, self._values.encode(value))
+        self._scopes.put(self._key, self._namespace, EMPTY, self._values.encode(value))
 
     def value(self) -> tuple[T | None, bool]:
         """``(value, True)``, or ``(None, False)`` when unset. One get.
 
         Raises ``CorruptStateError`` when the stored bytes do not decode.
         """
-        return self._values.get(self._scope, EMPTY)
+        return self._values.read(self._scopes, self._key, self._namespace, EMPTY)
 
     def clear(self) -> None:
         """Unset the value. One delete."""
-        self._scope.delete(EMPTY)
+        self._scopes.delete(self._key, self._namespace, EMPTY)
 
 
 KeyedValueState = ValueState
@@ -124,6 +122,7 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T], state=ValueState):
         self._values: ScopedCodec[T] = self._value_helper(
             "value", codec, WHAT, options.get("migrate")
         )
+        self._handles = self._handles_of(ValueState, _values=self._values)
 
     @classmethod
     def from_context(
@@ -169,9 +168,6 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T], state=ValueState):
         """Like :meth:`from_context` with ``default_codec_for(value_type)``."""
         return cls._auto_codec(ctx, store_name, key_group, (value_type,), **options)
 
-    def _state_of(self, scope: StoreScope) -> ValueState[T]:
-        return ValueState(scope, self._values)
-
     def new_keyed_value(
         self, primary_key: Any, namespace: str | bytes = EMPTY
     ) -> KeyedValueState[T]:
@@ -179,4 +175,5 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T], state=ValueState):
 
         Binds a scope; no store access.
         """
-        return ValueState(self._scope("new_keyed_value", primary_key, namespace), self._values)
+        state: ValueState[T] = self._bind(self._handles, "new_keyed_value", primary_key, namespace)
+        return state

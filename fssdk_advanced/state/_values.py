@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Generic, TypeVar
 
-from fssdk import CorruptStateError, StoreScope
+from fssdk import CorruptStateError, StoreScope, StoreScopes
 from fssdk import Iterator as StoreIterator
 from fssdk_advanced.codecs import Codec
 
@@ -73,6 +73,52 @@ class ScopedCodec(Generic[T]):
             return self._decode(data), True
         except ValueError as exc:
             return self._undecodable(scope, user_key, data, exc), True
+
+    def read(
+        self, scopes: StoreScopes, key: bytes, namespace: bytes, user_key: bytes
+    ) -> tuple[T | None, bool]:
+        """:meth:`get` at ``user_key`` of scope ``(key, namespace)`` of ``scopes``, without a
+        scope object: the per-record read of every state type. One get."""
+        data = scopes.get(key, namespace, user_key)
+        if data is None:
+            return None, False
+        try:
+            return self._decode(data), True
+        except ValueError as exc:
+            return self._undecodable(scopes(key, namespace), user_key, data, exc), True
+
+    #: :meth:`get_live` as :meth:`read` is :meth:`get`.
+    read_live = read
+
+    def items(
+        self,
+        scopes: StoreScopes,
+        key: bytes,
+        namespace: bytes,
+        keys: ScopedCodec[K],
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> Iterator[tuple[K, T]]:
+        """The ``(key, value)`` of the entries of scope ``(key, namespace)`` in ``[start, end)``,
+        keys decoded by ``keys`` (a plain helper) and values by this one, streamed by the
+        store's :meth:`~fssdk.StoreScopes.items`: per entry the two decodes and one step."""
+
+        def undecodable(user_key: bytes, data: bytes) -> tuple[K, T]:
+            scope = scopes(key, namespace)
+            return keys.decode(scope, user_key, user_key), self.decode(scope, user_key, data)
+
+        return scopes.items(
+            key,
+            namespace,
+            keys._decode,
+            self._decode,
+            undecodable,
+            start=start,
+            end=end,
+            reverse=reverse,
+        )
 
     def contains(self, scope: StoreScope, user_key: bytes) -> bool:
         """True when ``user_key`` holds a value. One get, no decode."""

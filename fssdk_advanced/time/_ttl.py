@@ -151,6 +151,15 @@ class StateTtl:
             )
         return current
 
+    def stamp_now(self, value: bytes) -> bytes:
+        """``value`` stamped to expire ``ttl`` from the clock's now: :meth:`stamp` of
+        :meth:`now`, in one call (every TTL'd write)."""
+        now = self.clock()
+        if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
+            now = self.now()  # raises
+        expires_at = now + self.ttl
+        return _TIME.encode(expires_at if expires_at < MAX_TIME else MAX_TIME) + value
+
     def expires_at(self, now: int) -> int:
         """When a value written (or refreshed) at ``now`` expires: ``now + ttl``, saturated."""
         return min(now + self.ttl, MAX_TIME)

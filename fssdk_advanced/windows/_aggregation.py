@@ -30,6 +30,7 @@ from typing import Any, Final, Generic, Literal, NamedTuple, Protocol, TypeVar, 
 
 from fssdk import Context, CorruptStateError
 from fssdk.reserved import MAX_TIME, MIN_TIME, SESSIONS_KEY_GROUP
+from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import IntCodec
 from fssdk_advanced.state import (
     KeyedAggregatingStateFactory,
@@ -42,6 +43,16 @@ from fssdk_advanced.windows._assigners import Window, WindowAssigner, check_time
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+OPEN_WINDOWS: Final = threshold(__name__, "OPEN_WINDOWS", 1 << 16, smallest=1)
+"""(key, window) pairs an aggregation remembers as open: their timers registered, their
+contents' state bound. A value for one writes no timer and binds no scope. Past this many it
+forgets them all; each is registered (one write of the same entry) and bound again on its next
+value. Nothing of it is state: a restarted aggregation starts with none."""
+
+CACHED_WINDOWS: Final = threshold(__name__, "CACHED_WINDOWS", 1024, smallest=1)
+"""Windows whose id, contents namespace and timer times an aggregation keeps computed; past
+this many it starts afresh."""
 
 EmitMode = Literal["on_close", "on_end_and_late", "every_update"]
 """When a window's result goes to ``on_result`` (see :class:`WindowedAggregation`)."""
@@ -80,13 +91,35 @@ class WindowResult(NamedTuple, Generic[R]):
     watermark: int | None
 
 
-class _Contents(Protocol):
-    """Per (key, window id) contents, over one of the three Keyed factories."""
+class _Plan(NamedTuple):
+    """What a value for ``window`` needs, computed once per window: its id, its contents'
+    namespace, when it closes and the times of its timers."""
 
-    def add(self, key: Any, window_id: bytes, value: Any) -> None: ...
-    def get(self, key: Any, window_id: bytes) -> tuple[Any, bool]: ...
-    def clear(self, key: Any, window_id: bytes) -> None: ...
-    def merge(self, key: Any, target: bytes, sources: list[bytes]) -> None: ...
+    window: Window
+    window_id: bytes
+    namespace: Any
+    last: int
+    close: int
+    timestamps: tuple[int, ...]
+
+
+_Span = tuple[int, int, list[_Plan], int]
+"""``(lo, hi, plans, first close)``: the windows of the timestamps in ``[lo, hi)``."""
+
+
+class _Contents(Protocol):
+    """Per (key, window) contents, over one of the three Keyed factories.
+
+    Each names a window's contents by ``namespace(window_id)`` (computed once per window by
+    the aggregation) and takes that name in the other methods. ``adder`` binds the state of a
+    (key, window) once; the aggregation keeps it while the window is open.
+    """
+
+    def namespace(self, window_id: bytes) -> Any: ...
+    def adder(self, key: Any, namespace: Any) -> Callable[[Any], None]: ...
+    def get(self, key: Any, namespace: Any) -> tuple[Any, bool]: ...
+    def clear(self, key: Any, namespace: Any) -> None: ...
+    def merge(self, key: Any, target: Any, sources: list[Any]) -> None: ...
 
 
 class _Aggregating:
@@ -95,17 +128,20 @@ class _Aggregating:
     def __init__(self, factory: KeyedAggregatingStateFactory[Any, Any, Any]) -> None:
         self.factory = factory
 
-    def add(self, key: Any, window_id: bytes, value: Any) -> None:
-        self.factory.new_aggregating_state(key, window_id.hex()).add(value)
+    def namespace(self, window_id: bytes) -> str:
+        return window_id.hex()
 
-    def get(self, key: Any, window_id: bytes) -> tuple[Any, bool]:
-        return self.factory.new_aggregating_state(key, window_id.hex()).get()
+    def adder(self, key: Any, namespace: str) -> Callable[[Any], None]:
+        return self.factory.new_aggregating_state(key, namespace).add
 
-    def clear(self, key: Any, window_id: bytes) -> None:
-        self.factory.new_aggregating_state(key, window_id.hex()).clear()
+    def get(self, key: Any, namespace: str) -> tuple[Any, bool]:
+        return self.factory.new_aggregating_state(key, namespace).get()
 
-    def merge(self, key: Any, target: bytes, sources: list[bytes]) -> None:
-        self.factory.merge_namespaces(key, target.hex(), [source.hex() for source in sources])
+    def clear(self, key: Any, namespace: str) -> None:
+        self.factory.new_aggregating_state(key, namespace).clear()
+
+    def merge(self, key: Any, target: str, sources: list[str]) -> None:
+        self.factory.merge_namespaces(key, target, sources)
 
 
 class _Reducing:
@@ -114,14 +150,17 @@ class _Reducing:
     def __init__(self, factory: KeyedReducingStateFactory[Any]) -> None:
         self.factory = factory
 
-    def add(self, key: Any, window_id: bytes, value: Any) -> None:
-        self.factory.new_reducing_state(key, window_id).add(value)
+    def namespace(self, window_id: bytes) -> bytes:
+        return window_id
 
-    def get(self, key: Any, window_id: bytes) -> tuple[Any, bool]:
-        return self.factory.new_reducing_state(key, window_id).get()
+    def adder(self, key: Any, namespace: bytes) -> Callable[[Any], None]:
+        return self.factory.new_reducing_state(key, namespace).add
 
-    def clear(self, key: Any, window_id: bytes) -> None:
-        self.factory.new_reducing_state(key, window_id).clear()
+    def get(self, key: Any, namespace: bytes) -> tuple[Any, bool]:
+        return self.factory.new_reducing_state(key, namespace).get()
+
+    def clear(self, key: Any, namespace: bytes) -> None:
+        self.factory.new_reducing_state(key, namespace).clear()
 
     def merge(self, key: Any, target: bytes, sources: list[bytes]) -> None:
         self.factory.merge_namespaces(key, target, sources)
@@ -133,15 +172,18 @@ class _Collecting:
     def __init__(self, factory: KeyedListStateFactory[Any]) -> None:
         self.factory = factory
 
-    def add(self, key: Any, window_id: bytes, value: Any) -> None:
-        self.factory.new_keyed_list(key, window_id).add(value)
+    def namespace(self, window_id: bytes) -> bytes:
+        return window_id
 
-    def get(self, key: Any, window_id: bytes) -> tuple[Any, bool]:
-        values = self.factory.new_keyed_list(key, window_id).get()
+    def adder(self, key: Any, namespace: bytes) -> Callable[[Any], None]:
+        return self.factory.new_keyed_list(key, namespace).add
+
+    def get(self, key: Any, namespace: bytes) -> tuple[Any, bool]:
+        values = self.factory.new_keyed_list(key, namespace).get()
         return (values, True) if values else (None, False)
 
-    def clear(self, key: Any, window_id: bytes) -> None:
-        self.factory.new_keyed_list(key, window_id).clear()
+    def clear(self, key: Any, namespace: bytes) -> None:
+        self.factory.new_keyed_list(key, namespace).clear()
 
     def merge(self, key: Any, target: bytes, sources: list[bytes]) -> None:
         """Append the sources' elements, in window order, to the target; O(their total size)."""
@@ -213,12 +255,16 @@ class WindowedAggregation(Generic[T, R]):
 
     __slots__ = (
         "_contents",
+        "_context_type",
         "_decode_key",
         "_encode_key",
         "_lateness",
         "_on_late",
         "_on_result",
+        "_opened",
+        "_plans",
         "_sessions",
+        "_span",
         "assigner",
         "emit",
         "timers",
@@ -274,6 +320,10 @@ class WindowedAggregation(Generic[T, R]):
         self._on_result = on_result
         self._on_late = on_late
         self._sessions: KeyedMapStateFactory[int, int] | None = None
+        self._context_type: type | None = None
+        self._plans: dict[Window, _Plan] = {}
+        self._span: _Span = (0, 0, [], MAX_TIME)
+        self._opened: dict[tuple[bytes, bytes], Callable[[Any], None]] = {}
         if assigner.merging:
             self._sessions = _SessionIndex(store, SESSIONS_KEY_GROUP, IntCodec(), IntCodec())
 
@@ -293,28 +343,36 @@ class WindowedAggregation(Generic[T, R]):
         timestamps.
         """
         operation = "WindowedAggregation.add"
-        _check_context(ctx, operation)
-        key_bytes = self._key_bytes(key, operation)
-        timestamp = check_timestamp(timestamp, operation)
+        key_bytes = self._checked(ctx, key, timestamp, operation)
         watermark = self.timers.current_watermark
         if self._sessions is not None:
-            windows = self._merge_session(key, key_bytes, timestamp, watermark, operation)
+            plans = [
+                self._plan(window)
+                for window in self._merge_session(key, key_bytes, timestamp, watermark, operation)
+            ]
         else:
-            assigned = self.assigner.assign(timestamp)
-            _check_range(assigned, timestamp, operation)
-            windows = [window for window in assigned if not self._closed(window, watermark)]
-        if not windows:
+            lo, hi, plans, first_close = self._span
+            if not lo <= timestamp < hi:
+                lo, hi, plans, first_close = self._assign(timestamp, operation)
+            if watermark is not None and first_close <= watermark:
+                plans = [plan for plan in plans if plan.close > watermark]
+        if not plans:
             if self._on_late is not None:
                 self._on_late(ctx, key, timestamp, value)
             return False
         emit = self.emit
-        for window in windows:
-            window_id = window.encode()
-            self._contents.add(key, window_id, value)
-            self._register(key_bytes, window, window_id)
-            ended = watermark is not None and window.max_timestamp <= watermark
+        opened = self._opened
+        for plan in plans:
+            add = opened.get((key_bytes, plan.window_id))
+            if add is not None:
+                add(value)
+            else:
+                add = self._contents.adder(key, plan.namespace)
+                add(value)
+                self._open(key_bytes, plan, add)
+            ended = watermark is not None and plan.last <= watermark
             if emit == "every_update" or (ended and emit == "on_end_and_late"):
-                self._emit(ctx, key, window, window_id, ended)
+                self._emit(ctx, key, plan, ended)
         return True
 
     def advance_watermark(self, ctx: Context, watermark: int) -> None:
@@ -333,17 +391,33 @@ class WindowedAggregation(Generic[T, R]):
                 raise CorruptStateError(
                     f"store {self.timers.store.name!r}: timer {timer} does not name a window: {exc}"
                 ) from exc
+            plan = self._plan(window)
             key = self._key_of(timer.key)
-            if emit_at_end and timer.timestamp == window.max_timestamp:
-                self._emit(ctx, key, window, timer.namespace, False)
-            if timer.timestamp == self._close_time(window):
+            if emit_at_end and timer.timestamp == plan.last:
+                self._emit(ctx, key, plan, False)
+            if timer.timestamp == plan.close:
                 if emit_at_close:
-                    self._emit(ctx, key, window, timer.namespace, False)
-                self._contents.clear(key, timer.namespace)
+                    self._emit(ctx, key, plan, False)
+                self._contents.clear(key, plan.namespace)
+                self._opened.pop((timer.key, plan.window_id), None)
                 if self._sessions is not None:
                     self._sessions.new_keyed_map(timer.key).delete(window.start)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _checked(self, ctx: Context, key: Any, timestamp: int, operation: str) -> bytes:
+        """The bytes of ``key`` (:meth:`_key_bytes`), once the context, the key and the
+        timestamp of an event are checked; the checks cost a few comparisons when they pass."""
+        if type(ctx) is not self._context_type:
+            _check_context(ctx, operation)
+            self._context_type = type(ctx)
+        if self._encode_key is None and type(key) is bytes:
+            key_bytes = key
+        else:
+            key_bytes = self._key_bytes(key, operation)
+        if type(timestamp) is not int or not MIN_TIME <= timestamp <= MAX_TIME:
+            check_timestamp(timestamp, operation)
+        return key_bytes
 
     def _key_bytes(self, key: Any, operation: str) -> bytes:
         """``key`` as the bytes that name it in timers and sessions (its ``key_codec``'s)."""
@@ -378,23 +452,54 @@ class WindowedAggregation(Generic[T, R]):
         """True when ``window`` is closed (its state is, or is about to be, gone)."""
         return watermark is not None and self._close_time(window) <= watermark
 
-    def _emit(self, ctx: Context, key: Any, window: Window, window_id: bytes, late: bool) -> None:
-        result, found = self._contents.get(key, window_id)
+    def _plan(self, window: Window) -> _Plan:
+        """The :class:`_Plan` of ``window``, from the cache of the last CACHED_WINDOWS."""
+        plan = self._plans.get(window)
+        if plan is None:
+            if len(self._plans) >= CACHED_WINDOWS:
+                self._plans.clear()
+            window_id = window.encode()
+            close = self._close_time(window)
+            if self.emit == "on_end_and_late" and close != window.max_timestamp:
+                timestamps: tuple[int, ...] = (window.max_timestamp, close)
+            else:
+                timestamps = (close,)
+            namespace = self._contents.namespace(window_id)
+            last = window.max_timestamp
+            plan = _Plan(window, window_id, namespace, last, close, timestamps)
+            self._plans[window] = plan
+        return plan
+
+    def _assign(self, timestamp: int, operation: str) -> _Span:
+        """The plans of the windows holding ``timestamp``, checked to lie within the 64-bit
+        timestamps, with the span of timestamps in the same windows and the earliest close
+        among them; remembered for the next value."""
+        assigned = self.assigner.assign(timestamp)
+        _check_range(assigned, timestamp, operation)
+        plans = [self._plan(window) for window in assigned]
+        lo, hi = self.assigner.span(timestamp)
+        span = (lo, hi, plans, min([plan.close for plan in plans], default=MAX_TIME))
+        self._span = span
+        return span
+
+    def _emit(self, ctx: Context, key: Any, plan: _Plan, late: bool) -> None:
+        result, found = self._contents.get(key, plan.namespace)
         if found:
             watermark = self.timers.current_watermark
-            self._on_result(ctx, WindowResult(key, window, result, late, watermark))
+            self._on_result(ctx, WindowResult(key, plan.window, result, late, watermark))
 
-    def _timestamps(self, window: Window) -> tuple[int, ...]:
-        close = self._close_time(window)
-        if self.emit == "on_end_and_late" and close != window.max_timestamp:
-            return (window.max_timestamp, close)
-        return (close,)
-
-    def _register(self, key: bytes, window: Window, window_id: bytes) -> None:
+    def _open(self, key: bytes, plan: _Plan, add: Callable[[Any], None]) -> None:
+        """Register the timers of ``plan``'s window for ``key`` that are still to come, and
+        keep ``add``, its contents' add, until the window closes: further values of the
+        window write neither timers nor scope handles."""
         watermark = self.timers.current_watermark
-        for timestamp in self._timestamps(window):
+        for timestamp in plan.timestamps:
             if watermark is None or timestamp > watermark:
-                self.timers.register_event_time_timer(key, window_id, timestamp)
+                self.timers.register_event_time_timer(key, plan.window_id, timestamp)
+        opened = self._opened
+        if len(opened) >= OPEN_WINDOWS:
+            opened.clear()
+        opened[key, plan.window_id] = add
 
     def _merge_session(
         self, key: Any, key_bytes: bytes, timestamp: int, watermark: int | None, operation: str
@@ -418,16 +523,16 @@ class WindowedAggregation(Generic[T, R]):
         if not touching and self._closed(merged, watermark):
             return []
         if touching != [merged]:
-            merged_id = merged.encode()
             sources = []
             for window in touching:
-                window_id = window.encode()
-                sources.append(window_id)
+                plan = self._plan(window)
+                sources.append(plan.namespace)
                 sessions.delete(window.start)
-                for at in self._timestamps(window):
-                    self.timers.delete_event_time_timer(key_bytes, window_id, at)
+                for at in plan.timestamps:
+                    self.timers.delete_event_time_timer(key_bytes, plan.window_id, at)
+                self._opened.pop((key_bytes, plan.window_id), None)
             if sources:
-                self._contents.merge(key, merged_id, sources)
+                self._contents.merge(key, self._plan(merged).namespace, sources)
             sessions.put(merged.start, merged.end)
         return [merged]
 

@@ -83,6 +83,14 @@ class WindowAssigner(abc.ABC):
     def assign(self, timestamp: int) -> list[Window]:
         """The windows holding ``timestamp``, ascending by start."""
 
+    def span(self, timestamp: int) -> tuple[int, int]:
+        """``(lo, hi)`` with ``lo <= timestamp < hi``: every timestamp in ``[lo, hi)`` is in the
+        same windows as ``timestamp``, so a caller may reuse one :meth:`assign` for them all.
+
+        This default, ``(timestamp, timestamp + 1)``, promises nothing beyond ``timestamp``.
+        """
+        return timestamp, timestamp + 1
+
 
 class TumblingWindows(WindowAssigner):
     """Fixed, non-overlapping windows of ``size``: ``[offset + k*size, offset + (k+1)*size)``.
@@ -112,6 +120,15 @@ class TumblingWindows(WindowAssigner):
         timestamp = check_timestamp(timestamp, "TumblingWindows.assign")
         start = timestamp - (timestamp - self.offset) % self.size
         return [Window(start, start + self.size)]
+
+    def span(self, timestamp: int) -> tuple[int, int]:
+        """The window holding ``timestamp``: ``(start, end)``.
+
+        >>> TumblingWindows(300).span(610)
+        (600, 900)
+        """
+        start = timestamp - (timestamp - self.offset) % self.size
+        return start, start + self.size
 
 
 class SlidingWindows(WindowAssigner):
@@ -144,6 +161,17 @@ class SlidingWindows(WindowAssigner):
         last = timestamp - (timestamp - self.offset) % self.slide
         first = last - (self.size - 1 - (timestamp - last)) // self.slide * self.slide
         return [Window(start, start + self.size) for start in range(first, last + 1, self.slide)]
+
+    def span(self, timestamp: int) -> tuple[int, int]:
+        """From the later of the last window start and the first end at or before
+        ``timestamp``, to the earlier of the next start and the first end after it.
+
+        >>> SlidingWindows(10, 4).span(8), SlidingWindows(10, 4).span(11)
+        ((8, 10), (10, 12))
+        """
+        last = timestamp - (timestamp - self.offset) % self.slide
+        first = last - (self.size - 1 - (timestamp - last)) // self.slide * self.slide
+        return max(last, first - self.slide + self.size), min(last + self.slide, first + self.size)
 
 
 class SessionWindows(WindowAssigner):

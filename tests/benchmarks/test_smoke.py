@@ -19,22 +19,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 WORKLOADS = {
     "store.put", "store.get", "store.merge", "store.scan",
-    "value.update", "value.read",
+    "value.update", "value.update_ttl", "value.read", "value.read_ttl", "value.read_miss",
+    "value.delete",
     "list.add", "list.get",
-    "map.put", "map.get", "map.iterate", "map.iterate_nonkeyed", "map.clear",
-    "pq.add", "pq.peek", "pq.poll", "pq.poll4",
-    "aggregate.add", "reduce.add",
+    "map.put", "map.get", "map.get_ttl", "map.iterate", "map.iterate_ttl",
+    "map.iterate_nonkeyed", "map.clear", "map.clear_ttl",
+    "pq.add", "pq.peek", "pq.poll", "pq.add4", "pq.add4_ttl", "pq.poll4", "pq.poll4_ttl",
+    "aggregate.add", "aggregate.add4", "aggregate.add4_ttl", "reduce.add", "reduce.add4",
     "factory.value", "factory.list", "factory.map", "factory.pq", "factory.aggregating",
     "factory.reducing",
     "scaling.list_add", "scaling.pq_poll", "scaling.map_iter", "scaling.clear_loop",
     "memory.scan",
-    "e2e.sessions", "ttl.cleanup",
+    "e2e.sessions", "e2e.windows", "ttl.cleanup",
 }  # fmt: skip
 
 #: Workloads without a raw rocksdict equivalent.
 NO_RAW = {name for name in WORKLOADS if name.startswith("factory.")} | {
     "scaling.list_add",
     "e2e.sessions",
+    "e2e.windows",
     "ttl.cleanup",
 }
 
@@ -112,8 +115,22 @@ def test_quick_run_evaluates_the_new_targets(quick_run: dict[str, Any]) -> None:
         "keyed PriorityQueueState.poll, 4 per key, vs raw seek+delete (rocksdb)",
         "MapState put+clear+get per iteration, longest vs shortest loop (rocksdb)",
         "e2e.sessions records/s on rocksdb vs memory",
+        "keyed PriorityQueueState.add, n/4 keys x 4, vs raw put (rocksdb)",
     ):
         assert expected in names
+
+
+def test_quick_run_compares_every_ttl_row_with_its_twin(quick_run: dict[str, Any]) -> None:
+    checks = {check["name"]: check for check in quick_run["targets"]}
+    twins = {name.removesuffix("_ttl") for name in WORKLOADS if name.endswith("_ttl")}
+    assert twins == {
+        "value.update", "value.read", "map.get", "map.iterate", "map.clear", "pq.add4",
+        "pq.poll4", "aggregate.add4",
+    }  # fmt: skip
+    for twin in twins:
+        check = checks[f"{twin} with ttl vs without (rocksdb)"]
+        assert check["limit"] == "≤ 1.3x"
+        assert check["met"] in (True, False)
 
 
 def test_quick_run_e2e_rows_emit_the_same_sessions(quick_run: dict[str, Any]) -> None:

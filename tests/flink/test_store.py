@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from fssdk import ComplexKey, Iterator, Store, StoreScope, WrongKeyError
+from fssdk import ComplexKey, Iterator, Store, WrongKeyError
 from fssdk.flink import CurrentKey, FlinkStore
 from fssdk.testing import check_store
 from fssdk_advanced import IntCodec, KeyedPriorityQueueStateFactory, PriorityQueueState
@@ -97,43 +97,6 @@ class KeySwitchingStore(Store):
         return self._at(low.key).scan_complex(
             *low.scope, start=low.user_key, end=end, reverse=reverse
         )
-
-    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        inner = self._at(key).scope(key_group, key, namespace)
-        return _SwitchingScope(self, inner)
-
-
-class _SwitchingScope(StoreScope):
-    """The FlinkStore's own scope (its fast path), run with the scope's key current."""
-
-    __slots__ = ("inner",)
-
-    def __init__(self, store: KeySwitchingStore, inner: StoreScope) -> None:
-        super().__init__(store, inner.key_group, inner.key, inner.namespace)
-        self.inner = inner
-
-    def _current(self) -> StoreScope:
-        store: KeySwitchingStore = self.store  # type: ignore[assignment]
-        store.current.value = self.key
-        return self.inner
-
-    def get(self, user_key: bytes) -> bytes | None:
-        return self._current().get(user_key)
-
-    def put(self, user_key: bytes, value: bytes) -> None:
-        self._current().put(user_key, value)
-
-    def delete(self, user_key: bytes) -> None:
-        self._current().delete(user_key)
-
-    def merge(self, user_key: bytes, value: bytes) -> None:
-        self._current().merge(user_key, value)
-
-    def delete_prefix(self, prefix: bytes = b"") -> None:
-        self._current().delete_prefix(prefix)
-
-    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> Iterator:
-        return self._current().scan(start=start, end=end, reverse=reverse)
 
 
 def test_flink_store_conforms_to_the_reference() -> None:

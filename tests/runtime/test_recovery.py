@@ -180,26 +180,32 @@ def kill_at_output_size(proc: subprocess.Popen[str], output: Path, size: int) ->
     return False
 
 
+def kill_at_random_moments(
+    cmd: list[str], output: Path, final_size: int, rng: random.Random
+) -> None:
+    """Start ``cmd`` three times, SIGKILLing it at a random point of progress (by the size of
+    ``output``, which ends at ``final_size``), early in a start, and at a later point."""
+    first = start(cmd)
+    assert kill_at_output_size(first, output, rng.randrange(final_size // 10, final_size // 2))
+    early = start(cmd)
+    kill_after(early, rng.uniform(0.0, 0.4))
+    last = start(cmd)
+    assert kill_at_output_size(last, output, rng.randrange(final_size // 2, final_size * 9 // 10))
+    for proc in (first, early, last):
+        assert proc.stderr is not None
+        proc.stderr.close()
+
+
 @pytest.mark.parametrize("trial", range(4))
 def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_result(
     workdir: Path, reference: dict[str, object], trial: int
 ) -> None:
     """Kills at a random point of progress, early in a start (loading, restoring), at another
     point of progress; then a run to the end must give the uninterrupted result."""
-    rng = random.Random(trial)
     name = f"random{trial}"
     cmd = command(workdir, name, SLEEP_US)
-    out = workdir / f"{name}.out"
     final_size = len(reference["output"])  # type: ignore[arg-type]
-    first = start(cmd)
-    assert kill_at_output_size(first, out, rng.randrange(final_size // 10, final_size // 2))
-    early = start(cmd)
-    kill_after(early, rng.uniform(0.0, 0.4))
-    last = start(cmd)
-    assert kill_at_output_size(last, out, rng.randrange(final_size // 2, final_size * 9 // 10))
-    for proc in (first, early, last):
-        assert proc.stderr is not None
-        proc.stderr.close()
+    kill_at_random_moments(cmd, workdir / f"{name}.out", final_size, random.Random(trial))
     done = run_to_completion(cmd)
     assert "resumed from checkpoint" in done.stderr
     assert results(workdir, name) == reference

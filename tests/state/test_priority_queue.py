@@ -15,7 +15,7 @@ import pytest
 
 from fssdk import ComplexKey, CorruptStateError, StateConflictError
 from fssdk import Iterator as StoreIterator
-from fssdk._store import StoreScope
+from fssdk._store import StoreScopes
 from fssdk.reserved import QUEUE_SEQ_PREFIX
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
 from fssdk.stores import MemoryStore
@@ -229,15 +229,23 @@ def test_many_scopes_beyond_the_cursor_cache(ctx: LocalContext, monkeypatch: Any
         assert factory.new_keyed_priority_queue(key, b"").is_empty()
 
 
-class _RecordingScope(StoreScope):
-    """Records where every scan of the scope starts."""
+class _RecordingScopes(StoreScopes):
+    """Records where every scan of a scope starts."""
 
     __slots__ = ()
 
-    def scan(self, *, start: bytes = b"", end: bytes = b"", reverse: bool = False) -> StoreIterator:
+    def scan(
+        self,
+        key: bytes,
+        namespace: bytes,
+        *,
+        start: bytes = b"",
+        end: bytes = b"",
+        reverse: bool = False,
+    ) -> StoreIterator:
         starts: list[bytes] = self.store.starts  # type: ignore[attr-defined]
         starts.append(start)
-        return super().scan(start=start, end=end, reverse=reverse)
+        return super().scan(key, namespace, start=start, end=end, reverse=reverse)
 
 
 class _RecordingStore(MemoryStore):
@@ -245,8 +253,8 @@ class _RecordingStore(MemoryStore):
         super().__init__("recording")
         self.starts: list[bytes] = []
 
-    def _scope(self, key_group: bytes, key: bytes, namespace: bytes) -> StoreScope:
-        return _RecordingScope(self, key_group, key, namespace)
+    def _scopes(self, key_group: bytes) -> StoreScopes:
+        return _RecordingScopes(self, key_group)
 
 
 def test_polls_seek_past_the_polled_head_and_rarely(monkeypatch: Any) -> None:

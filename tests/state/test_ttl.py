@@ -36,7 +36,8 @@ from fssdk_advanced.state import (
     ValueState,
 )
 from fssdk_advanced.state import _ttl as ttl_module
-from fssdk_advanced.state._ttl import TtlScope
+from fssdk_advanced.state._priority_queue import TtlPriorityQueueState
+from fssdk_advanced.state._ttl import TtlScopes
 from fssdk_advanced.time import StateTtl, TimerService
 from tests.support import in_run, machine_examples
 
@@ -270,8 +271,9 @@ def test_without_ttl_the_plain_helpers_are_used(ctx: LocalContext) -> None:
 
     state = ValueState.from_context(ctx, "v", IntCodec())
     assert type(state._values) is ScopedCodec
-    assert not isinstance(state._scope, TtlScope)
-    assert type(PriorityQueueState.from_context(ctx, "q", IntCodec())) is PriorityQueueState
+    assert not isinstance(state._scopes, TtlScopes)
+    queue = PriorityQueueState.from_context(ctx, "q", IntCodec())
+    assert not isinstance(queue, TtlPriorityQueueState)
 
 
 def test_ttl_argument_is_checked(ctx: LocalContext) -> None:
@@ -643,3 +645,35 @@ def test_a_state_view_shows_ttl_values_without_their_stamp_and_with_their_expiry
     assert shown(b"l") == [(None, [1, 2], [1010, 1015])]
     assert shown(b"m") == [("a", 3, 1015)]
     assert shown(b"q") == [(4, None, 1015)]
+
+
+def test_rewriting_an_entry_within_its_slice_writes_its_index_key_once() -> None:
+    from fssdk.stores import MemoryStore
+    from tests.support import CountingStore
+
+    store = CountingStore(MemoryStore("s"))
+    clock = Clock()
+    factory = KeyedValueStateFactory(store, b"g", IntCodec(), ttl=StateTtl(800, clock=clock))
+    factory.new_keyed_value(b"k").update(1)
+    store.reset()
+    for value in range(5):  # the same slice (ttl // INDEX_SLICES = 100 ms): no index write
+        factory.new_keyed_value(b"k").update(value)
+    assert store.writes == 5
+    clock.now = 150  # the next slice: its index key once
+    factory.new_keyed_value(b"k").update(6)
+    factory.new_keyed_value(b"k").update(7)
+    assert store.writes == 5 + 2 + 1
+
+
+def test_an_index_key_that_cleanup_removed_is_written_again(ctx: LocalContext) -> None:
+    clock = Clock()
+    state = ValueState.from_context(ctx, "v", IntCodec(), ttl=StateTtl(10, clock=clock))
+    state.update(1)
+    clock.now = 20
+    assert state._scopes._ttl_index.cleanup(10) == 1  # type: ignore[attr-defined]
+    clock.now = 0  # the clock went back: the same index key as the first write
+    state.update(2)
+    assert index_size(ctx, "v", b"") == 1
+    clock.now = 20
+    assert state._scopes._ttl_index.cleanup(10) == 1  # type: ignore[attr-defined]
+    assert state.value() == (None, False)

@@ -90,6 +90,25 @@ def test_sliding_windows_hold_exactly_their_timestamps(size: int, data: Any, ts:
     assert windows == sorted(windows)
 
 
+@given(st.integers(1, 30), st.data(), TIMES)
+def test_a_span_is_exactly_the_timestamps_with_the_same_windows(
+    size: int, data: Any, ts: int
+) -> None:
+    slide = data.draw(st.integers(1, size))
+    offset = data.draw(st.integers(1 - slide, slide - 1))
+    for assigner in (TumblingWindows(size, offset), SlidingWindows(size, slide, offset)):
+        lo, hi = assigner.span(ts)
+        windows = assigner.assign(ts)
+        assert lo <= ts < hi
+        assert all(assigner.assign(other) == windows for other in range(lo, hi))
+        assert assigner.assign(lo - 1) != windows
+        assert assigner.assign(hi) != windows
+
+
+def test_the_default_span_is_the_timestamp_alone() -> None:
+    assert SessionWindows(10).span(42) == (42, 43)
+
+
 @given(st.integers(1, 50), TIMES)
 def test_a_session_window_starts_at_its_event(gap: int, ts: int) -> None:
     assert SessionWindows(gap).assign(ts) == [Window(ts, ts + gap)]
@@ -474,13 +493,14 @@ def test_an_event_whose_windows_leave_the_64_bit_range_is_refused_storing_nothin
 @pytest.mark.parametrize(
     ("emit", "lateness", "reads", "writes"),
     [
-        ("on_end_and_late", 0, 3, 6),
-        ("on_end_and_late", 5, 3, 9),  # a timer at the end and one at the close
-        ("on_close", 5, 3, 6),
-        ("every_update", 5, 6, 6),  # reading each window's result to emit it
+        # 6001 falls in three sliding windows; two hold values already, [6000, 6060) is new
+        ("on_end_and_late", 0, 3, 4),  # three contents writes, the new window's timer
+        ("on_end_and_late", 5, 3, 5),  # the new window's timer at the end and at the close
+        ("on_close", 5, 3, 4),
+        ("every_update", 5, 6, 4),  # reading each window's result to emit it
     ],
 )
-def test_an_event_costs_a_read_and_two_writes_per_window_and_no_scan(
+def test_an_event_costs_a_read_and_a_write_per_window_and_timers_only_for_a_new_one(
     store: Store, emit: str, lateness: int, reads: int, writes: int
 ) -> None:
     counted = CountingStore(store)
@@ -493,6 +513,24 @@ def test_an_event_costs_a_read_and_two_writes_per_window_and_no_scan(
     counted.reset()
     agg.add(ctx, b"k", 6001, 1)
     assert (counted.reads, counted.scans, counted.writes) == (reads, 0, writes)
+
+
+def test_a_new_aggregation_registers_the_timers_of_open_windows_again(store: Store) -> None:
+    """What an aggregation remembers of registered timers is not state: a new one (a restart)
+    writes each open window's timer once more, the same entry, and every window fires once."""
+    ctx = LocalContext(MemoryBackend())
+    rec = Recorder()
+    counting(store, TumblingWindows(10), rec).add(ctx, b"k", 3, 1)
+    counted = CountingStore(store)
+    agg = counting(counted, TumblingWindows(10), rec)
+    agg.add(ctx, b"k", 4, 2)
+    assert counted.writes == 2  # contents and the timer again
+    counted.reset()
+    agg.add(ctx, b"k", 5, 3)
+    assert counted.writes == 1
+    agg.advance_watermark(ctx, 9)
+    assert rec.results == [(b"k", Window(0, 10), 6, False, 9)]
+    assert list(agg.timers.advance_watermark(MAX_TIME)) == []
 
 
 def test_a_bridging_session_event_reads_only_its_two_neighbours(store: Store) -> None:
