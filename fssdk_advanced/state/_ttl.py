@@ -148,9 +148,6 @@ class TtlCodec(ScopedCodec[T]):
     def get(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
         return self._get(scope, user_key, self._returns_expired)
 
-    def get_live(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
-        return self._get(scope, user_key, False)
-
     def _get(
         self, scope: StoreScope, user_key: bytes, returns_expired: bool
     ) -> tuple[T | None, bool]:

@@ -36,11 +36,11 @@ class ScopedCodec(Generic[T]):
 
     >>> from fssdk.stores import MemoryStore
     >>> from fssdk_advanced.codecs import IntCodec
-    >>> scope = MemoryStore("demo").scope(b"g", b"k", b"")
+    >>> scopes = MemoryStore("demo").scopes(b"g")
     >>> values = ScopedCodec(IntCodec(), "value")
-    >>> scope.put(b"", values.encode(7)); values.get(scope, b"")
+    >>> scopes.put(b"k", b"", b"", values.encode(7)); values.read(scopes, b"k", b"", b"")
     (7, True)
-    >>> scope.put(b"", b"?"); values.get(scope, b"")
+    >>> scopes.put(b"k", b"", b"", b"?"); values.read(scopes, b"k", b"", b"")
     Traceback (most recent call last):
     ...
     fssdk._errors.CorruptStateError: [STATE_CORRUPT] store 'demo' ... value does not decode: ...
@@ -64,16 +64,6 @@ class ScopedCodec(Generic[T]):
         except ValueError as exc:
             return self._undecodable(scope, user_key, data, exc)
 
-    def get(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
-        """``(value, True)`` at ``user_key``, or ``(None, False)`` when it is missing. One get."""
-        data = scope.get(user_key)
-        if data is None:
-            return None, False
-        try:
-            return self._decode(data), True
-        except ValueError as exc:
-            return self._undecodable(scope, user_key, data, exc), True
-
     def read(
         self, scopes: StoreScopes, key: bytes, namespace: bytes, user_key: bytes
     ) -> tuple[T | None, bool]:
@@ -87,7 +77,9 @@ class ScopedCodec(Generic[T]):
         except ValueError as exc:
             return self._undecodable(scopes(key, namespace), user_key, data, exc), True
 
-    #: :meth:`get_live` as :meth:`read` is :meth:`get`.
+    #: The value to build on when writing (a fold's accumulator): the same as :meth:`read`
+    #: here; with TTL, an expired value reads as missing whatever the visibility, as Flink's
+    #: TTL'd aggregating and reducing states never fold into an expired accumulator.
     read_live = read
 
     def items(
@@ -128,11 +120,6 @@ class ScopedCodec(Generic[T]):
         """True when ``scope`` holds no value. One seek."""
         return scope.first() is None
 
-    #: The value to build on when writing (a fold's accumulator): the same as :meth:`get`
-    #: here; with TTL, an expired value reads as missing whatever the visibility, as Flink's
-    #: TTL'd aggregating and reducing states never fold into an expired accumulator.
-    get_live = get
-
     def decode_all(
         self, scope: StoreScope, user_key: bytes, parts: Sequence[bytes]
     ) -> tuple[list[T], list[bytes] | None]:
@@ -162,26 +149,6 @@ class ScopedCodec(Generic[T]):
         except ValueError as exc:
             value = self._read_old(scope, user_key, data, exc, self.what)
         return self.encode(value)
-
-    def decode_pairs(
-        self, scope: StoreScope, scan: StoreIterator, keys: ScopedCodec[K]
-    ) -> Iterator[tuple[K, T]]:
-        """The ``(key, value)`` of each ``(user_key, data)`` of ``scan``, which it closes.
-
-        Keys are decoded by ``keys`` (a plain helper), values by this one. One ``try`` per entry
-        around both codecs; an entry that fails takes the path of :meth:`decode`.
-        """
-        decode_key, decode = keys._decode, self._decode
-        with scan:
-            for user_key, data in scan:
-                try:
-                    pair = (decode_key(user_key), decode(data))
-                except ValueError:
-                    pair = (
-                        keys.decode(scope, user_key, user_key),
-                        self.decode(scope, user_key, data),
-                    )
-                yield pair
 
     def keys_of(self, scope: StoreScope, scan: StoreIterator, keys: ScopedCodec[K]) -> Iterator[K]:
         """The user keys of ``scan`` holding values of this helper, decoded by ``keys``."""
