@@ -24,8 +24,8 @@ from tests.stores.test_write_buffer import DictStores
 
 #: Operation sequences per machine run, with the thresholds at their smallest (where a few
 #: examples of the profile's 40 steps cross every one of them) and at their production values.
-LOWERED = 25
-PRODUCTION = 6
+LOWERED = 10
+PRODUCTION = 3
 
 __all__ = ["lowered_flush"]  # a fixture of the rollback machine
 
