@@ -15,10 +15,12 @@ of the last run and why each survivor is equivalent.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,9 +30,11 @@ from typing import Any
 
 MODULES = ("fssdk/stores/_buffer.py", "fssdk/stores/_buffered.py", "fssdk/_keyformat.py")
 #: The fast subset, in the order it runs (the quick unit tests first, so that most mutants die
-#: within a second or two): the tests of the key layout (with its doctests), of the write buffer,
+#: within a second or two): the declared thresholds (their production values are documented),
+#: the tests of the key layout (with its doctests), of the write buffer,
 #: the buffered store's tests on RocksDB, and the machines at a few examples (``machines.py``).
 TESTS = (
+    "tests/test_thresholds.py::test_every_threshold_of_the_stores_state_and_time_is_declared",
     "fssdk/_keyformat.py",
     "tests/stores/test_keyformat.py",
     "tests/stores/test_write_buffer.py",
@@ -109,6 +113,13 @@ def sample(work_db: Any, size: int | None, seed: int) -> int:
     return len(items)
 
 
+def forget_survivors(session: Path) -> None:
+    """Make the survivors of a session pending again (cosmic-ray's schema: one row of
+    ``work_results`` per tested mutant), so that the next ``execute`` tests them again."""
+    with contextlib.closing(sqlite3.connect(session)) as database, database:
+        database.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+
+
 def changed_lines(diff: str) -> tuple[str, str]:
     """The removed and the added line of a mutant's diff."""
     lines = diff.splitlines()
@@ -174,6 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         "--seed", type=int, default=SEED, help=f"seed of the sample (default {SEED})"
     )
     parser.add_argument("--session", type=Path, help="keep (and resume) the session database here")
+    parser.add_argument(
+        "--retest-survivors",
+        action="store_true",
+        help="with --session: test the survivors of that session again (after new tests)",
+    )
     args = parser.parse_args(argv)
     from cosmic_ray.commands import execute, init
     from cosmic_ray.config import ConfigDict
@@ -205,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         config["timeout"] = timeout
         config["test-command"] = command
         config["distributor"] = ConfigDict(name="local")
+        if args.retest_survivors and session is not None:
+            forget_survivors(session)
         with use_db(str(session or Path(scratch) / "session.sqlite")) as work_db:
             if work_db.num_work_items == 0:
                 init([Path(module) for module in MODULES], work_db, {})

@@ -412,3 +412,41 @@ def test_an_error_of_ours_passes_through_unchanged() -> None:
     store._table_get = broken
     with pytest.raises(KeyError):
         store.get_state(b"a")
+
+
+# -- the automatic flush -------------------------------------------------------------------------
+
+
+def test_a_buffer_flushes_itself_at_auto_flush_writes_and_not_before(thresholds: str) -> None:
+    """Bounded memory: the write that reaches ``AUTO_FLUSH_WRITES`` (read at call time, so the
+    production value is crossed as well as the lowered one) writes the batch."""
+    import fssdk.stores._buffer as write_buffer
+
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
+    for number in range(write_buffer.AUTO_FLUSH_WRITES - 1):
+        scope.put(b"%06d" % number, b"v")
+    assert "write" not in table.calls
+    scope.put(b"last", b"v")
+    assert table.calls["write"] == 1
+    assert not buffer
+    assert len(table.data) == write_buffer.AUTO_FLUSH_WRITES
+
+
+# -- first ---------------------------------------------------------------------------------------
+
+
+def test_first_skips_stored_keys_deleted_in_the_buffer() -> None:
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    for user_key in (b"a", b"b", b"c", b"d"):
+        scope.put(user_key, b"v" + user_key)
+    store.flush()
+    scope.delete(b"a")
+    scope.delete(b"b")
+    assert scope.first() == (b"c", b"vc")
+    scope.put(b"d", b"new")
+    scope.delete(b"c")
+    assert scope.first() == (b"d", b"new")
+    assert scope.first(b"e") is None
