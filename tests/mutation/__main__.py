@@ -5,7 +5,9 @@ so that the files you work on are never mutated, and there, with cosmic-ray (the
 extra): runs the fast subset :data:`TESTS` once unmutated (it must pass; its time sets the
 timeout), makes every mutant of :data:`MODULES`, draws a seeded random sample of them, runs the
 subset against each (one process at a time, stopping at the first failure) and prints the score
-and every survivor. A mutant whose tests time out counts as killed, as cosmic-ray counts it.
+and every survivor. Mutants inside type annotations are left out before the sample is drawn:
+under ``from __future__ import annotations`` they are never evaluated. A mutant whose tests
+time out counts as killed, as cosmic-ray counts it.
 
 ``--session FILE`` keeps cosmic-ray's session database there: a run that was stopped resumes
 where it was, and ``cr-report FILE`` or ``cr-html FILE`` show it. docs/testing.md has the figures
@@ -15,6 +17,7 @@ of the last run and why each survivor is equivalent.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import os
 import random
@@ -90,8 +93,27 @@ def copy_checkout(source: Path, target: Path) -> None:
             shutil.copy2(origin, target / name)
 
 
-def sample(work_db: Any, size: int | None, seed: int) -> int:
-    """Mark all but a seeded random sample of ``size`` mutants as skipped; ``None``: keep all.
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The ``(start, end)`` positions of the type annotations of a module: never evaluated under
+    ``from __future__ import annotations``, so a mutant there cannot change what runs."""
+    spans = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found = node.returns
+        elif isinstance(node, ast.arg | ast.AnnAssign):
+            found = node.annotation
+        else:
+            continue
+        if found is not None and found.end_lineno is not None and found.end_col_offset is not None:
+            spans.append(
+                ((found.lineno, found.col_offset), (found.end_lineno, found.end_col_offset))
+            )
+    return spans
+
+
+def sample(work_db: Any, size: int | None, seed: int) -> tuple[int, int]:
+    """Skip the mutants of annotations, then all but a seeded random sample of ``size`` of the
+    rest (``None``: keep them all); return how many mutants there are, and how many are code.
 
     The mutants are ordered by file, position and operator first (cosmic-ray's job ids are
     random), so that a seed draws the same mutants on every run of the same sources.
@@ -105,12 +127,21 @@ def sample(work_db: Any, size: int | None, seed: int) -> int:
             for m in item.mutations
         ),
     )
-    if size is None or size >= len(items):
-        return len(items)
-    kept = {item.job_id for item in random.Random(seed).sample(items, size)}
+    spans = {path: annotation_spans(Path(path)) for path in MODULES}
+    code = [
+        item
+        for item in items
+        if not any(
+            start <= item.mutations[0].start_pos < end
+            for start, end in spans[str(item.mutations[0].module_path)]
+        )
+    ]
+    kept = {item.job_id for item in code}
+    if size is not None and size < len(code):
+        kept = {item.job_id for item in random.Random(seed).sample(code, size)}
     skipped = [item.job_id for item in items if item.job_id not in kept]
     work_db.set_multiple_results(skipped, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
-    return len(items)
+    return len(items), len(code)
 
 
 def forget_survivors(session: Path) -> None:
@@ -226,8 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         with use_db(str(session or Path(scratch) / "session.sqlite")) as work_db:
             if work_db.num_work_items == 0:
                 init([Path(module) for module in MODULES], work_db, {})
-                total = sample(work_db, None if args.all else args.sample, args.seed)
-                print(f"{total} mutants; testing {len(list(work_db.pending_work_items))}")
+                total, code = sample(work_db, None if args.all else args.sample, args.seed)
+                print(
+                    f"{total} mutants, {total - code} of them in annotations; "
+                    f"testing {len(list(work_db.pending_work_items))}"
+                )
             started = time.monotonic()
             execute(work_db, config)
             print(f"mutants run in {(time.monotonic() - started) / 60:.1f} min")
