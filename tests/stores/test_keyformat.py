@@ -208,9 +208,20 @@ def test_decode_components_and_user_key_of_round_trip(key: ComplexKey, seq: int)
     assert LAYOUT.user_key(LAYOUT.base_of(operand), len(prefix)) == key.user_key
 
 
-def test_decode_components_refuses_other_key_spaces() -> None:
+@pytest.mark.parametrize(
+    "physical",
+    [
+        LAYOUT.simple_key(b"\x02abc"),
+        kf.META_FORMAT_VERSION,
+        kf.META_MERGE_SEQ,
+        b"\x03\x00\x01",
+        b"",
+    ],
+    ids=["simple", "format-version", "merge-seq", "tag-03", "empty"],
+)
+def test_decode_components_refuses_other_key_spaces(physical: bytes) -> None:
     with pytest.raises(ValueError, match="not a complex key"):
-        LAYOUT.decode_components(LAYOUT.simple_key(b"\x02abc"))
+        LAYOUT.decode_components(physical)
 
 
 # -- successor ---------------------------------------------------------------------------------

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedDict, SortedList
 
 from fssdk import ComplexKey, Store, StoreIOError
+from fssdk._keyformat import LAYOUT
 from fssdk.runtime import RocksDBBackend
-from fssdk.stores._buffer import SMALL_RANGE, WriteBuffer
+from fssdk.stores._buffer import SMALL_RANGE, ScopeWrites, WriteBuffer, _Merge
 from fssdk.stores._buffered import BufferedStore
 from fssdk.stores._table import Pair, Seek, Table, TableWriter
 from fssdk.testing import check_store
@@ -450,3 +451,84 @@ def test_first_skips_stored_keys_deleted_in_the_buffer() -> None:
     scope.delete(b"c")
     assert scope.first() == (b"d", b"new")
     assert scope.first(b"e") is None
+
+
+# -- the sorted index of a scope ---------------------------------------------------------------
+
+
+def test_an_ordered_read_indexes_a_scope_only_past_ordered_at_entries(thresholds: str) -> None:
+    """Up to ``ORDERED_AT`` buffered entries an ordered read sorts them; past it the first one
+    builds the sorted index that later writes keep up to date (docs/testing.md, Thresholds)."""
+    import fssdk.stores._buffer as write_buffer
+
+    buffer = WriteBuffer(DictTable())
+    scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
+    for number in range(write_buffer.ORDERED_AT):
+        scope.put(b"%04d" % number, b"v")
+    assert scope.first() == (b"0000", b"v")
+    (writes,) = buffer.scopes.values()
+    assert writes.ordered is None
+    scope.put(b"%04d" % write_buffer.ORDERED_AT, b"v")
+    after_first = [b"%04d" % number for number in range(1, write_buffer.ORDERED_AT + 1)]
+    assert [key for key, _ in scope.scan(start=b"0001")] == after_first
+    assert writes.ordered is not None
+    assert list(writes.ordered) == sorted(writes.entries)
+
+
+# -- the buffer's own invariant check has teeth ------------------------------------------------
+
+
+def corrupt_entry_outside_its_scope(writes: ScopeWrites) -> None:
+    writes.entries[b"\x02elsewhere\x00\x01"] = b"v"
+
+
+def corrupt_bytearray_value(writes: ScopeWrites) -> None:
+    physical = next(iter(writes.entries))
+    writes.entries[physical] = bytearray(b"v")
+
+
+def corrupt_operand_key_filed_as_an_entry(writes: ScopeWrites) -> None:
+    physical = next(iter(writes.entries))
+    writes.entries[LAYOUT.operand_after(physical, 1)] = b"v"
+
+
+def corrupt_merge_without_operands(writes: ScopeWrites) -> None:
+    physical = next(iter(writes.entries))
+    writes.entries[physical] = _Merge(None, b"x")
+    writes.entries[physical].operands.clear()  # type: ignore[attr-defined]
+
+
+def corrupt_nested_cleared_prefixes(writes: ScopeWrites) -> None:
+    (low,) = writes.cleared
+    writes.cleared.append(low + b"a")
+
+
+def corrupt_unsorted_index(writes: ScopeWrites) -> None:
+    writes.ordered = SortedList(list(writes.entries)[1:])
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        corrupt_entry_outside_its_scope,
+        corrupt_bytearray_value,
+        corrupt_operand_key_filed_as_an_entry,
+        corrupt_merge_without_operands,
+        corrupt_nested_cleared_prefixes,
+        corrupt_unsorted_index,
+    ],
+)
+def test_the_invariant_check_catches_a_corrupt_scope(
+    corrupt: Callable[[ScopeWrites], None],
+) -> None:
+    """``_check`` (run after every step of the machines) fails on each broken invariant."""
+    buffer = WriteBuffer(DictTable())
+    scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
+    scope.put(b"a", b"1")
+    scope.put(b"b", b"2")
+    scope.delete_prefix(b"c")
+    buffer._check()
+    (writes,) = buffer.scopes.values()
+    corrupt(writes)
+    with pytest.raises(AssertionError):
+        buffer._check()
