@@ -15,7 +15,7 @@ import pytest
 from hypothesis import settings
 from sortedcontainers import SortedDict, SortedList
 
-from fssdk import ComplexKey, Store, StoreIOError
+from fssdk import ComplexKey, Store, StoreIOError, StoreScope
 from fssdk._keyformat import LAYOUT
 from fssdk.runtime import RocksDBBackend
 from fssdk.stores._buffer import SMALL_RANGE, ScopeWrites, WriteBuffer, _Merge
@@ -418,21 +418,35 @@ def test_an_error_of_ours_passes_through_unchanged() -> None:
 # -- the automatic flush -------------------------------------------------------------------------
 
 
-def test_a_buffer_flushes_itself_at_auto_flush_writes_and_not_before(thresholds: str) -> None:
+def fill_to_auto_flush(table: DictTable, scope: StoreScope, round_: int) -> None:
+    """Write ``AUTO_FLUSH_WRITES`` entries; the last write, and only the last, flushes."""
+    import fssdk.stores._buffer as write_buffer
+
+    writes = table.calls.get("write", 0)
+    for number in range(write_buffer.AUTO_FLUSH_WRITES - 1):
+        scope.put(b"%d-%06d" % (round_, number), b"v")
+    assert table.calls.get("write", 0) == writes
+    scope.put(b"%d-last" % round_, b"v")
+    assert table.calls.get("write", 0) == writes + 1
+
+
+def test_a_buffer_flushes_itself_every_auto_flush_writes_writes(thresholds: str) -> None:
     """Bounded memory: the write that reaches ``AUTO_FLUSH_WRITES`` (read at call time, so the
-    production value is crossed as well as the lowered one) writes the batch."""
+    production value is crossed as well as the lowered one) writes the batch, and the count
+    starts again from zero after a flush and after a discard."""
     import fssdk.stores._buffer as write_buffer
 
     table = DictTable()
     buffer = WriteBuffer(table)
     scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
-    for number in range(write_buffer.AUTO_FLUSH_WRITES - 1):
-        scope.put(b"%06d" % number, b"v")
-    assert "write" not in table.calls
-    scope.put(b"last", b"v")
-    assert table.calls["write"] == 1
+    fill_to_auto_flush(table, scope, 0)
     assert not buffer
     assert len(table.data) == write_buffer.AUTO_FLUSH_WRITES
+    fill_to_auto_flush(table, scope, 1)
+    scope.put(b"discarded", b"v")
+    buffer.discard()
+    fill_to_auto_flush(table, scope, 2)
+    assert len(table.data) == 3 * write_buffer.AUTO_FLUSH_WRITES
 
 
 # -- first ---------------------------------------------------------------------------------------
