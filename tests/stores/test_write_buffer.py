@@ -546,3 +546,31 @@ def test_the_invariant_check_catches_a_corrupt_scope(
     corrupt(writes)
     with pytest.raises(AssertionError):
         buffer._check()
+
+
+# -- argument checks: one inline test per call ---------------------------------------------------
+
+
+def test_a_valid_call_through_a_scope_never_reaches_the_full_argument_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The per-record path tests its arguments inline and calls ``Store._reject`` (which finds
+    and names the wrong one) only when that test fails: a valid call costs no extra call."""
+
+    def reject(*arguments: object, **keywords: object) -> None:
+        raise AssertionError(f"a valid call reached _reject{arguments[1:]}")
+
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    maker = store.scopes(b"g")
+    monkeypatch.setattr(BufferedStore, "_reject", reject)
+    scope = store.scope(b"g", b"k", b"")
+    made = maker(b"k", b"n")
+    for handle in (scope, made):
+        handle.put(b"a", b"1")
+        handle.merge(b"a", b"2")
+        assert handle.get(b"a") == b"12"
+        assert handle.first(b"") == (b"a", b"12")
+        assert list(handle.scan(start=b"", end=b"b")) == [(b"a", b"12")]
+        handle.delete(b"a")
+        handle.delete_prefix(b"")
+        assert handle.get(b"a") is None
