@@ -574,3 +574,54 @@ def test_a_valid_call_through_a_scope_never_reaches_the_full_argument_check(
         handle.delete(b"a")
         handle.delete_prefix(b"")
         assert handle.get(b"a") is None
+
+
+# -- recently cleared ranges and folds at their thresholds ---------------------------------------
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_range_cleared_again_holding_at_most_small_range_entries_gets_point_deletes(
+    thresholds: str, extra: int
+) -> None:
+    """The second clear of a range is written as point deletes while the table holds at most
+    ``SMALL_RANGE`` entries of it (``extra == 0``), and as a range delete past that."""
+    import fssdk.stores._buffer as write_buffer
+
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"g", b"k", b"")
+    for round_ in range(2):
+        for number in range(write_buffer.SMALL_RANGE + extra):
+            scope.put(b"%d-%03d" % (round_, number), b"v")
+        store.flush()
+        scope.delete_prefix()
+        store.flush()
+        assert scope.first() is None
+    assert buffer.range_deletes == 1 + extra
+    assert table.calls.get("delete_range") == 1 + extra
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_read_folds_the_operands_into_the_base_once_they_outgrow_it(
+    thresholds: str, extra: int
+) -> None:
+    """A get that meets operands buffers the folded value as the new base once it is more than
+    ``FOLD_RATIO`` times the base (``extra == 1``), not at exactly that size."""
+    import fssdk.stores._buffer as write_buffer
+
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"g", b"k", b"")
+    scope.put(b"a", b"base")
+    store.flush()
+    operands = b"x" * ((write_buffer.FOLD_RATIO - 1) * len(b"base") + extra)
+    for operand in (operands[:1], operands[1:]):
+        scope.merge(b"a", operand)
+        store.flush()
+    assert scope.get(b"a") == b"base" + operands
+    assert bool(buffer) == bool(extra)
+    store.flush()
+    assert scope.get(b"a") == b"base" + operands
+    assert buffer.operand_reads == 2
