@@ -8,17 +8,15 @@ same machines with many more examples (tests/stores).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from fssdk.runtime import RocksDBBackend
 from fssdk.testing import check_store
 from tests.stores.test_conformance import RocksDBStores
-from tests.stores.test_savepoints import Op, check_rollback, lowered_flush, ops
+from tests.stores.test_savepoints import Op, check_rocksdb_rollback, lowered_flush, ops
 from tests.stores.test_scan_machine import ScanMachine
 from tests.stores.test_write_buffer import DictStores
 
@@ -34,42 +32,25 @@ def examples(thresholds: str) -> int:
     return LOWERED if thresholds == "lowered" else PRODUCTION
 
 
-@pytest.fixture
-def rocksdb_stores(tmp_path: Path) -> Iterator[RocksDBStores]:
-    stores = RocksDBStores(tmp_path)
-    yield stores
-    stores.close_all()
-
-
-def test_a_buffered_store_over_a_dict_table_conforms(thresholds: str) -> None:
-    stores = DictStores()
-    check_store(
-        stores.make,
-        reopen=stores.reopen,
-        teardown=stores.teardown,
-        max_examples=examples(thresholds),
+@pytest.mark.parametrize("table", ["dict", "dict-merge-counter-block-1", "rocksdb"])
+def test_the_buffered_store_conforms(thresholds: str, table: str, tmp_path: Path) -> None:
+    """The conformance kit with reopens: a ``BufferedStore`` over a dict table (also with the
+    merge counter reserved one number at a time) and ``RocksDBStore``."""
+    stores: DictStores | RocksDBStores = (
+        RocksDBStores(tmp_path)
+        if table == "rocksdb"
+        else DictStores(1 if "block" in table else None)
     )
-
-
-def test_a_dict_table_with_a_merge_counter_block_of_one_conforms(thresholds: str) -> None:
-    stores = DictStores(seq_block=1)
-    check_store(
-        stores.make,
-        reopen=stores.reopen,
-        teardown=stores.teardown,
-        max_examples=examples(thresholds),
-    )
-
-
-def test_the_rocksdb_store_conforms_across_flushes_and_reopens(
-    thresholds: str, rocksdb_stores: RocksDBStores
-) -> None:
-    check_store(
-        rocksdb_stores.make,
-        reopen=rocksdb_stores.reopen,
-        teardown=rocksdb_stores.teardown,
-        max_examples=examples(thresholds),
-    )
+    try:
+        check_store(
+            stores.make,
+            reopen=stores.reopen,
+            teardown=stores.teardown,
+            max_examples=examples(thresholds),
+        )
+    finally:
+        if isinstance(stores, RocksDBStores):
+            stores.close_all()
 
 
 def test_scans_interleaved_with_buffered_writes_match_the_reference(thresholds: str) -> None:
@@ -87,6 +68,4 @@ def test_scans_interleaved_with_buffered_writes_match_the_reference(thresholds: 
 def test_a_rocksdb_rollback_restores_exactly_what_was_there(
     tmp_path_factory: pytest.TempPathFactory, before: list[Op], under: list[Op]
 ) -> None:
-    path = tmp_path_factory.mktemp("db")
-    databases = iter(range(3))
-    check_rollback(lambda: RocksDBBackend(path / str(next(databases))), before, under)
+    check_rocksdb_rollback(tmp_path_factory, before, under)
