@@ -402,6 +402,27 @@ def test_a_write_that_fills_the_buffer_fails_as_a_store_io_error_naming_the_stor
         CALLS_THAT_WRITE[call](store)
 
 
+def test_after_a_failed_automatic_flush_the_next_write_flushes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full buffer whose flush failed keeps trying at each write instead of growing on."""
+    import fssdk.stores._buffer as write_buffer
+
+    monkeypatch.setattr(write_buffer, "AUTO_FLUSH_WRITES", 2)
+    table = FailingTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("orders", buffer)
+    store.put_state(b"a", b"1")
+    table.failing = True
+    with pytest.raises(StoreIOError):
+        store.put_state(b"b", b"2")
+    table.failing = False
+    store.put_state(b"c", b"3")
+    assert table.calls["write"] == 1
+    assert not buffer
+    assert store.list_states(b"", b"") == [b"a", b"b", b"c"]
+
+
 def test_an_error_of_ours_passes_through_unchanged() -> None:
     """Only the engine's bare ``Exception`` becomes StoreIOError; a bug of ours stays itself."""
     table = DictTable()
