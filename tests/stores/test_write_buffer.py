@@ -500,9 +500,9 @@ def test_an_ordered_read_indexes_a_scope_only_past_ordered_at_entries(thresholds
     scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
     for number in range(write_buffer.ORDERED_AT):
         scope.put(b"%04d" % number, b"v")
-    assert scope.first() == (b"0000", b"v")
-    (writes,) = buffer.scopes.values()
-    assert writes.ordered is None
+        assert scope.first() == (b"0000", b"v")
+        (writes,) = buffer.scopes.values()
+        assert writes.ordered is None, number + 1
     scope.put(b"%04d" % write_buffer.ORDERED_AT, b"v")
     after_first = [b"%04d" % number for number in range(1, write_buffer.ORDERED_AT + 1)]
     assert [key for key, _ in scope.scan(start=b"0001")] == after_first
