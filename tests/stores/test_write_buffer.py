@@ -646,3 +646,16 @@ def test_a_read_folds_the_operands_into_the_base_once_they_outgrow_it(
     store.flush()
     assert scope.get(b"a") == b"base" + operands
     assert buffer.operand_reads == 2
+
+
+def test_a_value_equal_to_its_own_physical_key_reads_back() -> None:
+    """Values are opaque: one that holds the bytes of its own key, put or merged, is itself."""
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    physical = LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"u")
+    scope.merge(b"u", physical)
+    scope.put(b"v", LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"v"))
+    store.flush()
+    assert scope.get(b"u") == physical
+    assert dict(scope.scan())[b"u"] == physical
+    assert scope.get(b"v") == LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"v")
