@@ -416,6 +416,7 @@ def test_after_a_failed_automatic_flush_the_next_write_flushes(
     table.failing = True
     with pytest.raises(StoreIOError):
         store.put_state(b"b", b"2")
+    buffer._check()
     table.failing = False
     store.put_state(b"c", b"3")
     assert table.calls["write"] == 1
@@ -527,6 +528,11 @@ def corrupt_operand_key_filed_as_an_entry(writes: ScopeWrites) -> None:
     writes.entries[LAYOUT.operand_after(physical, 1)] = b"v"
 
 
+def corrupt_key_without_a_base_suffix(writes: ScopeWrites) -> None:
+    physical = next(iter(writes.entries))
+    writes.entries[physical[:-2] + b"x" * 20 + b"\x03"] = b"v"
+
+
 def corrupt_merge_without_operands(writes: ScopeWrites) -> None:
     physical = next(iter(writes.entries))
     writes.entries[physical] = _Merge(None, b"x")
@@ -538,8 +544,8 @@ def corrupt_nested_cleared_prefixes(writes: ScopeWrites) -> None:
     writes.cleared.append(low + b"a")
 
 
-def corrupt_unsorted_index(writes: ScopeWrites) -> None:
-    writes.ordered = SortedList(list(writes.entries)[1:])
+def corrupt_index_missing_a_key(writes: ScopeWrites) -> None:
+    writes.ordered = SortedList(sorted(writes.entries)[:-1])
 
 
 @pytest.mark.parametrize(
@@ -548,9 +554,10 @@ def corrupt_unsorted_index(writes: ScopeWrites) -> None:
         corrupt_entry_outside_its_scope,
         corrupt_bytearray_value,
         corrupt_operand_key_filed_as_an_entry,
+        corrupt_key_without_a_base_suffix,
         corrupt_merge_without_operands,
         corrupt_nested_cleared_prefixes,
-        corrupt_unsorted_index,
+        corrupt_index_missing_a_key,
     ],
 )
 def test_the_invariant_check_catches_a_corrupt_scope(
@@ -646,6 +653,12 @@ def test_a_read_folds_the_operands_into_the_base_once_they_outgrow_it(
     store.flush()
     assert scope.get(b"a") == b"base" + operands
     assert buffer.operand_reads == 2
+
+
+def test_a_scope_takes_its_scan_bounds_by_keyword_only() -> None:
+    scope = BufferedStore("s", WriteBuffer(DictTable())).scope(b"g", b"k", b"")
+    with pytest.raises(TypeError):
+        scope.scan(b"a")  # type: ignore[call-arg]
 
 
 def test_a_value_equal_to_its_own_physical_key_reads_back() -> None:
