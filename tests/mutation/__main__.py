@@ -195,7 +195,7 @@ def report(work_db: Any) -> tuple[int, int]:
     print(f"mutation score: {killed}/{len(tested)} killed ({share:.1f} %)")
     for path, line, item, result in survivors:
         mutation = item.mutations[0]
-        outcome = result.test_outcome or result.worker_outcome
+        outcome = (result.test_outcome or result.worker_outcome).value
         removed, added = changed_lines(result.diff or "")
         print(
             f"{outcome}: {path}:{line} {mutation.operator_name} (occurrence {mutation.occurrence})"
