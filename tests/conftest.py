@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from fssdk import Store
 from fssdk.flink._cluster import LocalCluster
@@ -16,6 +17,9 @@ from tests.support import flink_missing
 
 # Profiles "ci" (the default) and "thorough" (HYPOTHESIS_PROFILE=thorough): see docs/testing.md.
 register_profiles()
+# The mutation run's (python -m tests.mutation): few examples, and the same ones on every run, so
+# that every mutant meets the same tests.
+settings.register_profile("mutation", settings.get_profile("ci"), max_examples=10, derandomize=True)
 load_profile()
 
 BackendFactory = Callable[[], Backend]

@@ -6,6 +6,7 @@ components, 0x00 and 0xFF bytes, prefixes of one another and concatenation colli
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -208,9 +209,30 @@ def test_decode_components_and_user_key_of_round_trip(key: ComplexKey, seq: int)
     assert LAYOUT.user_key(LAYOUT.base_of(operand), len(prefix)) == key.user_key
 
 
-def test_decode_components_refuses_other_key_spaces() -> None:
-    with pytest.raises(ValueError, match="not a complex key"):
-        LAYOUT.decode_components(LAYOUT.simple_key(b"\x02abc"))
+@pytest.mark.parametrize(
+    "physical",
+    [
+        LAYOUT.simple_key(b"\x02abc"),
+        kf.META_FORMAT_VERSION,
+        kf.META_MERGE_SEQ,
+        b"\x03\x00\x01",
+        b"",
+    ],
+    ids=["simple", "format-version", "merge-seq", "tag-03", "empty"],
+)
+def test_decode_components_refuses_other_key_spaces_naming_the_tag(physical: bytes) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"not a complex key (tag {physical[:1]!r})")):
+        LAYOUT.decode_components(physical)
+
+
+@pytest.mark.parametrize("component", range(3))
+def test_decode_components_refuses_an_operand_marker_before_the_user_key(component: int) -> None:
+    """Only the user key may end in ``00 02`` (a merge operand): anywhere else it is damage."""
+    physical = LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b"n"), b"u")
+    ends = [index for index in range(len(physical)) if physical[index : index + 2] == b"\x00\x01"]
+    damaged = physical[: ends[component] + 1] + b"\x02" + physical[ends[component] + 2 :]
+    with pytest.raises(ValueError, match="bad terminator"):
+        LAYOUT.decode_components(damaged)
 
 
 # -- successor ---------------------------------------------------------------------------------

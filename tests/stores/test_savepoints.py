@@ -99,6 +99,15 @@ def check_rollback(open_backend: Callable[[], Backend], before: list[Op], under:
         assert after == contents(reference)
 
 
+def check_rocksdb_rollback(
+    tmp_path_factory: pytest.TempPathFactory, before: list[Op], under: list[Op]
+) -> None:
+    """:func:`check_rollback` on RocksDB backends, in a new directory."""
+    path = tmp_path_factory.mktemp("db")
+    databases = iter(range(3))
+    check_rollback(lambda: RocksDBBackend(path / str(next(databases))), before, under)
+
+
 @pytest.mark.usefixtures("lowered_flush")
 @settings(max_examples=150, deadline=None)
 @given(before=ops, under=ops)
@@ -112,9 +121,7 @@ def test_memory_rollback_restores_exactly_what_was_there(before: list[Op], under
 def test_rocksdb_rollback_restores_exactly_what_was_there(
     tmp_path_factory: pytest.TempPathFactory, before: list[Op], under: list[Op]
 ) -> None:
-    path = tmp_path_factory.mktemp("db")
-    databases = iter(range(3))
-    check_rollback(lambda: RocksDBBackend(path / str(next(databases))), before, under)
+    check_rocksdb_rollback(tmp_path_factory, before, under)
 
 
 def test_a_store_flush_waits_for_the_release_and_the_backends_refuses(

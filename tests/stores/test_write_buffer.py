@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedDict, SortedList
 
-from fssdk import ComplexKey, Store, StoreIOError
+from fssdk import ComplexKey, Store, StoreIOError, StoreScope
+from fssdk._keyformat import LAYOUT
 from fssdk.runtime import RocksDBBackend
-from fssdk.stores._buffer import SMALL_RANGE, WriteBuffer
+from fssdk.stores._buffer import SMALL_RANGE, ScopeWrites, WriteBuffer, _Merge
 from fssdk.stores._buffered import BufferedStore
 from fssdk.stores._table import Pair, Seek, Table, TableWriter
 from fssdk.testing import check_store
@@ -401,6 +402,28 @@ def test_a_write_that_fills_the_buffer_fails_as_a_store_io_error_naming_the_stor
         CALLS_THAT_WRITE[call](store)
 
 
+def test_after_a_failed_automatic_flush_the_next_write_flushes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full buffer whose flush failed keeps trying at each write instead of growing on."""
+    import fssdk.stores._buffer as write_buffer
+
+    monkeypatch.setattr(write_buffer, "AUTO_FLUSH_WRITES", 2)
+    table = FailingTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("orders", buffer)
+    store.put_state(b"a", b"1")
+    table.failing = True
+    with pytest.raises(StoreIOError):
+        store.put_state(b"b", b"2")
+    buffer._check()
+    table.failing = False
+    store.put_state(b"c", b"3")
+    assert table.calls["write"] == 1
+    assert not buffer
+    assert store.list_states(b"", b"") == [b"a", b"b", b"c"]
+
+
 def test_an_error_of_ours_passes_through_unchanged() -> None:
     """Only the engine's bare ``Exception`` becomes StoreIOError; a bug of ours stays itself."""
     table = DictTable()
@@ -412,3 +435,240 @@ def test_an_error_of_ours_passes_through_unchanged() -> None:
     store._table_get = broken
     with pytest.raises(KeyError):
         store.get_state(b"a")
+
+
+# -- the automatic flush -------------------------------------------------------------------------
+
+
+def fill_to_auto_flush(table: DictTable, scope: StoreScope, round_: int) -> None:
+    """Write ``AUTO_FLUSH_WRITES`` entries; the last write, and only the last, flushes."""
+    import fssdk.stores._buffer as write_buffer
+
+    writes = table.calls.get("write", 0)
+    for number in range(write_buffer.AUTO_FLUSH_WRITES - 1):
+        scope.put(b"%d-%06d" % (round_, number), b"v")
+    assert table.calls.get("write", 0) == writes
+    scope.put(b"%d-last" % round_, b"v")
+    assert table.calls.get("write", 0) == writes + 1
+
+
+def test_a_buffer_flushes_itself_every_auto_flush_writes_writes(thresholds: str) -> None:
+    """Bounded memory: the write that reaches ``AUTO_FLUSH_WRITES`` (read at call time, so the
+    production value is crossed as well as the lowered one) writes the batch, and the count
+    starts again from zero after a flush and after a discard."""
+    import fssdk.stores._buffer as write_buffer
+
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
+    fill_to_auto_flush(table, scope, 0)
+    assert not buffer
+    assert len(table.data) == write_buffer.AUTO_FLUSH_WRITES
+    fill_to_auto_flush(table, scope, 1)
+    scope.put(b"discarded", b"v")
+    buffer.discard()
+    fill_to_auto_flush(table, scope, 2)
+    assert len(table.data) == 3 * write_buffer.AUTO_FLUSH_WRITES
+
+
+# -- first ---------------------------------------------------------------------------------------
+
+
+def test_first_skips_stored_keys_deleted_in_the_buffer() -> None:
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    for user_key in (b"a", b"b", b"c", b"d"):
+        scope.put(user_key, b"v" + user_key)
+    store.flush()
+    scope.delete(b"a")
+    scope.delete(b"b")
+    assert scope.first() == (b"c", b"vc")
+    scope.put(b"d", b"new")
+    scope.delete(b"c")
+    assert scope.first() == (b"d", b"new")
+    assert scope.first(b"e") is None
+
+
+# -- the sorted index of a scope ---------------------------------------------------------------
+
+
+def test_an_ordered_read_indexes_a_scope_only_past_ordered_at_entries(thresholds: str) -> None:
+    """Up to ``ORDERED_AT`` buffered entries an ordered read sorts them; past it the first one
+    builds the sorted index that later writes keep up to date (docs/testing.md, Thresholds)."""
+    import fssdk.stores._buffer as write_buffer
+
+    buffer = WriteBuffer(DictTable())
+    scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
+    for number in range(write_buffer.ORDERED_AT):
+        scope.put(b"%04d" % number, b"v")
+        assert scope.first() == (b"0000", b"v")
+        (writes,) = buffer.scopes.values()
+        assert writes.ordered is None, number + 1
+    scope.put(b"%04d" % write_buffer.ORDERED_AT, b"v")
+    after_first = [b"%04d" % number for number in range(1, write_buffer.ORDERED_AT + 1)]
+    assert [key for key, _ in scope.scan(start=b"0001")] == after_first
+    assert writes.ordered is not None
+    assert list(writes.ordered) == sorted(writes.entries)
+
+
+# -- the buffer's own invariant check has teeth ------------------------------------------------
+
+
+def corrupt_entry_outside_its_scope(writes: ScopeWrites) -> None:
+    writes.entries[b"\x02elsewhere\x00\x01"] = b"v"
+
+
+def corrupt_bytearray_value(writes: ScopeWrites) -> None:
+    physical = next(iter(writes.entries))
+    writes.entries[physical] = bytearray(b"v")
+
+
+def corrupt_operand_key_filed_as_an_entry(writes: ScopeWrites) -> None:
+    physical = next(iter(writes.entries))
+    writes.entries[LAYOUT.operand_after(physical, 1)] = b"v"
+
+
+def corrupt_key_without_a_base_suffix(writes: ScopeWrites) -> None:
+    physical = next(iter(writes.entries))
+    writes.entries[physical[:-2] + b"x" * 20 + b"\x03"] = b"v"
+
+
+def corrupt_merge_without_operands(writes: ScopeWrites) -> None:
+    physical = next(iter(writes.entries))
+    writes.entries[physical] = _Merge(None, b"x")
+    writes.entries[physical].operands.clear()  # type: ignore[attr-defined]
+
+
+def corrupt_nested_cleared_prefixes(writes: ScopeWrites) -> None:
+    (low,) = writes.cleared
+    writes.cleared.append(low + b"a")
+
+
+def corrupt_index_missing_a_key(writes: ScopeWrites) -> None:
+    writes.ordered = SortedList(sorted(writes.entries)[:-1])
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        corrupt_entry_outside_its_scope,
+        corrupt_bytearray_value,
+        corrupt_operand_key_filed_as_an_entry,
+        corrupt_key_without_a_base_suffix,
+        corrupt_merge_without_operands,
+        corrupt_nested_cleared_prefixes,
+        corrupt_index_missing_a_key,
+    ],
+)
+def test_the_invariant_check_catches_a_corrupt_scope(
+    corrupt: Callable[[ScopeWrites], None],
+) -> None:
+    """``_check`` (run after every step of the machines) fails on each broken invariant."""
+    buffer = WriteBuffer(DictTable())
+    scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
+    scope.put(b"a", b"1")
+    scope.put(b"b", b"2")
+    scope.delete_prefix(b"c")
+    buffer._check()
+    (writes,) = buffer.scopes.values()
+    corrupt(writes)
+    with pytest.raises(AssertionError):
+        buffer._check()
+
+
+# -- argument checks: one inline test per call ---------------------------------------------------
+
+
+def test_a_valid_call_through_a_scope_never_reaches_the_full_argument_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The per-record path tests its arguments inline and calls ``Store._reject`` (which finds
+    and names the wrong one) only when that test fails: a valid call costs no extra call."""
+
+    def reject(*arguments: object, **keywords: object) -> None:
+        raise AssertionError(f"a valid call reached _reject{arguments[1:]}")
+
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    maker = store.scopes(b"g")
+    monkeypatch.setattr(BufferedStore, "_reject", reject)
+    scope = store.scope(b"g", b"k", b"")
+    made = maker(b"k", b"n")
+    for handle in (scope, made):
+        handle.put(b"a", b"1")
+        handle.merge(b"a", b"2")
+        assert handle.get(b"a") == b"12"
+        assert handle.first(b"") == (b"a", b"12")
+        assert list(handle.scan(start=b"", end=b"b")) == [(b"a", b"12")]
+        handle.delete(b"a")
+        handle.delete_prefix(b"")
+        assert handle.get(b"a") is None
+
+
+# -- recently cleared ranges and folds at their thresholds ---------------------------------------
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_range_cleared_again_holding_at_most_small_range_entries_gets_point_deletes(
+    thresholds: str, extra: int
+) -> None:
+    """The second clear of a range is written as point deletes while the table holds at most
+    ``SMALL_RANGE`` entries of it (``extra == 0``), and as a range delete past that."""
+    import fssdk.stores._buffer as write_buffer
+
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"g", b"k", b"")
+    for round_ in range(2):
+        for number in range(write_buffer.SMALL_RANGE + extra):
+            scope.put(b"%d-%03d" % (round_, number), b"v")
+        store.flush()
+        scope.delete_prefix()
+        store.flush()
+        assert scope.first() is None
+    assert buffer.range_deletes == 1 + extra
+    assert table.calls.get("delete_range") == 1 + extra
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_read_folds_the_operands_into_the_base_once_they_outgrow_it(
+    thresholds: str, extra: int
+) -> None:
+    """A get that meets operands buffers the folded value as the new base once it is more than
+    ``FOLD_RATIO`` times the base (``extra == 1``), not at exactly that size."""
+    import fssdk.stores._buffer as write_buffer
+
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"g", b"k", b"")
+    scope.put(b"a", b"base")
+    store.flush()
+    operands = b"x" * ((write_buffer.FOLD_RATIO - 1) * len(b"base") + extra)
+    for operand in (operands[:1], operands[1:]):
+        scope.merge(b"a", operand)
+        store.flush()
+    assert scope.get(b"a") == b"base" + operands
+    assert bool(buffer) == bool(extra)
+    store.flush()
+    assert scope.get(b"a") == b"base" + operands
+    assert buffer.operand_reads == 2
+
+
+def test_a_scope_takes_its_scan_bounds_by_keyword_only() -> None:
+    scope = BufferedStore("s", WriteBuffer(DictTable())).scope(b"g", b"k", b"")
+    with pytest.raises(TypeError):
+        scope.scan(b"a")  # type: ignore[call-arg]
+
+
+def test_a_value_equal_to_its_own_physical_key_reads_back() -> None:
+    """Values are opaque: one that holds the bytes of its own key, put or merged, is itself."""
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    physical = LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"u")
+    scope.merge(b"u", physical)
+    scope.put(b"v", LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"v"))
+    store.flush()
+    assert scope.get(b"u") == physical
+    assert dict(scope.scan())[b"u"] == physical
+    assert scope.get(b"v") == LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"v")
