@@ -781,3 +781,28 @@ def test_an_invalid_store_name_raises_store_invalid_name(backend: Backend, name:
     with pytest.raises(InvalidStoreNameError) as caught:
         LocalContext(backend).get_or_create_store(name)
     assert caught.value.code is ErrorCode.STORE_INVALID_NAME
+
+
+def test_the_stores_package_imports_without_rocksdict_and_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside the Function Stream component rocksdict is absent: ``fssdk.stores`` still imports
+    (the buffered store and the write buffer need it), and ``RocksDBStore`` names the cause."""
+    import importlib.util
+    import sys
+
+    import fssdk.stores
+
+    monkeypatch.setitem(sys.modules, "rocksdict", None)  # an import of it raises ImportError
+    monkeypatch.delitem(sys.modules, "fssdk.stores._rocksdb")
+    spec = importlib.util.spec_from_file_location(
+        "_stores_without_rocksdict", fssdk.stores.__file__
+    )
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    assert copy.MemoryStore is fssdk.stores.MemoryStore
+    with pytest.raises(ImportError, match="RocksDBStore needs rocksdict"):
+        copy.RocksDBStore  # noqa: B018 - the attribute access is what is tested
+    with pytest.raises(AttributeError, match="has no attribute 'Other'"):
+        copy.Other  # noqa: B018
