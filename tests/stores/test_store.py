@@ -798,7 +798,8 @@ def test_the_stores_package_imports_without_rocksdict_and_says_what_is_missing(
     spec = importlib.util.spec_from_file_location(
         "_stores_without_rocksdict", fssdk.stores.__file__
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     copy = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(copy)
     assert copy.MemoryStore is fssdk.stores.MemoryStore
