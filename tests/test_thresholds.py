@@ -33,6 +33,7 @@ EXPECTED = {
     ("fssdk_advanced.state._priority_queue", "WINDOW"): (32, 2),
     ("fssdk_advanced.state._ttl", "CLEANUP_EVERY"): (16, 1),
     ("fssdk_advanced.state._ttl", "CLEANUP_STEP"): (32, 1),
+    ("fssdk_advanced.state._ttl", "INDEX_BATCH"): (256, 1),
     ("fssdk_advanced.state._ttl", "INDEX_SLICES"): (8, 1),
     ("fssdk_advanced.state._ttl", "RECORDED_KEYS"): (16_384, 1),
     ("fssdk_advanced.time._timers", "WINDOW"): (64, 1),
@@ -110,6 +111,11 @@ def test_a_declared_name_that_is_not_a_global_of_its_module_is_an_error() -> Non
     try:
         with pytest.raises(AttributeError, match="NOT_A_GLOBAL"), lowered_thresholds():
             pass
+        assert all(
+            current(found) == found.production
+            for found in registered()
+            if found.name != "NOT_A_GLOBAL"
+        ), "a refused lowering left thresholds lowered"
     finally:
         del thresholds._REGISTRY[__name__, "NOT_A_GLOBAL"]
 
