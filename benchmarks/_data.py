@@ -16,6 +16,7 @@ from typing import Final, TypeVar
 
 from fssdk import ComplexKey
 from fssdk._keyformat import LAYOUT
+from fssdk.reserved import TTL_INDEX_KEY_GROUP
 from fssdk.runtime import LocalContext, MemoryBackend
 from fssdk.stores import MemoryStore
 
@@ -69,7 +70,9 @@ class Write:
     """One physical write a store received: ``value`` ``None`` is a delete.
 
     A merge is recorded as a put of its own operand entry, which is what RocksDBStore persists
-    and the cheapest append raw RocksDB (which has no merge operator) can do.
+    and the cheapest append raw RocksDB (which has no merge operator) can do. The merges into
+    one TTL expiry index batch are recorded as its first: the write buffer joins a batch's
+    merges into one write, and a batch holds a bounded number of entries.
     """
 
     key: bytes
@@ -83,6 +86,7 @@ class _RecordingStore(MemoryStore):
         super().__init__(name)
         self._writes = writes
         self._seq = 0
+        self._batches: set[ComplexKey] = set()
 
     def put_state(self, key: bytes, value: bytes) -> None:
         super().put_state(key, value)
@@ -102,7 +106,11 @@ class _RecordingStore(MemoryStore):
 
     def merge(self, key: ComplexKey, value: bytes) -> None:
         super().merge(key, value)
+        if key in self._batches:
+            return
         self._seq += 1
+        if key.key_group == TTL_INDEX_KEY_GROUP:
+            self._batches.add(key)
         self._writes.append(Write(operand_physical(key, self._seq), value))
 
 

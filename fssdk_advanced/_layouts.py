@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from fssdk_advanced.state._ttl import index_entry_of
+from fssdk_advanced.state._ttl import entry_key, index_entries_of
 from fssdk_advanced.time._timers import timer_of_queue_key
 
 
@@ -32,9 +32,11 @@ class ReservedLayouts:
         return timestamp, key, namespace
 
     @staticmethod
-    def expiry(user_key: bytes) -> tuple[int, bytes, bytes, bytes]:
-        """``(due, primary key, namespace, user key)`` of an expiry index entry."""
-        return index_entry_of(user_key)
+    def expiry(user_key: bytes, value: bytes) -> list[tuple[bytes, bytes]]:
+        """``(primary key, entry key)`` of each entry an expiry index key names, ordered by
+        primary key: an entry key as it is, a batch as the entry keys of its entries (the
+        layout of a store partitioned by key, which keeps no batches)."""
+        return sorted((entry[1], entry_key(entry)) for entry in index_entries_of(user_key, value))
 
 
 RESERVED_LAYOUTS: Final = ReservedLayouts()

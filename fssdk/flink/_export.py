@@ -12,9 +12,9 @@ writes it into Flink keyed state and stops with a savepoint. Nothing here needs 
   ``(EVENT_TIMERS_KEY_GROUP | PROCESSING_TIMERS_KEY_GROUP, b"", b"")``, user keys naming
   ``(timestamp, key, namespace)``. On Flink: per key and timestamp one FlinkTimers entry (the
   sorted namespaces) and one Flink timer of that key.
-- The TTL expiry index, scope ``(TTL_INDEX_KEY_GROUP, state key group, b"")``, user keys naming
-  ``(due, primary key, namespace, user key)``: each index entry goes, unchanged, to the partition
-  of the primary key it names, as FlinkStore keeps it.
+- The TTL expiry index, scope ``(TTL_INDEX_KEY_GROUP, state key group, b"")``: each entry it
+  names, ``(due, primary key, namespace, user key)``, goes to the partition of that primary key
+  as an entry key, as FlinkStore keeps it (a batch of entries becomes one entry key each).
 - Left out, because Flink has them elsewhere: state descriptors (``IDENTITY_KEY_GROUP``:
   FlinkStore keeps them in memory, and ``init`` declares them again) and a timer service's clock
   (``TIMER_CLOCK_KEY_GROUP``: on Flink the clocks are Flink's).
@@ -57,6 +57,8 @@ from fssdk.runtime._inspect import Snapshot, open_snapshot, show_bytes
 from fssdk.runtime._recovery import Warn, newest_sound
 from fssdk.runtime._run_errors import StateDirError
 
+#: ``(primary key, entry key)`` of each entry an expiry index entry names.
+ExpiryEntries = list[tuple[bytes, bytes]]
 #: The entry-point group through which state libraries offer :class:`ReservedLayouts`.
 RESERVED_LAYOUTS: Final = "fssdk.reserved_layouts"
 #: Most map entries one line of the bootstrap input carries (a key with more takes more lines).
@@ -80,16 +82,21 @@ class ReservedLayouts(Protocol):
     def timer(self, user_key: bytes) -> tuple[int, bytes, bytes]:
         """``(timestamp, key, namespace)`` of a timer queue entry (``*_TIMERS_KEY_GROUP``)."""
 
-    def expiry(self, user_key: bytes) -> tuple[int, bytes, bytes, bytes]:
-        """``(due, primary key, namespace, user key)`` of an expiry index entry."""
+    def expiry(self, user_key: bytes, value: bytes) -> list[tuple[bytes, bytes]]:
+        """``(primary key, entry key)`` of each entry that an expiry index entry (user key and
+        value) names, ordered by primary key: the entries as a store partitioned by key keeps
+        them."""
 
 
 def _timer_of(layout: ReservedLayouts) -> Callable[[bytes], tuple[int, bytes, bytes]]:
     return layout.timer
 
 
-def _expiry_of(layout: ReservedLayouts) -> Callable[[bytes], tuple[int, bytes, bytes, bytes]]:
-    return layout.expiry
+def _expiry_of(value: bytes) -> Callable[[ReservedLayouts], Callable[[bytes], ExpiryEntries]]:
+    def expiry(layout: ReservedLayouts) -> Callable[[bytes], ExpiryEntries]:
+        return lambda user_key: layout.expiry(user_key, value)
+
+    return expiry
 
 
 def reserved_layouts() -> list[ReservedLayouts]:
@@ -213,9 +220,13 @@ def export_lines(snapshot: Snapshot, summary: ExportSummary, write: Callable[[Li
             if timer is not None:
                 _write_timer(lines, store, timer, namespaces, summary)
                 timer, namespaces = None, []
-            owner = key
             if key_group == TTL_INDEX_KEY_GROUP:
-                owner = _read(layouts, _expiry_of, store, key_group, user_key)[1]
+                prefix = partition_prefix(key_group, key, namespace)
+                for owner, entry in _read(layouts, _expiry_of(value), store, key_group, user_key):
+                    lines.add(owner, store, (LAYOUT.base_key(prefix, entry), b""))
+                    summary.entries += 1
+                continue
+            owner = key
             map_key = LAYOUT.base_key(partition_prefix(key_group, key, namespace), user_key)
             line = lines.add(owner, store, (map_key, value))
             summary.entries += 1

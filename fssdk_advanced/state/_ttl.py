@@ -11,29 +11,41 @@ plain ones, so a state without TTL runs exactly the code it ran before:
   in the state's *expiry index*, so that :class:`TtlIndex` can find expired entries of scopes
   nobody reads again.
 
-Expiry index: one scope per state, ``(TTL_INDEX_KEY_GROUP, key_group, b"")``, whose user keys are
-``TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())`` of ``(due, primary key,
-namespace, user key)`` with empty values. ``due`` is the expiry rounded up to a multiple of
-``ttl // INDEX_SLICES`` (at least 1), so repeated writes of one entry within that slice are one
-index key.
-Byte order is due order: the entries to visit are a prefix of the scope.
+Expiry index: one scope per state, ``(TTL_INDEX_KEY_GROUP, key_group, b"")``. Each entry is
+recorded with its ``due`` time: the expiry rounded up to a multiple of ``ttl // INDEX_SLICES``
+(at least 1), so repeated writes of one entry within that slice record it once. Index keys start
+with ``IntCodec(due)``, so byte order is due order and the entries to visit are a prefix of the
+scope. There are two kinds of index key:
+
+- a *batch*, ``IntCodec(due) · 00 02 · IntCodec(number)``, whose value is the entries recorded
+  into it, each three 4-byte lengths then the primary key, namespace and user key
+  (:func:`pack_entry`). A store that is not partitioned by key appends each entry to the open
+  batch of its slice with a merge, and opens a new batch every :data:`INDEX_BATCH` entries: the
+  write buffer joins a batch's merges, so the index costs one write per batch at a flush, where
+  an index key per entry doubled the writes of every new entry;
+- an *entry key*, ``TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())`` of
+  ``(due, primary key, namespace, user key)`` with an empty value: what a store partitioned by
+  key (Flink's keyed state, where a batch could not span keys) writes, and what state dirs
+  written before batches hold. Both are read everywhere.
 
 Cleanup (:meth:`TtlIndex.cleanup`) seeks from a cursor kept in memory (the last index key it
 visited, so it never walks again over the deletes that RocksDB keeps as tombstones until
-compaction) and visits at most ``max_entries`` due index keys, oldest first: for each it reads
-the entry, deletes what has expired (a list keeps its live elements) and deletes the index key.
+compaction) and visits at most ``max_entries`` due entries, oldest first: for each it reads
+the entry and deletes what has expired (a list keeps its live elements), then deletes the index
+key (a batch it visits in part keeps the entries left).
 An entry that was written again since has a later index key and is left. On a store
 partitioned by the stream key (``Store.partitioned_by_key``: Flink's keyed state) the index
 scope holds the current key's entries only: cleanup visits that key's due entries, from the
 start of its partition (a cursor left in one key's partition would skip another key's).
-It runs by itself, :data:`CLEANUP_STEP` index keys every :data:`CLEANUP_EVERY` writes of the
-state, which visits twice as many index keys as writes add, so the index and the state level off
+It runs by itself, :data:`CLEANUP_STEP` entries every :data:`CLEANUP_EVERY` writes of the
+state, which visits twice as many entries as writes record, so the index and the state level off
 under a steady stream of new keys; an operator may also call ``cleanup(max_entries)`` on the
 factory or state, e.g. in ``take_checkpoint``.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
@@ -58,14 +70,26 @@ CLEANUP_EVERY: Final = threshold(__name__, "CLEANUP_EVERY", 16, smallest=1)
 RECORDED_KEYS: Final = threshold(__name__, "RECORDED_KEYS", 16_384, smallest=1)
 #: Index keys one automatic cleanup step visits at most.
 CLEANUP_STEP: Final = threshold(__name__, "CLEANUP_STEP", 32, smallest=1)
+#: Entries one index batch names at most: a store that is not partitioned by key records the
+#: entries written in one slice as batches, one index key each, so that the index costs one
+#: RocksDB write per batch, not per entry. Lowered to 1, every entry opens a batch.
+INDEX_BATCH: Final = threshold(__name__, "INDEX_BATCH", 256, smallest=1)
 #: Slices per TTL: index keys are due at multiples of ``ttl // INDEX_SLICES``. Lowered to 1, one
 #: slice is the whole TTL, so even a short TTL rounds its index keys up.
 INDEX_SLICES: Final = threshold(__name__, "INDEX_SLICES", 8, smallest=1)
 
 _INDEX_KEY: Final = TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())
+#: Bytes 8-9 of a batch key. After the due time an entry key holds an escaped, terminated
+#: string, in which ``00`` is followed by ``FF`` or ``01`` only: no entry key starts this way.
+BATCH_MARK: Final = b"\x00\x02"
+_ENTRY_HEAD_OF: Final = struct.Struct(">III")
+_ENTRY_HEAD: Final = _ENTRY_HEAD_OF.pack
+_ENTRY_HEAD_SIZE: Final = _ENTRY_HEAD_OF.size
 _encode_time: Final = IntCodec().encode
 _decode_time: Final = IntCodec().decode
 EMPTY: Final = b""
+#: A due time later than any: what cleanup waits for when the index is empty.
+_NOTHING_DUE: Final = MAX_TIME + 1
 
 #: How an entry's stored bytes are cleaned: ``(data, now) -> new data``, ``None`` to delete it.
 Sweep = Callable[[bytes, int], bytes | None]
@@ -76,6 +100,62 @@ def index_entry_of(index_key: bytes) -> tuple[int, bytes, bytes, bytes]:
     it does not decode."""
     due, key, namespace, user_key = _INDEX_KEY.decode(index_key)
     return due, key, namespace, user_key
+
+
+def batch_key(due: int, number: int) -> bytes:
+    """The index key of batch ``number`` of the entries due at ``due``."""
+    return _encode_time(due) + BATCH_MARK + _encode_time(number)
+
+
+def is_batch_key(index_key: bytes) -> bool:
+    """Whether an expiry index key is a batch's (else it is one entry's)."""
+    return index_key[STAMP_SIZE : STAMP_SIZE + len(BATCH_MARK)] == BATCH_MARK
+
+
+def pack_entry(key: bytes, namespace: bytes, user_key: bytes) -> bytes:
+    """One entry of a batch's value: the three lengths (4 bytes each), then the three parts."""
+    return _ENTRY_HEAD(len(key), len(namespace), len(user_key)) + key + namespace + user_key
+
+
+def unpack_entries(value: bytes) -> list[tuple[bytes, bytes, bytes]]:
+    """The ``(primary key, namespace, user key)`` entries of a batch's value, in the order they
+    were recorded; ``ValueError`` when the bytes are not whole entries."""
+    entries = []
+    position, size = 0, len(value)
+    unpack = _ENTRY_HEAD_OF.unpack_from
+    while position < size:
+        if size - position < _ENTRY_HEAD_SIZE:
+            raise ValueError(f"{size - position} bytes at {position} hold no entry header")
+        key_size, namespace_size, user_key_size = unpack(value, position)
+        position += _ENTRY_HEAD_SIZE
+        end = position + key_size + namespace_size + user_key_size
+        if end > size:
+            raise ValueError(f"the entry at {position} runs {end - size} bytes past the end")
+        namespace_at = position + key_size
+        user_key_at = namespace_at + namespace_size
+        entries.append(
+            (value[position:namespace_at], value[namespace_at:user_key_at], value[user_key_at:end])
+        )
+        position = end
+    if not entries:
+        raise ValueError("a batch names no entry")
+    return entries
+
+
+def entry_key(entry: tuple[int, bytes, bytes, bytes]) -> bytes:
+    """The entry key of ``(due, primary key, namespace, user key)``."""
+    return _INDEX_KEY.encode(entry)
+
+
+def index_entries_of(index_key: bytes, value: bytes) -> list[tuple[int, bytes, bytes, bytes]]:
+    """``(due, primary key, namespace, user key)`` of each entry an expiry index key names: one
+    for an entry key, those of its value for a batch; ``ValueError`` when they do not decode."""
+    if is_batch_key(index_key):
+        if len(index_key) != 2 * STAMP_SIZE + len(BATCH_MARK):
+            raise ValueError(f"a batch key has {2 * STAMP_SIZE + len(BATCH_MARK)} bytes")
+        due = _decode_time(index_key[:STAMP_SIZE])
+        return [(due, *entry) for entry in unpack_entries(value)]
+    return [index_entry_of(index_key)]
 
 
 def check_ttl(ttl: object, owner: str) -> StateTtl | None:
@@ -306,10 +386,15 @@ class TtlIndex:
     """
 
     __slots__ = (
+        "_batch_due",
+        "_batch_key",
+        "_batched",
+        "_batches",
         "_clock",
         "_cursor",
         "_index",
         "_index_scopes",
+        "_next_due",
         "_partitioned",
         "_recorded",
         "_slice",
@@ -343,75 +428,127 @@ class TtlIndex:
         self._writes = 0
         self._cursor = b""
         self._partitioned = store.partitioned_by_key
+        # No index entry is due before this time (MIN_TIME: not known; a store partitioned by
+        # key keeps it there, as each key has its own index).
+        self._next_due = MIN_TIME
+        self._batches = 0
+        self._batch_due = MIN_TIME
+        self._batched = 0
+        self._batch_key = b""
 
     def record(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
         """Note that ``user_key`` of scope ``(key, namespace)`` was just written (stamped now);
         maybe clean up.
 
-        One put into the index, and every :data:`CLEANUP_EVERY` calls a cleanup step.
+        One merge into the index's open batch (a put of an entry key on a store partitioned by
+        key), none when the entry was recorded in this slice already, and every
+        :data:`CLEANUP_EVERY` calls a cleanup step.
         """
         now = self._clock()
         if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
             now = self.ttl.now()  # raises
         step = self._slice
-        due = -(-(now + self._ttl_ms) // step) * step
-        entry = (due if due < MAX_TIME else MAX_TIME, key, namespace, user_key)
+        due = min(-(-(now + self._ttl_ms) // step) * step, MAX_TIME)
+        entry = (due, key, namespace, user_key)
         recorded = self._recorded
         if entry not in recorded:
             if len(recorded) >= RECORDED_KEYS:
                 recorded.clear()
             recorded.add(entry)
-            index_key = _INDEX_KEY.encode(entry)
-            self._index_scopes.put(self.key_group, EMPTY, index_key, EMPTY)
-            self._cursor = min(self._cursor, index_key)  # below it only if the clock went back
+            if self._partitioned:
+                index_key = entry_key(entry)
+                self._index_scopes.put(self.key_group, EMPTY, index_key, EMPTY)
+            else:
+                if due == self._batch_due and self._batched < INDEX_BATCH:
+                    self._batched += 1
+                    index_key = self._batch_key
+                else:
+                    index_key = self._open_batch(due)
+                self._index_scopes.merge(
+                    self.key_group, EMPTY, index_key, pack_entry(key, namespace, user_key)
+                )
+            self._cursor = min(self._cursor, index_key)  # lower only if the clock went back
+            self._next_due = min(self._next_due, due)
         self._writes += 1
         if self._writes >= CLEANUP_EVERY:
             self._writes = 0
             self.cleanup(CLEANUP_STEP)
 
+    def _open_batch(self, due: int) -> bytes:
+        """The key of a new batch of entries due at ``due``; it is the open batch from now."""
+        self._batches += 1
+        self._batch_due = due
+        self._batched = 1
+        self._batch_key = batch_key(due, self._batches)
+        return self._batch_key
+
     def cleanup(self, max_entries: int) -> int:
         """Visit at most ``max_entries`` due index entries and remove what has expired there.
 
         Returns how many index entries were visited (fewer than ``max_entries``: none is due).
-        Cost: one seek, and per entry one get, one index delete and at most one write.
+        Cost: nothing before the earliest due time it has seen in the index (the first key past
+        the last visit, or a later write's); then one seek, and per entry one get and at most
+        one write; per index key one delete (or, for a batch visited in part, one put of the
+        entries left).
         """
         if type(max_entries) is not int or max_entries < 0:
             raise ValueError(f"cleanup: max_entries must be an int >= 0, got {max_entries!r}")
         if max_entries == 0:
             return 0
         now = self.ttl.now()
-        end = _INDEX_KEY.encode((now + 1, b"", b"", b"")) if now < MAX_TIME else b""
-        if end and end <= self._cursor:
+        if now < self._next_due:
             return 0
-        with self._index.scan(start=self._cursor, end=end) as scan:
-            due: list[bytes] = []
-            for index_key, _ in scan:
-                due.append(index_key)
-                if len(due) == max_entries:
-                    break
-        scopes = self.store_scopes
-        for index_key in due:
-            try:
-                entry = index_entry_of(index_key)
-            except ValueError as exc:
-                raise corrupt(self._index, index_key, "TTL index key does not decode", exc) from exc
-            _, key, namespace, user_key = entry
-            scope = scopes(key, namespace)
-            data = scope.get(user_key)
-            if data is not None:
+        found: list[tuple[bytes, list[tuple[int, bytes, bytes, bytes]]]] = []
+        wanted = max_entries
+        next_due = _NOTHING_DUE
+        with self._index.scan(start=self._cursor) as scan:
+            for index_key, value in scan:
                 try:
-                    kept = self.sweep(data, now)
+                    due = _decode_time(index_key[:STAMP_SIZE])
+                    if due > now:
+                        next_due = due
+                        break
+                    entries = index_entries_of(index_key, value)
                 except ValueError as exc:
-                    raise corrupt(scope, user_key, "TTL'd entry does not decode", exc) from exc
-                if kept is None:
-                    scope.delete(user_key)
-                elif kept != data:
-                    scope.put(user_key, kept)
+                    raise corrupt(
+                        self._index, index_key, "TTL index key does not decode", exc
+                    ) from exc
+                found.append((index_key, entries))
+                wanted -= len(entries)
+                if wanted <= 0:
+                    next_due = MIN_TIME  # more may be due
+                    break
+        visited = 0
+        for index_key, entries in found:
+            for position, entry in enumerate(entries):
+                if visited == max_entries:
+                    left = b"".join(pack_entry(*rest[1:]) for rest in entries[position:])
+                    self._index.put(index_key, left)
+                    return visited
+                self._sweep(now, *entry[1:])
+                self._recorded.discard(entry)
+                visited += 1
             self._index.delete(index_key)
-            self._recorded.discard(entry)
-        if due and not self._partitioned:
-            self._cursor = due[-1]
-        return len(due)
+            if not self._partitioned:
+                self._cursor = index_key
+        if not self._partitioned:
+            self._next_due = next_due
+        return visited
+
+    def _sweep(self, now: int, key: bytes, namespace: bytes, user_key: bytes) -> None:
+        """Remove what has expired of ``user_key`` in scope ``(key, namespace)``."""
+        scope = self.store_scopes(key, namespace)
+        data = scope.get(user_key)
+        if data is None:
+            return
+        try:
+            kept = self.sweep(data, now)
+        except ValueError as exc:
+            raise corrupt(scope, user_key, "TTL'd entry does not decode", exc) from exc
+        if kept is None:
+            scope.delete(user_key)
+        elif kept != data:
+            scope.put(user_key, kept)
 
 
 class TtlScopes(StoreScopes):
@@ -483,8 +620,7 @@ class TtlScopes(StoreScopes):
 
     def put(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
         if self._stamp:
-            ttl = self._ttl_index.ttl
-            value = ttl.stamp(value, ttl.now())
+            value = self._ttl_index.ttl.stamp_now(value)
         self._inner.put(key, namespace, user_key, value)
         self._ttl_index.record(key, namespace, user_key)
 

@@ -40,7 +40,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "keyed map get": (8, 13),
     "keyed map put": (9, 16),
     "keyed map clear of 4 entries": (9, 10),
-    "keyed queue add": (13, 32),
+    "keyed queue add": (13, 28),
     "keyed aggregating add": (13, 25),
     "keyed reducing add": (13, 25),
     "keyed list add": (12, 19),
@@ -90,6 +90,7 @@ def states(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[States]:
         found.aggregate.new_aggregating_state(b"k").add(1)
         found.reduce.new_reducing_state(b"k").add(1)
         found.list.new_keyed_list(b"k").add(1)
+        found.queue.new_keyed_priority_queue(b"k").add(1)
         found.flush()
         yield found
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -200,6 +200,14 @@ def test_cleanup_keeps_the_live_elements_of_a_list(ctx: LocalContext) -> None:
     assert names.get() == ["new"]
 
 
+def values_with_ttl_10(ctx: LocalContext) -> tuple[Clock, KeyedValueStateFactory[int]]:
+    """A keyed ValueState of ints in store "s", key group b"g", with a TTL of 10 on a clock."""
+    clock = Clock()
+    return clock, KeyedValueStateFactory.from_context(
+        ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=clock)
+    )
+
+
 def index_size(ctx: LocalContext, store_name: str, key_group: bytes) -> int:
     scope = ctx.get_or_create_store(store_name).scope(TTL_INDEX_KEY_GROUP, key_group, b"")
     with scope.scan() as scan:
@@ -284,10 +292,7 @@ def test_ttl_argument_is_checked(ctx: LocalContext) -> None:
 
 
 def test_cleanup_refuses_a_bad_count_and_visits_nothing_for_zero(ctx: LocalContext) -> None:
-    clock = Clock()
-    values = KeyedValueStateFactory.from_context(
-        ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=clock)
-    )
+    clock, values = values_with_ttl_10(ctx)
     values.new_keyed_value(b"k").update(1)
     clock.now = 50
     for bad in (-1, 1.5, "3"):
@@ -327,10 +332,7 @@ def test_a_corrupt_stamp_raises_corrupt_state_error_naming_the_store(ctx: LocalC
 def test_cleanup_of_a_corrupt_index_key_or_entry_raises_corrupt_state_error(
     ctx: LocalContext,
 ) -> None:
-    clock = Clock()
-    values = KeyedValueStateFactory.from_context(
-        ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=clock)
-    )
+    clock, values = values_with_ttl_10(ctx)
     values.new_keyed_value(b"k").update(1)
     store = ctx.get_or_create_store("s")
     store.scope(b"g", b"k", b"").put(b"", b"\x01")  # under the state, past its index
@@ -676,4 +678,113 @@ def test_an_index_key_that_cleanup_removed_is_written_again(ctx: LocalContext) -
     assert index_size(ctx, "v", b"") == 1
     clock.now = 20
     assert state._scopes._ttl_index.cleanup(10) == 1  # type: ignore[attr-defined]
+    assert state.value() == (None, False)
+
+
+def index_keys(ctx: LocalContext, store_name: str, key_group: bytes) -> list[tuple[bytes, bytes]]:
+    scope = ctx.get_or_create_store(store_name).scope(TTL_INDEX_KEY_GROUP, key_group, b"")
+    with scope.scan() as scan:
+        return list(scan)
+
+
+def test_new_entries_fill_batches_of_index_batch_and_a_cleanup_visits_one_in_part(
+    ctx: LocalContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ttl_module, "INDEX_BATCH", 3)
+    clock, values = values_with_ttl_10(ctx)
+    for key in range(7):
+        values.new_keyed_value(b"k%d" % key).update(key)
+    batches = index_keys(ctx, "s", b"g")
+    assert all(ttl_module.is_batch_key(index_key) for index_key, _ in batches)
+    assert [len(ttl_module.unpack_entries(value)) for _, value in batches] == [3, 3, 1]
+    clock.now = 100
+    assert values.cleanup(4) == 4
+    left = index_keys(ctx, "s", b"g")
+    assert [key for key, _ in left] == [key for key, _ in batches[1:]]
+    assert ttl_module.unpack_entries(left[0][1]) == [(b"k4", b"", b""), (b"k5", b"", b"")]
+    assert stored(values) == 3
+    assert values.cleanup(10) == 3
+    assert index_keys(ctx, "s", b"g") == []
+    assert stored(values) == 0
+
+
+def test_an_entry_key_of_an_index_written_before_batches_is_still_cleaned_up(
+    ctx: LocalContext,
+) -> None:
+    clock, values = values_with_ttl_10(ctx)
+    values.new_keyed_value(b"k").update(1)
+    index = ctx.get_or_create_store("s").scope(TTL_INDEX_KEY_GROUP, b"g", b"")
+    index.delete_prefix()
+    index.put(ttl_module.entry_key((10, b"k", b"", b"")), b"")  # as earlier versions wrote it
+    clock.now = 100
+    assert values.cleanup(10) == 1
+    assert index_keys(ctx, "s", b"g") == []
+    assert stored(values) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (b"", "names no entry"),
+        (b"\x00\x00\x00", "hold no entry header"),
+        (b"\x00\x00\x00\x05" + bytes(8) + b"abc", "runs 2 bytes past the end"),
+    ],
+)
+def test_a_batch_that_does_not_decode_is_refused_naming_the_problem(
+    ctx: LocalContext, value: bytes, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        ttl_module.unpack_entries(value)
+    clock, values = values_with_ttl_10(ctx)
+    index = ctx.get_or_create_store("s").scope(TTL_INDEX_KEY_GROUP, b"g", b"")
+    index.put(ttl_module.batch_key(5, 1), value)
+    clock.now = 100
+    with pytest.raises(CorruptStateError, match="TTL index key does not decode"):
+        values.cleanup(10)
+
+
+@given(
+    st.lists(
+        st.tuples(st.binary(max_size=6), st.binary(max_size=6), st.binary(max_size=6)), min_size=1
+    )
+)
+def test_packed_entries_unpack_to_themselves(entries: list[tuple[bytes, bytes, bytes]]) -> None:
+    packed = b"".join(ttl_module.pack_entry(*entry) for entry in entries)
+    assert ttl_module.unpack_entries(packed) == entries
+    due = 7
+    named = ttl_module.index_entries_of(ttl_module.batch_key(due, 3), packed)
+    assert named == [(due, *entry) for entry in entries]
+
+
+def test_no_entry_key_is_taken_for_a_batch_key() -> None:
+    for entry in [(5, b"", b"", b""), (5, b"\x00\x02", b"", b""), (5, b"\x00", b"\x00", b"x")]:
+        assert not ttl_module.is_batch_key(ttl_module.entry_key(entry))
+        assert ttl_module.index_entries_of(ttl_module.entry_key(entry), b"") == [entry]
+    with pytest.raises(ValueError, match="a batch key has 18 bytes"):
+        ttl_module.index_entries_of(ttl_module.batch_key(5, 1) + b"x", b"")
+
+
+def test_the_export_reads_a_batch_as_one_entry_key_per_entry_ordered_by_key() -> None:
+    from fssdk_advanced._layouts import RESERVED_LAYOUTS
+
+    packed = ttl_module.pack_entry(b"bob", b"n", b"u") + ttl_module.pack_entry(b"ann", b"", b"")
+    assert RESERVED_LAYOUTS.expiry(ttl_module.batch_key(9, 1), packed) == [
+        (b"ann", ttl_module.entry_key((9, b"ann", b"", b""))),
+        (b"bob", ttl_module.entry_key((9, b"bob", b"n", b"u"))),
+    ]
+    single = ttl_module.entry_key((9, b"cy", b"", b"v"))
+    assert RESERVED_LAYOUTS.expiry(single, b"") == [(b"cy", single)]
+
+
+def test_a_cleanup_before_the_earliest_due_time_it_knows_reads_nothing(ctx: LocalContext) -> None:
+    from tests.support import python_frames
+
+    clock = Clock()
+    state = ValueState.from_context(ctx, "v", IntCodec(), ttl=StateTtl(10, clock=clock))
+    state.update(1)
+    index = state._scopes._ttl_index  # type: ignore[attr-defined]
+    assert index.cleanup(10) == 0  # learns that the first entry is due at 10
+    assert not [frame for frame in python_frames(lambda: index.cleanup(10)) if "scan" in frame]
+    clock.now = 10
+    assert index.cleanup(10) == 1
     assert state.value() == (None, False)
