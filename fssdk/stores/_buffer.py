@@ -267,13 +267,6 @@ class WriteBuffer:
             self.groups[key_group] = group
         return group
 
-    def writes_of(self, prefix: bytes, group: KeyGroup) -> ScopeWrites:
-        """The pending writes of the scope with ``prefix``, created empty when there are none."""
-        scope = self.scopes.get(prefix)
-        if scope is None:
-            scope = self._new_scope(prefix, group)
-        return scope
-
     def _new_scope(self, prefix: bytes, group: KeyGroup) -> ScopeWrites:
         scope = self.scopes[prefix] = ScopeWrites(group)
         if self._undo is not None:
@@ -306,8 +299,13 @@ class WriteBuffer:
             self.flush()
 
     def merge(self, prefix: bytes, group: KeyGroup, physical: bytes, value: bytes) -> None:
-        """Buffer an append of ``value`` to ``physical``; never reads."""
-        scope = self.writes_of(prefix, group)
+        """Buffer an append of ``value`` to ``physical``; never reads.
+
+        Inline like :meth:`put` (every list add and TTL index record is one): one frame.
+        """
+        scope = self.scopes.get(prefix)
+        if scope is None:
+            scope = self._new_scope(prefix, group)
         pending = scope.entries.get(physical, _MISSING)
         undo = self._undo
         if type(pending) is _Merge:
@@ -322,7 +320,9 @@ class WriteBuffer:
                 if scope.ordered is not None:
                     scope.ordered.add(physical)
             scope.entries[physical] = _Merge(pending, value)
-        self.wrote()
+        self.writes += 1  # as wrote(), inline
+        if self.writes >= AUTO_FLUSH_WRITES and self._undo is None:
+            self.flush()
 
     def delete_prefix(self, prefix: bytes, group: KeyGroup, low: bytes) -> None:
         """Buffer the delete of every key starting with ``low`` (which starts with ``prefix``).

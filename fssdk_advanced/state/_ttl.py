@@ -464,8 +464,9 @@ class TtlIndex:
                     index_key = self._batch_key
                 else:
                     index_key = self._open_batch(due)
+                head = _ENTRY_HEAD(len(key), len(namespace), len(user_key))  # pack_entry, inline
                 self._index_scopes.merge(
-                    self.key_group, EMPTY, index_key, pack_entry(key, namespace, user_key)
+                    self.key_group, EMPTY, index_key, head + key + namespace + user_key
                 )
             self._cursor = min(self._cursor, index_key)  # lower only if the clock went back
             self._next_due = min(self._next_due, due)

@@ -40,10 +40,10 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "keyed map get": (8, 13),
     "keyed map put": (9, 16),
     "keyed map clear of 4 entries": (9, 10),
-    "keyed queue add": (13, 28),
+    "keyed queue add": (13, 25),
     "keyed aggregating add": (13, 25),
     "keyed reducing add": (13, 25),
-    "keyed list add": (12, 19),
+    "keyed list add": (10, 17),
 }
 #: Iterating a map of 4 entries and one of 100, without and with TTL: about 3 calls per entry
 #: (a step of the engine's iterator, the key's and the value's decode), 5 with TTL.
