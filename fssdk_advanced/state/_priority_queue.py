@@ -430,6 +430,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T], state=PriorityQue
     """
 
     __slots__ = ("_elements", "_shared")
+    _NEW = ("new_keyed_priority_queue", "namespace")
     _HINTS = (("value_type", True),)
 
     def __init__(

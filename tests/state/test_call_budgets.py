@@ -33,23 +33,23 @@ from tests.support import python_frames
 
 #: operation: (calls without TTL, calls with TTL).
 BUDGETS: dict[str, tuple[int, int]] = {
-    "keyed read": (7, 12),
-    "keyed read of an absent key": (6, 8),
-    "keyed write": (8, 15),
-    "keyed delete": (7, 8),
-    "keyed map get": (8, 13),
-    "keyed map put": (9, 16),
-    "keyed map clear of 4 entries": (9, 10),
-    "keyed queue add": (13, 32),
-    "keyed aggregating add": (13, 25),
-    "keyed reducing add": (13, 25),
-    "keyed list add": (12, 19),
+    "keyed read": (5, 11),
+    "keyed read of an absent key": (4, 7),
+    "keyed write": (7, 14),
+    "keyed delete": (6, 7),
+    "keyed map get": (7, 12),
+    "keyed map put": (8, 15),
+    "keyed map clear of 4 entries": (8, 9),
+    "keyed queue add": (12, 31),
+    "keyed aggregating add": (12, 24),
+    "keyed reducing add": (12, 24),
+    "keyed list add": (11, 18),
 }
 #: Iterating a map of 4 entries and one of 100, without and with TTL: about 3 calls per entry
 #: (a step of the engine's iterator, the key's and the value's decode), 5 with TTL.
-ITERATION_BUDGETS: tuple[tuple[int, int], tuple[int, int]] = ((30, 318), (43, 523))
+ITERATION_BUDGETS: tuple[tuple[int, int], tuple[int, int]] = ((29, 317), (42, 522))
 #: The four polls that drain a flushed queue of 4 (its cursor refills as it learns the queue).
-POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((20, 19, 10, 19), (32, 31, 22, 31))
+POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((19, 18, 9, 18), (31, 30, 21, 30))
 
 
 @dataclass
