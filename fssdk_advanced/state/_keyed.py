@@ -79,7 +79,8 @@ class KeyedFactory:
 
     ``store`` is public (the store the state lives in); the rest is for the subclasses. A
     subclass names its state type (``class F(KeyedFactory, state=ValueState)``), sets ``_HINTS``
-    (its codec arguments' type hints, for ``from_context_auto_codec``) and implements
+    (its codec arguments' type hints, for ``from_context_auto_codec``) and ``_NEW`` (its
+    per-record method, which each factory object carries as a one-frame binder) and implements
     :meth:`_state_of`; its ``__init__`` names itself in errors through :meth:`_owner`.
     """
 
