@@ -171,6 +171,22 @@ class Layout:
         return prefix, prefix + user_key + BASE_SUFFIX
 
     @staticmethod
+    def scope_range(
+        head: bytes, key: bytes, namespace: bytes, start: bytes
+    ) -> tuple[bytes, bytes, bytes]:
+        """``(scope prefix, low, high)``: :meth:`scope_of` and :meth:`user_range` from ``start``
+        to the scope's end in one call, the bounds of a bounded read of a scope (a queue's head).
+
+        >>> prefix, low, high = LAYOUT.scope_range(LAYOUT.group_head(b"g"), b"k", b"", b"a")
+        >>> (prefix, low, high) == (prefix, *LAYOUT.user_range(prefix, b"a", b""))
+        True
+        """
+        escape = Layout.escape
+        prefix = b"".join((head, escape(key), TERMINATOR, escape(namespace), TERMINATOR))
+        # A scope prefix ends with the terminator 00 01: its successor ends with 00 02.
+        return prefix, prefix + escape(start), prefix[:-1] + b"\x02"
+
+    @staticmethod
     def partitioned_scope_prefix(key_group: bytes, namespace: bytes) -> bytes:
         """The prefix of scope ``(key_group, <current key>, namespace)`` in per-key storage.
 

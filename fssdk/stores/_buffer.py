@@ -411,6 +411,41 @@ class WriteBuffer:
         stored = self._first_stored(prefix, group, scope, low, buffered[0] if buffered else high)
         return stored if stored is not None else buffered
 
+    def take(
+        self, prefix: bytes, group: KeyGroup, low: bytes, high: bytes, limit: int
+    ) -> list[Pair]:
+        """The first ``limit`` live ``(base key, value)`` of ``[low, high)`` inside one scope.
+
+        One bounded table read of ``limit`` plus the scope's buffered keys in the range (each
+        can hide at most one table entry), merged with those keys directly: no merged scan is
+        built. A scope with a pending prefix delete or merges, or a group with operands on
+        disk, takes :meth:`scan` instead.
+        """
+        scope = self.scopes.get(prefix)
+        if scope is None or scope.cleared or group.operands:
+            return list(itertools.islice(self.scan(prefix, group, low, high), limit))
+        entries = scope.entries
+        buffered = scope.keys_in(low, high)
+        if not isinstance(buffered, list):  # an index's lazy range: copy it before reading
+            buffered = list(buffered)
+        found = self.table.run(low, high, limit + len(buffered))
+        if not buffered:
+            return found
+        merged = dict(found)
+        # A truncated read knows the table only up to its last key: later buffered keys wait.
+        last = found[-1][0] if len(found) == limit + len(buffered) else None
+        for physical in buffered:
+            value = entries[physical]
+            if type(value) is _Merge:
+                return list(itertools.islice(self.scan(prefix, group, low, high), limit))
+            if last is not None and physical > last:
+                continue
+            if value is None:
+                merged.pop(physical, None)
+            else:
+                merged[physical] = value  # type: ignore[assignment]
+        return sorted(merged.items())[:limit]
+
     def _first_stored(
         self, prefix: bytes, group: KeyGroup, scope: ScopeWrites, low: bytes, high: bytes
     ) -> Pair | None:

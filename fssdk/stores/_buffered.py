@@ -8,7 +8,6 @@ implements :class:`~fssdk.stores._table.Table`.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Generator
 from collections.abc import Iterator as PyIterator
 from typing import Final, Generic, NoReturn, TypeVar
@@ -25,6 +24,7 @@ V = TypeVar("V")
 _base_key: Final = LAYOUT.base_key
 _simple_key: Final = LAYOUT.simple_key
 _locate: Final = LAYOUT.locate
+_scope_range: Final = LAYOUT.scope_range
 _unescape: Final = LAYOUT.unescape
 _BASE_TAIL: Final = len(BASE_SUFFIX)
 
@@ -286,7 +286,8 @@ class _BufferedScopes(StoreScopes):
 
     def take(self, key: bytes, namespace: bytes, limit: int, start: bytes = b"") -> list[Pair]:
         """One bounded table read when the buffer holds nothing for the scope and the key group
-        has no merge operands; else the buffer's merged scan."""
+        has no merge operands; else the buffer's :meth:`~WriteBuffer.take` (one bounded read
+        merged with the scope's few buffered keys)."""
         store: BufferedStore = self.store  # type: ignore[assignment]
         if (
             type(key) is not bytes
@@ -297,12 +298,12 @@ class _BufferedScopes(StoreScopes):
             store._reject("scan_complex", key=key, namespace=namespace, start=start)
         if limit <= 0:
             return super().take(key, namespace, limit, start)
-        prefix = LAYOUT.scope_of(self._head, key, namespace)
-        if self._group.operands or prefix in store._buffer.scopes:
-            return list(itertools.islice(self._pairs(key, namespace, start, b"", False), limit))
-        low, high = LAYOUT.user_range(prefix, start, b"")
+        prefix, low, high = _scope_range(self._head, key, namespace, start)
         try:
-            found = store._buffer.table.run(low, high, limit)
+            if self._group.operands or prefix in store._buffer.scopes:
+                found = store._buffer.take(prefix, self._group, low, high, limit)
+            else:
+                found = store._buffer.table.run(low, high, limit)
         except Exception as exc:
             store._failed("scan_complex", low, exc)
         width = len(prefix)

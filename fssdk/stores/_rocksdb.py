@@ -58,20 +58,22 @@ class _Database:
 
 
 class _BatchWriter:
-    """A :class:`~fssdk.stores._table.TableWriter` adding to a WriteBatch for one family."""
+    """A :class:`~fssdk.stores._table.TableWriter` adding to a WriteBatch for one family.
 
-    __slots__ = ("_batch", "_database", "_handle")
+    It makes the family the batch's default, so that ``put`` and ``delete`` are the batch's own
+    methods (no Python frame per entry of a flush): a batch spanning families is filled by one
+    writer after the other, each made just before it is used.
+    """
+
+    __slots__ = ("_batch", "_database", "_handle", "delete", "put")
 
     def __init__(self, batch: Any, handle: Any, database: _Database) -> None:
         self._batch = batch
         self._handle = handle
         self._database = database
-
-    def put(self, key: bytes, value: bytes) -> None:
-        self._batch.put(key, value, self._handle)
-
-    def delete(self, key: bytes) -> None:
-        self._batch.delete(key, self._handle)
+        batch.set_default_column_family(handle)
+        self.put: Callable[[bytes, bytes], None] = batch.put
+        self.delete: Callable[[bytes], None] = batch.delete
 
     def delete_range(self, low: bytes, high: bytes) -> None:
         # WriteBatch.delete_range ignores the default column family: always pass it.

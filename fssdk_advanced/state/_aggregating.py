@@ -278,6 +278,7 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R], state=AggregatingS
     """
 
     __slots__ = ()
+    _NEW = ("new_aggregating_state", "state_name")
 
     def __init__(
         self,

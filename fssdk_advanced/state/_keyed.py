@@ -79,7 +79,8 @@ class KeyedFactory:
 
     ``store`` is public (the store the state lives in); the rest is for the subclasses. A
     subclass names its state type (``class F(KeyedFactory, state=ValueState)``), sets ``_HINTS``
-    (its codec arguments' type hints, for ``from_context_auto_codec``) and implements
+    (its codec arguments' type hints, for ``from_context_auto_codec``) and ``_NEW`` (its
+    per-record method, which each factory object carries as a one-frame binder) and implements
     :meth:`_state_of`; its ``__init__`` names itself in errors through :meth:`_owner`.
     """
 
@@ -90,8 +91,11 @@ class KeyedFactory:
     _STATE: ClassVar[type[NonKeyed]]
     #: The type hints of ``from_context_auto_codec``, one per codec argument, in order.
     _HINTS: ClassVar[tuple[Hint, ...]] = ()
+    #: The factory's per-record method and the name of its namespace argument.
+    _NEW: ClassVar[tuple[str, str]] = ("", "namespace")
 
     __slots__ = (
+        "__dict__",  # per factory, its ``new_*`` method made in one frame (see _handles_of)
         "_encode_key",
         "_handles",
         "_identity",
@@ -209,7 +213,12 @@ class KeyedFactory:
     def _handles_of(self, state: type[H], **shared: object) -> type[H]:
         """The class of this factory's handles: ``state`` with the scopes and ``shared`` (the
         factory's codec helpers, functions) as class attributes, so that a handle made per
-        record holds only its key and namespace. Made once, in the factory's ``__init__``."""
+        record holds only its key and namespace. Made once, in the factory's ``__init__``.
+
+        For the factory's own state type (or a subclass of it), the factory's per-record method
+        (:data:`_NEW`) is also set on the factory itself as :meth:`_binder` of that class: it
+        shadows the documented method of the same name, so that a handle is made in one frame.
+        """
         attributes: dict[str, object] = {
             "__slots__": (),
             "__module__": state.__module__,
@@ -219,6 +228,13 @@ class KeyedFactory:
             attributes[name] = staticmethod(value) if isinstance(value, FunctionType) else value
         handles = type(state.__name__, (state,), attributes)
         handles.__qualname__ = state.__qualname__
+        method, argument = self._NEW
+        if method and issubclass(state, self._STATE):
+            bind = self._binder(handles, method, argument)
+            documented = getattr(type(self), method)
+            bind.__name__, bind.__qualname__ = documented.__name__, documented.__qualname__
+            bind.__doc__ = documented.__doc__
+            self.__dict__[method] = bind
         return handles
 
     def _state_of(self, key: bytes, namespace: bytes) -> Any:
@@ -238,32 +254,50 @@ class KeyedFactory:
         argument: str = "namespace",
     ) -> Any:
         """A handle of class ``handles`` on ``primary_key`` in ``namespace`` (a ``str`` is its
-        UTF-8 bytes); ``TypeError`` naming what is wrong. The per-record path of every
-        ``new_keyed_*``: one object, no store access."""
-        if type(namespace) is str:  # inline: map and state names are str, per record
-            namespace = namespace.encode("utf-8")
-        elif type(namespace) is not bytes:
-            namespace = namespace_bytes(method, namespace, argument)
+        UTF-8 bytes); ``TypeError`` naming what is wrong. What the documented ``new_*`` methods
+        do when called on the class (an instance has its :meth:`_binder` instead)."""
+        return self._binder(handles, method, argument)(primary_key, namespace)
+
+    def _binder(self, handles: type[Handle], method: str, argument: str) -> Callable[..., Any]:
+        """``method(primary_key, namespace=b"")``: a handle of class ``handles`` on
+        ``primary_key`` in ``namespace`` (a ``str`` is its UTF-8 bytes), ``TypeError`` naming
+        what is wrong. The per-record path of every ``new_keyed_*``: one frame, one object, no
+        store access. The namespace may be given by its documented name ``argument``."""
         encode = self._encode_key
-        if encode is None:
-            if type(primary_key) is not bytes:
-                raise TypeError(
-                    f"{method}: primary_key and namespace must be bytes, got "
-                    f"{type(primary_key).__name__} and {type(namespace).__name__}"
-                )
-        else:
-            try:
-                primary_key = encode(primary_key)
-            except TypeError:
-                raise TypeError(
-                    f"{method}: primary_key and namespace must be a {self._key_codec!r} key and "
-                    f"bytes, got {type(primary_key).__name__} and {type(namespace).__name__}"
-                ) from None
-        handle: Handle = _new(handles)
-        handle._key = primary_key
-        handle._namespace = namespace
-        handle._bound = None
-        return handle
+        key_codec = self._key_codec
+
+        def bind(primary_key: Any, namespace: Any = EMPTY, **named: Any) -> Any:
+            if named:
+                namespace = named.pop(argument, namespace)
+                if named:
+                    unexpected = next(iter(named))
+                    raise TypeError(f"{method}() got an unexpected keyword argument {unexpected!r}")
+            if type(namespace) is not bytes:
+                if type(namespace) is str:  # inline: map and state names are str, per record
+                    namespace = namespace.encode("utf-8")
+                else:
+                    namespace = namespace_bytes(method, namespace, argument)
+            if encode is None:
+                if type(primary_key) is not bytes:
+                    raise TypeError(
+                        f"{method}: primary_key and namespace must be bytes, got "
+                        f"{type(primary_key).__name__} and {type(namespace).__name__}"
+                    )
+            else:
+                try:
+                    primary_key = encode(primary_key)
+                except TypeError:
+                    raise TypeError(
+                        f"{method}: primary_key and namespace must be a {key_codec!r} key and "
+                        f"bytes, got {type(primary_key).__name__} and {type(namespace).__name__}"
+                    ) from None
+            handle: Handle = _new(handles)
+            handle._key = primary_key
+            handle._namespace = namespace
+            handle._bound = None
+            return handle
+
+        return bind
 
     def cleanup(self, max_entries: int = 1000) -> int:
         """With ``ttl``: remove expired state found in at most ``max_entries`` due entries of

@@ -284,6 +284,7 @@ class KeyedListStateFactory(KeyedFactory, Generic[T], state=ListState):
     """
 
     __slots__ = ("_values",)
+    _NEW = ("new_keyed_list", "namespace")
     _HINTS = (("value_type", False),)
 
     def __init__(

@@ -206,6 +206,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V], state=MapState):
     """
 
     __slots__ = ("_keys", "_values")
+    _NEW = ("new_keyed_map", "map_name")
     _HINTS = (("key_type", True), ("value_type", False))
 
     def __init__(

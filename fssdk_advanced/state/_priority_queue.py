@@ -250,11 +250,12 @@ class PriorityQueueState(NonKeyed, Generic[T]):
         if not found:
             head.window, head.hi = [], None
             return None
+        if size == 1:  # a new cursor's one key (no comprehension: one frame less)
+            first = found[0][0]
+            head.window, head.hi = [first], first + b"\x00"
+            return first
         window = [user_key for user_key, _ in found[:size]]
-        if size == 1:
-            head.window, head.hi = window, window[0] + b"\x00"
-        else:
-            head.window, head.hi = window, found[size][0] if len(found) > size else None
+        head.window, head.hi = window, found[size][0] if len(found) > size else None
         return window[0]
 
     def peek(self) -> tuple[T | None, bool]:
@@ -430,6 +431,7 @@ class KeyedPriorityQueueStateFactory(KeyedFactory, Generic[T], state=PriorityQue
     """
 
     __slots__ = ("_elements", "_shared")
+    _NEW = ("new_keyed_priority_queue", "namespace")
     _HINTS = (("value_type", True),)
 
     def __init__(

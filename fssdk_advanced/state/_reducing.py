@@ -112,6 +112,7 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V], state=ReducingState):
     """
 
     __slots__ = ()
+    _NEW = ("new_reducing_state", "namespace")
     _HINTS = (("value_type", False),)
 
     def __init__(

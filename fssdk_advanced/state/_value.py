@@ -6,6 +6,7 @@ one get, ``clear`` one delete: O(1) store operations plus the codec.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar, Unpack, overload
 
 from fssdk import Context, Store
@@ -15,6 +16,7 @@ from fssdk_advanced.state._base import EMPTY
 from fssdk_advanced.state._keyed import KeyedFactory, KeyedOptions, NonKeyed, Options
 from fssdk_advanced.state._migration import Migratable
 from fssdk_advanced.state._values import ScopedCodec
+from fssdk_advanced.time import StateTtl
 
 T = TypeVar("T")
 
@@ -41,6 +43,7 @@ class ValueState(NonKeyed, Migratable, Generic[T]):
     __slots__ = ()
 
     _values: ScopedCodec[T]
+    _decode: Callable[[bytes], T]  # the codec's own decode: ``value`` calls it directly
 
     @classmethod
     def from_context(
@@ -83,7 +86,14 @@ class ValueState(NonKeyed, Migratable, Generic[T]):
 
         Raises ``CorruptStateError`` when the stored bytes do not decode.
         """
-        return self._values.read(self._scopes, self._key, self._namespace, EMPTY)
+        # The value helper's read, written out: one get and the codec's decode, no frame more.
+        data = self._scopes.get(self._key, self._namespace, EMPTY)
+        if data is None:
+            return None, False
+        try:
+            return self._decode(data), True
+        except ValueError as exc:
+            return self._values._undecodable(self._scope, EMPTY, data, exc), True
 
     def clear(self) -> None:
         """Unset the value. One delete."""
@@ -91,6 +101,21 @@ class ValueState(NonKeyed, Migratable, Generic[T]):
 
 
 KeyedValueState = ValueState
+
+
+class TtlValueState(ValueState[T]):
+    """A :class:`ValueState` with ``ttl=``: a read goes through the value helper, which checks
+    (and with ``update_on_read`` renews) the stored expiry stamp."""
+
+    __slots__ = ()
+
+    def value(self) -> tuple[T | None, bool]:
+        return self._values.read(self._scopes, self._key, self._namespace, EMPTY)
+
+
+def value_class(ttl: StateTtl | None) -> type[ValueState[Any]]:
+    """The handle class of a value state with (or without) ``ttl``."""
+    return ValueState if ttl is None else TtlValueState
 
 
 class KeyedValueStateFactory(KeyedFactory, Generic[T], state=ValueState):
@@ -112,6 +137,7 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T], state=ValueState):
     """
 
     __slots__ = ("_values",)
+    _NEW = ("new_keyed_value", "namespace")
     _HINTS = (("value_type", False),)
 
     def __init__(
@@ -122,7 +148,9 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T], state=ValueState):
         self._values: ScopedCodec[T] = self._value_helper(
             "value", codec, WHAT, options.get("migrate")
         )
-        self._handles = self._handles_of(ValueState, _values=self._values)
+        self._handles = self._handles_of(
+            value_class(options.get("ttl")), _values=self._values, _decode=self._values._decode
+        )
 
     @classmethod
     def from_context(

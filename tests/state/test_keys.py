@@ -299,6 +299,46 @@ def test_a_namespace_of_another_type_is_refused_naming_it(ctx: LocalContext, kin
         factory.keys([b"w"])
 
 
+def method_of(kind: str) -> tuple[str, str]:
+    """The per-record method of a kind's factory and its namespace argument's documented name."""
+    method = NAMESPACE_KINDS[kind][2].__code__.co_names[0]
+    return method, NAMESPACE_KINDS[kind][1].split(": ")[1]
+
+
+@pytest.mark.parametrize("kind", list(NAMESPACE_KINDS))
+def test_the_namespace_may_be_given_by_its_documented_name(ctx: LocalContext, kind: str) -> None:
+    make, _, bind, write, read = NAMESPACE_KINDS[kind]
+    factory = make(ctx)
+    method, argument = method_of(kind)
+    write(getattr(factory, method)(primary_key=b"k", **{argument: "w"}))
+    assert read(bind(factory, b"k", b"w")) == read(getattr(factory, method)(b"k", "w"))
+    assert read(bind(factory, b"k", b"w")) != read(bind(factory, b"k", b""))
+
+
+@pytest.mark.parametrize("kind", list(NAMESPACE_KINDS))
+def test_an_unknown_keyword_is_refused_naming_it(ctx: LocalContext, kind: str) -> None:
+    factory = NAMESPACE_KINDS[kind][0](ctx)
+    method, _ = method_of(kind)
+    with pytest.raises(
+        TypeError, match=f"^{method}\\(\\) got an unexpected keyword argument 'name'"
+    ):
+        getattr(factory, method)(b"k", name="w")
+
+
+@pytest.mark.parametrize("kind", list(NAMESPACE_KINDS))
+def test_the_documented_method_called_on_the_class_binds_the_same_state(
+    ctx: LocalContext, kind: str
+) -> None:
+    _, _, bind, write, read = NAMESPACE_KINDS[kind]
+    factory, (method, _) = NAMESPACE_KINDS[kind][0](ctx), method_of(kind)
+    write(bind(factory, b"k", "w"))
+    documented = getattr(type(factory), method)
+    assert documented.__doc__ == getattr(factory, method).__doc__
+    assert read(documented(factory, b"k", "w")) == read(bind(factory, b"k", "w"))
+    with pytest.raises(TypeError, match=f"^{method}: primary_key and namespace must be bytes"):
+        documented(factory, "k", "w")
+
+
 @pytest.mark.parametrize("kind", ["aggregating", "reducing"])
 def test_merge_namespaces_takes_str_and_bytes_alike(ctx: LocalContext, kind: str) -> None:
     make, _, bind, write, read = NAMESPACE_KINDS[kind]

@@ -278,3 +278,13 @@ def test_a_database_of_another_format_version_is_refused(tmp_path: Path) -> None
     database.close()
     with pytest.raises(OSError, match="version 2"):
         RocksDBBackend(path)
+
+
+@given(scopes(), user_keys())
+def test_a_scope_range_is_the_scope_prefix_and_its_user_range_from_start(
+    scope: Scope, start: bytes
+) -> None:
+    key_group, key, namespace = scope
+    prefix = LAYOUT.scope_prefix(key_group, key, namespace)
+    found = LAYOUT.scope_range(LAYOUT.group_head(key_group), key, namespace, start)
+    assert found == (prefix, *LAYOUT.user_range(prefix, start, b""))
