@@ -454,6 +454,8 @@ class _Decoded(Generic[K, V]):
                         pair = undecodable(user_key, value)
                     self._chunk = [pair]
                     yield self._chunk
+                    if type(self._items) is _Raising:  # closed meanwhile: raise on the next step
+                        break
                 continue
             self._chunk = chunk
             yield chunk

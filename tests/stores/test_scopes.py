@@ -138,3 +138,20 @@ def test_items_hand_out_the_entries_before_an_undecodable_one_first(tmp_path: Pa
         assert calls == []
         with pytest.raises(RuntimeError, match=rf"undecodable b'\\x00{bad:05d}'"):
             next(items)
+
+
+def test_items_end_with_closed_error_when_the_store_closes_after_an_undecodable_entry(
+    tmp_path: Path,
+) -> None:
+    backend, scopes = flushed_scope(tmp_path, 8)
+
+    def decode(data: bytes) -> bytes:
+        if data == b"00001":
+            raise ValueError("bad value")
+        return data
+
+    items = scopes.items(b"k", b"", bytes, decode, lambda key, value: (key, b"migrated"))
+    assert [next(items) for _ in range(3)][1] == (b"\x0000001", b"migrated")
+    backend.close()
+    with pytest.raises(ClosedError):
+        next(items)
