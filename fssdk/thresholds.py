@@ -78,15 +78,19 @@ def set_lowered(lowered: bool) -> bool:
     """Set every declared threshold to its smallest value (``lowered``) or its production one,
     and return the previous setting. :func:`fssdk.testing.lowered_thresholds` is the way to
     call it; ``AttributeError`` when a declared name is not a global of its module."""
-    for found in _REGISTRY.values():
-        module = sys.modules.get(found.module)
-        if module is None:  # declared by a module since removed from sys.modules
-            continue
+    present = [
+        (module, found)
+        for found in _REGISTRY.values()
+        # a module removed from sys.modules since it declared one is skipped
+        if (module := sys.modules.get(found.module)) is not None
+    ]
+    for module, found in present:  # all checked before any is set: an error changes nothing
         if not hasattr(module, found.name):
             raise AttributeError(
                 f"threshold {found.module}.{found.name} is declared but the module has no "
                 f"global {found.name!r}"
             )
+    for module, found in present:
         setattr(module, found.name, found.smallest if lowered else found.production)
     previous, _Setting.lowered = _Setting.lowered, lowered
     return previous
