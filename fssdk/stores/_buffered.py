@@ -38,7 +38,7 @@ _BASE_TAIL: Final = len(BASE_SUFFIX)
 #: chunk is twice the one before, up to ``ITEMS_MOST_CHUNK``. Small, so that a loop that stops
 #: early (the first entry, a short range) decodes little it does not use.
 ITEMS_FIRST_CHUNK: Final = threshold(__name__, "ITEMS_FIRST_CHUNK", 16, smallest=1)
-ITEMS_MOST_CHUNK: Final = threshold(__name__, "ITEMS_MOST_CHUNK", 1024, smallest=2)
+ITEMS_MOST_CHUNK: Final = threshold(__name__, "ITEMS_MOST_CHUNK", 256, smallest=2)
 
 
 class BufferedStore(Store):
