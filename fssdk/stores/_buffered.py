@@ -426,9 +426,9 @@ class _Decoded(Generic[K, V]):
     ) -> Generator[PyIterable[tuple[K, V]], None, None]:
         """The decoded entries of the scope (its prefix ``width`` bytes long), chunk by chunk.
 
-        A chunk where a decode raises ``ValueError`` is handed out an entry at a time, so that
-        the entries before the undecodable one come out first and ``undecodable`` (which may
-        raise) is called when the iteration reaches it.
+        A chunk where a decode raises is handed out an entry at a time, so that the entries
+        before the failing one come out first, and ``undecodable`` (for a ``ValueError``; it may
+        raise) or the decode's own error comes when the iteration reaches it.
         """
         size = ITEMS_FIRST_CHUNK
         while True:
@@ -445,7 +445,7 @@ class _Decoded(Generic[K, V]):
                 return
             try:
                 chunk = _decode_pairs(raw, width, decode_key, decode_value)
-            except ValueError:
+            except Exception:  # redone one by one: it surfaces at its own entry
                 for base, value in raw:
                     user_key = _user_key(base, width)
                     try:

@@ -155,3 +155,18 @@ def test_items_end_with_closed_error_when_the_store_closes_after_an_undecodable_
     backend.close()
     with pytest.raises(ClosedError):
         next(items)
+
+
+def test_items_raise_a_decoders_other_error_at_its_own_entry(tmp_path: Path) -> None:
+    backend, scopes = flushed_scope(tmp_path, 8)
+
+    def decode(data: bytes) -> bytes:
+        if data == b"00003":
+            raise KeyError("a bug in the codec")
+        return data
+
+    with backend:
+        items = scopes.items(b"k", b"", bytes, decode, pair)
+        assert [next(items) for _ in range(3)][-1] == (b"\x0000002", b"00002")
+        with pytest.raises(KeyError, match="a bug in the codec"):
+            next(items)
