@@ -364,9 +364,9 @@ class _BufferedScopes(StoreScopes):
         end: bytes = b"",
         reverse: bool = False,
     ) -> PyIterator[tuple[K, V]]:
-        """Straight from the engine's iterator (:class:`_Decoded`) when the scope has nothing
-        buffered and its key group no merge operands, the common case after a checkpoint;
-        else over :meth:`scan`."""
+        """Straight from the engine's iterator, read and decoded a chunk at a time
+        (:class:`_Decoded`), when the scope has nothing buffered and its key group no merge
+        operands, the common case after a checkpoint; else over :meth:`scan`."""
         store: BufferedStore = self.store  # type: ignore[assignment]
         if (
             type(key) is not bytes
