@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Iterator
-from typing import Final
+from typing import Final, TypeVar
 
 FORMAT_VERSION: Final = 1
 
@@ -59,6 +59,8 @@ _ZERO: Final = b"\x00"
 _ESCAPED_ZERO: Final = b"\x00\xff"
 
 Pair = tuple[bytes, bytes]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Layout:
@@ -254,6 +256,21 @@ class Layout:
         for base, value in pairs:
             user_key = base[prefix_length:-2]
             yield (user_key.replace(_ESCAPED_ZERO, _ZERO) if 0 in user_key else user_key), value
+
+    @staticmethod
+    def decode_pairs(
+        pairs: Iterable[Pair],
+        prefix_length: int,
+        decode_key: Callable[[bytes], K],
+        decode_value: Callable[[bytes], V],
+    ) -> list[tuple[K, V]]:
+        """``(decode_key(user_key), decode_value(value))`` of each ``(base key, value)`` of one
+        scope: a chunk of a typed scan in one comprehension, no frame per entry but the decodes.
+        A ``ValueError`` of either decode propagates (the caller redoes the chunk one by one)."""
+        return [
+            (decode_key(base[prefix_length:-2].replace(_ESCAPED_ZERO, _ZERO)), decode_value(value))
+            for base, value in pairs
+        ]
 
     @staticmethod
     def is_operand(physical: bytes) -> bool:

@@ -28,6 +28,8 @@ EXPECTED = {
     ("fssdk.stores._buffer", "ORDERED_AT"): (64, 1),
     ("fssdk.stores._buffer", "RECENT_RANGES"): (4096, 1),
     ("fssdk.stores._buffer", "SMALL_RANGE"): (16, 1),
+    ("fssdk.stores._buffered", "ITEMS_FIRST_CHUNK"): (16, 1),
+    ("fssdk.stores._buffered", "ITEMS_MOST_CHUNK"): (256, 2),
     ("fssdk.functionstream.guest._stores", "SEQ_BLOCK"): (65_536, 1),
     ("fssdk_advanced.state._priority_queue", "MAX_CURSORS"): (4096, 1),
     ("fssdk_advanced.state._priority_queue", "WINDOW"): (32, 2),
@@ -118,6 +120,8 @@ def test_a_declared_name_that_is_not_a_global_of_its_module_is_an_error() -> Non
         ), "a refused lowering left thresholds lowered"
     finally:
         del thresholds._REGISTRY[__name__, "NOT_A_GLOBAL"]
+    # refused before any threshold was lowered
+    assert all(current(found) == found.production for found in registered())
 
 
 @pytest.mark.parametrize(

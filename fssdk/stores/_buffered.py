@@ -8,8 +8,11 @@ implements :class:`~fssdk.stores._table.Table`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Generator
+from collections.abc import Iterable as PyIterable
 from collections.abc import Iterator as PyIterator
+from itertools import islice
 from typing import Final, Generic, NoReturn, TypeVar
 
 from fssdk._complex_key import ComplexKey
@@ -17,6 +20,7 @@ from fssdk._errors import SDKError, StoreIOError
 from fssdk._keyformat import BASE_SUFFIX, LAYOUT, SIMPLE_TAG
 from fssdk._store import Iterator, Pair, Store, StoreScopes
 from fssdk.stores._buffer import KeyGroup, WriteBuffer
+from fssdk.thresholds import threshold
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -26,7 +30,16 @@ _simple_key: Final = LAYOUT.simple_key
 _locate: Final = LAYOUT.locate
 _scope_range: Final = LAYOUT.scope_range
 _unescape: Final = LAYOUT.unescape
+_user_key: Final = LAYOUT.user_key
+_decode_pairs: Final = LAYOUT.decode_pairs
+_chained: Final = itertools.chain.from_iterable
 _BASE_TAIL: Final = len(BASE_SUFFIX)
+
+#: Entries a typed scan (``StoreScopes.items``) reads and decodes ahead at first; each later
+#: chunk is twice the one before, up to ``ITEMS_MOST_CHUNK``. Small, so that a loop that stops
+#: early (the first entry, a short range) decodes little it does not use.
+ITEMS_FIRST_CHUNK: Final = threshold(__name__, "ITEMS_FIRST_CHUNK", 16, smallest=1)
+ITEMS_MOST_CHUNK: Final = threshold(__name__, "ITEMS_MOST_CHUNK", 256, smallest=2)
 
 
 class BufferedStore(Store):
@@ -353,9 +366,9 @@ class _BufferedScopes(StoreScopes):
         end: bytes = b"",
         reverse: bool = False,
     ) -> PyIterator[tuple[K, V]]:
-        """Straight from the engine's iterator (:class:`_Decoded`) when the scope has nothing
-        buffered and its key group no merge operands, the common case after a checkpoint;
-        else over :meth:`scan`."""
+        """Straight from the engine's iterator, read and decoded a chunk at a time
+        (:class:`_Decoded`), when the scope has nothing buffered and its key group no merge
+        operands, the common case after a checkpoint; else over :meth:`scan`."""
         store: BufferedStore = self.store  # type: ignore[assignment]
         if (
             type(key) is not bytes
@@ -378,76 +391,83 @@ class _BufferedScopes(StoreScopes):
                 reverse=reverse,
             )
         low, high = LAYOUT.user_range(prefix, start, end)
-        decoded: _Decoded[K, V] = _Decoded(store, len(prefix), low, high)
-        decoded._decode_key = decode_key
-        decoded._decode_value = decode_value
-        decoded._undecodable = undecodable
-        return store._track(decoded)
+        decoded: _Decoded[K, V] = store._track(_Decoded(store, low, high))
+        return _chained(decoded.chunks(len(prefix), decode_key, decode_value, undecodable))
 
 
 class _Decoded(Generic[K, V]):
     """:meth:`_BufferedScopes.items` of a scope the buffer holds nothing for, straight from
-    :meth:`Table.stream`: per entry one frame besides the two decodes.
+    :meth:`Table.stream`, decoded a chunk at a time.
 
-    The store tracks it as it tracks scans: closing the store releases the engine's iterator,
-    and a later step raises ``ClosedError``.
+    :meth:`chunks` reads ``ITEMS_FIRST_CHUNK`` entries, then twice as many each time up to
+    ``ITEMS_MOST_CHUNK``, and decodes each chunk in one comprehension; ``items`` hands them out
+    through ``itertools.chain``, so an entry costs no Python frame besides its two decodes. The
+    engine's iterator reads one snapshot, so reading ahead sees the same entries.
+
+    The store tracks it as it tracks scans: closing the store releases the engine's iterator
+    and drops the rest of the current chunk, and every later step raises ``ClosedError``.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_decode_key",
-        "_decode_value",
-        "_items",
-        "_keep",
-        "_low",
-        "_store",
-        "_undecodable",
-        "_width",
-    )
+    __slots__ = ("__weakref__", "_chunk", "_items", "_keep", "_low", "_store")
 
-    _decode_key: Callable[[bytes], K]
-    _decode_value: Callable[[bytes], V]
-    _undecodable: Callable[[bytes, bytes], tuple[K, V]]
-
-    def __init__(self, store: BufferedStore, width: int, low: bytes, high: bytes) -> None:
+    def __init__(self, store: BufferedStore, low: bytes, high: bytes) -> None:
         self._store = store
-        self._width = width
         self._low = low
+        self._chunk: list[tuple[K, V]] = []
         try:
             self._items, self._keep = store._buffer.table.stream(low, high)
         except Exception as exc:
             store._failed("scan_complex", low, exc)
 
-    def __iter__(self) -> _Decoded[K, V]:
-        return self
+    def chunks(
+        self,
+        width: int,
+        decode_key: Callable[[bytes], K],
+        decode_value: Callable[[bytes], V],
+        undecodable: Callable[[bytes, bytes], tuple[K, V]],
+    ) -> Generator[PyIterable[tuple[K, V]], None, None]:
+        """The decoded entries of the scope (its prefix ``width`` bytes long), chunk by chunk.
 
-    def __next__(self) -> tuple[K, V]:
-        try:
-            base, value = next(self._items)
-        except StopIteration:
-            self.close()
-            raise
-        except SDKError:
-            raise
-        except Exception as exc:
-            self._store._failed("scan_complex", self._low, exc)
-        user_key = base[self._width : -_BASE_TAIL]
-        if 0 in user_key:
-            user_key = _unescape(user_key)
-        try:
-            return self._decode_key(user_key), self._decode_value(value)
-        except ValueError:
-            return self._undecodable(user_key, value)
-
-    def close(self) -> None:
-        """Release the engine's iterator; the iteration is over."""
-        self._items = iter(())
-        self._keep = None
+        A chunk where a decode raises is handed out an entry at a time, so that the entries
+        before the failing one come out first, and ``undecodable`` (for a ``ValueError``; it may
+        raise) or the decode's own error comes when the iteration reaches it.
+        """
+        size = ITEMS_FIRST_CHUNK
+        while True:
+            try:
+                raw = list(islice(self._items, size))
+            except SDKError as exc:  # the store closed: every later step raises it
+                yield _Raising(exc)
+                return
+            except Exception as exc:
+                self._store._failed("scan_complex", self._low, exc)
+            if not raw:
+                self._items = iter(())
+                self._keep = None
+                return
+            try:
+                chunk = _decode_pairs(raw, width, decode_key, decode_value)
+            except Exception:  # redone one by one: it surfaces at its own entry
+                for base, value in raw:
+                    user_key = _user_key(base, width)
+                    try:
+                        pair = (decode_key(user_key), decode_value(value))
+                    except ValueError:
+                        pair = undecodable(user_key, value)
+                    self._chunk = [pair]
+                    yield self._chunk
+                    if type(self._items) is _Raising:  # closed meanwhile: raise on the next step
+                        break
+                continue
+            self._chunk = chunk
+            yield chunk
+            size = min(size * 2, ITEMS_MOST_CHUNK)
 
     def _invalidate(self, error: SDKError) -> None:
         """End the iteration because its store closed; later steps raise ``error``."""
         self._items = _Raising(error)
         self._keep = None
+        self._chunk.clear()
 
 
 class _Raising:
@@ -461,5 +481,5 @@ class _Raising:
     def __iter__(self) -> _Raising:
         return self
 
-    def __next__(self) -> Pair:
+    def __next__(self) -> NoReturn:
         raise self.error

@@ -43,3 +43,24 @@ def test_a_complex_key_get_or_put_stays_within_its_budget(tmp_path: Path) -> Non
         backend.flush()
         assert len(python_frames(lambda: store.get(key))) == 7
         assert len(python_frames(lambda: store.put(key, b"2"))) == 9
+
+
+def test_typed_scans_of_a_flushed_scope_make_no_call_per_entry(tmp_path: Path) -> None:
+    """``StoreScopes.items`` with C-level decoders: a fixed setup (the scope range, the engine's
+    iterator, tracking it), then 3 calls per chunk (its read and one comprehension), the
+    chunks 16, 32 and 64 entries long (production thresholds), nothing per entry."""
+    with RocksDBBackend(tmp_path) as backend:
+        scopes = backend.store("s").scopes(b"g")
+        for index in range(100):
+            scopes.put(b"large", b"", b"%03d" % index, b"1")
+        for index in range(4):
+            scopes.put(b"small", b"", b"%03d" % index, b"1")
+        backend.flush()
+
+        def pair(user_key: bytes, value: bytes) -> tuple[bytes, bytes]:
+            return user_key, value
+
+        def scan(key: bytes) -> int:
+            return len(python_frames(lambda: list(scopes.items(key, b"", bytes, bytes, pair))))
+
+        assert (scan(b"small"), scan(b"large")) == (13, 19)

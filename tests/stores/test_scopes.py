@@ -9,7 +9,7 @@ import pytest
 
 from fssdk import ClosedError, Store, StoreScopes
 from fssdk.runtime import RocksDBBackend
-from fssdk.stores import MemoryStore
+from fssdk.stores import MemoryStore, _buffered
 from fssdk.stores._buffered import BufferedStore
 
 
@@ -94,3 +94,113 @@ def test_items_of_a_closed_store_raise_closed_error(store: Store) -> None:
     store.close()
     with pytest.raises(ClosedError):
         scopes.items(b"k", b"", bytes, bytes, lambda k, v: (k, v))
+
+
+def flushed_rocksdb_scope(tmp_path: Path, count: int) -> tuple[RocksDBBackend, StoreScopes]:
+    """A RocksDB store whose scope ``(g, k, "")`` holds ``count`` flushed entries, user keys
+    ``b"\\x00%05d"`` (a zero byte in each, escaped on disk), values ``b"%05d"``."""
+    backend = RocksDBBackend(tmp_path)
+    scopes = backend.store("s").scopes(b"g")
+    for index in range(count):
+        scopes.put(b"k", b"", b"\x00%05d" % index, b"%05d" % index)
+    backend.flush()  # nothing buffered: items stream from the engine's iterator
+    return backend, scopes
+
+
+def pair(user_key: bytes, value: bytes) -> tuple[bytes, bytes]:
+    return user_key, value
+
+
+def test_items_end_with_closed_error_when_the_store_closes_inside_a_later_chunk(
+    tmp_path: Path,
+) -> None:
+    backend, scopes = flushed_rocksdb_scope(tmp_path, 3 * _buffered.ITEMS_FIRST_CHUNK)
+    items = scopes.items(b"k", b"", bytes, bytes, pair)
+    # past the first chunk, into the second, whose rest must not come out after the close
+    read = [next(items) for _ in range(_buffered.ITEMS_FIRST_CHUNK + 2)]
+    assert read[-1] == (b"\x00%05d" % (len(read) - 1), b"%05d" % (len(read) - 1))
+    backend.close()
+    with pytest.raises(ClosedError):
+        next(items)
+    with pytest.raises(ClosedError):
+        next(items)
+
+
+def test_items_of_a_flushed_scope_stream_every_entry_in_order_across_chunks(
+    tmp_path: Path,
+) -> None:
+    count = 2 * _buffered.ITEMS_MOST_CHUNK + 3
+    backend, scopes = flushed_rocksdb_scope(tmp_path, count)
+    with backend:
+        found = list(scopes.items(b"k", b"", bytes, bytes, pair))
+    assert found == [(b"\x00%05d" % index, b"%05d" % index) for index in range(count)]
+
+
+def test_items_stopped_at_the_first_entry_decode_at_most_the_first_chunk(
+    tmp_path: Path,
+) -> None:
+    backend, scopes = flushed_rocksdb_scope(tmp_path, 4 * _buffered.ITEMS_FIRST_CHUNK)
+    decoded: list[bytes] = []
+
+    def decode(data: bytes) -> bytes:
+        decoded.append(data)
+        return data
+
+    with backend:
+        assert next(scopes.items(b"k", b"", decode, bytes, pair)) == (b"\x0000000", b"00000")
+    assert len(decoded) == _buffered.ITEMS_FIRST_CHUNK
+
+
+def test_items_hand_out_the_entries_before_an_undecodable_one_first(tmp_path: Path) -> None:
+    backend, scopes = flushed_rocksdb_scope(tmp_path, 2 * _buffered.ITEMS_FIRST_CHUNK)
+    bad = _buffered.ITEMS_FIRST_CHUNK + 1  # inside the second chunk, not its first entry
+    calls: list[bytes] = []
+
+    def decode(data: bytes) -> bytes:
+        if data == b"%05d" % bad:
+            raise ValueError("bad value")
+        return data
+
+    def undecodable(user_key: bytes, value: bytes) -> tuple[bytes, bytes]:
+        calls.append(user_key)
+        raise RuntimeError(f"undecodable {user_key!r}")
+
+    with backend:
+        items = scopes.items(b"k", b"", bytes, decode, undecodable)
+        before = [next(items) for _ in range(bad)]
+        assert before[-1] == (b"\x00%05d" % (bad - 1), b"%05d" % (bad - 1))
+        assert calls == []
+        with pytest.raises(RuntimeError, match=rf"undecodable b'\\x00{bad:05d}'"):
+            next(items)
+
+
+def test_items_end_with_closed_error_when_the_store_closes_after_an_undecodable_entry(
+    tmp_path: Path,
+) -> None:
+    backend, scopes = flushed_rocksdb_scope(tmp_path, 8)
+
+    def decode(data: bytes) -> bytes:
+        if data == b"00001":
+            raise ValueError("bad value")
+        return data
+
+    items = scopes.items(b"k", b"", bytes, decode, lambda key, value: (key, b"migrated"))
+    assert [next(items) for _ in range(3)][1] == (b"\x0000001", b"migrated")
+    backend.close()
+    with pytest.raises(ClosedError):
+        next(items)
+
+
+def test_items_raise_a_decoders_other_error_at_its_own_entry(tmp_path: Path) -> None:
+    backend, scopes = flushed_rocksdb_scope(tmp_path, 8)
+
+    def decode(data: bytes) -> bytes:
+        if data == b"00003":
+            raise KeyError("a bug in the codec")
+        return data
+
+    with backend:
+        items = scopes.items(b"k", b"", bytes, decode, pair)
+        assert [next(items) for _ in range(3)][-1] == (b"\x0000002", b"00002")
+        with pytest.raises(KeyError, match="a bug in the codec"):
+            next(items)
