@@ -197,7 +197,15 @@ class TtlCodec(ScopedCodec[T]):
     found and, with ``on_read_and_write``, a put for each live one.
     """
 
-    __slots__ = ("_inner", "_inner_encode", "_now", "_returns_expired", "_update_on_read", "ttl")
+    __slots__ = (
+        "_clock",
+        "_inner",
+        "_inner_encode",
+        "_now",
+        "_returns_expired",
+        "_update_on_read",
+        "ttl",
+    )
 
     def __init__(self, codec: Codec[T], what: str, ttl: StateTtl) -> None:
         super().__init__(_Stamped(codec, ttl), what)
@@ -205,6 +213,7 @@ class TtlCodec(ScopedCodec[T]):
         self._inner = codec.decode
         self._inner_encode = codec.encode
         self._now = ttl.now
+        self._clock = ttl.clock
         self._returns_expired = ttl.returns_expired
         self._update_on_read = ttl.update_on_read
 
@@ -226,23 +235,18 @@ class TtlCodec(ScopedCodec[T]):
         return data[:STAMP_SIZE] + self._inner_encode(value)
 
     def get(self, scope: StoreScope, user_key: bytes) -> tuple[T | None, bool]:
-        return self._get(scope, user_key, self._returns_expired)
+        return self.read(scope._scopes, scope.key, scope.namespace, user_key)
 
-    def _get(
-        self, scope: StoreScope, user_key: bytes, returns_expired: bool
-    ) -> tuple[T | None, bool]:
-        return self._read(scope._scopes, scope.key, scope.namespace, user_key, returns_expired)
-
-    def _read(
+    def read(
         self,
         scopes: StoreScopes,
         key: bytes,
         namespace: bytes,
         user_key: bytes,
-        returns_expired: bool,
+        live_only: bool = False,
     ) -> tuple[T | None, bool]:
         """The value at ``user_key`` of scope ``(key, namespace)``, expired ones as the
-        visibility says (and deleted): one get, one clock read."""
+        visibility says (``live_only``: never) and deleted: one get, one clock read."""
         data = scopes.get(key, namespace, user_key)
         if data is None:
             return None, False
@@ -253,23 +257,20 @@ class TtlCodec(ScopedCodec[T]):
             value = self._inner(data[STAMP_SIZE:])
         except ValueError:
             expires_at, value = self._open(scopes(key, namespace), user_key, data, self.what)
-        now = self._now()
+        now = self._clock()
+        if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
+            now = self.ttl.now()  # raises
         if expires_at <= now:
             scopes.delete(key, namespace, user_key)
-            return (value, True) if returns_expired else (None, False)
+            return (value, True) if self._returns_expired and not live_only else (None, False)
         if self._update_on_read:
             scopes.put(key, namespace, user_key, self.ttl.stamp(data[STAMP_SIZE:], now))
         return value, True
 
-    def read(
-        self, scopes: StoreScopes, key: bytes, namespace: bytes, user_key: bytes
-    ) -> tuple[T | None, bool]:
-        return self._read(scopes, key, namespace, user_key, self._returns_expired)
-
     def read_live(
         self, scopes: StoreScopes, key: bytes, namespace: bytes, user_key: bytes
     ) -> tuple[T | None, bool]:
-        return self._read(scopes, key, namespace, user_key, False)
+        return self.read(scopes, key, namespace, user_key, True)
 
     def items(
         self,

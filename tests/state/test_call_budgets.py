@@ -33,16 +33,16 @@ from tests.support import python_frames
 
 #: operation: (calls without TTL, calls with TTL).
 BUDGETS: dict[str, tuple[int, int]] = {
-    "keyed read": (5, 11),
-    "keyed read of an absent key": (4, 7),
+    "keyed read": (5, 9),
+    "keyed read of an absent key": (4, 6),
     "keyed write": (7, 14),
     "keyed delete": (6, 7),
-    "keyed map get": (7, 12),
+    "keyed map get": (7, 10),
     "keyed map put": (8, 15),
     "keyed map clear of 4 entries": (8, 9),
     "keyed queue add": (12, 24),
-    "keyed aggregating add": (12, 24),
-    "keyed reducing add": (12, 24),
+    "keyed aggregating add": (12, 23),
+    "keyed reducing add": (12, 23),
     "keyed list add": (9, 16),
 }
 #: Iterating a map of 4 entries and one of 100, without and with TTL: about 2 calls per entry
