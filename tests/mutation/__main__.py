@@ -35,7 +35,8 @@ MODULES = ("fssdk/stores/_buffer.py", "fssdk/stores/_buffered.py", "fssdk/_keyfo
 #: The fast subset, in the order it runs (the quick unit tests first, so that most mutants die
 #: within a second or two): the declared thresholds (their production values are documented),
 #: the tests of the key layout (with its doctests), of the write buffer,
-#: the buffered store's tests on RocksDB, and the machines at a few examples (``machines.py``).
+#: the buffered store's tests on RocksDB (its scopes' fused reads included), and the machines at
+#: a few examples (``machines.py``).
 TESTS = (
     "tests/test_thresholds.py::test_every_threshold_of_the_stores_state_and_time_is_declared",
     "fssdk/_keyformat.py",
@@ -45,6 +46,7 @@ TESTS = (
     "tests/stores/test_savepoints.py",
     "tests/stores/test_scans_and_keys.py",
     "tests/stores/test_store.py",
+    "tests/stores/test_scopes.py",
     "tests/mutation/machines.py",
 )
 #: What the subset leaves out of those files: the runs on MemoryBackend (no write buffer) and the
