@@ -24,6 +24,7 @@ Pair = tuple[bytes, bytes]
 T = TypeVar("T")
 K = TypeVar("K")
 V = TypeVar("V")
+A = TypeVar("A")
 
 _NO_KEY: Final = object()
 
@@ -515,6 +516,26 @@ class StoreScopes:
         """Append ``value`` to the value at ``user_key`` of scope ``(key, namespace)``."""
         self.store.merge(ComplexKey(self.key_group, key, namespace, user_key), value)
 
+    def compute(
+        self,
+        key: bytes,
+        namespace: bytes,
+        user_key: bytes,
+        change: Callable[[bytes | None, A], bytes | None],
+        arg: A,
+    ) -> None:
+        """Set ``user_key`` of scope ``(key, namespace)`` to ``change(value, arg)``, ``value``
+        being its value or ``None``; a ``None`` result deletes it. The read-modify-write of one
+        entry (a fold's accumulator): one get and one write, which a backend may locate once.
+
+        ``change`` runs between the two and may raise, which leaves the entry as it was.
+        """
+        value = change(self.get(key, namespace, user_key), arg)
+        if value is None:
+            self.delete(key, namespace, user_key)
+        else:
+            self.put(key, namespace, user_key, value)
+
     def delete_prefix(self, key: bytes, namespace: bytes, prefix: bytes = b"") -> None:
         """Remove the entries of scope ``(key, namespace)`` whose user_key starts with
         ``prefix`` (all of them by default)."""
@@ -651,6 +672,12 @@ class StoreScope:
     def merge(self, user_key: bytes, value: bytes) -> None:
         """Append ``value`` to the value at ``user_key``."""
         self._scopes.merge(self.key, self.namespace, user_key, value)
+
+    def compute(
+        self, user_key: bytes, change: Callable[[bytes | None, A], bytes | None], arg: A
+    ) -> None:
+        """Set ``user_key`` to ``change(its value or None, arg)``; ``None`` deletes it."""
+        self._scopes.compute(self.key, self.namespace, user_key, change, arg)
 
     def delete_prefix(self, prefix: bytes = b"") -> None:
         """Remove the entries whose user_key starts with ``prefix`` (all of them by default)."""

@@ -24,6 +24,7 @@ from fssdk.thresholds import threshold
 
 K = TypeVar("K")
 V = TypeVar("V")
+A = TypeVar("A")
 
 _base_key: Final = LAYOUT.base_key
 _simple_key: Final = LAYOUT.simple_key
@@ -230,6 +231,41 @@ class _BufferedScopes(StoreScopes):
             store._buffer.put(prefix, self._group, physical, value)
         except Exception as exc:
             store._failed("put", physical, exc)
+
+    def compute(
+        self,
+        key: bytes,
+        namespace: bytes,
+        user_key: bytes,
+        change: Callable[[bytes | None, A], bytes | None],
+        arg: A,
+    ) -> None:
+        """:meth:`get` and :meth:`put` (or :meth:`delete`) of one entry, located once."""
+        store: BufferedStore = self.store  # type: ignore[assignment]
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(user_key) is not bytes
+            or store._closed
+        ):
+            store._reject("compute", key=key, namespace=namespace, user_key=user_key)
+        prefix, physical = _locate(self._head, key, namespace, user_key)
+        group = self._group
+        buffer = store._buffer
+        try:
+            if not group.operands and prefix not in buffer.scopes:
+                data = store._table_get(physical)
+            else:
+                data = buffer.get(prefix, group, physical)
+        except Exception as exc:
+            store._failed("get", physical, exc)
+        value = change(data, arg)
+        if (type(value) is not bytes and value is not None) or store._closed:
+            store._reject("compute", value=b"" if value is None else value)
+        try:
+            buffer.put(prefix, group, physical, value)
+        except Exception as exc:
+            store._failed("compute", physical, exc)
 
     def delete(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
         store: BufferedStore = self.store  # type: ignore[assignment]

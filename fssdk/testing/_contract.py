@@ -21,6 +21,12 @@ _CK: Final = ComplexKey(b"g", b"k", b"", b"u")
 
 Call = Callable[[Any], object]
 
+
+def _appended(value: bytes | None, tail: bytes) -> bytes:
+    """A ``compute`` change: ``tail`` appended to the value."""
+    return (value or b"") + tail
+
+
 #: (operation, call with one argument of a wrong type, the argument's name).
 WRONG_TYPES: Final[tuple[tuple[str, Call, str], ...]] = (
     ("put_state", lambda s: s.put_state("k", b"v"), "key"),
@@ -46,6 +52,8 @@ WRONG_TYPES: Final[tuple[tuple[str, Call, str], ...]] = (
     ("scan_complex", lambda s: s.scan_complex(b"g", b"k", b"", end=1), "end"),
     ("scope", lambda s: s.scope(b"g", b"k", "n"), "namespace"),
     ("scopes", lambda s: s.scopes("g"), "key_group"),
+    ("compute", lambda s: s.scopes(b"g").compute(b"k", "n", b"u", _appended, b"v"), "namespace"),
+    ("compute", lambda s: s.scopes(b"g").compute(b"k", b"", b"u", lambda *_: "v", 0), "value"),
 )
 
 #: Every Store operation, as a call on a store that holds ``_CK`` and simple key ``b"k"``.
@@ -64,6 +72,7 @@ OPERATIONS: Final[dict[str, Call]] = {
     "scope().put": lambda s: s.scope(b"g", b"k", b"").put(b"u", b"v"),
     "scope().get": lambda s: s.scope(b"g", b"k", b"").get(b"u"),
     "scopes()().put": lambda s: s.scopes(b"g")(b"k", b"").put(b"u", b"v"),
+    "scopes().compute": lambda s: s.scopes(b"g").compute(b"k", b"", b"u", _appended, b"v"),
 }
 
 

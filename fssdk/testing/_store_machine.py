@@ -595,6 +595,28 @@ class StoreMachine(RuleBasedStateMachine):
         if read_back:
             self.read_back(key)
 
+    @rule(key=keys, tail=st.none() | sts.values(), read_back=st.booleans())
+    def compute(self, key: ComplexKey, tail: bytes | None, read_back: bool) -> None:
+        """``store.scopes(key_group).compute``: the entry's value (``None`` when missing) with
+        ``tail`` appended, or deleted when ``tail`` is ``None``; the value the change was
+        handed must be the reference's."""
+        seen: list[bytes | None] = []
+
+        def change(value: bytes | None, tail: bytes | None) -> bytes | None:
+            seen.append(value)
+            return None if tail is None else (value or b"") + tail
+
+        want = self.reference.get(key)
+        self.store.scopes(key.key_group).compute(key.key, key.namespace, key.user_key, change, tail)
+        handed = seen[0] if len(seen) == 1 else f"{len(seen)} calls of the change"
+        self.agree(f"the value compute({key!r}) handed its change", handed, want)
+        if tail is None:
+            self.reference.delete(key)
+        else:
+            self.reference.put(key, (want or b"") + tail)
+        if read_back:
+            self.read_back(key)
+
     @rule(
         key=keys,
         parts=st.lists(sts.values(), min_size=2, max_size=12),

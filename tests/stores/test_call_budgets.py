@@ -4,11 +4,15 @@ timed): the Store checks are written once in ``fssdk.Store`` and add no call her
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fssdk import ComplexKey
 from fssdk.runtime import RocksDBBackend
 from tests.support import python_frames
+
+#: A ``compute`` change with no Python frame, for entries that exist.
+APPEND: Callable[[bytes | None, bytes], bytes | None] = bytes.__add__  # type: ignore[assignment]
 
 
 def test_the_scopes_of_a_key_group_read_and_write_within_their_budgets(tmp_path: Path) -> None:
@@ -21,6 +25,12 @@ def test_the_scopes_of_a_key_group_read_and_write_within_their_budgets(tmp_path:
         # put, locate, the buffer's put and the scope's first pending writes
         assert len(python_frames(lambda: scopes.put(b"k", b"", b"a", b"2"))) == 4
         assert len(python_frames(lambda: scopes.put(b"k", b"", b"a", b"3"))) == 3
+        # compute of a buffered entry: locate once, the buffer's get and put (the change is C)
+        assert len(python_frames(lambda: scopes.compute(b"k", b"", b"a", APPEND, b"4"))) == 4
+        backend.flush()
+        # of a flushed one: locate, Rdict.get, the buffer's put, the scope's first pending writes
+        assert len(python_frames(lambda: scopes.compute(b"k", b"", b"a", APPEND, b"5"))) == 4
+        assert scopes.get(b"k", b"", b"a") == b"345"
         # take, the scope range, then one bounded read of the table (2) and the user keys
         assert len(python_frames(lambda: scopes.take(b"other", b"", 4))) == 5
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterator as PyIterator
+from typing import Any
 
 import pytest
 from sortedcontainers import SortedDict
 
-from fssdk import ComplexKey, Store
+from fssdk import ComplexKey, Store, StoreScopes
 from fssdk._store import Pair
 from fssdk.stores import MemoryStore
 from fssdk.testing import StoreMismatch, check_store
@@ -140,6 +141,26 @@ class UnsyncedSimpleKeys(MemoryStore):
         self.unsynced.clear()
 
 
+class _KeepingScopes(StoreScopes):
+    def compute(
+        self,
+        key: bytes,
+        namespace: bytes,
+        user_key: bytes,
+        change: Callable[[bytes | None, Any], bytes | None],
+        arg: Any,
+    ) -> None:
+        value = change(self.get(key, namespace, user_key), arg)
+        self.put(key, namespace, user_key, b"" if value is None else value)
+
+
+class ComputeNeverDeletes(MemoryStore):
+    """``scopes().compute`` stores an empty value where its change returned ``None``."""
+
+    def _scopes(self, key_group: bytes) -> StoreScopes:
+        return _KeepingScopes(self, key_group)
+
+
 def reopen_unsynced(store: Store) -> Store:
     """Close ``store`` and return a new one over what it had flushed (the buffer is lost)."""
     assert isinstance(store, UnsyncedSimpleKeys)
@@ -158,6 +179,7 @@ BROKEN: dict[str, Callable[[], Store]] = {
     "live-scan": LiveScan,
     "end-inclusive-lists": EndInclusiveLists,
     "mutable-values": MutableValues,
+    "compute-never-deletes": ComputeNeverDeletes,
 }
 
 
