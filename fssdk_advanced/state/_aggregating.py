@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import abc
 import functools
-from collections.abc import Iterable
-from typing import Any, Final, Generic, Protocol, TypeVar, Unpack, runtime_checkable
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar, Unpack, runtime_checkable
 
 from fssdk import Context, Store
 from fssdk_advanced.codecs import Codec, default_codec_for
@@ -111,6 +111,8 @@ class Folding(Migratable, Generic[T, ACC, R]):
 
     _values: ScopedCodec[ACC]
     _func: AggregateFunc[T, ACC, R]
+    _encode: Callable[[ACC], bytes]  # the codec's own encode and decode, which ``_fold`` calls
+    _decode: Callable[[bytes], ACC]
 
     def _read(self) -> list[ACC]:
         """``[accumulator]``, or ``[]`` when there is none."""
@@ -118,13 +120,20 @@ class Folding(Migratable, Generic[T, ACC, R]):
         return [acc] if found else []  # type: ignore[list-item]
 
     def add(self, value: T) -> None:
-        """Fold ``value`` into the accumulator (a new one when empty). One get, one put."""
-        scopes, key, namespace, values = self._scopes, self._key, self._namespace, self._values
-        acc, found = values.read_live(scopes, key, namespace, EMPTY)
+        """Fold ``value`` into the accumulator (a new one when empty): one
+        :meth:`~fssdk.StoreScopes.compute`, a get and a put of the entry located once."""
+        self._scopes.compute(self._key, self._namespace, EMPTY, self._fold, value)
+
+    def _fold(self, data: bytes | None, value: T) -> bytes:
+        """The encoded accumulator ``data`` (``None``: none yet) with ``value`` folded in."""
         func = self._func
-        if not found:
-            acc = func.create_accumulator()
-        scopes.put(key, namespace, EMPTY, values.encode(func.add(value, acc)))  # type: ignore[arg-type]
+        if data is None:
+            return self._encode(func.add(value, func.create_accumulator()))
+        try:
+            acc = self._decode(data)
+        except ValueError as exc:
+            acc = self._values._undecodable(self._scope, EMPTY, data, exc)
+        return self._encode(func.add(value, acc))
 
     def get(self) -> tuple[R | None, bool]:
         """``(get_result(accumulator), True)``, or ``(None, False)`` when nothing was added."""
@@ -136,6 +145,21 @@ class Folding(Migratable, Generic[T, ACC, R]):
     def clear(self) -> None:
         """Drop the accumulator. One delete."""
         self._scopes.delete(self._key, self._namespace, EMPTY)
+
+
+class TtlFolding(Folding[T, ACC, R]):
+    """A :class:`Folding` with ``ttl=``: ``add`` reads through the value helper, so that an
+    expired accumulator reads as missing and the one written is stamped."""
+
+    __slots__ = ()
+
+    def add(self, value: T) -> None:
+        scopes, key, namespace, values = self._scopes, self._key, self._namespace, self._values
+        acc, found = values.read_live(scopes, key, namespace, EMPTY)
+        func = self._func
+        if not found:
+            acc = func.create_accumulator()
+        scopes.put(key, namespace, EMPTY, values.encode(func.add(value, acc)))  # type: ignore[arg-type]
 
 
 class AggregatingState(NonKeyed, Folding[T, ACC, R]):
@@ -193,11 +217,19 @@ class AggregatingState(NonKeyed, Folding[T, ACC, R]):
 KeyedAggregatingState = AggregatingState
 
 
+class TtlAggregatingState(TtlFolding[T, ACC, R], AggregatingState[T, ACC, R]):
+    """An :class:`AggregatingState` with ``ttl=`` (see :class:`TtlFolding`)."""
+
+    __slots__ = ()
+
+
 class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
     """What the aggregating and reducing factories share: the function, the accumulators'
-    helper, and merging namespaces."""
+    helper, and merging namespaces. ``_TTL_STATE`` is the state type's handle class with
+    ``ttl=``."""
 
     __slots__ = ("_folds", "_func", "_values")
+    _TTL_STATE: ClassVar[type[Folding[Any, Any, Any]]]
 
     def __init__(
         self,
@@ -216,8 +248,12 @@ class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
         self._values: ScopedCodec[ACC] = self._value_helper(
             role, codec, what, options.get("migrate")
         )
-        self._folds = self._handles_of(Folding, _values=self._values, _func=func)
-        self._handles = self._handles_of(self._STATE, _values=self._values, _func=func)
+        values = self._values
+        self._folds = self._handles_of(Folding, _values=values, _func=func)
+        state = self._STATE if options.get("ttl") is None else self._TTL_STATE
+        self._handles = self._handles_of(
+            state, _values=values, _func=func, _encode=values.encode, _decode=values._decode
+        )
 
     def _folding(self, primary_key: Any, namespace: bytes) -> Folding[T, ACC, R]:
         state: Folding[T, ACC, R] = self._bind(
@@ -279,6 +315,7 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R], state=AggregatingS
 
     __slots__ = ()
     _NEW = ("new_aggregating_state", "state_name")
+    _TTL_STATE = TtlAggregatingState
 
     def __init__(
         self,

@@ -10,12 +10,12 @@ put plus ``reduce_func(current, value)``; ``get`` one get; ``clear`` one delete.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, Generic, TypeVar, Unpack, cast
+from typing import Any, Final, Generic, TypeVar, Unpack
 
 from fssdk import Context, Store
 from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._aggregating import Folding, FoldingFactory
+from fssdk_advanced.state._aggregating import Folding, FoldingFactory, TtlFolding
 from fssdk_advanced.state._base import EMPTY, check_callable
 from fssdk_advanced.state._keyed import KeyedOptions, NonKeyed, Options
 
@@ -41,7 +41,7 @@ class _Reduce(Generic[V]):
         self.merge: Final = reduce_func
 
     def create_accumulator(self) -> V:
-        return cast(V, _NOTHING)
+        return _NOTHING  # type: ignore[no-any-return]
 
     def add(self, value: V, accumulator: V) -> V:
         return value if accumulator is _NOTHING else self.merge(accumulator, value)
@@ -65,6 +65,19 @@ class ReducingState(NonKeyed, Folding[V, V, V]):
     """
 
     __slots__ = ()
+
+    _func: _Reduce[V]
+
+    def _fold(self, data: bytes | None, value: V) -> bytes:
+        """:meth:`Folding._fold` with ``reduce_func`` called directly: ``value`` itself when
+        there is no value yet."""
+        if data is None:
+            return self._encode(value)
+        try:
+            current = self._decode(data)
+        except ValueError as exc:
+            current = self._values._undecodable(self._scope, EMPTY, data, exc)
+        return self._encode(self._func.merge(current, value))
 
     @classmethod
     def from_context(
@@ -98,6 +111,12 @@ class ReducingState(NonKeyed, Folding[V, V, V]):
 KeyedReducingState = ReducingState
 
 
+class TtlReducingState(TtlFolding[V, V, V], ReducingState[V]):
+    """A :class:`ReducingState` with ``ttl=`` (see :class:`TtlFolding`)."""
+
+    __slots__ = ()
+
+
 class KeyedReducingStateFactory(FoldingFactory[V, V, V], state=ReducingState):
     """Gives the :class:`KeyedReducingState` of each primary key and namespace.
 
@@ -113,6 +132,7 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V], state=ReducingState):
 
     __slots__ = ()
     _NEW = ("new_reducing_state", "namespace")
+    _TTL_STATE = TtlReducingState
     _HINTS = (("value_type", False),)
 
     def __init__(

@@ -41,8 +41,8 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "keyed map put": (8, 15),
     "keyed map clear of 4 entries": (8, 9),
     "keyed queue add": (12, 24),
-    "keyed aggregating add": (12, 23),
-    "keyed reducing add": (12, 23),
+    "keyed aggregating add": (10, 23),
+    "keyed reducing add": (9, 23),
     "keyed list add": (9, 16),
 }
 #: Iterating a map of 4 entries and one of 100, without and with TTL: about 2 calls per entry
