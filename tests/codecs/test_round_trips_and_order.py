@@ -66,6 +66,7 @@ ORDERED: list[tuple[str, Codec[Any], st.SearchStrategy[Any], Callable[[Any], Any
         st.tuples(st.text(), INT64),
         lambda v: v,
     ),
+    ("tuple(int,int)", TupleCodec(IntCodec(), IntCodec()), st.tuples(INT64, INT64), lambda v: v),
     (
         "tuple(bytes,bytes,float)",
         TupleCodec(BytesCodec(), BytesCodec(), FloatCodec()),
@@ -220,6 +221,40 @@ def test_tuple_codec_rejects_bad_construction_and_values() -> None:
         codec.encode(("a",))
     with pytest.raises(TypeError, match="encodes tuples"):
         codec.encode("ab")  # type: ignore[arg-type]
+
+
+@given(st.lists(INT64, min_size=1, max_size=4))
+def test_a_tuple_of_ints_is_its_elements_encodings(values: list[int]) -> None:
+    """All-IntCodec tuples take one struct; the bytes are those of the element-wise layout."""
+    codec = TupleCodec(*[IntCodec() for _ in values])
+    data = codec.encode(tuple(values))
+    assert data == b"".join(IntCodec().encode(value) for value in values)
+    assert codec.encode(values) == data  # type: ignore[arg-type] # a list is accepted too
+    assert codec.decode(data) == tuple(values)
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        ((1,), ValueError, "expected a tuple of 2"),
+        ((1, 2, 3), ValueError, "expected a tuple of 2"),
+        ((1.0, 2), TypeError, "IntCodec encodes int, not float"),
+        ((2**63, 0), ValueError, "out of range"),
+        ((0, -(2**63) - 1), ValueError, "out of range"),
+        ({1: 2, 3: 4}, TypeError, "encodes tuples"),
+    ],
+)
+def test_a_tuple_of_ints_rejects_what_its_elements_reject(
+    value: Any, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        TupleCodec(IntCodec(), IntCodec()).encode(value)
+
+
+@pytest.mark.parametrize("data", [b"", bytes(15), bytes(17)])
+def test_a_tuple_of_ints_rejects_an_encoding_of_another_size(data: bytes) -> None:
+    with pytest.raises(ValueError, match="TupleCodec"):
+        TupleCodec(IntCodec(), IntCodec()).decode(data)
 
 
 @pytest.mark.parametrize(
