@@ -168,6 +168,8 @@ class Layout:
             key = key.replace(_ZERO, _ESCAPED_ZERO)
             namespace = namespace.replace(_ZERO, _ESCAPED_ZERO)
         prefix = b"".join((head, key, TERMINATOR, namespace, TERMINATOR))
+        if not user_key:  # a value, an accumulator, a list: one concatenation, not two
+            return prefix, prefix + BASE_SUFFIX
         if 0 in user_key:
             user_key = user_key.replace(_ZERO, _ESCAPED_ZERO)
         return prefix, prefix + user_key + BASE_SUFFIX

@@ -79,6 +79,19 @@ def key_pairs(draw: st.DrawFn) -> tuple[ComplexKey, ComplexKey]:
 # -- injective ---------------------------------------------------------------------------------
 
 
+@given(complex_keys(), st.sampled_from([b"", b"\x00"]))
+def test_locate_is_the_scope_prefix_and_the_physical_key(key: ComplexKey, user_key: bytes) -> None:
+    """The per-record ``locate`` agrees with ``scope_prefix`` and ``base_key``, an empty user
+    key (its shortcut) and one of a zero byte included."""
+    head = LAYOUT.group_head(key.key_group)
+    for user in (key.user_key, user_key):
+        prefix = LAYOUT.scope_prefix(*key.scope)
+        assert LAYOUT.locate(head, key.key, key.namespace, user) == (
+            prefix,
+            LAYOUT.base_key(prefix, user),
+        )
+
+
 @given(key_pairs())
 def test_different_keys_have_different_physical_keys(pair: tuple[ComplexKey, ComplexKey]) -> None:
     first, second = pair
