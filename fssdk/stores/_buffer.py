@@ -334,12 +334,14 @@ class WriteBuffer:
         """
         scope = self.scopes.get(prefix)
         undo = self._undo
-        if scope is None:  # nothing buffered: the clear is all there is to record
-            scope = self._new_scope(prefix, group)
-            if undo is not None:
-                undo.append((_CLEARED, scope, scope.cleared))
+        if scope is None:  # nothing buffered: the clear is all there is to record (inline, as put)
+            scope = self.scopes[prefix] = ScopeWrites(group)
             scope.cleared = [low]
-            self.wrote()
+            if undo is not None:  # undone by forgetting the new scope
+                undo.append((_SCOPE, prefix))
+            self.writes += 1
+            if self.writes >= AUTO_FLUSH_WRITES and undo is None:
+                self.flush()
             return
         high = _successor(low)
         if undo is not None:

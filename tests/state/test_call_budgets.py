@@ -39,7 +39,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "keyed delete": (6, 7),
     "keyed map get": (7, 10),
     "keyed map put": (8, 15),
-    "keyed map clear of 4 entries": (8, 9),
+    "keyed map clear of 4 entries": (6, 7),
     "keyed queue add": (12, 24),
     "keyed aggregating add": (12, 23),
     "keyed reducing add": (12, 23),
