@@ -21,8 +21,12 @@ def test_the_scopes_of_a_key_group_read_and_write_within_their_budgets(tmp_path:
         # put, locate, the buffer's put and the scope's first pending writes
         assert len(python_frames(lambda: scopes.put(b"k", b"", b"a", b"2"))) == 4
         assert len(python_frames(lambda: scopes.put(b"k", b"", b"a", b"3"))) == 3
-        # take, the scope range, then one bounded read of the table (2) and the user keys
-        assert len(python_frames(lambda: scopes.take(b"other", b"", 4))) == 5
+        # take, the scope range, then one bounded read of the table and the user keys
+        assert len(python_frames(lambda: scopes.take(b"other", b"", 4))) == 4
+        # first of a scope with nothing buffered: the scope range, one bounded read of the table
+        backend.flush()
+        assert len(python_frames(lambda: scopes.first(b"k", b""))) == 3
+        assert scopes.first(b"k", b"") == (b"a", b"3")
 
 
 def test_a_scope_get_or_put_of_a_flushed_scope_stays_within_its_budget(tmp_path: Path) -> None:
