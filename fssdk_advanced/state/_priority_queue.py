@@ -288,10 +288,10 @@ class PriorityQueueState(NonKeyed, Generic[T]):
             if found is None:
                 shared.known(ident, None)
                 return None, False
-            user_key = found[0]
-            value = self._decode(user_key)
-            self._scopes.delete(key, namespace, user_key)
-            shared.known(ident, user_key + b"\x00")
+            smallest = found[0]
+            value = self._decode(smallest)
+            self._scopes.delete(key, namespace, smallest)
+            shared.known(ident, smallest + b"\x00")
             return value, True
         shared._heads.move_to_end(ident)
         window = head.window
