@@ -57,6 +57,8 @@ META_OPERANDS_TRACKED: Final = META_TAG + b"operands-per-group"
 
 _ZERO: Final = b"\x00"
 _ESCAPED_ZERO: Final = b"\x00\xff"
+#: ``_FOLLOWING[b]``: the byte after ``b`` (0..254), as bytes.
+_FOLLOWING: Final = tuple(bytes((value + 1,)) for value in range(255))
 
 Pair = tuple[bytes, bytes]
 K = TypeVar("K")
@@ -89,6 +91,8 @@ class Layout:
         >>> LAYOUT.successor(b"\\x02ab\\xff\\xff").hex(" ")
         '02 61 63'
         """
+        if prefix and prefix[-1] != 0xFF:  # every scope prefix: no copy stripped, no tuple
+            return prefix[:-1] + _FOLLOWING[prefix[-1]]
         stripped = prefix.rstrip(b"\xff")
         if not stripped:
             raise ValueError(f"no successor for a prefix of only 0xFF bytes: {prefix!r}")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections import OrderedDict
 from collections.abc import Generator, Iterable
 from collections.abc import Iterator as PyIterator
 from typing import Any, Final
@@ -211,7 +212,9 @@ class WriteBuffer:
         self._tracked = table.get(META_OPERANDS_TRACKED) is not None
         self._legacy = seq is not None and not self._tracked
         self.simple = KeyGroup(SIMPLE_TAG, False)
-        self._recent: dict[bytes, None] = {}
+        # An OrderedDict, not a dict: a dict's first key is found past every key deleted before
+        # it, so evicting the oldest of a full dict cost O(RECENT_RANGES) per range delete.
+        self._recent: OrderedDict[bytes, None] = OrderedDict()
         self._undo: list[tuple[Any, ...]] | None = None
         self._writes_at_savepoint = 0
         self._flush_deferred = False
@@ -331,12 +334,14 @@ class WriteBuffer:
         """
         scope = self.scopes.get(prefix)
         undo = self._undo
-        if scope is None:  # nothing buffered: the clear is all there is to record
-            scope = self._new_scope(prefix, group)
-            if undo is not None:
-                undo.append((_CLEARED, scope, scope.cleared))
+        if scope is None:  # nothing buffered: the clear is all there is to record (inline, as put)
+            scope = self.scopes[prefix] = ScopeWrites(group)
             scope.cleared = [low]
-            self.wrote()
+            if undo is not None:  # undone by forgetting the new scope
+                undo.append((_SCOPE, prefix))
+            self.writes += 1
+            if self.writes >= AUTO_FLUSH_WRITES and undo is None:
+                self.flush()
             return
         high = _successor(low)
         if undo is not None:
@@ -591,7 +596,7 @@ class WriteBuffer:
         self.range_deletes += 1
         recent[low] = None
         if len(recent) > RECENT_RANGES:
-            del recent[next(iter(recent))]
+            recent.popitem(last=False)
 
     def reset(self) -> None:
         """Forget the pending writes once the batch holding them is written."""

@@ -315,6 +315,9 @@ class _BufferedScopes(StoreScopes):
             store._failed("delete_prefix", low, exc)
 
     def first(self, key: bytes, namespace: bytes, start: bytes = b"") -> Pair | None:
+        """One bounded table read when the buffer holds nothing for the scope and the key group
+        has no merge operands (a queue polled with no cursor); else the buffer's
+        :meth:`~WriteBuffer.first`."""
         store: BufferedStore = self.store  # type: ignore[assignment]
         if (
             type(key) is not bytes
@@ -323,15 +326,18 @@ class _BufferedScopes(StoreScopes):
             or store._closed
         ):
             store._reject("first", key=key, namespace=namespace, start=start)
-        prefix = LAYOUT.scope_of(self._head, key, namespace)
-        low, high = LAYOUT.user_range(prefix, start, b"")
+        prefix, low, high = _scope_range(self._head, key, namespace, start)
         try:
-            found = store._buffer.first(prefix, self._group, low, high)
+            if self._group.operands or prefix in store._buffer.scopes:
+                found = store._buffer.first(prefix, self._group, low, high)
+            else:
+                run = store._buffer.table.run(low, high, 1)
+                found = run[0] if run else None
         except Exception as exc:
             store._failed("first", low, exc)
         if found is None:
             return None
-        return LAYOUT.user_key(found[0], len(prefix)), found[1]
+        return _unescape(found[0][len(prefix) : -_BASE_TAIL]), found[1]
 
     def take(self, key: bytes, namespace: bytes, limit: int, start: bytes = b"") -> list[Pair]:
         """One bounded table read when the buffer holds nothing for the scope and the key group

@@ -104,18 +104,17 @@ class RocksDBTable(Table):
         """A table over a column family of a database opened read-only (``state inspect``)."""
         return cls(name, None, family, None)
 
-    def _fresh_reader(self) -> Any:
+    def run(self, low: bytes, high: bytes, limit: int | None = None) -> list[Pair]:
+        """One seek of the table's reader, made anew once the database was written since the
+        last (one frame: a queue's refill and a merged key's read are each one ``run``)."""
         if self._closed:
             raise ClosedError("read from a closed table")
         database = self._database
         generation = -1 if database is None else database.generation
-        if self._reader is None or self._generation != generation or generation < 0:
-            self._reader = self._family.iter()
+        reader = self._reader
+        if reader is None or self._generation != generation or generation < 0:
+            reader = self._reader = self._family.iter()
             self._generation = generation
-        return self._reader
-
-    def run(self, low: bytes, high: bytes, limit: int | None = None) -> list[Pair]:
-        reader = self._fresh_reader()
         reader.seek(low)
         found: list[Pair] = []
         while reader.valid():

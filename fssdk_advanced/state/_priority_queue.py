@@ -78,10 +78,10 @@ class _Head:
 
     __slots__ = ("hi", "size", "window")
 
-    def __init__(self) -> None:
+    def __init__(self, hi: bytes | None = EMPTY, size: int = 1) -> None:
         self.window: list[bytes] = []
-        self.hi: bytes | None = EMPTY
-        self.size = 1
+        self.hi = hi
+        self.size = size
 
     def _check(self) -> None:
         assert self.window == sorted(self.window), self.window
@@ -135,14 +135,20 @@ class _QueueShared:
     def head(self, key: bytes, namespace: bytes) -> _Head:
         """The cursor of scope ``(key, namespace)``, made (unknown) if it is not in the LRU."""
         ident = (key, namespace)
-        heads = self._heads
-        head = heads.get(ident)
+        head = self._heads.get(ident)
         if head is None:
-            head = heads[ident] = _Head()
-            if len(heads) > MAX_CURSORS:
-                heads.popitem(last=False)
-        else:
-            heads.move_to_end(ident)
+            return self.known(ident, EMPTY)
+        self._heads.move_to_end(ident)
+        return head
+
+    def known(self, ident: tuple[bytes, bytes], hi: bytes | None) -> _Head:
+        """A new cursor of scope ``ident`` with an empty window below ``hi`` (``b""``: nothing
+        known yet), the most recent in the LRU."""
+        heads = self._heads
+        # A cursor past a polled key refills 2 keys next: the scope is being drained.
+        head = heads[ident] = _Head(hi, 1 if hi == EMPTY else 2)
+        if len(heads) > MAX_CURSORS:
+            heads.popitem(last=False)
         return head
 
     def _check(self) -> None:
@@ -269,10 +275,25 @@ class PriorityQueueState(NonKeyed, Generic[T]):
         """Remove and return the smallest element: ``(element, True)``, or ``(None, False)``.
 
         One delete plus O(1) amortised reads. An element that does not decode raises
-        ``CorruptStateError`` and stays in the queue.
+        ``CorruptStateError`` and stays in the queue. A queue with no cursor in the LRU (one of
+        more queues than ``MAX_CURSORS``, polled in turn) reads its head with one bounded seek
+        (``first``) and gets a cursor past it; no window is read for it.
         """
         key, namespace = self._key, self._namespace
-        head = self._shared.head(key, namespace)
+        ident = (key, namespace)
+        shared = self._shared
+        head = shared._heads.get(ident)
+        if head is None:
+            found = self._scopes.first(key, namespace)
+            if found is None:
+                shared.known(ident, None)
+                return None, False
+            smallest = found[0]
+            value = self._decode(smallest)
+            self._scopes.delete(key, namespace, smallest)
+            shared.known(ident, smallest + b"\x00")
+            return value, True
+        shared._heads.move_to_end(ident)
         window = head.window
         user_key = window[0] if window else self._first(head)
         if user_key is None:
@@ -371,7 +392,25 @@ class TtlPriorityQueueState(PriorityQueueState[T]):
         return (None, False) if found is None else (found[1], True)
 
     def poll(self) -> tuple[T | None, bool]:
-        head = self._shared.head(self._key, self._namespace)
+        key, namespace = self._key, self._namespace
+        ident = (key, namespace)
+        shared = self._shared
+        head = shared._heads.get(ident)
+        if head is None:  # no cursor: the head and its stamp from one bounded seek
+            first = self._scopes.first(key, namespace)
+            if first is None:
+                shared.known(ident, None)
+                return None, False
+            user_key, data = first
+            value = self._decode(user_key)
+            ttl = self._ttl
+            if ttl.returns_expired or self._expires_at(user_key, data) > ttl.now():
+                self._scopes.delete(key, namespace, user_key)
+                shared.known(ident, user_key + b"\x00")
+                return value, True
+            head = shared.known(ident, EMPTY)  # expired: the cursor's loop removes it
+        else:
+            shared._heads.move_to_end(ident)
         found = self._head(head)
         if found is None:
             return None, False

@@ -32,6 +32,8 @@ from fssdk_advanced import (
     UnorderedCodecError,
 )
 from fssdk_advanced.state import _priority_queue as pq
+from fssdk_advanced.state import _ttl as ttl_module
+from fssdk_advanced.time import StateTtl
 
 SEQ_KEY = QUEUE_SEQ_PREFIX + b"g"
 
@@ -227,6 +229,43 @@ def test_many_scopes_beyond_the_cursor_cache(ctx: LocalContext, monkeypatch: Any
             assert factory.new_keyed_priority_queue(key, b"").poll() == (100 * index + round_, True)
     for key in keys:
         assert factory.new_keyed_priority_queue(key, b"").is_empty()
+
+
+@pytest.mark.parametrize("update_type", ["on_create_and_write", "on_read_and_write"])
+@pytest.mark.parametrize("visibility", ["never_return_expired", "return_expired_if_not_cleaned_up"])
+def test_ttl_polls_of_scopes_beyond_the_cursor_cache(
+    backend: Backend, ctx: LocalContext, monkeypatch: Any, update_type: str, visibility: str
+) -> None:
+    """Every poll of queues polled in turn past ``MAX_CURSORS`` reads its head with no cursor
+    (from the table after a flush, through the write buffer before one): a live head is
+    returned, an expired one skipped (or returned, if it may be)."""
+    monkeypatch.setattr(pq, "MAX_CURSORS", 1)
+    monkeypatch.setattr(ttl_module, "CLEANUP_EVERY", 2**62)  # expired elements stay until read
+    now = [0]
+    ttl = StateTtl(10, update_type=update_type, visibility=visibility, clock=lambda: now[0])
+    factory = KeyedPriorityQueueStateFactory.from_context(ctx, "q", b"g", IntCodec(), ttl=ttl)
+    keys = [b"a", b"b", b"c"]
+    for key in keys:
+        factory.new_keyed_priority_queue(key).add(1)
+    now[0] = 5
+    for key in keys:
+        factory.new_keyed_priority_queue(key).add(3)
+        factory.new_keyed_priority_queue(key).add(2)
+    backend.flush()
+    now[0] = 10  # 1 expired everywhere; 2 and 3 live until 15
+    expected = [1, 2, 3] if visibility == "return_expired_if_not_cleaned_up" else [2, 3]
+    for value in [*expected, None]:
+        for key in keys:
+            assert factory.new_keyed_priority_queue(key).poll() == (value, value is not None)
+    now[0] = 20
+    for key in keys:
+        factory.new_keyed_priority_queue(key).add(4)
+    now[0] = 30
+    for key in keys:
+        assert factory.new_keyed_priority_queue(key).poll() == (
+            (4, True) if visibility == "return_expired_if_not_cleaned_up" else (None, False)
+        )
+        assert factory.new_keyed_priority_queue(key).is_empty()
 
 
 class _RecordingScopes(StoreScopes):

@@ -31,8 +31,12 @@ def test_the_scopes_of_a_key_group_read_and_write_within_their_budgets(tmp_path:
         # of a flushed one: locate, Rdict.get, the buffer's put, the scope's first pending writes
         assert len(python_frames(lambda: scopes.compute(b"k", b"", b"a", APPEND, b"5"))) == 4
         assert scopes.get(b"k", b"", b"a") == b"345"
-        # take, the scope range, then one bounded read of the table (2) and the user keys
-        assert len(python_frames(lambda: scopes.take(b"other", b"", 4))) == 5
+        # take, the scope range, then one bounded read of the table and the user keys
+        assert len(python_frames(lambda: scopes.take(b"other", b"", 4))) == 4
+        # first of a scope with nothing buffered: the scope range, one bounded read of the table
+        backend.flush()
+        assert len(python_frames(lambda: scopes.first(b"k", b""))) == 3
+        assert scopes.first(b"k", b"") == (b"a", b"345")
 
 
 def test_a_scope_get_or_put_of_a_flushed_scope_stays_within_its_budget(tmp_path: Path) -> None:
