@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from time import time_ns as _time_ns
 from typing import Any, Final, TypeVar
 
@@ -327,16 +328,12 @@ class TtlCodec(ScopedCodec[T]):
                 raise ValueError(f"{len(data)} bytes hold no {STAMP_SIZE}-byte expiry stamp")
             return _EXPIRED if data[:STAMP_SIZE] <= now else inner(data[STAMP_SIZE:])
 
-        def undecodable(user_key: bytes, data: bytes) -> tuple[K, Any]:
-            scope = scopes(key, namespace)
-            return keys.decode(scope, user_key, user_key), self.decode(scope, user_key, data)
-
         pairs = scopes.items(
             key,
             namespace,
             keys._decode,
             decode_value,
-            undecodable,
+            partial(self._undecodable_pair, scopes=scopes, key=key, namespace=namespace, keys=keys),
             start=start,
             end=end,
             reverse=reverse,
