@@ -214,8 +214,9 @@ class TtlCodec(ScopedCodec[T]):
 
     ``encode`` stamps, unless ``stamped_by_scopes``: then the state's :class:`TtlScopes` stamp
     each value they put (one clock reading for the stamp and the index), and ``encode`` is the
-    codec's. Reads cost one clock read more than the plain helper, plus a delete for each
-    expired value found and, with ``on_read_and_write``, a put for each live one.
+    codec's. Reads cost one clock read and one comparison of stamps as bytes more than the
+    plain helper (the clock's time is encoded once per tick), plus a delete for each expired
+    value found and, with ``on_read_and_write``, a put for each live one.
     """
 
     __slots__ = (
@@ -225,7 +226,11 @@ class TtlCodec(ScopedCodec[T]):
         "_now",
         "_returns_expired",
         "_stamped_by_scopes",
+        "_tick",
+        "_tick_stamp",
         "_update_on_read",
+        "_wall_clock",
+        "read_live",
         "ttl",
     )
 
@@ -241,6 +246,14 @@ class TtlCodec(ScopedCodec[T]):
         self._clock = ttl.clock
         self._returns_expired = ttl.returns_expired
         self._update_on_read = ttl.update_on_read
+        self._wall_clock = ttl.clock is processing_time_ms
+        # The last clock reading of a read and its encoding, to compare stamps with as bytes.
+        self._tick = MIN_TIME - 1
+        self._tick_stamp = b""
+        # Without visibility of expired values, read never returns one: read_live is read.
+        self.read_live = (  # type: ignore[method-assign]
+            self._read_live if self._returns_expired else self.read
+        )
 
     def _open(self, scope: StoreScope, user_key: bytes, data: bytes, what: str) -> tuple[int, T]:
         """``(expires_at, value)`` of stamped ``data``; ``CorruptStateError`` if it does not
@@ -278,14 +291,19 @@ class TtlCodec(ScopedCodec[T]):
         try:
             if len(data) < STAMP_SIZE:
                 raise ValueError(f"{len(data)} bytes hold no {STAMP_SIZE}-byte expiry stamp")
-            expires_at = _decode_time(data[:STAMP_SIZE])
             value = self._inner(data[STAMP_SIZE:])
         except ValueError:
-            expires_at, value = self._open(scopes(key, namespace), user_key, data, self.what)
-        now = self._clock()
-        if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
-            now = self.ttl.now()  # raises
-        if expires_at <= now:
+            value = self._open(scopes(key, namespace), user_key, data, self.what)[1]
+        if self._wall_clock:
+            now = _time_ns() // 1_000_000  # processing_time_ms, inline: always a valid time
+        else:
+            now = self._clock()
+            if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
+                now = self.ttl.now()  # raises
+        if now != self._tick:  # once per clock tick
+            self._tick = now
+            self._tick_stamp = _encode_time(now)
+        if data[:STAMP_SIZE] <= self._tick_stamp:  # expired: stamps are ordered encodings
             scopes.delete(key, namespace, user_key)
             return (value, True) if self._returns_expired and not live_only else (None, False)
         if self._update_on_read:
@@ -299,9 +317,11 @@ class TtlCodec(ScopedCodec[T]):
             data[STAMP_SIZE:] if self._stamped_by_scopes else self.ttl.stamp(data[STAMP_SIZE:], now)
         )
 
-    def read_live(
+    def _read_live(
         self, scopes: StoreScopes, key: bytes, namespace: bytes, user_key: bytes
     ) -> tuple[T | None, bool]:
+        """:meth:`read_live` where the visibility returns expired values: :meth:`read` with
+        ``live_only``."""
         return self.read(scopes, key, namespace, user_key, True)
 
     def items(
@@ -678,11 +698,28 @@ class TtlScopes(StoreScopes):
     """The scopes of a TTL'd state: writes are also recorded in its expiry index.
 
     Every operation goes to the store's own scopes (``store.scopes``), which engines make
-    faster than the generic ones. With ``stamp_values`` (every state but a list) every value
-    put is stamped here, with the clock reading that records its index entry.
+    faster than the generic ones; all but the writes are their bound methods themselves. With
+    ``stamp_values`` (every state but a list) every value put is stamped here, with the clock
+    reading that records its index entry.
     """
 
-    __slots__ = ("_clock", "_inner", "_record", "_stamp", "_ttl", "_ttl_index", "_wall_clock")
+    __slots__ = (
+        "_clock",
+        "_inner",
+        "_record",
+        "_stamp",
+        "_ttl",
+        "_ttl_index",
+        "_wall_clock",
+        # What is not a write is the store's own scopes' bound method: no frame of its own.
+        "delete",
+        "delete_prefix",
+        "first",
+        "get",
+        "items",
+        "scan",
+        "take",
+    )
 
     def __init__(self, index: TtlIndex) -> None:
         super().__init__(index.store, index.key_group)
@@ -693,57 +730,14 @@ class TtlScopes(StoreScopes):
         self._ttl = index.ttl
         self._clock = index.ttl.clock
         self._wall_clock = self._clock is processing_time_ms
-
-    def get(self, key: bytes, namespace: bytes, user_key: bytes) -> bytes | None:
-        return self._inner.get(key, namespace, user_key)
-
-    def delete(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
-        self._inner.delete(key, namespace, user_key)
-
-    def delete_prefix(self, key: bytes, namespace: bytes, prefix: bytes = b"") -> None:
-        self._inner.delete_prefix(key, namespace, prefix)
-
-    def scan(
-        self,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> StoreIterator:
-        return self._inner.scan(key, namespace, start=start, end=end, reverse=reverse)
-
-    def first(self, key: bytes, namespace: bytes, start: bytes = b"") -> tuple[bytes, bytes] | None:
-        return self._inner.first(key, namespace, start)
-
-    def take(
-        self, key: bytes, namespace: bytes, limit: int, start: bytes = b""
-    ) -> list[tuple[bytes, bytes]]:
-        return self._inner.take(key, namespace, limit, start)
-
-    def items(
-        self,
-        key: bytes,
-        namespace: bytes,
-        decode_key: Callable[[bytes], K],
-        decode_value: Callable[[bytes], V],
-        undecodable: Callable[[bytes, bytes], tuple[K, V]],
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator[tuple[K, V]]:
-        return self._inner.items(
-            key,
-            namespace,
-            decode_key,
-            decode_value,
-            undecodable,
-            start=start,
-            end=end,
-            reverse=reverse,
-        )
+        inner = self._inner
+        self.get = inner.get  # type: ignore[method-assign]
+        self.delete = inner.delete  # type: ignore[method-assign]
+        self.delete_prefix = inner.delete_prefix  # type: ignore[method-assign]
+        self.scan = inner.scan  # type: ignore[method-assign]
+        self.first = inner.first  # type: ignore[method-assign]
+        self.take = inner.take  # type: ignore[method-assign]
+        self.items = inner.items  # type: ignore[method-assign]
 
     def put(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
         index = self._ttl_index

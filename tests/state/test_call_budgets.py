@@ -36,27 +36,27 @@ from tests.support import python_frames
 
 #: operation: (calls without TTL, calls with TTL).
 BUDGETS: dict[str, tuple[int, int]] = {
-    "keyed read": (5, 9),
-    "keyed read of an absent key": (4, 6),
+    "keyed read": (5, 7),
+    "keyed read of an absent key": (4, 5),
     "keyed write": (7, 10),
-    "keyed delete": (6, 7),
-    "keyed map get": (7, 10),
+    "keyed delete": (6, 6),
+    "keyed map get": (7, 8),
     "keyed map put": (8, 11),
-    "keyed map clear of 4 entries": (8, 9),
+    "keyed map clear of 4 entries": (8, 8),
     "keyed queue add": (12, 15),
-    "keyed aggregating add": (12, 19),
-    "keyed reducing add": (12, 19),
+    "keyed aggregating add": (12, 16),
+    "keyed reducing add": (12, 16),
     "keyed list add": (9, 16),
 }
 #: Iterating a map of 4 entries and one of 100, without and with TTL: about 2 calls per entry
 #: (the key's and the value's decode; entries are read and decoded a chunk at a time, a few
 #: calls per chunk), 4 with TTL.
-ITERATION_BUDGETS: tuple[tuple[int, int], tuple[int, int]] = ((26, 224), (39, 429))
+ITERATION_BUDGETS: tuple[tuple[int, int], tuple[int, int]] = ((26, 224), (38, 428))
 #: The four polls that drain a flushed queue of 4 (its cursor refills as it learns the queue).
-POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((16, 16, 9, 16), (28, 28, 21, 28))
+POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((16, 16, 9, 16), (25, 25, 19, 25))
 #: The same polls with no checkpoint between them: a refill reads past the buffered deletes of
 #: the polls before it (the write buffer's take, not its merged scan).
-UNFLUSHED_POLL_BUDGETS: tuple[tuple[int, ...], ...] = ((16, 18, 8, 18), (28, 31, 21, 31))
+UNFLUSHED_POLL_BUDGETS: tuple[tuple[int, ...], ...] = ((16, 18, 8, 18), (25, 28, 19, 28))
 
 
 @dataclass
