@@ -815,8 +815,8 @@ def test_a_rolled_back_record_loses_no_index_entry_of_the_records_before_it(
     for key in range(5):  # as many as leave 1 or 2 entries of an unfilled batch held
         values.new_keyed_value(b"k%d" % key).update(key)
     ctx.backend.savepoint()
-    for key in (b"failed", b"k0", b"failed too"):  # k0: a rewrite in the slice, not recorded
-        values.new_keyed_value(key).update(9)
+    for written in (b"failed", b"k0", b"failed too"):  # k0: a rewrite in the slice, not recorded
+        values.new_keyed_value(written).update(9)
     ctx.backend.rollback()
     ctx.backend.savepoint()
     values.new_keyed_value(b"k5").update(5)

@@ -61,7 +61,8 @@ def test_a_hook_must_be_callable_and_the_store_open(tmp_path: Path) -> None:
 
 def test_every_flush_of_a_buffering_store_calls_the_hook_first(tmp_path: Path) -> None:
     pending: list[bytes] = []
-    with RocksDBBackend(tmp_path / "db") as backend:
+    backend = RocksDBBackend(tmp_path / "db")
+    with backend:
         store = backend.store("s")
         assert isinstance(store, RocksDBStore)
         assert store.on_flush(holder(store, pending)) is True
@@ -74,8 +75,8 @@ def test_every_flush_of_a_buffering_store_calls_the_hook_first(tmp_path: Path) -
         assert calls(store) == 3
         pending.append(b"2")
         backend.close_stores()
-    with RocksDBBackend(tmp_path / "db") as backend:
-        store = backend.store("s")
+    with RocksDBBackend(tmp_path / "db") as reopened:
+        store = reopened.store("s")
         assert calls(store) == 5  # close_stores flushed, then closed the store, which flushed
         assert store.get(ComplexKey(b"held", b"k", b"", b"0")) == b"2"
     with RocksDBBackend(tmp_path / "copy") as copy:
