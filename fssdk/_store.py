@@ -217,7 +217,9 @@ class Store(abc.ABC):
 
         Returns ``False`` (and never calls it) for a store without a flush, whose writes are
         final as they are made (MemoryStore, an engine's keyed store): the caller writes as it
-        goes. ``TypeError`` if ``write_pending`` is not callable.
+        goes. ``TypeError`` if ``write_pending`` is not callable. A callback stays registered
+        (and its object alive) for the store object's life: register once per long-lived
+        object, not per record.
         """
         if not callable(write_pending):
             shown = type(write_pending).__name__

@@ -431,7 +431,8 @@ def _live(
 class TtlIndex:
     """The expiry index of one TTL'd state (store and key group) and its incremental cleanup.
 
-    Shared by every handle of the state (it lives in the identity registry).
+    One per factory, shared by its handles; on a store that flushes it registers
+    :meth:`write_pending` with the store (``Store.on_flush``) for the store object's life.
     """
 
     __slots__ = (
