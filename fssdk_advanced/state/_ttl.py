@@ -769,11 +769,11 @@ class TtlScopes(StoreScopes):
             index.cleanup(CLEANUP_STEP)
 
     def merge(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
-        self._inner.merge(key, namespace, user_key, value)
         if self._wall_clock:
             now = _time_ns() // 1_000_000  # processing_time_ms, inline
         else:
-            now = self._clock()
+            now = self._clock()  # before the write: a clock that raises writes nothing
             if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
                 now = self._ttl.now()  # raises
+        self._inner.merge(key, namespace, user_key, value)
         self._record(key, namespace, user_key, now)

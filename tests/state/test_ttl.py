@@ -905,3 +905,26 @@ def test_a_crash_after_a_checkpoint_leaves_every_ttl_entry_findable_by_cleanup(
     backend.rollback()
     ctx.close()
     backend.close()
+
+
+@pytest.mark.parametrize("returned", [1.5, None, 2**63])
+def test_a_ttld_write_or_read_with_a_clock_that_returns_no_time_raises_and_writes_nothing(
+    ctx: LocalContext, returned: object
+) -> None:
+    values = KeyedValueStateFactory.from_context(
+        ctx,
+        "s",
+        b"g",
+        IntCodec(),
+        ttl=StateTtl(10, clock=lambda: returned),  # type: ignore[arg-type, return-value]
+    )
+    state = values.new_keyed_value(b"k")
+    with pytest.raises(TypeError, match=r"clock .* must return a signed 64-bit int"):
+        state.update(1)
+    scopes = values._scopes
+    with pytest.raises(TypeError, match=r"clock .* must return a signed 64-bit int"):
+        scopes.merge(b"k", b"", b"merged", b"x")  # a list's path, whose codec reads it first
+    assert stored(values) == 0
+    ctx.get_or_create_store("s").scopes(b"g").put(b"k", b"", b"", IntCodec().encode(1) * 2)
+    with pytest.raises(TypeError, match=r"clock .* must return a signed 64-bit int"):
+        state.value()
