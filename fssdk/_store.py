@@ -204,6 +204,42 @@ class Store(abc.ABC):
             stream.close()
         self._streams.clear()
 
+    # -- writes held by a caller until a flush ----------------------------------------------
+
+    def on_flush(self, write_pending: Callable[[], None]) -> bool:
+        """Have the store call ``write_pending()`` before each flush, so that a caller may hold
+        writes in memory and make them only then (the TTL index does, with its entries).
+
+        A store that buffers its writes (RocksDB) calls it before every write of its buffer:
+        ``flush``, ``close``, a backend's flush and checkpoint, an automatic flush. It is never
+        called under a savepoint (the flush waits for the release), and what it writes to this
+        store goes into the same atomic batch as the writes before it, so a restored store
+        never holds a write without those its caller held back for it. Returns ``True`` then.
+
+        Returns ``False`` (and never calls it) for a store without a flush, whose writes are
+        final as they are made (MemoryStore, an engine's keyed store): the caller writes as it
+        goes. ``TypeError`` if ``write_pending`` is not callable. A callback stays registered
+        (and its object alive) for the store object's life: register once per long-lived
+        object, not per record.
+        """
+        if not callable(write_pending):
+            shown = type(write_pending).__name__
+            raise TypeError(f"store {self.name!r}: on_flush needs a callable, not {shown}")
+        self._check_open("on_flush")
+        return self._on_flush(write_pending)
+
+    def _on_flush(self, write_pending: Callable[[], None]) -> bool:
+        """Register ``write_pending`` (checked) if this store flushes; a store without a flush
+        keeps this default."""
+        return False
+
+    @property
+    def in_savepoint(self) -> bool:
+        """True while a savepoint is held (``fssdk run --on-error skip`` holds one per
+        record): the writes made now may still be rolled back, so a caller holding writes for
+        :meth:`on_flush` must not make them now."""
+        return False
+
     def _track(self, scan: S) -> S:
         """Register ``scan`` (an :class:`Iterator`, or a backend's own cursor with
         ``_invalidate``) so that ``close`` ends it and releases what it holds."""

@@ -26,6 +26,9 @@ No read flushes.
   keeps the writes. Flushes wait for the release, since a flushed write cannot be taken back.
   ``fssdk run --on-error skip`` holds one around each record. Cost while none is held: one test
   per write; while one is: one tuple appended per write.
+* Before-flush hooks (:meth:`WriteBuffer.before_flush`, the store's ``on_flush``) run at the
+  start of every flush that writes, outside any savepoint, and what they write goes into that
+  flush's batch: an automatic flush their own writes would trigger waits for it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import OrderedDict
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from collections.abc import Iterator as PyIterator
 from typing import Any, Final
 
@@ -218,6 +221,8 @@ class WriteBuffer:
         self._undo: list[tuple[Any, ...]] | None = None
         self._writes_at_savepoint = 0
         self._flush_deferred = False
+        self._hooks: list[Callable[[], None]] = []
+        self._preparing = False
 
     def __bool__(self) -> bool:
         return bool(self.scopes)
@@ -258,6 +263,30 @@ class WriteBuffer:
         if self._flush_deferred or self.writes >= AUTO_FLUSH_WRITES:
             self._flush_deferred = False
             self.flush()
+
+    @property
+    def in_savepoint(self) -> bool:
+        """True between :meth:`savepoint` and :meth:`rollback` or :meth:`release`."""
+        return self._undo is not None
+
+    # -- before-flush hooks ------------------------------------------------------------------
+
+    def before_flush(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` at the start of every flush (see the module docstring)."""
+        self._hooks.append(hook)
+
+    def prepare(self) -> None:
+        """Run the before-flush hooks: the first step of every flush, and of a backend's that
+        writes this buffer through :meth:`write_to`. Never under a savepoint (a flush waits
+        for the release; a backend refuses to flush under one)."""
+        if not self._hooks or self._preparing:
+            return
+        self._preparing = True
+        try:
+            for hook in self._hooks:
+                hook()
+        finally:
+            self._preparing = False
 
     # -- key groups and scopes ---------------------------------------------------------------
 
@@ -615,6 +644,9 @@ class WriteBuffer:
         if self._undo is not None:
             self._flush_deferred = True
             return
+        if self._preparing:  # a hook's write filled the buffer: the flush running it writes all
+            return
+        self.prepare()
         if self.scopes:
             self.table.write(self.write_to)
             self.reset()

@@ -72,6 +72,14 @@ class BufferedStore(Store):
         except Exception as exc:
             self._failed("flush", None, exc)
 
+    def _on_flush(self, write_pending: Callable[[], None]) -> bool:
+        self._buffer.before_flush(write_pending)
+        return True
+
+    @property
+    def in_savepoint(self) -> bool:
+        return self._buffer.in_savepoint
+
     def close(self) -> None:
         """Write the buffered writes, then close; later calls raise ClosedError. Idempotent.
 

@@ -221,6 +221,10 @@ class MemoryStore(Store):
         """Keep the writes since the savepoint and end it."""
         self._journal = None
 
+    @property
+    def in_savepoint(self) -> bool:
+        return self._journal is not None
+
     # -- simple keys -------------------------------------------------------------------------
 
     def _put_state(self, key: bytes, value: bytes) -> None:

@@ -307,6 +307,9 @@ class RocksDBBackend(Backend):
             raise StoreInternalError(
                 f"{self!r}: flush under a savepoint: release or roll it back first"
             )
+        for store, buffer, _ in self._stores.values():
+            if not store.closed:
+                buffer.prepare()
         dirty = [
             (store, buffer, table)
             for store, buffer, table in self._stores.values()

@@ -243,7 +243,7 @@ class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
         what: str,
         **options: Unpack[KeyedOptions[ACC]],
     ) -> None:
-        super().__init__(store, key_group, kind, {role: codec}, **options)
+        super().__init__(store, key_group, kind, {role: codec}, stamp_values=True, **options)
         self._func = func
         self._values: ScopedCodec[ACC] = self._value_helper(
             role, codec, what, options.get("migrate")

@@ -78,12 +78,14 @@ def values_of(
     migrate: Callable[[Any], Any] | None,
     *,
     ttl: StateTtl | None = None,
+    stamped_by_scopes: bool = False,
 ) -> ScopedCodec[Any]:
-    """The value helper of ``role``: stamping with ``ttl``, else reading old values through
-    ``migrate`` when given, else the plain helper. ``identity`` learns from it how its entries
-    (one value each) are rewritten by ``migrate_all``; a list replaces that with its own."""
+    """The value helper of ``role``: stamping with ``ttl`` (unless ``stamped_by_scopes``: the
+    state's TTL scopes stamp what they put), else reading old values through ``migrate`` when
+    given, else the plain helper. ``identity`` learns from it how its entries (one value each)
+    are rewritten by ``migrate_all``; a list replaces that with its own."""
     if ttl is not None:
-        values: ScopedCodec[Any] = TtlCodec(codec, what, ttl)
+        values: ScopedCodec[Any] = TtlCodec(codec, what, ttl, stamped_by_scopes)
     else:
         values = scoped_codec(codec, what, migrate, identity.old_decoder(role))
     identity.entries = values.reencode

@@ -325,7 +325,11 @@ class KeyedFactory:
         self, role: str, codec: Codec[Any], what: str, migrate: Callable[[Any], Any] | None
     ) -> ScopedCodec[Any]:
         """The value helper of ``role``, reading old values through ``migrate`` if given."""
-        return values_of(self._identity, role, codec, what, migrate, ttl=self._ttl)
+        index = self._ttl_index
+        stamped = index is not None and index.stamp_values
+        return values_of(
+            self._identity, role, codec, what, migrate, ttl=self._ttl, stamped_by_scopes=stamped
+        )
 
     def keys(self, namespace: str | bytes | None = None) -> Iterator[Any]:
         """The distinct primary keys holding state in this key group, in key order, streamed.

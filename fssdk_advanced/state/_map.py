@@ -226,7 +226,7 @@ class KeyedMapStateFactory(KeyedFactory, Generic[K, V], state=MapState):
         check_codec(map_key_codec, argument, owner, ordered=True)
         check_codec(value_codec, "value_codec", owner)
         roles = {"key": map_key_codec, "value": value_codec}
-        super().__init__(store, key_group, KIND, roles, **options)
+        super().__init__(store, key_group, KIND, roles, stamp_values=True, **options)
         self._keys = ScopedCodec(map_key_codec, "map key")
         self._values: ScopedCodec[V] = self._value_helper(
             "value", value_codec, "map value", options.get("migrate")

@@ -3,13 +3,17 @@
 A state declared with ``ttl=`` gets, at construction and nowhere else, two things in place of the
 plain ones, so a state without TTL runs exactly the code it ran before:
 
-- a :class:`TtlCodec` (a :class:`ScopedCodec`): ``encode`` stamps each value (each list element,
-  each map value, each queue element's entry) with ``now + ttl``; reads drop or return expired
+- a :class:`TtlCodec` (a :class:`ScopedCodec`): every value (each list element, each map value,
+  each queue element's entry) is stored stamped with ``now + ttl``; reads drop or return expired
   values as the visibility says, delete them (cleanup on read), and stamp live ones again with
   ``on_read_and_write``;
 - :class:`TtlScopes` (the state's :class:`~fssdk.StoreScopes`) whose writes also record the entry
   in the state's *expiry index*, so that :class:`TtlIndex` can find expired entries of scopes
-  nobody reads again.
+  nobody reads again. For every state but a list (whose elements are stamped one by one inside
+  its value, by the codec's ``encode``) the scopes stamp each value they put themselves, with the
+  same clock reading as the index entry: per clock tick the stamp and the entry's slice are
+  computed once (:meth:`TtlIndex.at`), so a write within a tick costs one clock read, one
+  comparison, a bytes concatenation and a set lookup more than a plain one.
 
 Expiry index: one scope per state, ``(TTL_INDEX_KEY_GROUP, key_group, b"")``. Each entry is
 recorded with its ``due`` time: the expiry rounded up to a multiple of ``ttl // INDEX_SLICES``
@@ -19,10 +23,16 @@ scope. There are two kinds of index key:
 
 - a *batch*, ``IntCodec(due) · 00 02 · IntCodec(number)``, whose value is the entries recorded
   into it, each three 4-byte lengths then the primary key, namespace and user key
-  (:func:`pack_entry`). A store that is not partitioned by key appends each entry to the open
-  batch of its slice with a merge, and opens a new batch every :data:`INDEX_BATCH` entries: the
-  write buffer joins a batch's merges, so the index costs one write per batch at a flush, where
-  an index key per entry doubled the writes of every new entry;
+  (:func:`pack_entry`), at most :data:`INDEX_BATCH` of them: the index costs one write per
+  batch, where an index key per entry doubled the writes of every new entry. A store that
+  flushes (RocksDB, ``Store.on_flush``) gets the entries recorded since its last flush as
+  batches of their slice just before the next one (:meth:`TtlIndex.write_pending`): held in a
+  list until then, they cost a tuple and a list append each, and no store call. The store calls
+  it outside any savepoint, so a batch never goes with a rolled-back record (``fssdk run
+  --on-error skip``) and the entries go into the same atomic batch as the state writes they
+  name: a store restored from a checkpoint has an index entry for every TTL'd entry. An entry
+  whose write was rolled back is written all the same; cleanup finds nothing there. A store
+  without a flush (MemoryStore) appends each entry to the open batch of its slice with a merge;
 - an *entry key*, ``TupleCodec(IntCodec(), BytesCodec(), BytesCodec(), BytesCodec())`` of
   ``(due, primary key, namespace, user key)`` with an empty value: what a store partitioned by
   key (Flink's keyed state, where a batch could not span keys) writes, and what state dirs
@@ -37,6 +47,8 @@ An entry that was written again since has a later index key and is left. On a st
 partitioned by the stream key (``Store.partitioned_by_key``: Flink's keyed state) the index
 scope holds the current key's entries only: cleanup visits that key's due entries, from the
 start of its partition (a cursor left in one key's partition would skip another key's).
+Entries still held for the flush are written first once one of them is due, unless a
+savepoint is held: then they wait for the first cleanup after the flush.
 It runs by itself, :data:`CLEANUP_STEP` entries every :data:`CLEANUP_EVERY` writes of the
 state, which visits twice as many entries as writes record, so the index and the state level off
 under a steady stream of new keys; an operator may also call ``cleanup(max_entries)`` on the
@@ -47,6 +59,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from time import time_ns as _time_ns
 from typing import Any, Final, TypeVar
 
 from fssdk import Iterator as StoreIterator
@@ -56,7 +70,7 @@ from fssdk.thresholds import threshold
 from fssdk_advanced.codecs import BytesCodec, Codec, IntCodec, TupleCodec, codec_signature
 from fssdk_advanced.state._values import ScopedCodec, corrupt
 from fssdk_advanced.time import StateTtl
-from fssdk_advanced.time._ttl import STAMP_SIZE
+from fssdk_advanced.time._ttl import STAMP_SIZE, processing_time_ms
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -171,19 +185,24 @@ def sweep_value(data: bytes, now: int) -> bytes | None:
 
 
 class _Stamped:
-    """``codec`` with the 8-byte expiry stamp in front: what a TTL'd state stores per value."""
+    """``codec`` with the 8-byte expiry stamp in front: what a TTL'd state stores per value.
 
-    __slots__ = ("fixed_size", "inner", "ordered", "signature", "ttl")
+    With ``stamps`` false, ``encode`` is the codec's own: the state's scopes stamp each value
+    they put (:class:`TtlScopes` with ``stamp_values``).
+    """
 
-    def __init__(self, codec: Codec[Any], ttl: StateTtl) -> None:
+    __slots__ = ("encode", "fixed_size", "inner", "ordered", "signature", "ttl")
+
+    def __init__(self, codec: Codec[Any], ttl: StateTtl, stamps: bool = True) -> None:
         self.inner = codec
         self.ttl = ttl
         size = codec.fixed_size
         self.fixed_size = None if size is None else size + STAMP_SIZE
         self.ordered = False
         self.signature = f"Stamped({codec_signature(codec)})"
+        self.encode: Callable[[Any], bytes] = self._stamped if stamps else codec.encode
 
-    def encode(self, value: Any) -> bytes:
+    def _stamped(self, value: Any) -> bytes:
         return self.ttl.stamp_now(self.inner.encode(value))
 
     def decode(self, data: bytes) -> Any:
@@ -193,8 +212,11 @@ class _Stamped:
 class TtlCodec(ScopedCodec[T]):
     """A :class:`ScopedCodec` whose values carry an expiry stamp (see the module doc).
 
-    Reads cost one clock read more than the plain helper, plus a delete for each expired value
-    found and, with ``on_read_and_write``, a put for each live one.
+    ``encode`` stamps, unless ``stamped_by_scopes``: then the state's :class:`TtlScopes` stamp
+    each value they put (one clock reading for the stamp and the index), and ``encode`` is the
+    codec's. Reads cost one clock read and one comparison of stamps as bytes more than the
+    plain helper (the clock's time is encoded once per tick), plus a delete for each expired
+    value found and, with ``on_read_and_write``, a put for each live one.
     """
 
     __slots__ = (
@@ -203,19 +225,35 @@ class TtlCodec(ScopedCodec[T]):
         "_inner_encode",
         "_now",
         "_returns_expired",
+        "_stamped_by_scopes",
+        "_tick",
+        "_tick_stamp",
         "_update_on_read",
+        "_wall_clock",
+        "read_live",
         "ttl",
     )
 
-    def __init__(self, codec: Codec[T], what: str, ttl: StateTtl) -> None:
-        super().__init__(_Stamped(codec, ttl), what)
+    def __init__(
+        self, codec: Codec[T], what: str, ttl: StateTtl, stamped_by_scopes: bool = False
+    ) -> None:
+        super().__init__(_Stamped(codec, ttl, not stamped_by_scopes), what)
         self.ttl: Final = ttl
+        self._stamped_by_scopes = stamped_by_scopes
         self._inner = codec.decode
         self._inner_encode = codec.encode
         self._now = ttl.now
         self._clock = ttl.clock
         self._returns_expired = ttl.returns_expired
         self._update_on_read = ttl.update_on_read
+        self._wall_clock = ttl.clock is processing_time_ms
+        # The last clock reading of a read and its encoding, to compare stamps with as bytes.
+        self._tick = MIN_TIME - 1
+        self._tick_stamp = b""
+        # Without visibility of expired values, read never returns one: read_live is read.
+        self.read_live = (  # type: ignore[method-assign]
+            self._read_live if self._returns_expired else self.read
+        )
 
     def _open(self, scope: StoreScope, user_key: bytes, data: bytes, what: str) -> tuple[int, T]:
         """``(expires_at, value)`` of stamped ``data``; ``CorruptStateError`` if it does not
@@ -253,23 +291,37 @@ class TtlCodec(ScopedCodec[T]):
         try:
             if len(data) < STAMP_SIZE:
                 raise ValueError(f"{len(data)} bytes hold no {STAMP_SIZE}-byte expiry stamp")
-            expires_at = _decode_time(data[:STAMP_SIZE])
             value = self._inner(data[STAMP_SIZE:])
         except ValueError:
-            expires_at, value = self._open(scopes(key, namespace), user_key, data, self.what)
-        now = self._clock()
-        if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
-            now = self.ttl.now()  # raises
-        if expires_at <= now:
+            value = self._open(scopes(key, namespace), user_key, data, self.what)[1]
+        if self._wall_clock:
+            now = _time_ns() // 1_000_000  # processing_time_ms, inline: always a valid time
+        else:
+            now = self._clock()
+            if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
+                now = self.ttl.now()  # raises
+        if now != self._tick:  # once per clock tick
+            self._tick = now
+            self._tick_stamp = _encode_time(now)
+        if data[:STAMP_SIZE] <= self._tick_stamp:  # expired: stamps are ordered encodings
             scopes.delete(key, namespace, user_key)
             return (value, True) if self._returns_expired and not live_only else (None, False)
         if self._update_on_read:
-            scopes.put(key, namespace, user_key, self.ttl.stamp(data[STAMP_SIZE:], now))
+            scopes.put(key, namespace, user_key, self._restamp(data, now))
         return value, True
 
-    def read_live(
+    def _restamp(self, data: bytes, now: int) -> bytes:
+        """What to put back for stamped ``data`` read live at ``now`` (``on_read_and_write``):
+        stamped again, or as it was unstamped where the scopes stamp."""
+        return (
+            data[STAMP_SIZE:] if self._stamped_by_scopes else self.ttl.stamp(data[STAMP_SIZE:], now)
+        )
+
+    def _read_live(
         self, scopes: StoreScopes, key: bytes, namespace: bytes, user_key: bytes
     ) -> tuple[T | None, bool]:
+        """:meth:`read_live` where the visibility returns expired values: :meth:`read` with
+        ``live_only``."""
         return self.read(scopes, key, namespace, user_key, True)
 
     def items(
@@ -296,16 +348,12 @@ class TtlCodec(ScopedCodec[T]):
                 raise ValueError(f"{len(data)} bytes hold no {STAMP_SIZE}-byte expiry stamp")
             return _EXPIRED if data[:STAMP_SIZE] <= now else inner(data[STAMP_SIZE:])
 
-        def undecodable(user_key: bytes, data: bytes) -> tuple[K, Any]:
-            scope = scopes(key, namespace)
-            return keys.decode(scope, user_key, user_key), self.decode(scope, user_key, data)
-
         pairs = scopes.items(
             key,
             namespace,
             keys._decode,
             decode_value,
-            undecodable,
+            partial(self._undecodable_pair, scopes=scopes, key=key, namespace=namespace, keys=keys),
             start=start,
             end=end,
             reverse=reverse,
@@ -351,7 +399,7 @@ class TtlCodec(ScopedCodec[T]):
                     if not ttl.returns_expired:
                         continue
                 elif ttl.update_on_read:
-                    scope.put(user_key, ttl.stamp(data[STAMP_SIZE:], now))
+                    scope.put(user_key, self._restamp(data, now))
                 yield keys.decode(scope, user_key, user_key), value
 
     def keys_of(self, scope: StoreScope, scan: StoreIterator, keys: ScopedCodec[K]) -> Iterator[K]:
@@ -383,7 +431,8 @@ def _live(
 class TtlIndex:
     """The expiry index of one TTL'd state (store and key group) and its incremental cleanup.
 
-    Shared by every handle of the state (it lives in the identity registry).
+    One per factory, shared by its handles; on a store that flushes it registers
+    :meth:`write_pending` with the store (``Store.on_flush``) for the store object's life.
     """
 
     __slots__ = (
@@ -391,18 +440,23 @@ class TtlIndex:
         "_batch_key",
         "_batched",
         "_batches",
-        "_clock",
         "_cursor",
+        "_deferred",
+        "_due",
         "_index",
         "_index_scopes",
         "_next_due",
+        "_now",
         "_partitioned",
+        "_pending",
+        "_pending_by_due",
         "_recorded",
         "_slice",
         "_ttl_ms",
         "_writes",
         "key_group",
         "scopes",
+        "stamp",
         "stamp_values",
         "store",
         "store_scopes",
@@ -419,11 +473,8 @@ class TtlIndex:
         self.ttl: Final = ttl
         self.sweep: Final = sweep
         self.store_scopes: Final = store.scopes(key_group)
-        self.scopes: Final = TtlScopes(self)
         self._index = store.scope(TTL_INDEX_KEY_GROUP, key_group, b"")
         self._index_scopes = self._index._scopes
-        self._recorded: set[tuple[int, bytes, bytes, bytes]] = set()
-        self._clock = ttl.clock
         self._ttl_ms = ttl.ttl
         self._slice = max(1, ttl.ttl // INDEX_SLICES)
         self._writes = 0
@@ -433,61 +484,143 @@ class TtlIndex:
         # key keeps it there, as each key has its own index).
         self._next_due = MIN_TIME
         self._batches = 0
+        # The open batch of a store written as it goes (see _add).
         self._batch_due = MIN_TIME
         self._batched = 0
         self._batch_key = b""
+        # The clock's time at the last write, the stamp of a value written then, the slice its
+        # entry went into, and the entries recorded in that slice (at most RECORDED_KEYS).
+        self._now = MIN_TIME - 1
+        self.stamp = b""
+        self._due = MIN_TIME
+        self._recorded: set[tuple[bytes, bytes, bytes]] = set()
+        # With a store that flushes, the entries recorded since its last flush, by due time
+        # (_pending: the list of the slice written last), written by write_pending.
+        self._pending_by_due: dict[int, list[tuple[bytes, bytes, bytes]]] = {}
+        self._pending: list[tuple[bytes, bytes, bytes]] | None = None
+        self._deferred = not self._partitioned and store.on_flush(self.write_pending)
+        if self._deferred:
+            self._pending = self._pending_by_due[MIN_TIME] = []
+        self.scopes: Final = TtlScopes(self)
 
-    def record(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
-        """Note that ``user_key`` of scope ``(key, namespace)`` was just written (stamped now);
-        maybe clean up.
-
-        One merge into the index's open batch (a put of an entry key on a store partitioned by
-        key), none when the entry was recorded in this slice already, and every
-        :data:`CLEANUP_EVERY` calls a cleanup step.
-        """
-        now = self._clock()
-        if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
-            now = self.ttl.now()  # raises
+    def at(self, now: int) -> None:
+        """Learn the clock's time ``now`` (a checked reading) before a write: :attr:`stamp` is
+        then the stamp of a value written now (with ``stamp_values``), and an entry written now
+        goes into the slice
+        due at ``now + ttl`` rounded up. Writers call it when the time is not the last one's,
+        so the stamp and the slice cost one comparison per write within a clock tick."""
+        self._now = now
+        expires_at = min(now + self._ttl_ms, MAX_TIME)
+        if self.stamp_values:
+            self.stamp = _encode_time(expires_at)
         step = self._slice
-        due = min(-(-(now + self._ttl_ms) // step) * step, MAX_TIME)
-        entry = (due, key, namespace, user_key)
+        due = min(-(-expires_at // step) * step, MAX_TIME)
+        if due != self._due:
+            self._open_slice(due)
+
+    def record(self, key: bytes, namespace: bytes, user_key: bytes, now: int) -> None:
+        """Note that ``user_key`` of scope ``(key, namespace)`` was just written (stamped at
+        ``now``, a checked clock reading); maybe clean up.
+
+        Nothing more when the entry was recorded in this slice already; else one set add and,
+        on a store that flushes, one list append (the entry is written with the others of its
+        slice at the next flush, :meth:`write_pending`); on another store one merge into the
+        index's open batch (a put of an entry key on a store partitioned by key). Every
+        :data:`CLEANUP_EVERY` calls a cleanup step. :meth:`TtlScopes.put` runs it inline.
+        """
+        if now != self._now:
+            self.at(now)
+        entry = (key, namespace, user_key)
         recorded = self._recorded
         if entry not in recorded:
             if len(recorded) >= RECORDED_KEYS:
                 recorded.clear()
             recorded.add(entry)
-            if self._partitioned:
-                index_key = entry_key(entry)
-                self._index_scopes.put(self.key_group, EMPTY, index_key, EMPTY)
+            pending = self._pending
+            if pending is not None:
+                pending.append(entry)
             else:
-                if due == self._batch_due and self._batched < INDEX_BATCH:
-                    self._batched += 1
-                    index_key = self._batch_key
-                else:
-                    index_key = self._open_batch(due)
-                head = _ENTRY_HEAD(len(key), len(namespace), len(user_key))  # pack_entry, inline
-                self._index_scopes.merge(
-                    self.key_group, EMPTY, index_key, head + key + namespace + user_key
-                )
-            self._cursor = min(self._cursor, index_key)  # lower only if the clock went back
-            self._next_due = min(self._next_due, due)
+                self._add(self._due, entry)
         self._writes += 1
         if self._writes >= CLEANUP_EVERY:
             self._writes = 0
             self.cleanup(CLEANUP_STEP)
 
-    def _open_batch(self, due: int) -> bytes:
-        """The key of a new batch of entries due at ``due``; it is the open batch from now."""
-        self._batches += 1
-        self._batch_due = due
-        self._batched = 1
-        self._batch_key = batch_key(due, self._batches)
-        return self._batch_key
+    def _open_slice(self, due: int) -> None:
+        """Record into the slice due at ``due`` from now on (the clock moved)."""
+        self._due = due
+        self._recorded.clear()
+        self._next_due = min(self._next_due, due)
+        if self._deferred:
+            self._pending = self._pending_by_due.setdefault(due, [])
+
+    def _add(self, due: int, entry: tuple[bytes, bytes, bytes]) -> None:
+        """Write the index entry of ``entry`` due at ``due`` now: a store that does not flush."""
+        key, namespace, user_key = entry
+        if self._partitioned:
+            index_key = entry_key((due, key, namespace, user_key))
+            self._index_scopes.put(self.key_group, EMPTY, index_key, EMPTY)
+        else:
+            if due == self._batch_due and self._batched < INDEX_BATCH:
+                self._batched += 1
+            else:
+                self._batches += 1
+                self._batch_due = due
+                self._batched = 1
+                self._batch_key = batch_key(due, self._batches)
+            index_key = self._batch_key
+            self._index_scopes.merge(
+                self.key_group, EMPTY, index_key, pack_entry(key, namespace, user_key)
+            )
+        self._cursor = min(self._cursor, index_key)  # lower only if the clock went back
+        self._next_due = min(self._next_due, due)
+
+    def write_pending(self) -> None:
+        """Write the entries recorded since the last flush, as batches of at most
+        :data:`INDEX_BATCH` entries of one due time: one merge each.
+
+        The store calls it before each flush (``Store.on_flush``), outside any savepoint, so
+        the entries go into the batch that writes the state they name. An entry whose write
+        a savepoint's rollback undid is written all the same: cleanup finds nothing there.
+        """
+        pending = self._pending_by_due
+        if self._pending is None or (len(pending) == 1 and not self._pending):
+            return
+        self._pending_by_due = {}
+        self._pending = self._pending_by_due[self._due] = []
+        merge = self._index_scopes.merge
+        for due, entries in pending.items():
+            for start in range(0, len(entries), INDEX_BATCH):
+                self._batches += 1
+                index_key = batch_key(due, self._batches)
+                value = b"".join(  # pack_entry of each, inline
+                    [
+                        _ENTRY_HEAD(len(key), len(namespace), len(user_key))
+                        + key
+                        + namespace
+                        + user_key
+                        for key, namespace, user_key in entries[start : start + INDEX_BATCH]
+                    ]
+                )
+                merge(self.key_group, EMPTY, index_key, value)
+                self._cursor = min(self._cursor, index_key)  # lower only if the clock went back
+            if entries:
+                self._next_due = min(self._next_due, due)
+
+    def _pending_due(self) -> int:
+        """The earliest due time of the entries not written yet, or of the slice written last
+        (which may get some at any write); :data:`_NOTHING_DUE` on a store written as it goes."""
+        if not self._deferred:
+            return _NOTHING_DUE
+        dues = (due for due, entries in self._pending_by_due.items() if entries)
+        return min(self._due, min(dues, default=_NOTHING_DUE))
 
     def cleanup(self, max_entries: int) -> int:
         """Visit at most ``max_entries`` due index entries and remove what has expired there.
 
         Returns how many index entries were visited (fewer than ``max_entries``: none is due).
+        Entries still held for the next flush are written first when some are due, unless a
+        savepoint is held: then they wait for a cleanup after the flush.
         Cost: nothing before the earliest due time it has seen in the index (the first key past
         the last visit, or a later write's); then one seek, and per entry one get and at most
         one write; per index key one delete (or, for a batch visited in part, one put of the
@@ -500,26 +633,9 @@ class TtlIndex:
         now = self.ttl.now()
         if now < self._next_due:
             return 0
-        found: list[tuple[bytes, list[tuple[int, bytes, bytes, bytes]]]] = []
-        wanted = max_entries
-        next_due = _NOTHING_DUE
-        with self._index.scan(start=self._cursor) as scan:
-            for index_key, value in scan:
-                try:
-                    due = _decode_time(index_key[:STAMP_SIZE])
-                    if due > now:
-                        next_due = due
-                        break
-                    entries = index_entries_of(index_key, value)
-                except ValueError as exc:
-                    raise corrupt(
-                        self._index, index_key, "TTL index key does not decode", exc
-                    ) from exc
-                found.append((index_key, entries))
-                wanted -= len(entries)
-                if wanted <= 0:
-                    next_due = MIN_TIME  # more may be due
-                    break
+        if self._pending_due() <= now and not self.store.in_savepoint:
+            self.write_pending()
+        found, next_due = self._due_keys(now, max_entries)
         visited = 0
         for index_key, entries in found:
             for position, entry in enumerate(entries):
@@ -528,14 +644,40 @@ class TtlIndex:
                     self._index.put(index_key, left)
                     return visited
                 self._sweep(now, *entry[1:])
-                self._recorded.discard(entry)
+                if entry[0] == self._due:  # the clock went back: it may be recorded again
+                    self._recorded.discard(entry[1:])
                 visited += 1
             self._index.delete(index_key)
             if not self._partitioned:
                 self._cursor = index_key
         if not self._partitioned:
-            self._next_due = next_due
+            self._next_due = min(next_due, self._pending_due())
         return visited
+
+    def _due_keys(
+        self, now: int, max_entries: int
+    ) -> tuple[list[tuple[bytes, list[tuple[int, bytes, bytes, bytes]]]], int]:
+        """The index keys due at ``now`` from the cursor on, with their entries, until they
+        name ``max_entries``; and the due time of the first key left (``MIN_TIME``: more may
+        be due now, :data:`_NOTHING_DUE`: none is left)."""
+        found: list[tuple[bytes, list[tuple[int, bytes, bytes, bytes]]]] = []
+        wanted = max_entries
+        with self._index.scan(start=self._cursor) as scan:
+            for index_key, value in scan:
+                try:
+                    due = _decode_time(index_key[:STAMP_SIZE])
+                    if due > now:
+                        return found, due
+                    entries = index_entries_of(index_key, value)
+                except ValueError as exc:
+                    raise corrupt(
+                        self._index, index_key, "TTL index key does not decode", exc
+                    ) from exc
+                found.append((index_key, entries))
+                wanted -= len(entries)
+                if wanted <= 0:
+                    return found, MIN_TIME
+        return found, _NOTHING_DUE
 
     def _sweep(self, now: int, key: bytes, namespace: bytes, user_key: bytes) -> None:
         """Remove what has expired of ``user_key`` in scope ``(key, namespace)``."""
@@ -557,75 +699,81 @@ class TtlScopes(StoreScopes):
     """The scopes of a TTL'd state: writes are also recorded in its expiry index.
 
     Every operation goes to the store's own scopes (``store.scopes``), which engines make
-    faster than the generic ones. With ``stamp_values`` (a state whose elements are user keys,
-    the priority queue) every value put is stamped here, so the stamp goes into the value.
+    faster than the generic ones; all but the writes are their bound methods themselves. With
+    ``stamp_values`` (every state but a list) every value put is stamped here, with the clock
+    reading that records its index entry.
     """
 
-    __slots__ = ("_inner", "_stamp", "_ttl_index")
+    __slots__ = (
+        "_clock",
+        "_inner",
+        "_record",
+        "_stamp",
+        "_ttl",
+        "_ttl_index",
+        "_wall_clock",
+        # What is not a write is the store's own scopes' bound method: no frame of its own.
+        "delete",
+        "delete_prefix",
+        "first",
+        "get",
+        "items",
+        "scan",
+        "take",
+    )
 
     def __init__(self, index: TtlIndex) -> None:
         super().__init__(index.store, index.key_group)
         self._inner = index.store_scopes
         self._ttl_index = index
+        self._record = index.record
         self._stamp = index.stamp_values
-
-    def get(self, key: bytes, namespace: bytes, user_key: bytes) -> bytes | None:
-        return self._inner.get(key, namespace, user_key)
-
-    def delete(self, key: bytes, namespace: bytes, user_key: bytes) -> None:
-        self._inner.delete(key, namespace, user_key)
-
-    def delete_prefix(self, key: bytes, namespace: bytes, prefix: bytes = b"") -> None:
-        self._inner.delete_prefix(key, namespace, prefix)
-
-    def scan(
-        self,
-        key: bytes,
-        namespace: bytes,
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> StoreIterator:
-        return self._inner.scan(key, namespace, start=start, end=end, reverse=reverse)
-
-    def first(self, key: bytes, namespace: bytes, start: bytes = b"") -> tuple[bytes, bytes] | None:
-        return self._inner.first(key, namespace, start)
-
-    def take(
-        self, key: bytes, namespace: bytes, limit: int, start: bytes = b""
-    ) -> list[tuple[bytes, bytes]]:
-        return self._inner.take(key, namespace, limit, start)
-
-    def items(
-        self,
-        key: bytes,
-        namespace: bytes,
-        decode_key: Callable[[bytes], K],
-        decode_value: Callable[[bytes], V],
-        undecodable: Callable[[bytes, bytes], tuple[K, V]],
-        *,
-        start: bytes = b"",
-        end: bytes = b"",
-        reverse: bool = False,
-    ) -> Iterator[tuple[K, V]]:
-        return self._inner.items(
-            key,
-            namespace,
-            decode_key,
-            decode_value,
-            undecodable,
-            start=start,
-            end=end,
-            reverse=reverse,
-        )
+        self._ttl = index.ttl
+        self._clock = index.ttl.clock
+        self._wall_clock = self._clock is processing_time_ms
+        inner = self._inner
+        self.get = inner.get  # type: ignore[method-assign]
+        self.delete = inner.delete  # type: ignore[method-assign]
+        self.delete_prefix = inner.delete_prefix  # type: ignore[method-assign]
+        self.scan = inner.scan  # type: ignore[method-assign]
+        self.first = inner.first  # type: ignore[method-assign]
+        self.take = inner.take  # type: ignore[method-assign]
+        self.items = inner.items  # type: ignore[method-assign]
 
     def put(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
-        if self._stamp:
-            value = self._ttl_index.ttl.stamp_now(value)
-        self._inner.put(key, namespace, user_key, value)
-        self._ttl_index.record(key, namespace, user_key)
+        index = self._ttl_index
+        if self._wall_clock:
+            now = _time_ns() // 1_000_000  # processing_time_ms, inline: always a valid time
+        else:
+            now = self._clock()  # one reading for the stamp and the index, as StateTtl.now checks
+            if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
+                now = self._ttl.now()  # raises
+        if now != index._now:
+            index.at(now)
+        self._inner.put(key, namespace, user_key, index.stamp + value if self._stamp else value)
+        # TtlIndex.record, inline: this is every TTL'd write.
+        entry = (key, namespace, user_key)
+        recorded = index._recorded
+        if entry not in recorded:
+            if len(recorded) >= RECORDED_KEYS:
+                recorded.clear()
+            recorded.add(entry)
+            pending = index._pending
+            if pending is not None:
+                pending.append(entry)
+            else:
+                index._add(index._due, entry)
+        index._writes += 1
+        if index._writes >= CLEANUP_EVERY:
+            index._writes = 0
+            index.cleanup(CLEANUP_STEP)
 
     def merge(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
+        if self._wall_clock:
+            now = _time_ns() // 1_000_000  # processing_time_ms, inline
+        else:
+            now = self._clock()  # before the write: a clock that raises writes nothing
+            if type(now) is not int or not MIN_TIME <= now <= MAX_TIME:
+                now = self._ttl.now()  # raises
         self._inner.merge(key, namespace, user_key, value)
-        self._ttl_index.record(key, namespace, user_key)
+        self._record(key, namespace, user_key, now)

@@ -144,7 +144,7 @@ class KeyedValueStateFactory(KeyedFactory, Generic[T], state=ValueState):
         self, store: Store, key_group: bytes, codec: Codec[T], **options: Unpack[KeyedOptions[T]]
     ) -> None:
         check_codec(codec, "codec", self._owner())
-        super().__init__(store, key_group, KIND, {"value": codec}, **options)
+        super().__init__(store, key_group, KIND, {"value": codec}, stamp_values=True, **options)
         self._values: ScopedCodec[T] = self._value_helper(
             "value", codec, WHAT, options.get("migrate")
         )

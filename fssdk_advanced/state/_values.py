@@ -13,6 +13,7 @@ Cost: ``encode`` is the codec's bound method itself; ``decode`` adds one call ar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, Final, Generic, TypeVar
 
 from fssdk import CorruptStateError, StoreScope, StoreScopes
@@ -96,21 +97,32 @@ class ScopedCodec(Generic[T]):
         """The ``(key, value)`` of the entries of scope ``(key, namespace)`` in ``[start, end)``,
         keys decoded by ``keys`` (a plain helper) and values by this one, streamed by the
         store's :meth:`~fssdk.StoreScopes.items`: per entry the two decodes and one step."""
-
-        def undecodable(user_key: bytes, data: bytes) -> tuple[K, T]:
-            scope = scopes(key, namespace)
-            return keys.decode(scope, user_key, user_key), self.decode(scope, user_key, data)
-
         return scopes.items(
             key,
             namespace,
             keys._decode,
             self._decode,
-            undecodable,
+            partial(self._undecodable_pair, scopes=scopes, key=key, namespace=namespace, keys=keys),
             start=start,
             end=end,
             reverse=reverse,
         )
+
+    def _undecodable_pair(
+        self,
+        user_key: bytes,
+        data: bytes,
+        *,
+        scopes: StoreScopes,
+        key: bytes,
+        namespace: bytes,
+        keys: ScopedCodec[K],
+    ) -> tuple[K, T]:
+        """The ``(key, value)`` of an entry of scope ``(key, namespace)`` that a typed scan
+        (:meth:`items`) could not decode: each decoded again by its helper, which raises
+        ``CorruptStateError`` naming the entry (or reads it another way). Called only then."""
+        scope = scopes(key, namespace)
+        return keys.decode(scope, user_key, user_key), self.decode(scope, user_key, data)
 
     def contains(self, scope: StoreScope, user_key: bytes) -> bool:
         """True when ``user_key`` holds a value. One get, no decode."""

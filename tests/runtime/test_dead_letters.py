@@ -162,6 +162,70 @@ def dead_letters_in_memory(operator: Path, source: Path, **options: Any) -> list
     return [json.loads(line) for line in dead.read_text().splitlines()]
 
 
+TTL_OPERATOR = '''
+"""Keeps the last value per key for a day; a record "KEY VALUE" whose VALUE is not an integer
+raises after it has written two keys of its own."""
+import fssdk
+from fssdk_advanced import KeyedValueStateFactory, StateTtl
+
+
+class Last(fssdk.BaseDriver):
+    def init(self, ctx, config):
+        self.last = KeyedValueStateFactory.from_context_auto_codec(
+            ctx, "last", b"v", int, ttl=StateTtl(86_400_000)
+        )
+
+    def process(self, ctx, source_id, data):
+        key, _, value = data.partition(b" ")
+        self.last.new_keyed_value(key + b"-before").update(1)
+        self.last.new_keyed_value(key + b"-also").update(1)
+        self.last.new_keyed_value(key).update(int(value))
+
+
+fssdk.run(Last())
+'''
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 256])
+def test_a_skipped_record_takes_no_index_entry_of_a_kept_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """Every TTL'd entry a run with skipped records leaves is named by the expiry index (none
+    would ever be cleaned up otherwise), whichever batch of held entries a failure falls in."""
+    from fssdk.reserved import TTL_INDEX_KEY_GROUP
+    from fssdk.runtime import LocalContext, RocksDBBackend
+    from fssdk_advanced.state import _ttl as ttl_module
+
+    monkeypatch.setattr(ttl_module, "INDEX_BATCH", batch)
+    operator = tmp_path / f"last_{next(_NAMES)}.py"
+    operator.write_text(TTL_OPERATOR)
+    records = [f"k{i} {'x' if i % 4 == 3 else i}" for i in range(40)]
+    summary = run_operator(
+        str(operator),
+        input=str(write_input(tmp_path / "in.txt", records)),
+        output=str(tmp_path / "out"),
+        state_dir=str(tmp_path / "state"),
+        on_error="skip",
+        dead_letter=str(tmp_path / "dead.jsonl"),
+        checkpoint_interval=7,
+    )
+    assert summary.skipped == 10
+    with RocksDBBackend(tmp_path / "state" / "db") as backend:
+        store = LocalContext(backend).get_or_create_store("last")
+        stored = set(store.scan_scopes(b"v"))
+        index = store.scope(TTL_INDEX_KEY_GROUP, b"v", b"")
+        with index.scan() as scan:
+            named = {
+                (entry[1], entry[2])
+                for index_key, value in scan
+                for entry in ttl_module.index_entries_of(index_key, value)
+            }
+    kept = [i for i in range(40) if i % 4 != 3]
+    parts = ("", "-before", "-also")
+    assert stored == {(f"k{i}{part}".encode(), b"") for i in kept for part in parts}
+    assert stored <= named
+
+
 def test_a_record_that_is_not_utf8_is_kept_as_base64(operator: Path, tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_bytes(b"a 1\n\xff\xfe 2x\n")

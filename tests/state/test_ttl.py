@@ -209,6 +209,9 @@ def values_with_ttl_10(ctx: LocalContext) -> tuple[Clock, KeyedValueStateFactory
 
 
 def index_size(ctx: LocalContext, store_name: str, key_group: bytes) -> int:
+    """The index keys a checkpoint stores (a store that flushes writes the index's entries at
+    its flush, :meth:`fssdk.Store.on_flush`)."""
+    ctx.backend.flush()
     scope = ctx.get_or_create_store(store_name).scope(TTL_INDEX_KEY_GROUP, key_group, b"")
     with scope.scan() as scan:
         return sum(1 for _ in scan)
@@ -682,6 +685,8 @@ def test_an_index_key_that_cleanup_removed_is_written_again(ctx: LocalContext) -
 
 
 def index_keys(ctx: LocalContext, store_name: str, key_group: bytes) -> list[tuple[bytes, bytes]]:
+    """The index keys and values a checkpoint stores (see :func:`index_size`)."""
+    ctx.backend.flush()
     scope = ctx.get_or_create_store(store_name).scope(TTL_INDEX_KEY_GROUP, key_group, b"")
     with scope.scan() as scan:
         return list(scan)
@@ -713,6 +718,7 @@ def test_an_entry_key_of_an_index_written_before_batches_is_still_cleaned_up(
 ) -> None:
     clock, values = values_with_ttl_10(ctx)
     values.new_keyed_value(b"k").update(1)
+    ctx.backend.flush()  # the index entry is written
     index = ctx.get_or_create_store("s").scope(TTL_INDEX_KEY_GROUP, b"g", b"")
     index.delete_prefix()
     index.put(ttl_module.entry_key((10, b"k", b"", b"")), b"")  # as earlier versions wrote it
@@ -788,3 +794,137 @@ def test_a_cleanup_before_the_earliest_due_time_it_knows_reads_nothing(ctx: Loca
     clock.now = 10
     assert index.cleanup(10) == 1
     assert state.value() == (None, False)
+
+
+# -- entries held until the flush (a store that flushes, Store.on_flush) ----------------------
+
+
+def durable(ctx: LocalContext) -> bool:
+    """True when the store flushes: the index holds the entries recorded since back until then."""
+    return isinstance(ctx.backend, RocksDBBackend)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_a_rolled_back_record_loses_no_index_entry_of_the_records_before_it(
+    ctx: LocalContext, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """As ``fssdk run --on-error skip`` rolls a failed record back: the entries held for the
+    records before it (in the same slice, in batches of INDEX_BATCH) are all written."""
+    monkeypatch.setattr(ttl_module, "INDEX_BATCH", batch)
+    clock, values = values_with_ttl_10(ctx)
+    for key in range(5):  # as many as leave 1 or 2 entries of an unfilled batch held
+        values.new_keyed_value(b"k%d" % key).update(key)
+    ctx.backend.savepoint()
+    for written in (b"failed", b"k0", b"failed too"):  # k0: a rewrite in the slice, not recorded
+        values.new_keyed_value(written).update(9)
+    ctx.backend.rollback()
+    ctx.backend.savepoint()
+    values.new_keyed_value(b"k5").update(5)
+    ctx.backend.release()
+    ctx.backend.flush()
+    assert stored(values) == 6
+    clock.now = 100
+    assert values.cleanup(100) >= 6
+    assert stored(values) == 0
+    assert index_size(ctx, "s", b"g") == 0
+
+
+def test_cleanup_under_a_savepoint_leaves_held_entries_for_after_the_flush(
+    ctx: LocalContext,
+) -> None:
+    clock, values = values_with_ttl_10(ctx)
+    values.new_keyed_value(b"k").update(1)
+    clock.now = 100
+    ctx.backend.savepoint()
+    # A store written as it goes has the entry in its index; a store that flushes holds it
+    # back, and writes under a savepoint could be rolled back with another record's.
+    assert values.cleanup(10) == (0 if durable(ctx) else 1)
+    ctx.backend.release()
+    ctx.backend.flush()
+    assert values.cleanup(10) == (1 if durable(ctx) else 0)
+    assert stored(values) == 0
+    assert index_size(ctx, "s", b"g") == 0
+
+
+def test_cleanup_outside_a_savepoint_writes_the_due_held_entries_first(ctx: LocalContext) -> None:
+    clock, values = values_with_ttl_10(ctx)
+    values.new_keyed_value(b"k").update(1)
+    values.new_keyed_value(b"other").update(1)
+    clock.now = 100
+    assert values.cleanup(1) == 1  # visits one of the two, keeps the other in the index
+    assert stored(values) == 1
+    assert values.cleanup(10) == 1
+    assert stored(values) == 0
+
+
+def test_held_entries_are_written_in_batches_of_index_batch(
+    ctx: LocalContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support import sizes_around
+
+    monkeypatch.setattr(ttl_module, "INDEX_BATCH", 3)
+    for count in sizes_around(ttl_module.INDEX_BATCH):
+        group = b"g%d" % count
+        values = KeyedValueStateFactory.from_context(
+            ctx, "s", group, IntCodec(), ttl=StateTtl(10, clock=Clock())
+        )
+        for key in range(count):
+            values.new_keyed_value(b"k%d" % key).update(key)
+        sizes = [len(ttl_module.unpack_entries(value)) for _, value in index_keys(ctx, "s", group)]
+        assert sizes == [3] * (count // 3) + ([count % 3] if count % 3 else []), count
+
+
+def test_a_crash_after_a_checkpoint_leaves_every_ttl_entry_findable_by_cleanup(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entries held back go into the checkpoint's batch with the state they name: a store
+    restored from it has an index entry for every TTL'd entry (those written after it are lost
+    with their index entries)."""
+    monkeypatch.setattr(ttl_module, "INDEX_BATCH", 3)
+    clock = Clock()
+    backend = RocksDBBackend(tmp_path / "db")
+    ctx = LocalContext(backend)
+    values = KeyedValueStateFactory.from_context(
+        ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=clock)
+    )
+    for key in range(8):
+        values.new_keyed_value(b"k%d" % key).update(key)
+    backend.checkpoint(tmp_path / "checkpoint")
+    for key in range(8, 12):
+        values.new_keyed_value(b"k%d" % key).update(key)  # after the checkpoint: lost
+    with RocksDBBackend(tmp_path / "checkpoint") as restored:
+        restored_ctx = LocalContext(restored)
+        again = KeyedValueStateFactory.from_context(
+            restored_ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=clock)
+        )
+        assert stored(again) == 8
+        clock.now = 100
+        assert again.cleanup(100) == 8
+        assert stored(again) == 0
+        assert index_size(restored_ctx, "s", b"g") == 0
+    backend.rollback()
+    ctx.close()
+    backend.close()
+
+
+@pytest.mark.parametrize("returned", [1.5, None, 2**63])
+def test_a_ttld_write_or_read_with_a_clock_that_returns_no_time_raises_and_writes_nothing(
+    ctx: LocalContext, returned: object
+) -> None:
+    values = KeyedValueStateFactory.from_context(
+        ctx,
+        "s",
+        b"g",
+        IntCodec(),
+        ttl=StateTtl(10, clock=lambda: returned),  # type: ignore[arg-type, return-value]
+    )
+    state = values.new_keyed_value(b"k")
+    with pytest.raises(TypeError, match=r"clock .* must return a signed 64-bit int"):
+        state.update(1)
+    scopes = values._scopes
+    with pytest.raises(TypeError, match=r"clock .* must return a signed 64-bit int"):
+        scopes.merge(b"k", b"", b"merged", b"x")  # a list's path, whose codec reads it first
+    assert stored(values) == 0
+    ctx.get_or_create_store("s").scopes(b"g").put(b"k", b"", b"", IntCodec().encode(1) * 2)
+    with pytest.raises(TypeError, match=r"clock .* must return a signed 64-bit int"):
+        state.value()
