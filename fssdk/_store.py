@@ -207,20 +207,22 @@ class Store(abc.ABC):
     # -- writes held by a caller until a flush ----------------------------------------------
 
     def on_flush(self, write_pending: Callable[[], None]) -> bool:
-        """Have the store call ``write_pending()`` before each flush, so that a caller may hold
-        writes in memory and make them only then (the TTL index does, with its entries).
+        """Have the store call ``write_pending()`` once, before its next flush, so that a caller
+        may hold writes in memory and make them only then (the TTL index does, with its
+        entries).
 
-        A store that buffers its writes (RocksDB) calls it before every write of its buffer:
+        A store that buffers its writes (RocksDB) calls it before the next write of its buffer:
         ``flush``, ``close``, a backend's flush and checkpoint, an automatic flush. It is never
         called under a savepoint (the flush waits for the release), and what it writes to this
         store goes into the same atomic batch as the writes before it, so a restored store
         never holds a write without those its caller held back for it. Returns ``True`` then.
+        The store then forgets the callback (and its object): a caller that holds writes again
+        registers again, once per flush, so that nothing registered outlives its use. A
+        callback registered while the store's callbacks run waits for the next flush.
 
         Returns ``False`` (and never calls it) for a store without a flush, whose writes are
         final as they are made (MemoryStore, an engine's keyed store): the caller writes as it
-        goes. ``TypeError`` if ``write_pending`` is not callable. A callback stays registered
-        (and its object alive) for the store object's life: register once per long-lived
-        object, not per record.
+        goes. ``TypeError`` if ``write_pending`` is not callable.
         """
         if not callable(write_pending):
             shown = type(write_pending).__name__

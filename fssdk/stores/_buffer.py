@@ -26,9 +26,9 @@ No read flushes.
   keeps the writes. Flushes wait for the release, since a flushed write cannot be taken back.
   ``fssdk run --on-error skip`` holds one around each record. Cost while none is held: one test
   per write; while one is: one tuple appended per write.
-* Before-flush hooks (:meth:`WriteBuffer.before_flush`, the store's ``on_flush``) run at the
-  start of every flush that writes, outside any savepoint, and what they write goes into that
-  flush's batch: an automatic flush their own writes would trigger waits for it.
+* Before-flush hooks (:meth:`WriteBuffer.before_flush`, the store's ``on_flush``) run once, at
+  the start of the next flush that writes, outside any savepoint, and what they write goes into
+  that flush's batch: an automatic flush their own writes would trigger waits for it.
 """
 
 from __future__ import annotations
@@ -272,20 +272,27 @@ class WriteBuffer:
     # -- before-flush hooks ------------------------------------------------------------------
 
     def before_flush(self, hook: Callable[[], None]) -> None:
-        """Call ``hook()`` at the start of every flush (see the module docstring)."""
+        """Call ``hook()`` once, at the start of the next flush (see the module docstring)."""
         self._hooks.append(hook)
 
     def prepare(self) -> None:
-        """Run the before-flush hooks: the first step of every flush, and of a backend's that
-        writes this buffer through :meth:`write_to`. Never under a savepoint (a flush waits
-        for the release; a backend refuses to flush under one)."""
+        """Run the before-flush hooks, each once, and forget them: the first step of every
+        flush, and of a backend's that writes this buffer through :meth:`write_to`. Never under
+        a savepoint (a flush waits for the release; a backend refuses to flush under one). A
+        hook registered while they run waits for the next flush; if one raises, it and those
+        after it stay registered."""
         if not self._hooks or self._preparing:
             return
         self._preparing = True
+        hooks, self._hooks = self._hooks, []
+        done = 0
         try:
-            for hook in self._hooks:
+            for hook in hooks:
                 hook()
+                done += 1
         finally:
+            if done < len(hooks):
+                self._hooks[:0] = hooks[done:]
             self._preparing = False
 
     # -- key groups and scopes ---------------------------------------------------------------

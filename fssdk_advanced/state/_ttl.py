@@ -431,8 +431,11 @@ def _live(
 class TtlIndex:
     """The expiry index of one TTL'd state (store and key group) and its incremental cleanup.
 
-    One per factory, shared by its handles; on a store that flushes it registers
-    :meth:`write_pending` with the store (``Store.on_flush``) for the store object's life.
+    One per factory, shared by its handles. On a store that flushes it holds the entries
+    recorded since the last flush and registers with the store (``Store.on_flush``) for the
+    next flush only: again at each flush while it holds entries, else at the first entry it
+    holds. The store lets go of an index idle for two flushes, so factories made and dropped
+    leave nothing behind.
     """
 
     __slots__ = (
@@ -443,6 +446,7 @@ class TtlIndex:
         "_cursor",
         "_deferred",
         "_due",
+        "_held_before",
         "_index",
         "_index_scopes",
         "_next_due",
@@ -451,6 +455,7 @@ class TtlIndex:
         "_pending",
         "_pending_by_due",
         "_recorded",
+        "_registered",
         "_slice",
         "_ttl_ms",
         "_writes",
@@ -495,12 +500,15 @@ class TtlIndex:
         self._due = MIN_TIME
         self._recorded: set[tuple[bytes, bytes, bytes]] = set()
         # With a store that flushes, the entries recorded since its last flush, by due time
-        # (_pending: the list of the slice written last), written by write_pending.
+        # (_pending: the list of the slice written last; None while the index is not
+        # registered for the next flush, so that the next entry takes _add, which registers).
         self._pending_by_due: dict[int, list[tuple[bytes, bytes, bytes]]] = {}
         self._pending: list[tuple[bytes, bytes, bytes]] | None = None
-        self._deferred = not self._partitioned and store.on_flush(self.write_pending)
+        self._deferred = not self._partitioned and store.on_flush(self._flushing)
+        self._registered = self._deferred
+        self._held_before = False
         if self._deferred:
-            self._pending = self._pending_by_due[MIN_TIME] = []
+            self._pending = self._pending_by_due[self._due] = []
         self.scopes: Final = TtlScopes(self)
 
     def at(self, now: int) -> None:
@@ -551,11 +559,19 @@ class TtlIndex:
         self._due = due
         self._recorded.clear()
         self._next_due = min(self._next_due, due)
-        if self._deferred:
+        if self._pending is not None:
             self._pending = self._pending_by_due.setdefault(due, [])
 
     def _add(self, due: int, entry: tuple[bytes, bytes, bytes]) -> None:
-        """Write the index entry of ``entry`` due at ``due`` now: a store that does not flush."""
+        """Write the index entry of ``entry`` due at ``due`` now on a store that does not flush;
+        on one that does, hold it: the first entry held since the last flush registers the index
+        for the next one."""
+        if self._deferred:
+            if not self._registered:
+                self._registered = self.store.on_flush(self._flushing)
+            pending = self._pending = self._pending_by_due.setdefault(due, [])
+            pending.append(entry)
+            return
         key, namespace, user_key = entry
         if self._partitioned:
             index_key = entry_key((due, key, namespace, user_key))
@@ -579,15 +595,18 @@ class TtlIndex:
         """Write the entries recorded since the last flush, as batches of at most
         :data:`INDEX_BATCH` entries of one due time: one merge each.
 
-        The store calls it before each flush (``Store.on_flush``), outside any savepoint, so
-        the entries go into the batch that writes the state they name. An entry whose write
-        a savepoint's rollback undid is written all the same: cleanup finds nothing there.
+        The store calls it before the flush it was registered for (``Store.on_flush``),
+        outside any savepoint, so the entries go into the batch that writes the state they
+        name. An entry whose write a savepoint's rollback undid is written all the same:
+        cleanup finds nothing there.
         """
         pending = self._pending_by_due
-        if self._pending is None or (len(pending) == 1 and not self._pending):
+        if self._pending is None:
             return
         self._pending_by_due = {}
-        self._pending = self._pending_by_due[self._due] = []
+        self._pending = None
+        if self._registered:
+            self._pending = self._pending_by_due[self._due] = []
         merge = self._index_scopes.merge
         for due, entries in pending.items():
             for start in range(0, len(entries), INDEX_BATCH):
@@ -606,6 +625,19 @@ class TtlIndex:
                 self._cursor = min(self._cursor, index_key)  # lower only if the clock went back
             if entries:
                 self._next_due = min(self._next_due, due)
+
+    def _flushing(self) -> None:
+        """What the store calls before the flush the index registered for (it has forgotten
+        the registration): write what is held, and register for the next flush while entries
+        were held in this flush's interval or the one before, so that a steady stream of
+        writes never pays the registration; an index idle for two flushes is let go."""
+        held = any(self._pending_by_due.values())
+        self._registered = False
+        self.write_pending()
+        if held or self._held_before:
+            self._registered = self.store.on_flush(self._flushing)
+            self._pending = self._pending_by_due[self._due] = []  # appended to with no _add
+        self._held_before = held
 
     def _pending_due(self) -> int:
         """The earliest due time of the entries not written yet, or of the slice written last

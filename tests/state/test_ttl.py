@@ -19,6 +19,7 @@ from hypothesis.stateful import (
 from fssdk import ComplexKey, CorruptStateError, StateConflictError, Store
 from fssdk.reserved import IDENTITY_KEY_GROUP, TTL_INDEX_KEY_GROUP
 from fssdk.runtime import Backend, LocalContext, MemoryBackend, RocksDBBackend
+from fssdk.stores import RocksDBStore
 from fssdk_advanced.codecs import IntCodec, StringCodec
 from fssdk_advanced.state import (
     AggregatingState,
@@ -928,3 +929,42 @@ def test_a_ttld_write_or_read_with_a_clock_that_returns_no_time_raises_and_write
     ctx.get_or_create_store("s").scopes(b"g").put(b"k", b"", b"", IntCodec().encode(1) * 2)
     with pytest.raises(TypeError, match=r"clock .* must return a signed 64-bit int"):
         state.value()
+
+
+def test_a_dropped_factory_is_let_go_after_two_idle_flushes_and_its_entries_stay_findable(
+    tmp_path: Any,
+) -> None:
+    """The store holds an index for the next flush only, again at each flush while it holds
+    entries: factories made per record do not pile up, and their held entries are written."""
+    clock = Clock()
+    with RocksDBBackend(tmp_path) as backend:
+        ctx = LocalContext(backend)
+        store = backend.store("s")
+        assert isinstance(store, RocksDBStore)
+
+        def hooks() -> list[Callable[[], None]]:
+            return store._buffer._hooks
+
+        def factory() -> KeyedValueStateFactory[int]:
+            return KeyedValueStateFactory.from_context(
+                ctx, "s", b"g", IntCodec(), ttl=StateTtl(10, clock=clock)
+            )
+
+        for key in range(5):  # a factory per record, dropped at once
+            factory().new_keyed_value(b"k%d" % key).update(key)
+        assert len(hooks()) == 5  # held until the flush
+        backend.flush()  # writes their entries; they held some: registered once more
+        assert len(hooks()) == 5
+        backend.flush()  # idle for a flush: registered once more
+        assert len(hooks()) == 5
+        backend.flush()  # idle for two: let go
+        assert hooks() == []
+        steady = factory()
+        for flush in range(4):  # a steady stream: registered again at every flush
+            steady.new_keyed_value(b"s%d" % flush).update(flush)
+            backend.flush()
+            assert [getattr(hook, "__self__", None) for hook in hooks()] == [steady._ttl_index]
+        clock.now = 100
+        assert steady.cleanup(100) == 9
+        assert stored(steady) == 0
+        assert index_size(ctx, "s", b"g") == 0

@@ -65,22 +65,51 @@ def test_every_flush_of_a_buffering_store_calls_the_hook_first(tmp_path: Path) -
     with backend:
         store = backend.store("s")
         assert isinstance(store, RocksDBStore)
-        assert store.on_flush(holder(store, pending)) is True
+        hook = holder(store, pending)
+        assert store.on_flush(hook) is True
         pending.append(b"1")
         store.flush()
         assert (calls(store), store.get(ComplexKey(b"held", b"k", b"", b"0"))) == (1, b"1")
-        backend.flush()
-        assert calls(store) == 2
-        backend.checkpoint(tmp_path / "copy")
+        store.put(ComplexKey(b"g", b"k", b"", b"a"), b"v")
+        store.flush()
+        assert calls(store) == 1  # called once: the flush after it forgot it
+        for flush in (backend.flush, lambda: backend.checkpoint(tmp_path / "copy")):
+            store.on_flush(hook)
+            store.put(ComplexKey(b"g", b"k", b"", b"a"), b"v")
+            flush()
         assert calls(store) == 3
+        store.on_flush(hook)
         pending.append(b"2")
         backend.close_stores()
     with RocksDBBackend(tmp_path / "db") as reopened:
         store = reopened.store("s")
-        assert calls(store) == 5  # close_stores flushed, then closed the store, which flushed
+        assert calls(store) == 4  # close_stores flushed (the store's close found no hook)
         assert store.get(ComplexKey(b"held", b"k", b"", b"0")) == b"2"
     with RocksDBBackend(tmp_path / "copy") as copy:
         assert calls(copy.store("s")) == 3
+
+
+def test_a_hook_is_forgotten_once_called_and_one_that_raises_stays(tmp_path: Path) -> None:
+    with RocksDBBackend(tmp_path) as backend:
+        store = backend.store("s")
+        assert isinstance(store, RocksDBStore)
+        order: list[str] = []
+
+        def failing() -> None:
+            order.append("failing")
+            if order.count("failing") == 1:
+                raise RuntimeError("not now")
+
+        store.on_flush(lambda: order.append("first"))
+        store.on_flush(failing)
+        store.on_flush(lambda: order.append("last"))
+        store.put(ComplexKey(b"g", b"k", b"", b"a"), b"v")
+        with pytest.raises(RuntimeError, match="not now"):
+            store.flush()
+        store.flush()  # the failed hook and those after it run again, the first does not
+        store.flush()
+        assert order == ["first", "failing", "failing", "last"]
+        assert store._buffer._hooks == []
 
 
 def test_the_hook_waits_for_the_release_of_a_savepoint(
