@@ -872,3 +872,44 @@ def test_an_engine_failure_names_the_key_it_was_at_and_a_flush_names_none() -> N
     with pytest.raises(StoreIOError) as raised:
         store.flush()
     assert str(raised.value) == "[STORE_IO] store 'orders': flush failed: engine failure in write"
+
+
+# -- reads over merge operands and cleared prefixes ----------------------------------------------
+
+
+def test_a_read_of_operands_without_a_base_folds_them_into_one() -> None:
+    """Operands with no base under them outgrow the empty base at once: the first read buffers
+    their fold, so the next flush writes one entry in place of the operands."""
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"g", b"k", b"")
+    for operand in (b"x", b"y"):
+        scope.merge(b"a", operand)
+        store.flush()
+    assert scope.get(b"a") == b"xy"
+    assert buffer
+    store.flush()
+    assert [value for key, value in table.data.items() if key.startswith(b"\x02")] == [b"xy"]
+
+
+def test_first_of_an_unbuffered_scope_folds_the_operands_on_disk() -> None:
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    scope.put(b"a", b"base")
+    store.flush()
+    scope.merge(b"a", b"+1")
+    store.flush()
+    assert scope.first() == (b"a", b"base+1")
+
+
+def test_first_skips_stored_keys_under_a_buffered_prefix_delete() -> None:
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    for user_key in (b"a1", b"a2", b"b", b"c"):
+        scope.put(user_key, b"v" + user_key)
+    store.flush()
+    scope.delete_prefix(b"a")
+    assert scope.first() == (b"b", b"vb")
+    scope.delete(b"b")
+    assert scope.first() == (b"c", b"vc")
