@@ -913,3 +913,21 @@ def test_first_skips_stored_keys_under_a_buffered_prefix_delete() -> None:
     assert scope.first() == (b"b", b"vb")
     scope.delete(b"b")
     assert scope.first() == (b"c", b"vc")
+
+
+def test_a_key_listing_reads_past_stored_entries_of_a_buffered_scope() -> None:
+    """A scope with buffered writes may hold stored entries the buffer never touched: the
+    listing finds them live, and skips only the ones the buffer deletes."""
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    for user_key in (b"a", b"b"):
+        scope.put(user_key, b"v")
+    store.scope(b"g", b"l", b"").put(b"a", b"v")
+    store.flush()
+    scope.put(b"c", b"v")
+    assert list(store.scan_keys(b"g")) == [b"k", b"l"]
+    assert list(store.scan_scopes(b"g")) == [(b"k", b""), (b"l", b"")]
+    for user_key in (b"a", b"b", b"c"):
+        scope.delete(user_key)
+    assert list(store.scan_keys(b"g")) == [b"l"]
+    assert list(store.scan_keys(b"g", b"")) == [b"l"]
