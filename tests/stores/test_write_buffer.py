@@ -777,6 +777,18 @@ def test_take_applies_a_buffered_delete_between_the_first_and_the_last_key_read(
     assert scopes.take(b"k", b"", 3) == [(b"a", b"a"), (b"b", b"b"), (b"d", b"d")]
 
 
+def test_take_bounds_its_read_by_the_last_key_read_not_by_its_value() -> None:
+    """Empty values (a queue's entries) sort below every key: a bound taken from the last
+    value read instead of its key would pass over every buffered key."""
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scopes = store.scopes(b"g")
+    for key in b"abcd":
+        scopes.put(b"k", b"", bytes([key]), b"")
+    store.flush()
+    scopes.delete(b"k", b"", b"b")
+    assert scopes.take(b"k", b"", 2) == [(b"a", b""), (b"c", b"")]
+
+
 # -- savepoints: rollback of each kind of write, release at the automatic flush ------------------
 
 
