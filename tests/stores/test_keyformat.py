@@ -135,9 +135,11 @@ def test_a_scope_prefix_starts_exactly_the_keys_of_that_scope(
 def test_a_user_key_prefix_range_holds_exactly_the_keys_that_start_with_it(
     pair: tuple[ComplexKey, ComplexKey], seq: int
 ) -> None:
-    """The range ``delete_prefix`` removes: ``[P . E'(p), successor(P . E'(p)))``."""
+    """The range ``delete_prefix`` removes: ``[P . E'(p), successor(P . E'(p)))``, whose low
+    end is ``user_prefix``."""
     scoped, other = pair
-    low = LAYOUT.scope_prefix(*scoped.scope) + LAYOUT.escape(scoped.user_key)
+    low = LAYOUT.user_prefix(LAYOUT.scope_prefix(*scoped.scope), scoped.user_key)
+    assert low == LAYOUT.scope_prefix(*scoped.scope) + LAYOUT.escape(scoped.user_key)
     high = LAYOUT.successor(low)
     inside = other.scope == scoped.scope and other.user_key.startswith(scoped.user_key)
     prefix = LAYOUT.scope_prefix(*other.scope)

@@ -204,3 +204,88 @@ def test_items_raise_a_decoders_other_error_at_its_own_entry(tmp_path: Path) -> 
         assert [next(items) for _ in range(3)][-1] == (b"\x0000002", b"00002")
         with pytest.raises(KeyError, match="a bug in the codec"):
             next(items)
+
+
+def decode_pair(user_key: bytes, value: bytes) -> tuple[bytes, bytes]:
+    return user_key, value
+
+
+#: Each scope call with its valid arguments by name, and the operation its errors name.
+CALLS: dict[str, tuple[str, dict[str, object]]] = {
+    "get": ("get", {"key": b"k", "namespace": b"", "user_key": b"a"}),
+    "put": ("put", {"key": b"k", "namespace": b"", "user_key": b"a", "value": b"1"}),
+    "delete": ("delete", {"key": b"k", "namespace": b"", "user_key": b"a"}),
+    "merge": ("merge", {"key": b"k", "namespace": b"", "user_key": b"a", "value": b"1"}),
+    "delete_prefix": ("delete_prefix", {"key": b"k", "namespace": b"", "prefix": b"a"}),
+    "first": ("first", {"key": b"k", "namespace": b"", "start": b"a"}),
+    "take": ("scan_complex", {"key": b"k", "namespace": b"", "limit": 2, "start": b"a"}),
+    "scan": ("scan_complex", {"key": b"k", "namespace": b"", "start": b"a", "end": b"b"}),
+    "items": (
+        "scan_complex",
+        {
+            "key": b"k",
+            "namespace": b"",
+            "decode_key": bytes,
+            "decode_value": bytes,
+            "undecodable": decode_pair,
+            "start": b"a",
+            "end": b"b",
+        },
+    ),
+}
+WRONG_ARGUMENTS = [
+    (call, argument)
+    for call, (_, arguments) in CALLS.items()
+    for argument, value in arguments.items()
+    if type(value) is bytes
+]
+
+
+def call(scopes: StoreScopes, name: str, arguments: dict[str, object]) -> object:
+    found = getattr(scopes, name)(**arguments)
+    return list(found) if name in ("scan", "items") else found
+
+
+@pytest.mark.parametrize("buffered", [False, True])
+@pytest.mark.parametrize(("name", "argument"), WRONG_ARGUMENTS)
+def test_a_buffered_scope_call_with_an_argument_of_a_wrong_type_names_it(
+    tmp_path: Path, name: str, argument: str, buffered: bool
+) -> None:
+    """A ``str`` where bytes belong is refused before it reaches the key layout, naming the
+    operation and the argument, whichever it is, with the scope buffered or not."""
+    with RocksDBBackend(tmp_path) as backend:
+        scopes = backend.store("s").scopes(b"g")
+        if buffered:
+            scopes.put(b"k", b"", b"a", b"1")
+        operation, arguments = CALLS[name]
+        with pytest.raises(TypeError, match=f"^{operation}: {argument} must be bytes, not str$"):
+            call(scopes, name, {**arguments, argument: "a"})
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_scope_call_on_a_closed_store_raises_closed_error(store: Store, name: str) -> None:
+    scopes = store.scopes(b"g")
+    store.close()
+    with pytest.raises(ClosedError):
+        call(scopes, name, CALLS[name][1])
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_valid_scope_call_never_reaches_the_full_argument_check(
+    store: Store, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid call costs no call to ``Store._reject``, buffered scope or not."""
+
+    def reject(*arguments: object, **keywords: object) -> None:
+        raise AssertionError(f"a valid call reached _reject{arguments[1:]}")
+
+    scopes = store.scopes(b"g")
+    monkeypatch.setattr(type(store), "_reject", reject)
+    call(scopes, name, CALLS[name][1])
+    scopes.put(b"k", b"", b"a", b"1")
+    call(scopes, name, CALLS[name][1])
+
+
+def test_a_scopes_items_takes_its_scan_bounds_by_keyword_only(store: Store) -> None:
+    with pytest.raises(TypeError):
+        store.scopes(b"g").items(b"k", b"", bytes, bytes, decode_pair, b"a")  # type: ignore[call-arg]

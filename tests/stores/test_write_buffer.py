@@ -15,13 +15,13 @@ import pytest
 from hypothesis import settings
 from sortedcontainers import SortedDict, SortedList
 
-from fssdk import ComplexKey, Store, StoreIOError, StoreScope
+from fssdk import ComplexKey, Store, StoreIOError, StoreScope, StoreScopes
 from fssdk._keyformat import LAYOUT
 from fssdk.runtime import RocksDBBackend
 from fssdk.stores._buffer import SMALL_RANGE, ScopeWrites, WriteBuffer, _Merge
 from fssdk.stores._buffered import BufferedStore
 from fssdk.stores._table import Pair, Seek, Table, TableWriter
-from fssdk.testing import check_store
+from fssdk.testing import check_store, lowered_thresholds
 from tests.support import machine_examples
 
 
@@ -319,6 +319,40 @@ def test_the_merge_counter_is_written_once_per_block_and_bounds_every_operand() 
     assert BufferedStore("s", WriteBuffer(table, 3)).get(ck) == b"x" * 8
 
 
+class RecordingTable(DictTable):
+    """A DictTable that keeps the keys each batch put, one list per ``write``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[bytes]] = []
+
+    def write(self, fill: Callable[[TableWriter], None]) -> None:
+        def recorded(writer: TableWriter) -> None:
+            fill(writer)
+            self.batches.append([low for op, low, _, _ in writer.operations if op == "put"])  # type: ignore[attr-defined]
+
+        super().write(recorded)
+
+
+@pytest.mark.parametrize("seq_block", [None, 2])
+def test_the_operands_tracked_marker_is_written_by_the_first_batch_with_operands_only(
+    seq_block: int | None,
+) -> None:
+    """``FF operands-per-group`` marks a store whose groups record their operands: written
+    once, with the first merge counter, never again by this buffer or a reopened one."""
+    from fssdk._keyformat import META_OPERANDS_TRACKED
+
+    table = RecordingTable()
+    for _ in range(2):  # the second round reopens the store over the same table
+        store = BufferedStore("s", WriteBuffer(table, seq_block))
+        for number in range(3):
+            store.merge(ComplexKey(b"g", b"k", b"", b"l%d" % number), b"x")
+            store.flush()
+    marked = [META_OPERANDS_TRACKED in batch for batch in table.batches]
+    assert marked == [True] + [False] * 5
+    assert table.data[META_OPERANDS_TRACKED] == b""
+
+
 def test_discard_forgets_the_pending_writes() -> None:
     table = DictTable()
     store = BufferedStore("s", WriteBuffer(table))
@@ -533,6 +567,12 @@ def corrupt_key_without_a_base_suffix(writes: ScopeWrites) -> None:
     writes.entries[physical[:-2] + b"x" * 20 + b"\x03"] = b"v"
 
 
+def corrupt_key_with_a_terminator_below_its_base(writes: ScopeWrites) -> None:
+    """A key ending neither as a base nor as an operand, whose base would sort after it."""
+    physical = next(iter(writes.entries))
+    writes.entries[physical[:-2] + b"\x00" * 10 + b"\x03"] = b"v"
+
+
 def corrupt_merge_without_operands(writes: ScopeWrites) -> None:
     physical = next(iter(writes.entries))
     writes.entries[physical] = _Merge(None, b"x")
@@ -555,6 +595,7 @@ def corrupt_index_missing_a_key(writes: ScopeWrites) -> None:
         corrupt_bytearray_value,
         corrupt_operand_key_filed_as_an_entry,
         corrupt_key_without_a_base_suffix,
+        corrupt_key_with_a_terminator_below_its_base,
         corrupt_merge_without_operands,
         corrupt_nested_cleared_prefixes,
         corrupt_index_missing_a_key,
@@ -572,6 +613,21 @@ def test_the_invariant_check_catches_a_corrupt_scope(
     buffer._check()
     (writes,) = buffer.scopes.values()
     corrupt(writes)
+    with pytest.raises(AssertionError):
+        buffer._check()
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [LAYOUT.scope_prefix(b"h", b"k", b""), b"\x00k", b"\xffk"],
+    ids=["another-group", "below-the-simple-tag", "above-every-tag"],
+)
+def test_the_invariant_check_catches_a_scope_filed_outside_its_group(prefix: bytes) -> None:
+    """An empty scope of group ``g`` filed under a prefix outside it: only the prefix is wrong."""
+    buffer = WriteBuffer(DictTable())
+    buffer.scopes[LAYOUT.scope_prefix(b"g", b"k", b"")] = ScopeWrites(buffer.group(b"g"))
+    buffer._check()
+    buffer.scopes[prefix] = ScopeWrites(buffer.group(b"g"))
     with pytest.raises(AssertionError):
         buffer._check()
 
@@ -672,3 +728,218 @@ def test_a_value_equal_to_its_own_physical_key_reads_back() -> None:
     assert scope.get(b"u") == physical
     assert dict(scope.scan())[b"u"] == physical
     assert scope.get(b"v") == LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"v")
+
+
+# -- take: the bound of its table read -----------------------------------------------------------
+
+
+def flushed_scopes(keys: bytes) -> tuple[BufferedStore, StoreScopes]:
+    """A store over a DictTable whose scope ``(g, k, "")`` holds one flushed entry per byte of
+    ``keys`` (value: the key itself)."""
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scopes = store.scopes(b"g")
+    for key in keys:
+        scopes.put(b"k", b"", bytes([key]), bytes([key]))
+    store.flush()
+    return store, scopes
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4])
+@pytest.mark.parametrize("deleted", [1, 2, 3])
+def test_take_reads_past_the_table_entries_that_buffered_deletes_hide(
+    limit: int, deleted: int
+) -> None:
+    """Each buffered key may hide one table entry, so the table read takes ``limit`` plus the
+    buffered keys: fewer, and the deletes at the front leave too few entries."""
+    _, scopes = flushed_scopes(b"abcdefghij")
+    for key in b"abcdefghij"[:deleted]:
+        scopes.delete(b"k", b"", bytes([key]))
+    want = [(bytes([key]),) * 2 for key in b"abcdefghij"[deleted:]]
+    assert scopes.take(b"k", b"", limit) == want[:limit]
+
+
+@pytest.mark.parametrize("limit", [3, 4])
+def test_take_of_a_short_table_sees_every_buffered_put_past_its_end(limit: int) -> None:
+    """A table read shorter than its bound is the whole range: buffered keys past its last
+    entry are taken too."""
+    _, scopes = flushed_scopes(b"ab")
+    for key in b"yz"[: limit - 2]:
+        scopes.put(b"k", b"", bytes([key]), b"new")
+    want = [(b"a", b"a"), (b"b", b"b"), (b"y", b"new"), (b"z", b"new")]
+    assert scopes.take(b"k", b"", limit) == want[:limit]
+
+
+def test_take_applies_a_buffered_delete_between_the_first_and_the_last_key_read() -> None:
+    """A full table read knows the table up to its last key: every buffered key up to there
+    counts, not only those up to its first keys."""
+    _, scopes = flushed_scopes(b"abcdef")
+    scopes.delete(b"k", b"", b"c")
+    assert scopes.take(b"k", b"", 3) == [(b"a", b"a"), (b"b", b"b"), (b"d", b"d")]
+
+
+def test_take_bounds_its_read_by_the_last_key_read_not_by_its_value() -> None:
+    """Empty values (a queue's entries) sort below every key: a bound taken from the last
+    value read instead of its key would pass over every buffered key."""
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scopes = store.scopes(b"g")
+    for key in b"abcd":
+        scopes.put(b"k", b"", bytes([key]), b"")
+    store.flush()
+    scopes.delete(b"k", b"", b"b")
+    assert scopes.take(b"k", b"", 2) == [(b"a", b""), (b"c", b"")]
+
+
+# -- savepoints: rollback of each kind of write, release at the automatic flush ------------------
+
+
+def buffer_contents(buffer: WriteBuffer) -> dict[bytes, object]:
+    """Each scope's entries (merges as their base and operands) and cleared prefixes."""
+    return {
+        prefix: (
+            {
+                physical: (pending.base, list(pending.operands))
+                if type(pending) is _Merge
+                else pending
+                for physical, pending in scope.entries.items()
+            },
+            list(scope.cleared),
+        )
+        for prefix, scope in buffer.scopes.items()
+    }
+
+
+def test_a_rollback_undoes_puts_merge_operands_clears_and_new_scopes() -> None:
+    """Every kind of write a savepoint logs is put back: an entry replaced, operands added to
+    a merge buffered before the savepoint and to one made after it, a clear, a new scope."""
+    buffer = WriteBuffer(DictTable())
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"g", b"k", b"")
+    scope.put(b"a", b"1")
+    scope.merge(b"m", b"x")
+    before = buffer_contents(buffer)
+    writes = buffer.writes
+    buffer.savepoint()
+    scope.put(b"a", b"2")
+    scope.merge(b"m", b"y")
+    scope.merge(b"m", b"z")
+    scope.merge(b"n", b"p")
+    scope.merge(b"n", b"q")
+    scope.delete_prefix(b"a")
+    store.scope(b"g", b"other", b"").put(b"b", b"3")
+    buffer.rollback()
+    assert buffer_contents(buffer) == before
+    assert buffer.writes == writes
+    assert scope.get(b"m") == b"x"
+    assert scope.get(b"a") == b"1"
+    buffer._check()
+
+
+def test_a_released_savepoint_keeps_its_writes_and_a_later_rollback_undoes_nothing() -> None:
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
+    buffer.savepoint()
+    scope.put(b"a", b"1")
+    buffer.flush()
+    assert "write" not in table.calls  # held back until the release
+    buffer.release()
+    assert table.calls["write"] == 1
+    scope.put(b"b", b"2")
+    buffer.rollback()
+    assert scope.get(b"a") == b"1"
+    assert scope.get(b"b") == b"2"
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_a_release_flushes_once_its_writes_reached_auto_flush_writes(extra: int) -> None:
+    """Under a savepoint the buffer grows past ``AUTO_FLUSH_WRITES`` (lowered); its release
+    flushes when the writes reached it (``extra >= 0``), and not one write before."""
+    import fssdk.stores._buffer as write_buffer
+
+    with lowered_thresholds():
+        table = DictTable()
+        buffer = WriteBuffer(table)
+        scope = BufferedStore("s", buffer).scope(b"g", b"k", b"")
+        buffer.savepoint()
+        for number in range(write_buffer.AUTO_FLUSH_WRITES + extra):
+            scope.put(b"%04d" % number, b"v")
+        assert "write" not in table.calls
+        buffer.release()
+        assert table.calls.get("write", 0) == (1 if extra >= 0 else 0)
+        assert bool(buffer) == (extra < 0)
+
+
+def test_an_engine_failure_names_the_key_it_was_at_and_a_flush_names_none() -> None:
+    table = FailingTable()
+    store = BufferedStore("orders", WriteBuffer(table))
+    scope = store.scope(b"g", b"k", b"")
+    scope.put(b"u", b"1")
+    table.failing = True
+    physical = LAYOUT.base_key(LAYOUT.scope_prefix(b"g", b"k", b""), b"v")
+    with pytest.raises(StoreIOError) as raised:
+        scope.get(b"v")
+    assert str(raised.value) == (
+        f"[STORE_IO] store 'orders': get key {physical!r} failed: engine failure in get"
+    )
+    with pytest.raises(StoreIOError) as raised:
+        store.flush()
+    assert str(raised.value) == "[STORE_IO] store 'orders': flush failed: engine failure in write"
+
+
+# -- reads over merge operands and cleared prefixes ----------------------------------------------
+
+
+def test_a_read_of_operands_without_a_base_folds_them_into_one() -> None:
+    """Operands with no base under them outgrow the empty base at once: the first read buffers
+    their fold, so the next flush writes one entry in place of the operands."""
+    table = DictTable()
+    buffer = WriteBuffer(table)
+    store = BufferedStore("s", buffer)
+    scope = store.scope(b"g", b"k", b"")
+    for operand in (b"x", b"y"):
+        scope.merge(b"a", operand)
+        store.flush()
+    assert scope.get(b"a") == b"xy"
+    assert buffer
+    store.flush()
+    assert [value for key, value in table.data.items() if key.startswith(b"\x02")] == [b"xy"]
+
+
+def test_first_of_an_unbuffered_scope_folds_the_operands_on_disk() -> None:
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    scope.put(b"a", b"base")
+    store.flush()
+    scope.merge(b"a", b"+1")
+    store.flush()
+    assert scope.first() == (b"a", b"base+1")
+
+
+def test_first_skips_stored_keys_under_a_buffered_prefix_delete() -> None:
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    for user_key in (b"a1", b"a2", b"b", b"c"):
+        scope.put(user_key, b"v" + user_key)
+    store.flush()
+    scope.delete_prefix(b"a")
+    assert scope.first() == (b"b", b"vb")
+    scope.delete(b"b")
+    assert scope.first() == (b"c", b"vc")
+
+
+def test_a_key_listing_reads_past_stored_entries_of_a_buffered_scope() -> None:
+    """A scope with buffered writes may hold stored entries the buffer never touched: the
+    listing finds them live, and skips only the ones the buffer deletes."""
+    store = BufferedStore("s", WriteBuffer(DictTable()))
+    scope = store.scope(b"g", b"k", b"")
+    for user_key in (b"a", b"b"):
+        scope.put(user_key, b"v")
+    store.scope(b"g", b"l", b"").put(b"a", b"v")
+    store.flush()
+    scope.put(b"c", b"v")
+    assert list(store.scan_keys(b"g")) == [b"k", b"l"]
+    assert list(store.scan_scopes(b"g")) == [(b"k", b""), (b"l", b"")]
+    for user_key in (b"a", b"b", b"c"):
+        scope.delete(user_key)
+    assert list(store.scan_keys(b"g")) == [b"l"]
+    assert list(store.scan_keys(b"g", b"")) == [b"l"]
