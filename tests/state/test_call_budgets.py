@@ -29,6 +29,7 @@ from fssdk_advanced import (
     StateTtl,
     Sum,
 )
+from fssdk_advanced.state import _priority_queue as pq
 from tests.support import python_frames
 
 #: operation: (calls without TTL, calls with TTL).
@@ -50,11 +51,16 @@ BUDGETS: dict[str, tuple[int, int]] = {
 #: calls per chunk), 4 with TTL.
 ITERATION_BUDGETS: tuple[tuple[int, int], tuple[int, int]] = ((26, 224), (39, 429))
 #: The four polls that drain a flushed queue of 4: the first finds no cursor (one bounded
-#: ``first``, then a cursor past the polled key), the others refill it as it learns the queue.
-POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((13, 14, 8, 14), (21, 26, 20, 26))
+#: ``first``, then a resume point past the polled key), the second is soon after it and makes a
+#: cursor from the resume point (its 2 frames were the first poll's before resume points), the
+#: others refill the cursor as it learns the queue.
+POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((12, 16, 8, 14), (20, 28, 20, 26))
 #: The same polls with no checkpoint between them: a refill reads past the buffered deletes of
 #: the polls before it (the write buffer's take, not its merged scan).
-UNFLUSHED_POLL_BUDGETS: tuple[tuple[int, ...], ...] = ((13, 16, 7, 16), (21, 29, 20, 29))
+UNFLUSHED_POLL_BUDGETS: tuple[tuple[int, ...], ...] = ((12, 18, 7, 16), (20, 31, 20, 29))
+#: A poll of one of more queues than cursors, polled in turn (``pq.poll4``): one bounded
+#: ``first`` from the queue's resume point, the delete, the next resume point.
+ROUND_ROBIN_POLL_BUDGETS: tuple[int, int] = (12, 20)
 
 
 @dataclass
@@ -152,6 +158,28 @@ def test_the_polls_of_a_queue_of_four_stay_within_their_call_budgets(states: Sta
         frames = frames_of(states, lambda s: s.queue.new_keyed_priority_queue(b"q").poll())
         counts.append(len(frames))
     assert tuple(counts) == POLL_BUDGETS[ttl_of(states)]
+
+
+def test_polls_of_more_queues_than_cursors_stay_within_their_call_budget(
+    states: States, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pq, "MAX_CURSORS", 1)
+    keys = [b"q0", b"q1", b"q2"]
+    for value in (4, 3, 2, 1):
+        for key in keys:
+            states.queue.new_keyed_priority_queue(key).add(value)
+    counts = []
+    for value in (1, 2, 3, 4):
+        for key in keys:
+            polled: list[object] = []
+
+            def operation(s: States, key: bytes = key, polled: list[object] = polled) -> None:
+                polled.append(s.queue.new_keyed_priority_queue(key).poll())
+
+            counts.append(len(frames_of(states, operation)))
+            assert polled == [(value, True)]
+    assert not states.queue._shared._heads  # every poll was of a queue with no cursor
+    assert set(counts) == {ROUND_ROBIN_POLL_BUDGETS[ttl_of(states)]}, counts
 
 
 def test_the_polls_of_a_queue_between_checkpoints_stay_within_their_call_budgets(
