@@ -315,7 +315,8 @@ class PriorityQueueState(NonKeyed, Generic[T]):
         One delete plus O(1) amortised reads. An element that does not decode raises
         ``CorruptStateError`` and stays in the queue. A queue with no cursor in the LRU (one of
         more queues than ``MAX_CURSORS``, polled in turn) reads its head with one bounded seek
-        (``first``) from its resume point, and records the next one just past the polled key.
+        (``pop_first``: read and delete located once) from its resume point, and records the
+        next one just past the polled key.
         """
         key, namespace = self._key, self._namespace
         ident = (key, namespace)
@@ -325,15 +326,14 @@ class PriorityQueueState(NonKeyed, Generic[T]):
             resume = shared._resume.pop(ident, None)
             shared._polls = polls = shared._polls + 1
             if resume is None or polls - resume[1] > MAX_CURSORS:
-                found = self._scopes.first(key, namespace, EMPTY if resume is None else resume[0])
-                if found is None:
+                popped = self._scopes.pop_first(
+                    key, namespace, self._decode, EMPTY if resume is None else resume[0]
+                )
+                if popped is None:
                     shared.known(ident, None)
                     return None, False
-                smallest = found[0]
-                value = self._decode(smallest)
-                self._scopes.delete(key, namespace, smallest)
-                shared.resume(ident, smallest + b"\x00")
-                return value, True
+                shared.resume(ident, popped[0] + b"\x00")
+                return popped[1], True
             head = shared.known(ident, resume[0])  # polled again soon: worth a cursor
         else:
             shared._heads.move_to_end(ident)

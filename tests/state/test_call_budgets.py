@@ -51,16 +51,17 @@ BUDGETS: dict[str, tuple[int, int]] = {
 #: calls per chunk), 4 with TTL.
 ITERATION_BUDGETS: tuple[tuple[int, int], tuple[int, int]] = ((26, 224), (39, 429))
 #: The four polls that drain a flushed queue of 4: the first finds no cursor (one bounded
-#: ``first``, then a resume point past the polled key), the second is soon after it and makes a
+#: ``pop_first``, then a resume point past the polled key), the second is soon after it and makes a
 #: cursor from the resume point (its 2 frames were the first poll's before resume points), the
 #: others refill the cursor as it learns the queue.
-POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((12, 16, 8, 14), (20, 28, 20, 26))
+POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((10, 16, 8, 14), (20, 28, 20, 26))
 #: The same polls with no checkpoint between them: a refill reads past the buffered deletes of
 #: the polls before it (the write buffer's take, not its merged scan).
-UNFLUSHED_POLL_BUDGETS: tuple[tuple[int, ...], ...] = ((12, 18, 7, 16), (20, 31, 20, 29))
+UNFLUSHED_POLL_BUDGETS: tuple[tuple[int, ...], ...] = ((10, 18, 7, 16), (20, 31, 20, 29))
 #: A poll of one of more queues than cursors, polled in turn (``pq.poll4``): one bounded
-#: ``first`` from the queue's resume point, the delete, the next resume point.
-ROUND_ROBIN_POLL_BUDGETS: tuple[int, int] = (12, 20)
+#: ``pop_first`` from the queue's resume point (with TTL: ``first``, the stamp, then the
+#: delete), the next resume point.
+ROUND_ROBIN_POLL_BUDGETS: tuple[int, int] = (10, 20)
 
 
 @dataclass

@@ -204,3 +204,22 @@ def test_items_raise_a_decoders_other_error_at_its_own_entry(tmp_path: Path) -> 
         assert [next(items) for _ in range(3)][-1] == (b"\x0000002", b"00002")
         with pytest.raises(KeyError, match="a bug in the codec"):
             next(items)
+
+
+def test_pop_first_removes_the_first_entry_from_start_unless_its_read_raises(store: Store) -> None:
+    scopes = flushed_scope(store, b"bdf")
+    scopes.delete(b"k", b"", b"b")  # a buffered delete hides the table's first entry
+    scopes.put(b"k", b"", b"c", b"C")  # a buffered put before the table's next
+
+    def refuse(user_key: bytes) -> None:
+        raise ValueError(user_key)
+
+    with pytest.raises(ValueError, match="c"):
+        scopes.pop_first(b"k", b"", refuse)
+    assert scopes.pop_first(b"k", b"", bytes.upper) == (b"c", b"C")
+    assert scopes.pop_first(b"k", b"", bytes.upper, b"e") == (b"f", b"F")
+    assert scopes.pop_first(b"k", b"", bytes.upper, b"e") is None
+    assert scopes.take(b"k", b"", 9) == [(b"d", b"d")]
+    store.close()
+    with pytest.raises(ClosedError):
+        scopes.pop_first(b"k", b"", bytes.upper)
