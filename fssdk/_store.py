@@ -600,6 +600,21 @@ class StoreScopes:
         with self.scan(key, namespace, start=start) as it:
             return it.next() if it.has_next() else None
 
+    def pop_first(
+        self, key: bytes, namespace: bytes, read: Callable[[bytes], T], start: bytes = b""
+    ) -> tuple[bytes, T] | None:
+        """Remove the entry of scope ``(key, namespace)`` with the smallest user_key ``>= start``
+        and return ``(user_key, read(user_key))``, or ``None`` when there is none: a queue's
+        poll. ``read`` runs before the delete and may raise, which leaves the entry. One seek
+        and one delete, which a backend may locate once."""
+        found = self.first(key, namespace, start)
+        if found is None:
+            return None
+        user_key = found[0]
+        result = read(user_key)
+        self.delete(key, namespace, user_key)
+        return user_key, result
+
     def take(self, key: bytes, namespace: bytes, limit: int, start: bytes = b"") -> list[Pair]:
         """The first ``limit`` entries of scope ``(key, namespace)`` with user_key ``>= start``,
         in order: one bounded read (a queue refilling its head). ``ValueError`` for a negative

@@ -32,6 +32,7 @@ EXPECTED = {
     ("fssdk.stores._buffered", "ITEMS_MOST_CHUNK"): (256, 2),
     ("fssdk.functionstream.guest._stores", "SEQ_BLOCK"): (65_536, 1),
     ("fssdk_advanced.state._priority_queue", "MAX_CURSORS"): (4096, 1),
+    ("fssdk_advanced.state._priority_queue", "MAX_RESUME"): (65_536, 1),
     ("fssdk_advanced.state._priority_queue", "WINDOW"): (32, 2),
     ("fssdk_advanced.state._ttl", "CLEANUP_EVERY"): (16, 1),
     ("fssdk_advanced.state._ttl", "CLEANUP_STEP"): (32, 1),

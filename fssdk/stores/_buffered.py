@@ -25,6 +25,7 @@ from fssdk.thresholds import threshold
 K = TypeVar("K")
 V = TypeVar("V")
 A = TypeVar("A")
+T = TypeVar("T")
 
 _base_key: Final = LAYOUT.base_key
 _simple_key: Final = LAYOUT.simple_key
@@ -346,6 +347,42 @@ class _BufferedScopes(StoreScopes):
         if found is None:
             return None
         return _unescape(found[0][len(prefix) : -_BASE_TAIL]), found[1]
+
+    def pop_first(
+        self, key: bytes, namespace: bytes, read: Callable[[bytes], T], start: bytes = b""
+    ) -> tuple[bytes, T] | None:
+        """:meth:`first`, then the delete of the entry it found, by the physical key it read
+        (not located again)."""
+        store: BufferedStore = self.store  # type: ignore[assignment]
+        if (
+            type(key) is not bytes
+            or type(namespace) is not bytes
+            or type(start) is not bytes
+            or store._closed
+        ):
+            store._reject("pop_first", key=key, namespace=namespace, start=start)
+        prefix, low, high = _scope_range(self._head, key, namespace, start)
+        buffer = store._buffer
+        try:
+            if self._group.operands or prefix in buffer.scopes:
+                found = buffer.first(prefix, self._group, low, high)
+            else:
+                run = buffer.table.run(low, high, 1)
+                found = run[0] if run else None
+        except Exception as exc:
+            store._failed("pop_first", low, exc)
+        if found is None:
+            return None
+        physical = found[0]
+        user_key = _unescape(physical[len(prefix) : -_BASE_TAIL])
+        result = read(user_key)
+        if store._closed:
+            store._reject("pop_first", key=key, namespace=namespace, start=start)
+        try:
+            buffer.put(prefix, self._group, physical, None)
+        except Exception as exc:
+            store._failed("pop_first", physical, exc)
+        return user_key, result
 
     def take(self, key: bytes, namespace: bytes, limit: int, start: bytes = b"") -> list[Pair]:
         """One bounded table read when the buffer holds nothing for the scope and the key group

@@ -55,6 +55,10 @@ MAX_BULK: Final = 300
 BOUNDS_PER_SCOPE: Final = 12
 
 
+class _Refused(Exception):
+    """What a ``pop_first`` read raises to refuse the entry it was handed."""
+
+
 class StoreMismatch(AssertionError):
     """The store under test returned something other than the reference did."""
 
@@ -765,6 +769,37 @@ class StoreMachine(RuleBasedStateMachine):
         with self.reference.scan_complex(*scope, start=low) as it:
             want = it.next() if it.has_next() else None
         self.agree(label, got, want)
+
+    @rule(key=keys, start=refs(keys, after=True), refuse=st.booleans())
+    def pop_first(self, key: ComplexKey, start: Ref, refuse: bool) -> None:
+        """``StoreScopes.pop_first``: the first entry from ``start`` read and removed (a queue's
+        poll), or left where the read raises."""
+        scope = key.scope
+        low = start.resolve(self.entries(scope))
+        with self.reference.scan_complex(*scope, start=low) as it:
+            want = it.next() if it.has_next() else None
+        seen: list[bytes] = []
+
+        def read(user_key: bytes) -> int:
+            seen.append(user_key)
+            if refuse:
+                raise _Refused(user_key)
+            return len(user_key)
+
+        label = f"scopes({show(scope[0])}).pop_first({show(scope[1])}, {show(scope[2])}, ...)"
+        got: object
+        try:
+            got = self.store.scopes(scope[0]).pop_first(scope[1], scope[2], read, low)
+        except _Refused:
+            got = "the read's error"
+        if want is None:
+            self.agree(label, got, None)
+        else:
+            self.agree(label, got, "the read's error" if refuse else (want[0], len(want[0])))
+            if not refuse:
+                self.reference.delete(ComplexKey(*scope, want[0]))
+        self.agree(f"the user keys {label} read", seen, [] if want is None else [want[0]])
+        self.compare_first(scope, low)
 
     # -- scans that stay open while the store changes -----------------------------------------
 

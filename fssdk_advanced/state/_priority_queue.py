@@ -24,9 +24,18 @@ the smallest live user keys and ``hi``, the bound below which the window holds e
 ``peek``/``poll`` read the window; an empty window is refilled by one seek from ``hi`` (past the
 tombstones): one seek for a new cursor, then windows that double up to :data:`WINDOW` keys.
 ``add`` below ``hi`` inserts into the window. So ``add`` is one put, ``peek`` O(1) amortised,
-``poll`` one delete plus O(1) amortised (one seek per up to :data:`WINDOW` polls). A cursor
-lives in memory only: a scope that falls out of the LRU (or a restarted process) seeks from
-the scope's start once, over whatever tombstones RocksDB has not compacted yet.
+``poll`` one delete plus O(1) amortised (one seek per up to :data:`WINDOW` polls).
+
+Far more queues than cursors, polled in turn (per-key timers), would each seek from the scope's
+start, over the tombstones of the polls before. So a poll of a scope with no cursor records a
+resume point instead (:data:`MAX_RESUME` of them, an LRU of bare keys): every live key of the
+scope is at or past it, and the next poll seeks from there. ``add`` lowers it to an element it
+adds below it. A scope polled again soon after (before :data:`MAX_CURSORS` other scopes were
+polled with no cursor) gets a cursor from its resume point instead, as does any peek.
+
+Cursors and resume points live in memory only, on the store object: a scope found in neither
+(or a restarted process, or new store handles after a rollback) seeks from the scope's start
+once, over whatever tombstones RocksDB has not compacted yet.
 Entries written to a queue's scope other than through the queue are not seen by the cursor.
 """
 
@@ -66,6 +75,9 @@ SEQ_BYTES: Final = 8
 WINDOW: Final = threshold(__name__, "WINDOW", 32, smallest=2)
 #: Cursors kept per store and key group (an LRU).
 MAX_CURSORS: Final = threshold(__name__, "MAX_CURSORS", 4096, smallest=1)
+#: Resume points kept per store and key group (an LRU): where the next poll of a scope with no
+#: cursor seeks from. About 280 bytes each (an int element; the primary key not counted): 18 MB.
+MAX_RESUME: Final = threshold(__name__, "MAX_RESUME", 65536, smallest=1)
 
 
 class _Head:
@@ -98,7 +110,7 @@ class _QueueShared:
     to the store weakly too: a strong reference would keep every store with a queue alive.
     """
 
-    __slots__ = ("_heads", "_next_seq", "_per_key", "_seq_key", "_store")
+    __slots__ = ("_heads", "_next_seq", "_per_key", "_polls", "_resume", "_seq_key", "_store")
 
     def __init__(self, store: Store, key_group: bytes) -> None:
         self._seq_key = QUEUE_SEQ_PREFIX + key_group
@@ -106,6 +118,14 @@ class _QueueShared:
         self._next_seq = 0 if self._per_key else self._stored_seq(store)
         self._store = weakref.ref(store)
         self._heads: OrderedDict[tuple[bytes, bytes], _Head] = OrderedDict()
+        #: Scope -> (every live key is at or past this key, ``_polls`` when it was recorded);
+        #: never for a scope with a cursor. Insertion order is recency (an LRU: a poll pops the
+        #: scope's point and records the next; an OrderedDict, as a dict's oldest key costs a
+        #: scan past the slots of the keys popped before it).
+        self._resume: OrderedDict[tuple[bytes, bytes], tuple[bytes, int]] = OrderedDict()
+        #: Polls of a scope with no cursor so far: a resume point more recent than
+        #: :data:`MAX_CURSORS` of them is of a scope worth a cursor.
+        self._polls = 0
 
     def _stored_seq(self, store: Store) -> int:
         stored = store.get_state(self._seq_key)
@@ -133,17 +153,20 @@ class _QueueShared:
         return store
 
     def head(self, key: bytes, namespace: bytes) -> _Head:
-        """The cursor of scope ``(key, namespace)``, made (unknown) if it is not in the LRU."""
+        """The cursor of scope ``(key, namespace)``, made if it is not in the LRU (from the
+        scope's resume point, if it has one)."""
         ident = (key, namespace)
         head = self._heads.get(ident)
         if head is None:
-            return self.known(ident, EMPTY)
+            resume = self._resume.get(ident)
+            return self.known(ident, EMPTY if resume is None else resume[0])
         self._heads.move_to_end(ident)
         return head
 
     def known(self, ident: tuple[bytes, bytes], hi: bytes | None) -> _Head:
         """A new cursor of scope ``ident`` with an empty window below ``hi`` (``b""``: nothing
-        known yet), the most recent in the LRU."""
+        known yet), the most recent in the LRU; it replaces the scope's resume point."""
+        self._resume.pop(ident, None)
         heads = self._heads
         # A cursor past a polled key refills 2 keys next: the scope is being drained.
         head = heads[ident] = _Head(hi, 1 if hi == EMPTY else 2)
@@ -151,13 +174,24 @@ class _QueueShared:
             heads.popitem(last=False)
         return head
 
+    def resume(self, ident: tuple[bytes, bytes], start: bytes) -> None:
+        """Record that every live key of scope ``ident`` (which has no cursor) is at or past
+        ``start``, as the most recent resume point."""
+        resume = self._resume
+        resume[ident] = (start, self._polls)
+        if len(resume) > MAX_RESUME:
+            resume.popitem(last=False)
+
     def _check(self) -> None:
-        """Assert the invariants: the store holds the counter, every cursor is consistent."""
+        """Assert the invariants: the store holds the counter, every cursor is consistent, no
+        scope has both a cursor and a resume point."""
         if not self._per_key:
             stored = self._live_store().get_state(self._seq_key)
             expected = self._next_seq.to_bytes(SEQ_BYTES, "big") if self._next_seq else None
             assert stored == expected
         assert len(self._heads) <= MAX_CURSORS
+        assert len(self._resume) <= MAX_RESUME
+        assert not self._resume.keys() & self._heads.keys()
         for head in self._heads.values():
             head._check()
 
@@ -231,8 +265,12 @@ class PriorityQueueState(NonKeyed, Generic[T]):
         user_key = data + shared.next_seq()
         key, namespace = self._key, self._namespace
         self._scopes.put(key, namespace, user_key, EMPTY)
-        head = shared._heads.get((key, namespace))  # no cursor: nothing known to update
-        if head is None:
+        ident = (key, namespace)
+        head = shared._heads.get(ident)
+        if head is None:  # no cursor: at most a resume point to lower
+            resume = shared._resume.get(ident)
+            if resume is not None and user_key < resume[0]:
+                shared._resume[ident] = (user_key, resume[1])
             return
         hi = head.hi
         if hi is None or user_key < hi:
@@ -277,23 +315,28 @@ class PriorityQueueState(NonKeyed, Generic[T]):
         One delete plus O(1) amortised reads. An element that does not decode raises
         ``CorruptStateError`` and stays in the queue. A queue with no cursor in the LRU (one of
         more queues than ``MAX_CURSORS``, polled in turn) reads its head with one bounded seek
-        (``first``) and gets a cursor past it; no window is read for it.
+        (``pop_first``: read and delete located once) from its resume point, and records the
+        next one just past the polled key.
         """
         key, namespace = self._key, self._namespace
         ident = (key, namespace)
         shared = self._shared
         head = shared._heads.get(ident)
         if head is None:
-            found = self._scopes.first(key, namespace)
-            if found is None:
-                shared.known(ident, None)
-                return None, False
-            smallest = found[0]
-            value = self._decode(smallest)
-            self._scopes.delete(key, namespace, smallest)
-            shared.known(ident, smallest + b"\x00")
-            return value, True
-        shared._heads.move_to_end(ident)
+            resume = shared._resume.pop(ident, None)
+            shared._polls = polls = shared._polls + 1
+            if resume is None or polls - resume[1] > MAX_CURSORS:
+                popped = self._scopes.pop_first(
+                    key, namespace, self._decode, EMPTY if resume is None else resume[0]
+                )
+                if popped is None:
+                    shared.known(ident, None)
+                    return None, False
+                shared.resume(ident, popped[0] + b"\x00")
+                return popped[1], True
+            head = shared.known(ident, resume[0])  # polled again soon: worth a cursor
+        else:
+            shared._heads.move_to_end(ident)
         window = head.window
         user_key = window[0] if window else self._first(head)
         if user_key is None:
@@ -397,18 +440,24 @@ class TtlPriorityQueueState(PriorityQueueState[T]):
         shared = self._shared
         head = shared._heads.get(ident)
         if head is None:  # no cursor: the head and its stamp from one bounded seek
-            first = self._scopes.first(key, namespace)
-            if first is None:
-                shared.known(ident, None)
-                return None, False
-            user_key, data = first
-            value = self._decode(user_key)
-            ttl = self._ttl
-            if ttl.returns_expired or self._expires_at(user_key, data) > ttl.now():
-                self._scopes.delete(key, namespace, user_key)
-                shared.known(ident, user_key + b"\x00")
-                return value, True
-            head = shared.known(ident, EMPTY)  # expired: the cursor's loop removes it
+            resume = shared._resume.pop(ident, None)
+            shared._polls = polls = shared._polls + 1
+            start = EMPTY if resume is None else resume[0]
+            if resume is not None and polls - resume[1] <= MAX_CURSORS:
+                head = shared.known(ident, start)  # polled again soon: worth a cursor
+            else:
+                first = self._scopes.first(key, namespace, start)
+                if first is None:
+                    shared.known(ident, None)
+                    return None, False
+                user_key, data = first
+                value = self._decode(user_key)
+                ttl = self._ttl
+                if ttl.returns_expired or self._expires_at(user_key, data) > ttl.now():
+                    self._scopes.delete(key, namespace, user_key)
+                    shared.resume(ident, user_key + b"\x00")
+                    return value, True
+                head = shared.known(ident, start)  # expired: the cursor's loop removes it
         else:
             shared._heads.move_to_end(ident)
         found = self._head(head)

@@ -31,6 +31,7 @@ from fssdk_advanced import (
     StateTtl,
     Sum,
 )
+from fssdk_advanced.state import _priority_queue as pq
 from fssdk_advanced.state import _ttl as ttl_module
 from tests.support import python_frames
 
@@ -53,11 +54,17 @@ BUDGETS: dict[str, tuple[int, int]] = {
 #: calls per chunk), 4 with TTL.
 ITERATION_BUDGETS: tuple[tuple[int, int], tuple[int, int]] = ((26, 224), (38, 428))
 #: The four polls that drain a flushed queue of 4: the first finds no cursor (one bounded
-#: ``first``, then a cursor past the polled key), the others refill it as it learns the queue.
-POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((13, 14, 8, 14), (19, 23, 18, 23))
+#: ``pop_first``, then a resume point past the polled key), the second is soon after it and makes a
+#: cursor from the resume point (its 2 frames were the first poll's before resume points), the
+#: others refill the cursor as it learns the queue.
+POLL_BUDGETS: tuple[tuple[int, ...], tuple[int, ...]] = ((10, 16, 8, 14), (18, 25, 18, 23))
 #: The same polls with no checkpoint between them: a refill reads past the buffered deletes of
 #: the polls before it (the write buffer's take, not its merged scan).
-UNFLUSHED_POLL_BUDGETS: tuple[tuple[int, ...], ...] = ((13, 16, 7, 16), (19, 26, 18, 26))
+UNFLUSHED_POLL_BUDGETS: tuple[tuple[int, ...], ...] = ((10, 18, 7, 16), (18, 28, 18, 26))
+#: A poll of one of more queues than cursors, polled in turn (``pq.poll4``): one bounded
+#: ``pop_first`` from the queue's resume point (with TTL: ``first``, the stamp, then the
+#: delete), the next resume point.
+ROUND_ROBIN_POLL_BUDGETS: tuple[int, int] = (10, 18)
 
 
 @dataclass
@@ -162,6 +169,28 @@ def test_the_polls_of_a_queue_of_four_stay_within_their_call_budgets(states: Sta
         frames = frames_of(states, lambda s: s.queue.new_keyed_priority_queue(b"q").poll())
         counts.append(len(frames))
     assert tuple(counts) == POLL_BUDGETS[ttl_of(states)]
+
+
+def test_polls_of_more_queues_than_cursors_stay_within_their_call_budget(
+    states: States, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pq, "MAX_CURSORS", 1)
+    keys = [b"q0", b"q1", b"q2"]
+    for value in (4, 3, 2, 1):
+        for key in keys:
+            states.queue.new_keyed_priority_queue(key).add(value)
+    counts = []
+    for value in (1, 2, 3, 4):
+        for key in keys:
+            polled: list[object] = []
+
+            def operation(s: States, key: bytes = key, polled: list[object] = polled) -> None:
+                polled.append(s.queue.new_keyed_priority_queue(key).poll())
+
+            counts.append(len(frames_of(states, operation)))
+            assert polled == [(value, True)]
+    assert not states.queue._shared._heads  # every poll was of a queue with no cursor
+    assert set(counts) == {ROUND_ROBIN_POLL_BUDGETS[ttl_of(states)]}, counts
 
 
 def test_the_polls_of_a_queue_between_checkpoints_stay_within_their_call_budgets(

@@ -319,8 +319,9 @@ class MapMachine(_Machine):
 class _QueueMachine(_Machine):
     """Elements of ``codec`` drawn from ``elements``; the model is a sorted multiset per scope.
 
-    With lowered thresholds the cursor's window is 2 and its LRU holds one cursor, so short runs
-    reach window overflows and evictions; bulk adds and polls pass the production window.
+    With lowered thresholds the cursor's window is 2 and its LRU holds one cursor and one resume
+    point, so short runs reach window overflows, evictions, polls from a resume point (adds below
+    it lower it) and cursors made from one; bulk adds and polls pass the production window.
     """
 
     codec: ClassVar[Any] = IntCodec()

@@ -231,6 +231,101 @@ def test_many_scopes_beyond_the_cursor_cache(ctx: LocalContext, monkeypatch: Any
         assert factory.new_keyed_priority_queue(key, b"").is_empty()
 
 
+class _ResumeRun:
+    """Keyed queues on a backend that can be reopened, beside a sorted-list model of each."""
+
+    KEYS = (b"a", b"b", b"c")
+
+    def __init__(self, backend_factory: Callable[[], Backend], ttl: bool) -> None:
+        self.open = backend_factory
+        self.options: dict[str, Any] = {"ttl": StateTtl(10**12)} if ttl else {}
+        self.model: dict[bytes, list[int]] = {key: [] for key in self.KEYS}
+        self.backend = backend_factory()
+        self.durable = not isinstance(self.backend, MemoryBackend)
+        self.bind()
+
+    def bind(self) -> None:
+        ctx = LocalContext(self.backend)
+        self.factory = KeyedPriorityQueueStateFactory.from_context(
+            ctx, "q", b"g", IntCodec(), **self.options
+        )
+
+    def add(self, key: bytes, value: int) -> None:
+        self.factory.new_keyed_priority_queue(key).add(value)
+        self.model[key] = sorted([*self.model[key], value])
+
+    def poll(self, key: bytes) -> None:
+        expected = self.model[key].pop(0) if self.model[key] else None
+        assert self.factory.new_keyed_priority_queue(key).poll() == (expected, expected is not None)
+        self.factory._shared._check()
+
+    def peek(self, key: bytes) -> None:
+        head = self.model[key][0] if self.model[key] else None
+        assert self.factory.new_keyed_priority_queue(key).peek() == (head, head is not None)
+
+    def failed_record(self, rng: random.Random) -> None:
+        """Adds and polls under a savepoint, rolled back; then new store handles, as the runner
+        makes after a record it skips."""
+        self.backend.savepoint()
+        for _ in range(rng.randrange(1, 6)):
+            queue = self.factory.new_keyed_priority_queue(rng.choice(self.KEYS))
+            if rng.random() < 0.5:
+                queue.add(rng.randrange(-30, 30))
+            else:
+                queue.poll()
+        self.backend.rollback()
+        self.backend.close_stores()
+        self.bind()
+
+    def reopen(self) -> None:
+        if self.durable:
+            self.backend.close()
+            self.backend = self.open()
+            self.bind()
+
+
+@pytest.mark.parametrize("max_resume", [1, 3])
+@pytest.mark.parametrize("ttl", [False, True], ids=["plain", "ttl"])
+@pytest.mark.parametrize("seed", range(4))
+def test_resume_points_against_a_model(
+    backend_factory: Callable[[], Backend],
+    monkeypatch: Any,
+    max_resume: int,
+    ttl: bool,
+    seed: int,
+) -> None:
+    """Queues polled in turn past one cursor, with resume points at 1 (fewer than the queues)
+    or 3 (as many): adds below the polled keys, polls, peeks, flushes, rolled back savepoints
+    and reopens, against a sorted-list model."""
+    monkeypatch.setattr(pq, "MAX_CURSORS", 1)
+    monkeypatch.setattr(pq, "MAX_RESUME", max_resume)
+    monkeypatch.setattr(pq, "WINDOW", 2)
+    rng = random.Random(seed)
+    run = _ResumeRun(backend_factory, ttl)
+    try:
+        for _ in range(300):
+            key = rng.choice(run.KEYS)
+            step = rng.random()
+            if step < 0.4:  # mostly below what was polled: the resume point must be lowered
+                run.add(key, rng.randrange(-20, 20))
+            elif step < 0.75:
+                run.poll(key)
+            elif step < 0.8:
+                run.peek(key)
+            elif step < 0.9:
+                run.backend.flush()
+            elif step < 0.95:
+                run.failed_record(rng)
+            else:
+                run.reopen()
+        for key in run.KEYS:
+            while run.model[key]:
+                run.poll(key)
+            run.poll(key)
+    finally:
+        run.backend.close()
+
+
 @pytest.mark.parametrize("update_type", ["on_create_and_write", "on_read_and_write"])
 @pytest.mark.parametrize("visibility", ["never_return_expired", "return_expired_if_not_cleaned_up"])
 def test_ttl_polls_of_scopes_beyond_the_cursor_cache(

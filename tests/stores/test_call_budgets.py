@@ -37,6 +37,10 @@ def test_the_scopes_of_a_key_group_read_and_write_within_their_budgets(tmp_path:
         backend.flush()
         assert len(python_frames(lambda: scopes.first(b"k", b""))) == 3
         assert scopes.first(b"k", b"") == (b"a", b"345")
+        # pop_first of it: the same read, then the buffer's put of a delete at the key it read
+        # and the scope's first pending writes (``read`` is C here)
+        assert len(python_frames(lambda: scopes.pop_first(b"k", b"", len))) == 5
+        assert scopes.first(b"k", b"") is None
 
 
 def test_a_scope_get_or_put_of_a_flushed_scope_stays_within_its_budget(tmp_path: Path) -> None:

@@ -289,3 +289,22 @@ def test_a_valid_scope_call_never_reaches_the_full_argument_check(
 def test_a_scopes_items_takes_its_scan_bounds_by_keyword_only(store: Store) -> None:
     with pytest.raises(TypeError):
         store.scopes(b"g").items(b"k", b"", bytes, bytes, decode_pair, b"a")  # type: ignore[call-arg]
+
+
+def test_pop_first_removes_the_first_entry_from_start_unless_its_read_raises(store: Store) -> None:
+    scopes = flushed_scope(store, b"bdf")
+    scopes.delete(b"k", b"", b"b")  # a buffered delete hides the table's first entry
+    scopes.put(b"k", b"", b"c", b"C")  # a buffered put before the table's next
+
+    def refuse(user_key: bytes) -> None:
+        raise ValueError(user_key)
+
+    with pytest.raises(ValueError, match="c"):
+        scopes.pop_first(b"k", b"", refuse)
+    assert scopes.pop_first(b"k", b"", bytes.upper) == (b"c", b"C")
+    assert scopes.pop_first(b"k", b"", bytes.upper, b"e") == (b"f", b"F")
+    assert scopes.pop_first(b"k", b"", bytes.upper, b"e") is None
+    assert scopes.take(b"k", b"", 9) == [(b"d", b"d")]
+    store.close()
+    with pytest.raises(ClosedError):
+        scopes.pop_first(b"k", b"", bytes.upper)
