@@ -180,6 +180,7 @@ class Store(abc.ABC):
         self._closed = False
         self._scans: weakref.WeakSet[_Scan] = weakref.WeakSet()
         self._streams: weakref.WeakSet[Generator[object, None, None]] = weakref.WeakSet()
+        self._forgetters: list[Callable[[], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -234,6 +235,22 @@ class Store(abc.ABC):
         """Register ``write_pending`` (checked) if this store flushes; a store without a flush
         keeps this default."""
         return False
+
+    def on_rollback(self, forget: Callable[[], None]) -> None:
+        """Have the store call ``forget()`` after each rollback of its writes
+        (``Backend.rollback``), so that what a caller remembers of the store's contents (a
+        queue's cursors) drops what the rollback undid. Registered for the store object's life:
+        once per cache, not per record. ``TypeError`` if ``forget`` is not callable."""
+        if not callable(forget):
+            shown = type(forget).__name__
+            raise TypeError(f"store {self.name!r}: on_rollback needs a callable, not {shown}")
+        self._check_open("on_rollback")
+        self._forgetters.append(forget)
+
+    def _rolled_back(self) -> None:
+        """Call the :meth:`on_rollback` callbacks: a rollback undid writes of this store."""
+        for forget in self._forgetters:
+            forget()
 
     @property
     def in_savepoint(self) -> bool:

@@ -236,11 +236,12 @@ class WriteBuffer:
         self._undo = []
         self._writes_at_savepoint = self.writes
 
-    def rollback(self) -> None:
-        """Undo every write since the savepoint, and end it. Costs O(writes undone)."""
+    def rollback(self) -> bool:
+        """Undo every write since the savepoint, and end it; whether it undid any. Costs
+        O(writes undone)."""
         undo, self._undo = self._undo, None
         if undo is None:
-            return
+            return False
         for step in reversed(undo):
             kind = step[0]
             if kind == _ENTRY:
@@ -254,6 +255,7 @@ class WriteBuffer:
                 del self.scopes[step[1]]
         self.writes = self._writes_at_savepoint
         self._flush_deferred = False
+        return bool(undo)
 
     def release(self) -> None:
         """Keep the writes since the savepoint and end it; a flush it held back happens now."""

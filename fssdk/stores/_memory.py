@@ -207,6 +207,7 @@ class MemoryStore(Store):
         journal, self._journal = self._journal, None
         if not journal or self._closed:
             return
+        self._rolled_back()
         if self._cursors:
             self._detach_cursors()
         for data, key, before, length in reversed(journal):

@@ -338,8 +338,9 @@ class RocksDBBackend(Backend):
 
     def rollback(self) -> None:
         self._savepoint = False
-        for _, buffer, _ in self._stores.values():
-            buffer.rollback()
+        for store, buffer, _ in self._stores.values():
+            if buffer.rollback():
+                store._rolled_back()
 
     def release(self) -> None:
         self._savepoint = False

@@ -126,6 +126,13 @@ class _QueueShared:
         #: Polls of a scope with no cursor so far: a resume point more recent than
         #: :data:`MAX_CURSORS` of them is of a scope worth a cursor.
         self._polls = 0
+        store.on_rollback(self._forget)
+
+    def _forget(self) -> None:
+        """Drop every cursor and resume point: a rollback of the store's writes may have put
+        back elements they had passed (the store calls it, ``Store.on_rollback``)."""
+        self._heads.clear()
+        self._resume.clear()
 
     def _stored_seq(self, store: Store) -> int:
         stored = store.get_state(self._seq_key)

@@ -515,3 +515,31 @@ def test_a_closed_and_dropped_store_with_a_queue_is_freed(tmp_path: Path) -> Non
     del queue, ctx, backend
     gc.collect()
     assert store() is None
+
+
+@pytest.mark.parametrize("cursors", [1, 4096])
+def test_a_rollback_puts_back_the_elements_polled_under_the_savepoint(
+    ctx: LocalContext, monkeypatch: Any, cursors: int
+) -> None:
+    """The queue's cursors and resume points are dropped when the store's writes are rolled
+    back with the same store objects (``Backend.rollback``, ``Store.on_rollback``): the polls
+    undone are polled again, in order."""
+    monkeypatch.setattr(pq, "MAX_CURSORS", cursors)
+    states = KeyedPriorityQueueStateFactory.from_context_auto_codec(ctx, "q", b"g", int)
+    for key in (b"a", b"b"):
+        queue = states.new_keyed_priority_queue(key)
+        for element in (5, 1, 4, 2, 6, 3):
+            queue.add(element)
+    ctx.backend.flush()
+    for key in (b"a", b"b"):
+        assert states.new_keyed_priority_queue(key).poll() == (1, True)
+    ctx.backend.savepoint()
+    for key in (b"a", b"b"):
+        queue = states.new_keyed_priority_queue(key)
+        assert [queue.poll(), queue.poll(), queue.peek()] == [(2, True), (3, True), (4, True)]
+    ctx.backend.rollback()
+    ctx.backend.savepoint()
+    states.new_keyed_priority_queue(b"a").add(0)
+    ctx.backend.release()  # a release drops nothing
+    assert drain(states.new_keyed_priority_queue(b"a")) == [0, 2, 3, 4, 5, 6]
+    assert drain(states.new_keyed_priority_queue(b"b")) == [2, 3, 4, 5, 6]

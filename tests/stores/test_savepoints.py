@@ -171,3 +171,25 @@ def test_close_stores_gives_new_store_objects_over_the_same_data(
         assert new is not old
         assert old.closed
         assert new.get(ComplexKey(b"g", b"k", b"", b"u")) == b"1"
+
+
+def test_on_rollback_is_called_after_a_rollback_that_undid_writes(
+    backend_factory: BackendFactory,
+) -> None:
+    with backend_factory() as backend:
+        store = backend.store("s")
+        calls: list[int] = []
+        store.on_rollback(lambda: calls.append(1))
+        with pytest.raises(TypeError, match="on_rollback needs a callable, not int"):
+            store.on_rollback(3)  # type: ignore[arg-type]
+        backend.savepoint()
+        backend.rollback()  # nothing undone: nothing to forget
+        backend.savepoint()
+        store.put(ComplexKey(b"g", b"k", b"", b"a"), b"v")
+        backend.release()
+        assert calls == []
+        backend.savepoint()
+        store.put(ComplexKey(b"g", b"k", b"", b"a"), b"w")
+        backend.rollback()
+        assert calls == [1]
+        assert store.get(ComplexKey(b"g", b"k", b"", b"a")) == b"v"
