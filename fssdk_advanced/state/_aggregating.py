@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar, Unpack, runtime_checkable
+from typing import Any, Final, Generic, Protocol, TypeVar, Unpack, runtime_checkable
 
 from fssdk import Context, Store
 from fssdk_advanced.codecs import Codec, default_codec_for
@@ -121,7 +121,9 @@ class Folding(Migratable, Generic[T, ACC, R]):
 
     def add(self, value: T) -> None:
         """Fold ``value`` into the accumulator (a new one when empty): one
-        :meth:`~fssdk.StoreScopes.compute`, a get and a put of the entry located once."""
+        :meth:`~fssdk.StoreScopes.compute`, a get and a put of the entry located once. With
+        ``ttl=`` the state's scopes read an expired accumulator as none and stamp the one
+        written (``TtlScopes.compute``)."""
         self._scopes.compute(self._key, self._namespace, EMPTY, self._fold, value)
 
     def _fold(self, data: bytes | None, value: T) -> bytes:
@@ -145,21 +147,6 @@ class Folding(Migratable, Generic[T, ACC, R]):
     def clear(self) -> None:
         """Drop the accumulator. One delete."""
         self._scopes.delete(self._key, self._namespace, EMPTY)
-
-
-class TtlFolding(Folding[T, ACC, R]):
-    """A :class:`Folding` with ``ttl=``: ``add`` reads through the value helper, so that an
-    expired accumulator reads as missing and the one written is stamped."""
-
-    __slots__ = ()
-
-    def add(self, value: T) -> None:
-        scopes, key, namespace, values = self._scopes, self._key, self._namespace, self._values
-        acc, found = values.read_live(scopes, key, namespace, EMPTY)
-        func = self._func
-        if not found:
-            acc = func.create_accumulator()
-        scopes.put(key, namespace, EMPTY, values.encode(func.add(value, acc)))  # type: ignore[arg-type]
 
 
 class AggregatingState(NonKeyed, Folding[T, ACC, R]):
@@ -217,19 +204,11 @@ class AggregatingState(NonKeyed, Folding[T, ACC, R]):
 KeyedAggregatingState = AggregatingState
 
 
-class TtlAggregatingState(TtlFolding[T, ACC, R], AggregatingState[T, ACC, R]):
-    """An :class:`AggregatingState` with ``ttl=`` (see :class:`TtlFolding`)."""
-
-    __slots__ = ()
-
-
 class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
     """What the aggregating and reducing factories share: the function, the accumulators'
-    helper, and merging namespaces. ``_TTL_STATE`` is the state type's handle class with
-    ``ttl=``."""
+    helper, and merging namespaces."""
 
     __slots__ = ("_folds", "_func", "_values")
-    _TTL_STATE: ClassVar[type[Folding[Any, Any, Any]]]
 
     def __init__(
         self,
@@ -250,9 +229,10 @@ class FoldingFactory(KeyedFactory, Generic[T, ACC, R]):
         )
         values = self._values
         self._folds = self._handles_of(Folding, _values=values, _func=func)
-        state = self._STATE if options.get("ttl") is None else self._TTL_STATE
+        # _fold encodes and decodes with the codec's own methods: with ttl= the state's scopes
+        # strip and add the expiry stamp (TtlScopes.compute).
         self._handles = self._handles_of(
-            state, _values=values, _func=func, _encode=values.encode, _decode=values._decode
+            self._STATE, _values=values, _func=func, _encode=codec.encode, _decode=codec.decode
         )
 
     def _folding(self, primary_key: Any, namespace: bytes) -> Folding[T, ACC, R]:
@@ -315,7 +295,6 @@ class KeyedAggregatingStateFactory(FoldingFactory[T, ACC, R], state=AggregatingS
 
     __slots__ = ()
     _NEW = ("new_aggregating_state", "state_name")
-    _TTL_STATE = TtlAggregatingState
 
     def __init__(
         self,

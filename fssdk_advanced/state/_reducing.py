@@ -15,7 +15,7 @@ from typing import Any, Final, Generic, TypeVar, Unpack
 from fssdk import Context, Store
 from fssdk_advanced.codecs import Codec
 from fssdk_advanced.codecs._protocol import check_codec
-from fssdk_advanced.state._aggregating import Folding, FoldingFactory, TtlFolding
+from fssdk_advanced.state._aggregating import Folding, FoldingFactory
 from fssdk_advanced.state._base import EMPTY, check_callable
 from fssdk_advanced.state._keyed import KeyedOptions, NonKeyed, Options
 
@@ -111,12 +111,6 @@ class ReducingState(NonKeyed, Folding[V, V, V]):
 KeyedReducingState = ReducingState
 
 
-class TtlReducingState(TtlFolding[V, V, V], ReducingState[V]):
-    """A :class:`ReducingState` with ``ttl=`` (see :class:`TtlFolding`)."""
-
-    __slots__ = ()
-
-
 class KeyedReducingStateFactory(FoldingFactory[V, V, V], state=ReducingState):
     """Gives the :class:`KeyedReducingState` of each primary key and namespace.
 
@@ -132,7 +126,6 @@ class KeyedReducingStateFactory(FoldingFactory[V, V, V], state=ReducingState):
 
     __slots__ = ()
     _NEW = ("new_reducing_state", "namespace")
-    _TTL_STATE = TtlReducingState
     _HINTS = (("value_type", False),)
 
     def __init__(

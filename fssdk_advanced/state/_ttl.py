@@ -727,13 +727,21 @@ class TtlIndex:
             scope.put(user_key, kept)
 
 
+#: :meth:`TtlScopes._write`'s ``arg`` when it is a put.
+_PUT: Final[Any] = object()
+#: What :class:`IntCodec` adds to a time before writing it big-endian: a stamp of ``now`` is
+#: ``(now + _TIME_BIAS).to_bytes(STAMP_SIZE, "big")``.
+_TIME_BIAS: Final = int.from_bytes(_encode_time(0), "big")
+
+
 class TtlScopes(StoreScopes):
     """The scopes of a TTL'd state: writes are also recorded in its expiry index.
 
     Every operation goes to the store's own scopes (``store.scopes``), which engines make
     faster than the generic ones; all but the writes are their bound methods themselves. With
     ``stamp_values`` (every state but a list) every value put is stamped here, with the clock
-    reading that records its index entry.
+    reading that records its index entry. ``put`` and ``compute`` are one method,
+    :meth:`_write` (one frame each, and one home for the clock reading and the index record).
     """
 
     __slots__ = (
@@ -741,15 +749,20 @@ class TtlScopes(StoreScopes):
         "_inner",
         "_record",
         "_stamp",
+        "_tick",
+        "_tick_stamp",
         "_ttl",
         "_ttl_index",
         "_wall_clock",
-        # What is not a write is the store's own scopes' bound method: no frame of its own.
+        # The writes (put, compute) are _write, bound; what is not a write is the store's own
+        # scopes' bound method: no frame of its own.
+        "compute",
         "delete",
         "delete_prefix",
         "first",
         "get",
         "items",
+        "put",
         "scan",
         "take",
     )
@@ -763,6 +776,10 @@ class TtlScopes(StoreScopes):
         self._ttl = index.ttl
         self._clock = index.ttl.clock
         self._wall_clock = self._clock is processing_time_ms
+        # The clock's time at the last compute and its encoding, which a live stamp exceeds.
+        self._tick = MIN_TIME - 1
+        self._tick_stamp = b""
+        self.put = self.compute = self._write  # type: ignore[method-assign,assignment]
         inner = self._inner
         self.get = inner.get  # type: ignore[method-assign]
         self.delete = inner.delete  # type: ignore[method-assign]
@@ -772,7 +789,28 @@ class TtlScopes(StoreScopes):
         self.take = inner.take  # type: ignore[method-assign]
         self.items = inner.items  # type: ignore[method-assign]
 
-    def put(self, key: bytes, namespace: bytes, user_key: bytes, value: bytes) -> None:
+    def _write(  # noqa: PLR0912 - put and compute in one frame, the record inline
+        self, key: bytes, namespace: bytes, user_key: bytes, value: Any, arg: Any = _PUT
+    ) -> None:
+        """``put(key, namespace, user_key, value)``, or ``compute(key, namespace, user_key,
+        change, arg)`` with ``change`` in ``value``: the store's own write, the value stamped
+        (with ``stamp_values``) and the entry recorded in the expiry index
+        (:meth:`TtlIndex.record`, inline: this is every TTL'd write), at one clock reading,
+        taken before the write (a clock that raises writes nothing).
+
+        A compute with ``stamp_values`` gives ``change`` the stored value without its stamp, or
+        ``None`` when it is missing or has expired, whatever the visibility: a fold never
+        builds on an expired accumulator (Flink's TTL'd aggregating and reducing states start
+        again from an empty one). An expired value is so replaced by ``change``'s result
+        (cleanup on read), stamped anew, as a read then a write stamps it under either update
+        type. Without ``stamp_values`` ``change`` sees the stored bytes. A value too short for
+        a stamp raises ``CorruptStateError``; a result of ``None`` deletes the entry (whose
+        index entry is recorded all the same: cleanup finds nothing there).
+
+        Cost over the store's own put: one clock read, one comparison, a concatenation and a
+        set lookup; over its compute as much again, plus a tuple, one frame around ``change``
+        (:func:`_change_unstamped`) and a slice.
+        """
         index = self._ttl_index
         if self._wall_clock:
             now = _time_ns() // 1_000_000  # processing_time_ms, inline: always a valid time
@@ -782,8 +820,27 @@ class TtlScopes(StoreScopes):
                 now = self._ttl.now()  # raises
         if now != index._now:
             index.at(now)
-        self._inner.put(key, namespace, user_key, index.stamp + value if self._stamp else value)
-        # TtlIndex.record, inline: this is every TTL'd write.
+        if arg is _PUT:
+            self._inner.put(key, namespace, user_key, index.stamp + value if self._stamp else value)
+        elif self._stamp:
+            if now != self._tick:  # once per clock tick: IntCodec's encoding, inline
+                self._tick = now
+                self._tick_stamp = (now + _TIME_BIAS).to_bytes(STAMP_SIZE, "big")
+            try:
+                self._inner.compute(
+                    key,
+                    namespace,
+                    user_key,
+                    _change_unstamped,
+                    (value, arg, self._tick_stamp, index.stamp),
+                )
+            except _Unstamped as exc:
+                raise corrupt(
+                    self(key, namespace), user_key, "TTL'd value does not decode", exc
+                ) from exc
+        else:
+            self._inner.compute(key, namespace, user_key, value, arg)
+        # TtlIndex.record, inline.
         entry = (key, namespace, user_key)
         recorded = index._recorded
         if entry not in recorded:
@@ -809,3 +866,24 @@ class TtlScopes(StoreScopes):
                 now = self._ttl.now()  # raises
         self._inner.merge(key, namespace, user_key, value)
         self._record(key, namespace, user_key, now)
+
+
+class _Unstamped(Exception):
+    """Stored bytes too short to hold an expiry stamp, found by :func:`_change_unstamped`;
+    :meth:`TtlScopes._write` names the entry in the ``CorruptStateError`` it raises."""
+
+
+def _change_unstamped(
+    data: bytes | None,
+    packed: tuple[Callable[[bytes | None, Any], bytes | None], Any, bytes, bytes],
+) -> bytes | None:
+    """The change a TTL'd compute gives the store: ``change(value, arg)`` of the stored
+    ``data`` without its stamp (``None`` when missing or not later than ``now_stamp``, the
+    clock's time encoded), its result stamped with ``stamp``."""
+    change, arg, now_stamp, stamp = packed
+    if data is not None:
+        if len(data) < STAMP_SIZE:
+            raise _Unstamped(f"{len(data)} bytes hold no {STAMP_SIZE}-byte expiry stamp")
+        data = data[STAMP_SIZE:] if data[:STAMP_SIZE] > now_stamp else None
+    value = change(data, arg)
+    return None if value is None else stamp + value

@@ -45,8 +45,8 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "keyed map put": (8, 11),
     "keyed map clear of 4 entries": (6, 6),
     "keyed queue add": (12, 15),
-    "keyed aggregating add": (10, 16),
-    "keyed reducing add": (9, 16),
+    "keyed aggregating add": (10, 14),
+    "keyed reducing add": (9, 13),
     "keyed list add": (9, 16),
 }
 #: Iterating a map of 4 entries and one of 100, without and with TTL: about 2 calls per entry

@@ -125,6 +125,90 @@ def test_reducing_and_aggregating_restart_from_scratch_after_expiry(ctx: LocalCo
     assert aggregating.get() == (1, True)
 
 
+@pytest.mark.parametrize("visibility", ["never_return_expired", "return_expired_if_not_cleaned_up"])
+@pytest.mark.parametrize("update_type", ["on_create_and_write", "on_read_and_write"])
+def test_a_fold_stamps_what_it_writes_and_never_builds_on_an_expired_accumulator(
+    ctx: LocalContext, visibility: str, update_type: str
+) -> None:
+    clock = Clock()
+    ttl = StateTtl(10, update_type=update_type, visibility=visibility, clock=clock)
+    reducing = KeyedReducingStateFactory.from_context(
+        ctx, "s", b"r", IntCodec(), lambda a, b: a + b, ttl=ttl
+    )
+    aggregating = KeyedAggregatingStateFactory.from_context(
+        ctx, "s", b"a", IntCodec(), Sum(), ttl=ttl
+    )
+    for state in (reducing.new_reducing_state(b"k"), aggregating.new_aggregating_state(b"k")):
+        clock.now = 0
+        state.add(3)  # expires at 10
+        clock.now = 9
+        state.add(4)  # folded into, and stamped again: expires at 19
+        clock.now = 18
+        state.add(5)  # expires at 28
+        clock.now = 28
+        state.add(1)  # expired: a new accumulator
+        assert state.get() == (1, True)
+        clock.now = 100
+        assert state.get() == ((1, True) if ttl.returns_expired else (None, False))
+    assert stored(reducing) == stored(aggregating) == 0
+
+
+def test_a_fold_into_a_corrupt_accumulator_raises_and_leaves_it(ctx: LocalContext) -> None:
+    clock = Clock()
+    aggregating = KeyedAggregatingStateFactory.from_context(
+        ctx, "s", b"a", IntCodec(), Sum(), ttl=StateTtl(10, clock=clock)
+    )
+    state = aggregating.new_aggregating_state(b"k")
+    raw = ctx.get_or_create_store("s").scopes(b"a")
+    for data, error in [
+        (b"\x01", "TTL'd value does not decode: 1 bytes hold no 8-byte expiry stamp"),
+        (IntCodec().encode(5) + b"\x01", "accumulator does not decode"),
+    ]:
+        raw.put(b"k", b"", b"", data)
+        with pytest.raises(CorruptStateError, match=f"'s'.*{error}"):
+            state.add(1)
+        assert raw.get(b"k", b"", b"") == data
+
+
+def test_a_fold_that_raises_leaves_the_accumulator_as_it_was(ctx: LocalContext) -> None:
+    clock = Clock()
+
+    def reduce(a: int, b: int) -> int:
+        if b < 0:
+            raise ValueError("no negative values")
+        return a + b
+
+    reducing = KeyedReducingStateFactory.from_context(
+        ctx, "s", b"r", IntCodec(), reduce, ttl=StateTtl(10, clock=clock)
+    )
+    state = reducing.new_reducing_state(b"k")
+    state.add(2)
+    raw = ctx.get_or_create_store("s").scopes(b"r")
+    data = raw.get(b"k", b"", b"")
+    with pytest.raises(ValueError, match="no negative values"):
+        state.add(-1)
+    assert raw.get(b"k", b"", b"") == data
+    assert state.get() == (2, True)
+
+
+def test_a_compute_on_scopes_that_do_not_stamp_sees_the_bytes_stored(ctx: LocalContext) -> None:
+    lists = KeyedListStateFactory.from_context(
+        ctx, "s", b"l", IntCodec(), ttl=StateTtl(10, clock=Clock())
+    )
+    scopes = lists._scopes
+    assert isinstance(scopes, TtlScopes)
+    seen: list[bytes | None] = []
+
+    def change(data: bytes | None, arg: bytes) -> bytes | None:
+        seen.append(data)
+        return None if data == arg else arg
+
+    scopes.compute(b"k", b"", b"u", change, b"v")
+    scopes.compute(b"k", b"", b"u", change, b"v")
+    assert seen == [None, b"v"]
+    assert scopes.get(b"k", b"", b"u") is None
+
+
 def test_list_elements_expire_one_by_one(ctx: LocalContext) -> None:
     clock = Clock()
     state = ListState.from_context(ctx, "l", IntCodec(), ttl=StateTtl(10, clock=clock))
@@ -222,7 +306,7 @@ def stored(factory: Any) -> int:
     return sum(1 for _ in factory.keys(None))
 
 
-@pytest.mark.parametrize("kind", ["value", "list", "map", "queue"])
+@pytest.mark.parametrize("kind", ["value", "list", "map", "queue", "reducing", "aggregating"])
 def test_cleanup_removes_state_that_is_never_read(ctx: LocalContext, kind: str) -> None:
     clock = Clock()
     ttl = StateTtl(100, clock=clock)
@@ -245,6 +329,18 @@ def test_cleanup_removes_state_that_is_never_read(ctx: LocalContext, kind: str) 
         )
         write = lambda key: maps.new_keyed_map(key).put("x", 1)  # noqa: E731
         factory = maps
+    elif kind == "reducing":
+        reducing = KeyedReducingStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), max, key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: reducing.new_reducing_state(key).add(1)  # noqa: E731
+        factory = reducing
+    elif kind == "aggregating":
+        aggregating = KeyedAggregatingStateFactory.from_context(
+            ctx, "s", b"g", IntCodec(), Sum(), key_codec=StringCodec(), ttl=ttl
+        )
+        write = lambda key: aggregating.new_aggregating_state(key).add(1)  # noqa: E731
+        factory = aggregating
     else:
         queues = KeyedPriorityQueueStateFactory.from_context(
             ctx, "s", b"g", IntCodec(), key_codec=StringCodec(), ttl=ttl
