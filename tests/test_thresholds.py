@@ -30,6 +30,7 @@ EXPECTED = {
     ("fssdk.stores._buffer", "SMALL_RANGE"): (16, 1),
     ("fssdk.stores._buffered", "ITEMS_FIRST_CHUNK"): (16, 1),
     ("fssdk.stores._buffered", "ITEMS_MOST_CHUNK"): (256, 2),
+    ("fssdk.stores._rocksdb", "SKIPPABLE_KEYS"): (64, 1),
     ("fssdk.functionstream.guest._stores", "SEQ_BLOCK"): (65_536, 1),
     ("fssdk_advanced.state._priority_queue", "MAX_CURSORS"): (4096, 1),
     ("fssdk_advanced.state._priority_queue", "MAX_RESUME"): (65_536, 1),

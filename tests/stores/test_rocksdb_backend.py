@@ -10,6 +10,8 @@ from rocksdict import AccessType, Options, Rdict
 
 from fssdk import ClosedError, ComplexKey, StoreIOError
 from fssdk.runtime import RocksDBBackend
+from fssdk.stores import RocksDBStore
+from fssdk.stores import _rocksdb as rocksdb_module
 from fssdk.stores._rocksdb import RocksDBTable
 
 
@@ -62,3 +64,41 @@ def test_a_read_only_table_reads_and_refuses_writes(tmp_path: Path) -> None:
             table.run(b"", b"\xff")
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("skippable", [1, 4, 64])
+def test_a_run_past_many_deleted_keys_reads_through_a_bounded_iterator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skippable: int
+) -> None:
+    """Reads of ranges followed by tombstones only (drained queues) stop at the range's end,
+    on both sides of SKIPPABLE_KEYS, and give the same answers."""
+    monkeypatch.setattr(rocksdb_module, "SKIPPABLE_KEYS", skippable)
+    with RocksDBBackend(tmp_path) as backend:
+        store = backend.store("s")
+        assert isinstance(store, RocksDBStore)
+        scopes = store.scopes(b"g")
+        for key in range(40):
+            for user_key in range(3):
+                scopes.put(b"k%02d" % key, b"", b"%d" % user_key, b"v")
+        backend.flush()
+        for key in range(40):  # point deletes, as queue polls make
+            for user_key in range(3) if key % 10 else range(1):
+                scopes.delete(b"k%02d" % key, b"", b"%d" % user_key)
+        backend.flush()
+        table = store._buffer.table
+        assert isinstance(table, RocksDBTable)
+        bounded: list[bytes] = []
+        run = table._bounded_run
+
+        def counted(low: bytes, high: bytes, limit: int | None) -> list[tuple[bytes, bytes]]:
+            bounded.append(low)
+            return run(low, high, limit)
+
+        table._bounded_run = counted  # type: ignore[method-assign]
+        for key in range(40):
+            expected = [(b"1", b"v"), (b"2", b"v")] if key % 10 == 0 else []
+            assert scopes.take(b"k%02d" % key, b"", 4) == expected, key
+            assert scopes.first(b"k%02d" % key, b"") == (expected[0] if expected else None)
+        # The deleted scopes before a live one (or the end) hold 3 tombstones each: a run
+        # from one skips up to 27 before it finds its end.
+        assert bool(bounded) is (skippable < 27)
