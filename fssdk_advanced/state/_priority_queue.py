@@ -110,7 +110,19 @@ class _QueueShared:
     to the store weakly too: a strong reference would keep every store with a queue alive.
     """
 
-    __slots__ = ("_heads", "_next_seq", "_per_key", "_polls", "_resume", "_seq_key", "_store")
+    __slots__ = (
+        "_active_before",
+        "_flushes",
+        "_heads",
+        "_held",
+        "_next_seq",
+        "_per_key",
+        "_polls",
+        "_resume",
+        "_seq_key",
+        "_store",
+        "_written_seq",
+    )
 
     def __init__(self, store: Store, key_group: bytes) -> None:
         self._seq_key = QUEUE_SEQ_PREFIX + key_group
@@ -127,6 +139,11 @@ class _QueueShared:
         #: :data:`MAX_CURSORS` of them is of a scope worth a cursor.
         self._polls = 0
         store.on_rollback(self._forget)
+        #: On a store that flushes, the counter is written at its next flush (Store.on_flush),
+        #: not at every add: _held while that write is pending.
+        self._flushes = self._held = not self._per_key and store.on_flush(self._write_seq)
+        self._written_seq = self._next_seq
+        self._active_before = False
 
     def _forget(self) -> None:
         """Drop every cursor and resume point: a rollback of the store's writes may have put
@@ -144,14 +161,40 @@ class _QueueShared:
         return 0 if stored is None else int.from_bytes(stored, "big")
 
     def next_seq(self) -> bytes:
-        """The next sequence number, 8 bytes big-endian; records its successor in the store."""
+        """The next sequence number, 8 bytes big-endian; records its successor in the store:
+        at once on a store without a flush (or partitioned by key), else at the store's next
+        flush, in the batch that writes the elements numbered (one registration per flush)."""
         store = self._store()
         if store is None:
             store = self._live_store()
-        seq = self._stored_seq(store) if self._per_key else self._next_seq
-        self._next_seq = following = seq + 1
-        store.put_state(self._seq_key, following.to_bytes(SEQ_BYTES, "big"))
+        if self._per_key:
+            seq = self._stored_seq(store)
+            store.put_state(self._seq_key, (seq + 1).to_bytes(SEQ_BYTES, "big"))
+        else:
+            seq = self._next_seq
+            if not self._held:
+                if self._flushes:
+                    self._held = store.on_flush(self._write_seq)
+                else:
+                    store.put_state(self._seq_key, (seq + 1).to_bytes(SEQ_BYTES, "big"))
+        self._next_seq = seq + 1
         return seq.to_bytes(SEQ_BYTES, "big")
+
+    def _write_seq(self) -> None:
+        """Write the counter held since the last flush (the store calls it before a flush),
+        and register for the next flush while the queues were added to in this interval or
+        the one before, so that a steady stream of adds never pays the registration."""
+        self._held = False
+        store = self._store()
+        if store is None:
+            return
+        active = self._next_seq != self._written_seq
+        if active:
+            store.put_state(self._seq_key, self._next_seq.to_bytes(SEQ_BYTES, "big"))
+            self._written_seq = self._next_seq
+        if active or self._active_before:
+            self._held = store.on_flush(self._write_seq)
+        self._active_before = active
 
     def _live_store(self) -> Store:
         store = self._store()
@@ -192,7 +235,7 @@ class _QueueShared:
     def _check(self) -> None:
         """Assert the invariants: the store holds the counter, every cursor is consistent, no
         scope has both a cursor and a resume point."""
-        if not self._per_key:
+        if not self._per_key and not self._held:
             stored = self._live_store().get_state(self._seq_key)
             expected = self._next_seq.to_bytes(SEQ_BYTES, "big") if self._next_seq else None
             assert stored == expected

@@ -44,7 +44,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "keyed map get": (7, 8),
     "keyed map put": (8, 11),
     "keyed map clear of 4 entries": (6, 6),
-    "keyed queue add": (12, 15),
+    "keyed queue add": (8, 11),
     "keyed aggregating add": (10, 14),
     "keyed reducing add": (9, 13),
     "keyed list add": (9, 16),

@@ -139,6 +139,7 @@ def test_sequence_numbers_keep_growing_across_reopen(
         factory.new_keyed_priority_queue(b"k", b"").add(5)
         factory.new_keyed_priority_queue(b"k", b"").add(1)
         store = ctx.get_or_create_store("q")
+        backend.flush()  # a store that flushes gets the counter then, with the elements
         assert store.get_state(SEQ_KEY) == (3).to_bytes(8, "big")
         keys = store.list_complex(b"g", b"k", b"", b"", b"")
         fives = [int.from_bytes(key[8:], "big") for key in keys if key[:8] == IntCodec().encode(5)]
@@ -543,3 +544,40 @@ def test_a_rollback_puts_back_the_elements_polled_under_the_savepoint(
     ctx.backend.release()  # a release drops nothing
     assert drain(states.new_keyed_priority_queue(b"a")) == [0, 2, 3, 4, 5, 6]
     assert drain(states.new_keyed_priority_queue(b"b")) == [2, 3, 4, 5, 6]
+
+
+def test_the_sequence_counter_is_written_at_each_flush_with_the_elements_it_numbers(
+    tmp_path: Path,
+) -> None:
+    """On a store that flushes the counter is held in memory and written by the flush that
+    writes the elements (a checkpoint, an automatic flush): a restored store never numbers an
+    element twice, and a queue idle for two flushes is let go by the store."""
+    from fssdk.testing import lowered_thresholds
+
+    with lowered_thresholds(), RocksDBBackend(tmp_path / "db") as backend:
+        assert isinstance(backend, RocksDBBackend)
+        ctx = LocalContext(backend)
+        states = KeyedPriorityQueueStateFactory.from_context_auto_codec(ctx, "q", b"g", int)
+        store = ctx.get_or_create_store("q")
+        for element in range(20):  # AUTO_FLUSH_WRITES is 8: the buffer flushes by itself
+            states.new_keyed_priority_queue(b"k").add(element % 3)
+        assert store.get_state(SEQ_KEY) is not None
+        backend.checkpoint(tmp_path / "checkpoint")
+        assert store.get_state(SEQ_KEY) == (20).to_bytes(8, "big")
+        for element in range(5):
+            states.new_keyed_priority_queue(b"k").add(element)  # lost with the crash
+        hooks = store._buffer._hooks  # type: ignore[attr-defined]
+        assert len(hooks) == 1
+    with RocksDBBackend(tmp_path / "checkpoint") as restored:
+        ctx = LocalContext(restored)
+        states = KeyedPriorityQueueStateFactory.from_context_auto_codec(ctx, "q", b"g", int)
+        for _ in range(2):
+            states.new_keyed_priority_queue(b"k").add(1)
+        assert drain(states.new_keyed_priority_queue(b"k")) == sorted(
+            [element % 3 for element in range(20)] + [1, 1]
+        )
+        store = ctx.get_or_create_store("q")
+        for _ in range(3):  # written, then idle for two flushes: let go
+            restored.flush()
+        assert store._buffer._hooks == []  # type: ignore[attr-defined]
+        assert store.get_state(SEQ_KEY) == (22).to_bytes(8, "big")
